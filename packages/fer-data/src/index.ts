@@ -1,0 +1,2 @@
+export { FerDataError } from './errors.js';
+export type { FerDataErrorCode } from './errors.js';

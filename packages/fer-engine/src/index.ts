@@ -1,0 +1,2 @@
+export { FerEngineError } from './errors.js';
+export type { FerEngineErrorCode } from './errors.js';

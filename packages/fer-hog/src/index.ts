@@ -1,0 +1,2 @@
+export { FerHogError } from './errors.js';
+export type { FerHogErrorCode } from './errors.js';

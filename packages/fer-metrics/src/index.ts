@@ -1,0 +1,2 @@
+export { FerMetricsError } from './errors.js';
+export type { FerMetricsErrorCode } from './errors.js';

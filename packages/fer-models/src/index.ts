@@ -1,0 +1,2 @@
+export { FerModelsError } from './errors.js';
+export type { FerModelsErrorCode } from './errors.js';
