@@ -1,2 +1,6 @@
+export { hog, hogBatch, hogLength } from './hog.js';
+export type { HogBatchOptions, HogInputImage } from './hog.js';
+export { HOG_BLOCK_NORMS, HOG_DEFAULTS, PAPER_HOG_OPTIONS } from './_options.js';
+export type { HogBlockNorm, HogOptions, ResolvedHogOptions } from './_options.js';
 export { FerHogError } from './errors.js';
 export type { FerHogErrorCode } from './errors.js';
