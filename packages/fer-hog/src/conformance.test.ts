@@ -5,7 +5,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { hog, hogBatch, hogLength } from './index.js';
+import { hog, hogBatch, hogImage, hogLength } from './index.js';
 import type { HogBlockNorm, HogOptions } from './index.js';
 
 interface FixtureImage { name: string; width: number; height: number; pixels: number[]; dtype?: 'uint8' | 'float32' }
@@ -15,7 +15,8 @@ interface FixtureCase {
   length: number;
   hog: number[];
 }
-interface Fixture { generator: string; images: FixtureImage[]; cases: FixtureCase[] }
+interface FixturePicture { image: string; params: FixtureCase['params']; width: number; height: number; hog_image: number[] }
+interface Fixture { generator: string; images: FixtureImage[]; cases: FixtureCase[]; pictures?: FixturePicture[] }
 
 const SHARED = fileURLToPath(new URL('../../../../shared/fixtures/hog/skimage-0.19.3.json', import.meta.url));
 const EXTRA = fileURLToPath(new URL('./__fixtures__/extra-skimage-0.19.3.json', import.meta.url));
@@ -97,6 +98,36 @@ function conformance(label: string, fixture: Fixture | undefined, path: string, 
     });
   });
 }
+
+describe('conformance: hogImage = skimage hog(..., visualize=True)[1]', () => {
+  const extra = load(EXTRA);
+  const shared = load(SHARED);
+  if (!extra?.pictures) {
+    it.skip(`fixture not found at ${EXTRA}`, () => {});
+    return;
+  }
+  const images = new Map<string, FixtureImage>([
+    ...(shared?.images ?? []).map((im) => [`shared:${im.name}`, im] as const),
+    ...extra.images.map((im) => [im.name, im] as const),
+  ]);
+  for (const pic of extra.pictures) {
+    const label = `${pic.image} ${JSON.stringify(pic.params)}`;
+    const img = images.get(pic.image);
+    if (!img) {
+      it.skip(`${label}: image not available (shared fixture absent?)`, () => {});
+      continue;
+    }
+    it(label, () => {
+      const got = hogImage({ data: imageData(img), width: img.width, height: img.height }, toOptions(pic.params));
+      expect([got.width, got.height]).toEqual([pic.width, pic.height]);
+      expect(maxAbsDiff(got.data, pic.hog_image)).toBeLessThanOrEqual(TOL);
+      // Not vacuous: the glyphs cover part of the picture only.
+      const lit = got.data.filter((v) => v > 0).length;
+      expect(lit).toBeGreaterThan(0);
+      expect(lit).toBeLessThan(got.data.length);
+    });
+  }
+});
 
 conformance('conformance: shared fixture skimage-0.19.3.json', load(SHARED), SHARED, 66);
 conformance('conformance: extra cases (scripts/gen-fixtures.py)', load(EXTRA), EXTRA, 1);

@@ -1,4 +1,6 @@
 export { hog, hogBatch, hogLength } from './hog.js';
+export { hogImage } from './hog-image.js';
+export type { HogPicture } from './hog-image.js';
 export type { HogBatchOptions, HogInputImage } from './hog.js';
 export { HOG_BLOCK_NORMS, HOG_DEFAULTS, PAPER_HOG_OPTIONS } from './_options.js';
 export type { HogBlockNorm, HogOptions, ResolvedHogOptions } from './_options.js';
