@@ -1,10 +1,21 @@
 /** Machine-readable error codes of @fer/models. Branch on `code`, not `instanceof`. */
-export type FerModelsErrorCode = string;
+export type FerModelsErrorCode =
+  | 'E_UNKNOWN_MODEL'
+  | 'E_DUPLICATE_MODEL'
+  | 'E_INVALID_CONFIG'
+  | 'E_INVALID_MODEL_DEF'
+  | 'E_INVALID_INPUT'
+  | 'E_CHECKPOINT_CORRUPT'
+  | 'E_CHECKPOINT_MISSING'
+  | 'E_NAN_LOSS'
+  | 'E_MODEL_LOAD'
+  | 'E_MISSING_DEPENDENCY'
+  | 'E_ABORTED';
 
 /**
  * The one error class of @fer/models. The message says what was got, what was expected and how to fix it.
  * @example
- * try { ... } catch (e) { if ((e as FerModelsError).code === 'E_...') ... }
+ * try { registry.get('mini-xeption'); } catch (e) { if ((e as FerModelsError).code === 'E_UNKNOWN_MODEL') ... }
  */
 export class FerModelsError extends Error {
   readonly code: FerModelsErrorCode;

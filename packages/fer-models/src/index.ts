@@ -1,2 +1,16 @@
 export { FerModelsError } from './errors.js';
 export type { FerModelsErrorCode } from './errors.js';
+export { createRegistry, defineModel } from './registry.js';
+export type { CreateOptions, ModelDef, ModelInputs, ModelRegistry, PaperRef, ReportedNumbers } from './registry.js';
+export { builtinModels } from './builtins.js';
+export type { BuiltinModelName } from './builtins.js';
+export { paperDeep, paperHybridDeep, paperHybridShallow, paperShallow } from './models/paper.js';
+export type { HybridExtraConfig, HybridHogConfig, PaperDeepConfig, PaperHybridDeepConfig, PaperHybridShallowConfig, PaperShallowConfig } from './models/paper.js';
+export { vggFer } from './models/vgg-fer.js';
+export type { VggFerConfig } from './models/vgg-fer.js';
+export { miniXception } from './models/mini-xception.js';
+export type { MiniXceptionConfig } from './models/mini-xception.js';
+export { loadModel, nodeLoadHandler, nodeSaveHandler, saveModel } from './save-load.js';
+export type { LoadedModel, SavedModelMeta, StoredModelMeta } from './save-load.js';
+export { predict } from './predict.js';
+export type { Prediction, PredictOptions } from './predict.js';
