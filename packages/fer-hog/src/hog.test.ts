@@ -1,6 +1,6 @@
 import { mulberry32 } from '@fer/testing';
 import { describe, expect, it } from 'vitest';
-import { FerHogError, HOG_DEFAULTS, PAPER_HOG_OPTIONS, hog, hogBatch, hogImage, hogLength } from './index.js';
+import { FerHogError, HOG_DEFAULTS, PAPER_HOG_OPTIONS, hog, hogBatch, hogBatchParallel, hogImage, hogLength } from './index.js';
 import type { FerHogErrorCode } from './index.js';
 
 function noise(n: number, seed: number): Uint8Array {
@@ -158,5 +158,25 @@ describe('validation (typed errors naming the value and what is allowed)', () =>
     expect(codeOf(() => hogBatch(new Uint8Array(2304 * 2), { ...base, workers: 2 } as never)).message).toContain('hogBatchParallel');
     expect(codeOf(() => hogBatch(new Uint8Array(2304 * 2), { ...base, batch: 1 } as never)).code).toBe('E_BAD_OPTION');
     expect(hogBatch(new Uint8Array(2304 * 2), { ...base, workers: 0 }).length).toBe(2 * 1296);
+  });
+});
+
+describe('hogBatchParallel', () => {
+  it('splits the images over worker threads and returns exactly what hogBatch returns', async () => {
+    const count = 7;
+    const pixels = noise(count * 48 * 48, 9);
+    const sync = hogBatch(pixels, { count, width: 48, height: 48, ...PAPER_HOG_OPTIONS });
+    const par = await hogBatchParallel(pixels, { count, width: 48, height: 48, ...PAPER_HOG_OPTIONS, workers: 3 });
+    expect(par).toEqual(sync);
+    expect(pixels).toEqual(noise(count * 48 * 48, 9)); // the caller's buffer is neither detached nor changed
+    const r = mulberry32(10);
+    const f32 = Float32Array.from({ length: 5 * 20 * 16 }, () => r() * 3);
+    const opts = { count: 5, width: 16, height: 20, pixelsPerCell: [4, 4] as const, cellsPerBlock: [2, 2] as const, transformSqrt: true };
+    expect(await hogBatchParallel(f32, { ...opts, workers: 2 })).toEqual(hogBatch(f32, opts));
+    expect(await hogBatchParallel(f32, { ...opts, workers: 0 })).toEqual(hogBatch(f32, opts));
+  });
+
+  it('rejects a bad worker count with a typed error', async () => {
+    await expect(hogBatchParallel(new Uint8Array(2304), { count: 1, width: 48, height: 48, workers: -1 })).rejects.toMatchObject({ code: 'E_BAD_OPTION' });
   });
 });

@@ -1,4 +1,6 @@
 export { hog, hogBatch, hogLength } from './hog.js';
+export { hogBatchParallel } from './hog-parallel.js';
+export type { HogBatchParallelOptions } from './hog-parallel.js';
 export { hogImage } from './hog-image.js';
 export type { HogPicture } from './hog-image.js';
 export type { HogBatchOptions, HogInputImage } from './hog.js';
