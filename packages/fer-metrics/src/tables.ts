@@ -89,9 +89,10 @@ export interface CompareTableOptions {
  *   percent: true,
  *   verdict: { tolerance: 0.02 },
  * });
- * // | measure | paper | ours |    Δ |      95% CI | ✓/✗ |
- * // | :------ | ----: | ---: | ---: | ----------: | :-: |
- * // | Shallow |  55.0 | 57.1 | +2.1 | [55.5, 58.7] |  ✗  | ...
+ * // | measure | paper | ours |    Δ |       95% CI | ✓/✗ |
+ * // | :------ | ----: | ---: | ---: | -----------: | :-: |
+ * // | Shallow |  55.0 | 57.1 | +2.1 | [55.5, 58.7] |  ✗  |
+ * // | Deep    |  65.0 | 62.0 | -3.0 |            — |  ✗  |
  */
 export function compareTable(options: CompareTableOptions): string {
   const fn = 'compareTable';
@@ -160,12 +161,15 @@ export function compareTable(options: CompareTableOptions): string {
  */
 export function perClassTable(report: ConfusionReport, options: { format?: 'markdown' | 'text'; digits?: number } = {}): string {
   checkKeys('perClassTable', options, ['format', 'digits']);
+  const digits = options.digits === undefined ? 3 : checkInteger('perClassTable', 'digits', options.digits, 0, 15);
+  // NOTE: measures are pre-formatted so 0 and 1 print as 0.000 and 1.000 like the rest of their column.
+  const f = (v: number | null) => (v === null || !Number.isFinite(v) ? '—' : v.toFixed(digits));
   const header = ['class', 'support', 'recall', 'precision', 'f1'];
-  const rows: Cell[][] = report.perClass.map((c) => [c.name, c.support, c.recall, c.precision, c.f1]);
-  rows.push(['macro avg', report.total, report.macro.recall, report.macro.precision, report.macro.f1]);
-  rows.push(['weighted avg', report.total, report.weighted.recall, report.weighted.precision, report.weighted.f1]);
-  rows.push(['accuracy', report.total, report.accuracy, null, null]);
-  const opts = { header, rows, digits: options.digits, align: ['left', 'right', 'right', 'right', 'right'] as Align[] };
+  const rows: Cell[][] = report.perClass.map((c) => [c.name, c.support, f(c.recall), f(c.precision), f(c.f1)]);
+  rows.push(['macro avg', report.total, f(report.macro.recall), f(report.macro.precision), f(report.macro.f1)]);
+  rows.push(['weighted avg', report.total, f(report.weighted.recall), f(report.weighted.precision), f(report.weighted.f1)]);
+  rows.push(['accuracy', report.total, f(report.accuracy), null, null]);
+  const opts = { header, rows, align: ['left', 'right', 'right', 'right', 'right'] as Align[] };
   return options.format === 'text' ? textTable(opts) : markdownTable(opts);
 }
 
