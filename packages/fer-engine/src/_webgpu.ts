@@ -1,0 +1,283 @@
+// WebGPU in Node: the Dawn GPU from the `webgpu` npm package, exposed to @tensorflow/tfjs-backend-webgpu.
+// Internal: the public surface is initBackend / describeBackend / disposeBackend in backend.ts.
+import { existsSync, readdirSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import type * as tfType from '@tensorflow/tfjs';
+import { FerEngineError } from './errors.js';
+
+/** What initBackend reports about a WebGPU adapter. */
+export interface AdapterReport {
+  /** Human-readable adapter name (Dawn's `description`, else `device`, else vendor + architecture). */
+  name: string;
+  vendor: string;
+  architecture: string;
+  description: string;
+  /** True for CPU implementations of Vulkan/WebGPU (lavapipe/llvmpipe, SwiftShader, WARP, ...). */
+  isSoftware: boolean;
+  /** Why the adapter counts as software (which field matched), when it does. */
+  softwareReason?: string;
+  /** The adapter's limits (GPUSupportedLimits as a plain object). */
+  limits: Record<string, number>;
+  /** The adapter's optional features. */
+  features: string[];
+}
+
+// Minimal structural types of the WebGPU objects we touch, so that no DOM / @webgpu/types
+// declarations leak into the public .d.ts.
+interface GpuAdapterInfoLike {
+  vendor?: string;
+  architecture?: string;
+  device?: string;
+  description?: string;
+  isFallbackAdapter?: boolean;
+}
+interface GpuDeviceLike {
+  destroy(): void;
+  readonly features: ReadonlySet<string>;
+}
+interface GpuAdapterLike {
+  readonly info?: GpuAdapterInfoLike;
+  readonly isFallbackAdapter?: boolean;
+  readonly features: ReadonlySet<string>;
+  readonly limits: object;
+  requestDevice(desc?: { requiredFeatures?: string[]; requiredLimits?: Record<string, number> }): Promise<GpuDeviceLike>;
+}
+interface GpuLike {
+  requestAdapter(opts?: { powerPreference?: 'high-performance' | 'low-power' }): Promise<GpuAdapterLike | null>;
+}
+
+/** A Dawn GPU with a usable adapter, ready to become the tfjs 'webgpu' backend. */
+export interface WebGpuProbe {
+  gpu: GpuLike;
+  adapter: GpuAdapterLike;
+  report: AdapterReport;
+  versions: Record<string, string>;
+}
+
+/** The live Dawn objects behind the active tfjs 'webgpu' backend. */
+interface WebGpuState {
+  gpu: GpuLike;
+  device: GpuDeviceLike;
+  report: AdapterReport;
+  versions: Record<string, string>;
+  definedNavigator: boolean;
+}
+
+// NOTE: Dawn crashes the process (SIGSEGV / futex abort) when the GPU instance is garbage-collected
+// while one of its devices is alive, and keeps the event loop busy while the instance is reachable.
+// So the instance lives here, reachable, until disposeWebGpu() destroys the device and drops it.
+let active: WebGpuState | undefined;
+
+// Adapter strings of CPU (software) implementations. 'mesa' alone is not one: radv/anv/nvk are Mesa too.
+const SOFTWARE_PATTERNS: readonly RegExp[] = [
+  /llvmpipe/i, /lavapipe/i, /softpipe/i, /swiftshader/i, /\bswrast\b/i, /microsoft basic render/i,
+  /\bwarp\b/i, /^software$/i, /\bcpu\b/i,
+];
+
+/**
+ * Whether adapter info describes a software (CPU) implementation, and why.
+ * Returns the reason, or undefined for a hardware adapter.
+ */
+export function softwareAdapterReason(info: GpuAdapterInfoLike, isFallbackAdapter?: boolean): string | undefined {
+  if (isFallbackAdapter === true || info.isFallbackAdapter === true) return 'Dawn marks it as a fallback (software) adapter';
+  const fields: [string, string | undefined][] = [
+    ['architecture', info.architecture], ['device', info.device], ['description', info.description], ['vendor', info.vendor],
+  ];
+  for (const [field, value] of fields) {
+    if (!value) continue;
+    for (const re of SOFTWARE_PATTERNS) {
+      if (re.test(value)) return `its ${field} "${value}" names a software renderer`;
+    }
+  }
+  return undefined;
+}
+
+/**
+ * Loads Dawn (`webgpu` package) and asks for an adapter. Returns the probe, or a reason string when
+ * there is none. Throws E_BACKEND_UNAVAILABLE only when the packages themselves cannot be loaded.
+ */
+export async function probeWebGpu(opts: { powerPreference?: 'high-performance' | 'low-power' } = {}): Promise<WebGpuProbe | string> {
+  let webgpu: { create(args: string[]): unknown; globals: object };
+  try {
+    webgpu = (await import(/* @vite-ignore */ WEBGPU_PACKAGE)) as typeof webgpu;
+  } catch (e) {
+    throw new FerEngineError(
+      'E_BACKEND_UNAVAILABLE',
+      `backend "webgpu": could not load the "webgpu" package (Dawn for Node): ${errorText(e)}. ` +
+        'Expected it installed next to @fer/engine. Fix: npm i webgpu@^0.3.8 @tensorflow/tfjs-backend-webgpu@^4.22.0 ' +
+        '(Dawn is prebuilt inside the package for linux-x64, win32-x64 and macOS; nothing is downloaded).',
+      { cause: e },
+    );
+  }
+  for (const [k, v] of Object.entries(webgpu.globals)) {
+    if (!(k in globalThis)) (globalThis as Record<string, unknown>)[k] = v;
+  }
+  let gpu: GpuLike;
+  try {
+    gpu = webgpu.create([]) as GpuLike;
+  } catch (e) {
+    return `Dawn could not start: ${errorText(e)}`;
+  }
+  let adapter: GpuAdapterLike | null;
+  try {
+    adapter = await gpu.requestAdapter({ powerPreference: opts.powerPreference ?? 'high-performance' });
+  } catch (e) {
+    return `Dawn found no adapter (${errorText(e)})`;
+  }
+  if (!adapter) return 'Dawn found no adapter (requestAdapter returned null)';
+  const info: GpuAdapterInfoLike = adapter.info ?? {};
+  const limits: Record<string, number> = {};
+  for (const k in adapter.limits) {
+    const v = (adapter.limits as Record<string, unknown>)[k];
+    if (typeof v === 'number') limits[k] = v;
+  }
+  const softwareReason = softwareAdapterReason(info, adapter.isFallbackAdapter);
+  const report: AdapterReport = {
+    name: info.description || info.device || [info.vendor, info.architecture].filter(Boolean).join(' ') || 'unknown adapter',
+    vendor: info.vendor ?? '',
+    architecture: info.architecture ?? '',
+    description: info.description ?? '',
+    isSoftware: softwareReason !== undefined,
+    ...(softwareReason ? { softwareReason } : {}),
+    limits,
+    features: [...adapter.features].sort(),
+  };
+  return { gpu, adapter, report, versions: { webgpu: packageVersion(WEBGPU_PACKAGE) } };
+}
+
+/**
+ * Makes `probe`'s adapter the tfjs 'webgpu' backend and activates it. Idempotent while active.
+ */
+export async function activateWebGpu(tf: typeof tfType, probe: WebGpuProbe): Promise<void> {
+  if (active) {
+    if (!(await tf.setBackend('webgpu'))) {
+      throw new FerEngineError('E_BACKEND_UNAVAILABLE', 'backend "webgpu": tf.setBackend("webgpu") failed although the device is alive. Fix: call disposeBackend() and initBackend again.');
+    }
+    return;
+  }
+  const { gpu, adapter, report } = probe;
+  // tfjs-backend-webgpu reads navigator.gpu when its backend is constructed.
+  const g = globalThis as { navigator?: { gpu?: unknown } };
+  let definedNavigator = false;
+  if (!g.navigator) {
+    Object.defineProperty(globalThis, 'navigator', { value: { gpu }, configurable: true, writable: true });
+    definedNavigator = true;
+  } else if (!g.navigator.gpu) {
+    Object.defineProperty(g.navigator, 'gpu', { value: gpu, configurable: true, writable: true });
+  }
+  let mod: { WebGPUBackend: new (device: unknown, info?: unknown) => tfType.KernelBackend; version_webgpu?: string };
+  try {
+    mod = (await import(/* @vite-ignore */ TFJS_WEBGPU_PACKAGE)) as typeof mod;
+  } catch (e) {
+    undefineNavigator(definedNavigator);
+    throw new FerEngineError(
+      'E_BACKEND_UNAVAILABLE',
+      `backend "webgpu": could not load @tensorflow/tfjs-backend-webgpu: ${errorText(e)}. ` +
+        'Expected it installed next to @tensorflow/tfjs. Fix: npm i @tensorflow/tfjs-backend-webgpu@^4.22.0',
+      { cause: e },
+    );
+  }
+  // Same device request as tfjs-backend-webgpu's own factory (base.ts), minus its
+  // `[['bgra8unorm-storage']]` nesting slip.
+  const requiredFeatures = ['timestamp-query', 'bgra8unorm-storage'].filter((f) => adapter.features.has(f));
+  const l = report.limits;
+  const requiredLimits: Record<string, number> = {};
+  for (const k of ['maxComputeWorkgroupStorageSize', 'maxComputeWorkgroupsPerDimension', 'maxStorageBufferBindingSize',
+    'maxBufferSize', 'maxComputeWorkgroupSizeX', 'maxComputeInvocationsPerWorkgroup']) {
+    if (l[k] !== undefined) requiredLimits[k] = l[k];
+  }
+  let device: GpuDeviceLike;
+  try {
+    device = await adapter.requestDevice({ requiredFeatures, requiredLimits });
+  } catch (e) {
+    undefineNavigator(definedNavigator);
+    throw new FerEngineError('E_NO_ADAPTER', `backend "webgpu": adapter "${report.name}" refused to create a device: ${errorText(e)}. ` +
+      'Expected a working WebGPU device. Fix: update the GPU driver (Vulkan), or check `vulkaninfo --summary`.', { cause: e });
+  }
+  const versions = { ...probe.versions, 'tfjs-backend-webgpu': mod.version_webgpu ?? packageVersion(TFJS_WEBGPU_PACKAGE) };
+  if (tf.findBackendFactory('webgpu')) tf.removeBackend('webgpu');
+  tf.registerBackend('webgpu', () => {
+    const backend = new mod.WebGPUBackend(device, adapter.info);
+    // NOTE: libraries never print; tfjs-webgpu would console.warn on the first sync read.
+    (backend as unknown as { hasReadSyncWarned: boolean }).hasReadSyncWarned = true;
+    return backend;
+  }, 1);
+  active = { gpu, device, report, versions, definedNavigator };
+  if (!(await tf.setBackend('webgpu'))) {
+    await disposeWebGpu(tf);
+    throw new FerEngineError('E_BACKEND_UNAVAILABLE', `backend "webgpu": tfjs could not initialize WebGPU on "${report.name}". ` +
+      'Fix: update @tensorflow/tfjs-backend-webgpu to match @tensorflow/tfjs, and the GPU driver.');
+  }
+}
+
+/** The adapter and versions of the active WebGPU backend, if any. */
+export function activeWebGpu(): { report: AdapterReport; versions: Record<string, string> } | undefined {
+  return active ? { report: active.report, versions: active.versions } : undefined;
+}
+
+/** Unregisters the tfjs 'webgpu' backend, destroys the Dawn device and drops the GPU instance. */
+export async function disposeWebGpu(tf: typeof tfType): Promise<boolean> {
+  if (!active) return false;
+  const state = active;
+  active = undefined;
+  if (tf.findBackendFactory('webgpu')) tf.removeBackend('webgpu');
+  state.device.destroy();
+  undefineNavigator(state.definedNavigator);
+  return true;
+}
+
+/**
+ * What is missing when Dawn finds no adapter: the Vulkan loader and ICD files it looked for, with the fix.
+ */
+export function noAdapterHelp(): string {
+  const icdDirs = ['/usr/share/vulkan/icd.d', '/etc/vulkan/icd.d', '/usr/local/share/vulkan/icd.d'];
+  const icds: string[] = [];
+  for (const d of icdDirs) {
+    try {
+      for (const f of readdirSync(d)) if (f.endsWith('.json')) icds.push(`${d}/${f}`);
+    } catch {
+      // directory absent
+    }
+  }
+  const loader = ['/usr/lib/x86_64-linux-gnu/libvulkan.so.1', '/usr/lib/aarch64-linux-gnu/libvulkan.so.1', '/usr/lib64/libvulkan.so.1', '/usr/lib/libvulkan.so.1']
+    .find((p) => existsSync(p));
+  const env = ['VK_ICD_FILENAMES', 'VK_DRIVER_FILES'].filter((k) => process.env[k]).map((k) => `${k}=${process.env[k]}`);
+  const found = process.platform === 'linux'
+    ? `Vulkan loader: ${loader ?? 'not found (libvulkan.so.1)'}; ICD files: ${icds.length ? icds.join(', ') : 'none'}` +
+      `${env.length ? `; ${env.join('; ')}` : ''}. `
+    : '';
+  return `${found}Expected a Vulkan (Linux), D3D12 (Windows) or Metal (macOS) driver that Dawn can use. ` +
+    'Fix: NVIDIA: install the proprietary driver (it ships the Vulkan ICD nvidia_icd.json) and, in containers, run with ' +
+    '--gpus all and NVIDIA_DRIVER_CAPABILITIES=compute,utility,graphics; AMD/Intel: apt-get install mesa-vulkan-drivers libvulkan1 ' +
+    '(Debian 12: mesa 25.x from bookworm-backports, `apt-get install -t bookworm-backports mesa-vulkan-drivers`; Dawn rejects mesa 22.x); ' +
+    'check with `vulkaninfo --summary` (package vulkan-tools), and that VK_ICD_FILENAMES / VK_DRIVER_FILES, if set, point at existing ICD files. ' +
+    'For tests without a GPU, mesa-vulkan-drivers also provides lavapipe (software; pass allowSoftwareAdapter: true).';
+}
+
+// --- Internal helpers ---
+
+// Variables, so bundlers leave these optional peers alone.
+const WEBGPU_PACKAGE = 'webgpu';
+const TFJS_WEBGPU_PACKAGE = '@tensorflow/tfjs-backend-webgpu';
+
+function undefineNavigator(definedNavigator: boolean): void {
+  const g = globalThis as { navigator?: { gpu?: unknown } };
+  if (definedNavigator) {
+    delete g.navigator;
+  } else if (g.navigator && Object.getOwnPropertyDescriptor(g.navigator, 'gpu')?.configurable) {
+    delete g.navigator.gpu;
+  }
+}
+
+function packageVersion(name: string): string {
+  try {
+    const require = createRequire(import.meta.url);
+    return (require(`${name}/package.json`) as { version: string }).version;
+  } catch {
+    return 'unknown';
+  }
+}
+
+export function errorText(e: unknown): string {
+  return e instanceof Error ? e.message.split('\n')[0] : String(e);
+}
