@@ -53,7 +53,7 @@ export function createHogEngine(): HogEngine {
   // Bin edges per orientation count: edges[i] = (180 / n) * i, as `number_of_orientations_per_180 * i`.
   const edgeCache = new Map<number, Float64Array>();
   // For uint8 images gradients are integers in [-255, 255]: one table gives the bin of every pair.
-  const lutCache = new Map<number, Int16Array>();
+  const lutCache = new Map<number, Int8Array | Int16Array>();
 
   function edgesFor(n: number): Float64Array {
     let e = edgeCache.get(n);
@@ -78,11 +78,11 @@ export function createHogEngine(): HogEngine {
     return b >= n ? -1 : b;
   }
 
-  function lutFor(n: number): Int16Array {
+  function lutFor(n: number): Int8Array | Int16Array {
     let lut = lutCache.get(n);
     if (!lut) {
       const edges = edgesFor(n);
-      lut = new Int16Array(511 * 511);
+      lut = n <= 127 ? new Int8Array(511 * 511) : new Int16Array(511 * 511);
       for (let gr = -255; gr <= 255; gr++) {
         for (let gc = -255; gc <= 255; gc++) lut[(gr + 255) * 511 + gc + 255] = binOf(gr, gc, n, edges);
       }
@@ -103,29 +103,7 @@ export function createHogEngine(): HogEngine {
     const nHist = g.nCellsRow * nCC * nb;
     hist.fill(0, 0, nHist);
     if (!isFloat && !g.transformSqrt) {
-      // Fast path: uint8 pixels, exact integer gradients, bin from a table, magnitude = sqrt of an exact integer.
-      const lut = lutFor(nb);
-      for (let y = 0; y < usedR; y++) {
-        const row = srcOffset + y * W;
-        const edgeRow = y === 0 || y === H - 1;
-        let cell = ((y / cr) | 0) * nCC * nb;
-        let k = 0;
-        for (let x = 0; x < usedC; x++) {
-          const gr = edgeRow ? 0 : src[row + x + W] - src[row + x - W];
-          const gc = x === 0 || x === W - 1 ? 0 : src[row + x + 1] - src[row + x - 1];
-          if (gr !== 0 || gc !== 0) {
-            const b = lut[(gr + 255) * 511 + gc + 255];
-            if (b >= 0) {
-              const h = cell + b;
-              hist[h] = fround(hist[h] + sqrt(gr * gr + gc * gc));
-            }
-          }
-          if (++k === cc) {
-            k = 0;
-            cell += nb;
-          }
-        }
-      }
+      histogramsU8(src as Uint8Array, srcOffset, W, H, cr, cc, nb, g.nCellsRow, nCC, hist, lutFor(nb));
     } else {
       // General path: float32 or square-rooted pixels.
       const edges = edgesFor(nb);
@@ -166,6 +144,30 @@ export function createHogEngine(): HogEngine {
     for (let i = 0; i < nHist; i++) if (hist[i] !== 0) hist[i] = fround(hist[i] / area);
   }
 
+  // Fast path: uint8 pixels, exact integer gradients, bin from a table, magnitude = sqrt of an exact integer.
+  // NOTE: within a cell, pixels are visited in cell_hog's row-major order, so the float32 running sums round
+  // identically; across cells the loop interleaves (column j of every cell of the row, then column j + 1),
+  // so consecutive updates hit different cells and the CPU can overlap their add-round-store chains.
+  function histogramsU8(src: Uint8Array, off: number, W: number, H: number, cr: number, cc: number, nb: number, nCR: number, nCC: number, hist: Float64Array, lut: Int8Array | Int16Array): void {
+    const cellStride = cc;
+    for (let y = 0, usedR = nCR * cr; y < usedR; y++) {
+      const row = off + y * W;
+      const up = y === 0 || y === H - 1 ? 0 : W; // row gradient is 0 on the first and last row
+      const h0 = ((y / cr) | 0) * nCC * nb;
+      for (let j = 0; j < cc; j++) {
+        for (let cx = 0, x = j, h = h0; cx < nCC; cx++, x += cellStride, h += nb) {
+          const p = row + x;
+          const gr = up === 0 ? 0 : src[p + up] - src[p - up];
+          const gc = x === 0 || x === W - 1 ? 0 : src[p + 1] - src[p - 1];
+          // NOTE: no test for gr = gc = 0 (a mispredicted branch on real faces): such a pixel adds 0 to bin 0,
+          // which leaves the float32 sum unchanged, exactly as in cell_hog.
+          const b = lut[(gr + 255) * 511 + gc + 255];
+          if (b >= 0) hist[h + b] = Math.fround(hist[h + b] + Math.sqrt(gr * gr + gc * gc));
+        }
+      }
+    }
+  }
+
   function normalize(hist: Float64Array, g: EngineGeometry, out: Float32Array, outOffset: number, block: Float64Array): void {
     const nb = g.orientations;
     const nCC = g.nCellsCol;
@@ -181,27 +183,54 @@ export function createHogEngine(): HogEngine {
           const base = ((r + i) * nCC + c) * nb;
           for (let j = 0; j < rowLen; j++) block[k++] = hist[base + j];
         }
+        // NOTE: sums use four partial accumulators and divisions become one reciprocal per block: both differ
+        // from numpy's pairwise sums and true divisions by about 1 ulp of float64, far below float32 output
+        // precision, and cut the block stage to a third.
+        let s0 = 0;
+        let s1 = 0;
+        let s2 = 0;
+        let s3 = 0;
+        let i = 0;
         if (norm <= 1) {
-          let s = 0;
-          for (let i = 0; i < m; i++) s += Math.abs(block[i]);
-          const d = s + EPS;
-          if (norm === 0) for (let i = 0; i < m; i++) out[p++] = block[i] / d;
-          else for (let i = 0; i < m; i++) out[p++] = sqrt(block[i] / d);
+          for (; i + 3 < m; i += 4) {
+            s0 += Math.abs(block[i]);
+            s1 += Math.abs(block[i + 1]);
+            s2 += Math.abs(block[i + 2]);
+            s3 += Math.abs(block[i + 3]);
+          }
+          for (; i < m; i++) s0 += Math.abs(block[i]);
+          const inv = 1 / (s0 + s1 + (s2 + s3) + EPS);
+          if (norm === 0) for (i = 0; i < m; i++) out[p++] = block[i] * inv;
+          else for (i = 0; i < m; i++) out[p++] = sqrt(block[i] * inv);
         } else {
-          let s = 0;
-          for (let i = 0; i < m; i++) s += block[i] * block[i];
-          const d = sqrt(s + EPS2);
+          for (; i + 3 < m; i += 4) {
+            s0 += block[i] * block[i];
+            s1 += block[i + 1] * block[i + 1];
+            s2 += block[i + 2] * block[i + 2];
+            s3 += block[i + 3] * block[i + 3];
+          }
+          for (; i < m; i++) s0 += block[i] * block[i];
+          const inv = 1 / sqrt(s0 + s1 + (s2 + s3) + EPS2);
           if (norm === 2) {
-            for (let i = 0; i < m; i++) out[p++] = block[i] / d;
+            for (i = 0; i < m; i++) out[p++] = block[i] * inv;
           } else {
-            let s2 = 0;
-            for (let i = 0; i < m; i++) {
-              const t = Math.min(block[i] / d, 0.2);
-              block[i] = t;
-              s2 += t * t;
+            // L2-Hys: clip the L2-normalized block at 0.2, then L2-normalize again.
+            s0 = s1 = 0;
+            for (i = 0; i + 1 < m; i += 2) {
+              const t0 = Math.min(block[i] * inv, 0.2);
+              const t1 = Math.min(block[i + 1] * inv, 0.2);
+              block[i] = t0;
+              block[i + 1] = t1;
+              s0 += t0 * t0;
+              s1 += t1 * t1;
             }
-            const d2 = sqrt(s2 + EPS2);
-            for (let i = 0; i < m; i++) out[p++] = block[i] / d2;
+            if (i < m) {
+              const t = Math.min(block[i] * inv, 0.2);
+              block[i] = t;
+              s0 += t * t;
+            }
+            const inv2 = 1 / sqrt(s0 + s1 + EPS2);
+            for (i = 0; i < m; i++) out[p++] = block[i] * inv2;
           }
         }
       }
