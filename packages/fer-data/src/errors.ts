@@ -1,10 +1,25 @@
 /** Machine-readable error codes of @fer/data. Branch on `code`, not `instanceof`. */
-export type FerDataErrorCode = string;
+export type FerDataErrorCode =
+  | 'E_EMPTY' // empty file, or no data rows / images
+  | 'E_BAD_HEADER' // CSV header lacks a required column
+  | 'E_BAD_ROW' // wrong number of fields in a CSV row
+  | 'E_BAD_PIXELS' // wrong pixel count, non-numeric or out-of-range pixel value
+  | 'E_BAD_LABEL' // label outside 0-6, non-numeric or empty
+  | 'E_BAD_USAGE' // unknown Usage / split name
+  | 'E_TRUNCATED' // truncated or corrupt .gz
+  | 'E_READ' // the file or folder cannot be read
+  | 'E_BAD_IMAGE' // an image in an image folder cannot be decoded
+  | 'E_UNKNOWN_FORMAT' // loadDataset cannot tell the format
+  | 'E_FERPLUS_MISMATCH' // FER+ file does not line up with the FER2013 rows
+  | 'E_BAD_CONFIG' // bad option: unknown key, wrong type or value
+  | 'E_BAD_INDEX' // a row index outside the data set
+  | 'E_BAD_JSON'; // normalizerFromJSON got something else
 
 /**
  * The one error class of @fer/data. The message says what was got, what was expected and how to fix it.
  * @example
- * try { ... } catch (e) { if ((e as FerDataError).code === 'E_...') ... }
+ * try { await loadDataset('fer2013.csv'); }
+ * catch (e) { if ((e as FerDataError).code === 'E_BAD_PIXELS') console.error((e as Error).message); }
  */
 export class FerDataError extends Error {
   readonly code: FerDataErrorCode;

@@ -1,0 +1,126 @@
+import { createReadStream } from 'node:fs';
+import { open, stat } from 'node:fs/promises';
+import { basename } from 'node:path';
+import { createGunzip } from 'node:zlib';
+import { checkKeys } from './_config.js';
+import { _CsvPixelParser, type BadRow } from './_csv.js';
+import { _concatDatasets, type FerDataset } from './dataset.js';
+import { FerDataError } from './errors.js';
+import { EMOTIONS, IMAGE_SIZE, SPLITS, type SplitName } from './labels.js';
+
+export type { BadRow } from './_csv.js';
+
+/** Options of the CSV loaders. */
+export interface CsvLoadOptions {
+  /** 'throw' (default): the first bad row throws a FerDataError naming file, line and field. 'skip': skip it and count it in `skipped`. */
+  onBadRow?: 'throw' | 'skip';
+  /** Called for each skipped row (with onBadRow: 'skip'). */
+  onSkip?: (bad: BadRow) => void;
+  /**
+   * Split for files without a `Usage` column. Default: from the file name: `train*.csv` -> Training;
+   * `test*.csv` -> PublicTest for its first 3,589 rows and PrivateTest after (the Kaggle test.csv order), else Training.
+   */
+  split?: SplitName;
+  /** Stops reading when aborted (rejects with the signal's reason). */
+  signal?: AbortSignal;
+}
+
+const CSV_KEYS = ['onBadRow', 'onSkip', 'split', 'signal'] as const;
+/** Rows in each official test split (Kaggle test.csv = PublicTest then PrivateTest). */
+const OFFICIAL_TEST_ROWS = 3589;
+
+/**
+ * Loads any of the Kaggle FER2013 CSV shapes, plain or gzip-compressed (detected from the magic
+ * bytes), as a stream: `fer2013.csv` (`emotion,pixels,Usage`), `icml_face_data.csv` (`emotion, Usage, pixels`),
+ * `train.csv` (`emotion,pixels`) and `test.csv` (`pixels`, labels are then 255).
+ * @example
+ * const ds = await loadFer2013Csv('/data/fer2013.csv.gz');
+ * ds.count // 35887
+ */
+export async function loadFer2013Csv(path: string, opts: CsvLoadOptions = {}): Promise<FerDataset> {
+  checkKeys('loadFer2013Csv', opts, CSV_KEYS);
+  const onBadRow = opts.onBadRow ?? 'throw';
+  if (onBadRow !== 'throw' && onBadRow !== 'skip') {
+    throw new FerDataError('E_BAD_CONFIG', `loadFer2013Csv: onBadRow is ${JSON.stringify(onBadRow)}, expected 'throw' or 'skip'.`);
+  }
+  if (opts.split !== undefined && !SPLITS.includes(opts.split)) {
+    throw new FerDataError('E_BAD_CONFIG', `loadFer2013Csv: split is ${JSON.stringify(opts.split)}, expected one of ${SPLITS.join(', ')}.`);
+  }
+  const { gz, sizeHint } = await probe(path);
+  const parser = new _CsvPixelParser({ file: path, onBadRow, ...(opts.onSkip ? { onSkip: opts.onSkip } : {}), sizeHint, numClasses: EMOTIONS.length });
+  const file = createReadStream(path, { highWaterMark: 1 << 20 });
+  const source = gz ? file.pipe(createGunzip({ chunkSize: 1 << 18 })) : file;
+  if (gz) file.on('error', (e) => source.destroy(e));
+  try {
+    for await (const chunk of source as AsyncIterable<Buffer>) {
+      if (opts.signal?.aborted) throw opts.signal.reason ?? new Error('aborted');
+      parser.push(chunk);
+    }
+  } catch (e) {
+    file.destroy();
+    source.destroy();
+    if (e instanceof FerDataError || e === opts.signal?.reason) throw e;
+    const err = e as NodeJS.ErrnoException;
+    if (gz && (err.code === 'Z_BUF_ERROR' || err.code === 'Z_DATA_ERROR' || /unexpected end|incorrect|invalid/i.test(err.message))) {
+      throw new FerDataError('E_TRUNCATED', `${path}: the gzip stream is truncated or corrupt (${err.message}), expected a complete .gz file. Download it again or check its sha256.`, { cause: e });
+    }
+    throw new FerDataError('E_READ', `${path}: cannot read the file (${err.message}). Check the path and permissions.`, { cause: e });
+  }
+  const r = parser.end();
+  const splits = r.splits;
+  if (!r.hasUsage) {
+    const name = basename(path).toLowerCase();
+    if (opts.split !== undefined) splits.fill(SPLITS.indexOf(opts.split));
+    else if (name.startsWith('test')) {
+      splits.fill(1, 0, Math.min(r.count, OFFICIAL_TEST_ROWS));
+      if (r.count > OFFICIAL_TEST_ROWS) splits.fill(2, OFFICIAL_TEST_ROWS);
+    } else splits.fill(0);
+  }
+  return {
+    count: r.count, width: IMAGE_SIZE, height: IMAGE_SIZE, pixels: r.pixels, labels: r.labels, splits,
+    classNames: EMOTIONS, source: path, synthetic: false, skipped: r.skipped,
+  };
+}
+
+/**
+ * Loads the Kaggle `train.csv` (`emotion,pixels`, all Training) + `test.csv` (`pixels`, no labels:
+ * PublicTest rows then PrivateTest rows) pair as one data set.
+ * @example
+ * const ds = await loadKaggleTrainTest('/data/train.csv', '/data/test.csv');
+ */
+export async function loadKaggleTrainTest(trainPath: string, testPath: string, opts: CsvLoadOptions = {}): Promise<FerDataset> {
+  checkKeys('loadKaggleTrainTest', opts, CSV_KEYS);
+  const { split: _ignored, ...rest } = opts;
+  const train = await loadFer2013Csv(trainPath, { ...rest, split: 'Training' });
+  const test = await loadFer2013Csv(testPath, rest);
+  return _concatDatasets([train, test], `${trainPath}+${testPath}`);
+}
+
+// --- Internal helpers ---
+
+async function probe(path: string): Promise<{ gz: boolean; sizeHint: number }> {
+  let size: number;
+  try {
+    const st = await stat(path);
+    if (!st.isFile()) throw new FerDataError('E_READ', `${path}: is not a file, expected a FER2013 CSV (.csv or .csv.gz).`);
+    size = st.size;
+  } catch (e) {
+    if (e instanceof FerDataError) throw e;
+    throw new FerDataError('E_READ', `${path}: cannot read the file (${(e as Error).message}). Check the path (flag --data or FER2013_PATH).`, { cause: e });
+  }
+  if (size === 0) throw new FerDataError('E_EMPTY', `${path}: the file is empty (0 bytes), expected a FER2013 CSV. Check the download.`);
+  const fh = await open(path, 'r');
+  try {
+    const head = Buffer.alloc(2);
+    await fh.read(head, 0, 2, 0);
+    const gz = head[0] === 0x1f && head[1] === 0x8b;
+    if (!gz) return { gz, sizeHint: size };
+    // gzip trailer: ISIZE = uncompressed size mod 2^32 (RFC 1952 §2.3.1).
+    const tail = Buffer.alloc(4);
+    if (size >= 22) await fh.read(tail, 0, 4, size - 4);
+    const isize = tail.readUInt32LE(0);
+    return { gz, sizeHint: isize > size ? isize : size * 3 };
+  } finally {
+    await fh.close();
+  }
+}

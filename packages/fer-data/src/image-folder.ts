@@ -1,0 +1,184 @@
+import { readdir, readFile } from 'node:fs/promises';
+import { extname, join } from 'node:path';
+import jpeg from 'jpeg-js';
+import { PNG } from 'pngjs';
+import { checkKeys } from './_config.js';
+import type { BadRow } from './_csv.js';
+import type { FerDataset } from './dataset.js';
+import { FerDataError } from './errors.js';
+import { EMOTIONS, IMAGE_PIXELS, IMAGE_SIZE, SPLITS } from './labels.js';
+
+/** Options of {@link loadImageFolder}. */
+export interface ImageFolderOptions {
+  /** 'throw' (default) on an unreadable image, or 'skip' it (counted in `skipped`). */
+  onBadImage?: 'throw' | 'skip';
+  onSkip?: (bad: BadRow) => void;
+  signal?: AbortSignal;
+}
+
+const SPLIT_DIRS: Record<string, number> = {
+  train: 0, training: 0,
+  val: 1, valid: 1, validation: 1, publictest: 1, public_test: 1, public: 1,
+  test: 2, privatetest: 2, private_test: 2, private: 2,
+};
+const CLASS_DIRS: Record<string, number> = {
+  angry: 0, anger: 0, disgust: 1, disgusted: 1, fear: 2, fearful: 2, happy: 3, happiness: 3,
+  sad: 4, sadness: 4, surprise: 5, surprised: 5, neutral: 6,
+  ...Object.fromEntries(EMOTIONS.map((_, i) => [String(i), i])),
+};
+const IMAGE_EXT = new Set(['.png', '.jpg', '.jpeg']);
+
+/**
+ * Loads `<root>/<split>/<class>/*.{png,jpg}` (the common Kaggle image release: train|test / angry|disgust|...)
+ * or `<root>/<class>/*` (all Training). A file-name prefix `Training_`, `PublicTest_` or `PrivateTest_` sets
+ * the split (so the Kaggle `test` folder splits into PublicTest and PrivateTest); otherwise the folder does:
+ * train/training -> Training, val/validation/publictest -> PublicTest, test/privatetest -> PrivateTest.
+ * Colour images become gray with ITU-R BT.601 luma (0.299 R + 0.587 G + 0.114 B, alpha ignored, as PIL's
+ * convert('L')); other sizes are resized to 48x48 (whole image, no crop) with an area-average filter when
+ * shrinking and bilinear interpolation when enlarging. Rows are ordered by split, class, then file name.
+ * @example
+ * const ds = await loadImageFolder('/data/fer2013-images'); // train/angry/Training_3908.jpg ...
+ */
+export async function loadImageFolder(root: string, opts: ImageFolderOptions = {}): Promise<FerDataset> {
+  checkKeys('loadImageFolder', opts, ['onBadImage', 'onSkip', 'signal']);
+  const onBad = opts.onBadImage ?? 'throw';
+  if (onBad !== 'throw' && onBad !== 'skip') throw new FerDataError('E_BAD_CONFIG', `loadImageFolder: onBadImage is ${JSON.stringify(onBad)}, expected 'throw' or 'skip'.`);
+  const top = await dirs(root);
+  const entries: { path: string; label: number; split: number }[] = [];
+  const topLower = top.map((d) => d.toLowerCase());
+  const classLevel = top.length > 0 && topLower.every((d) => d in CLASS_DIRS);
+  const splitDirs: [string, number][] = classLevel ? [['', 0]] : [];
+  if (!classLevel) {
+    for (let i = 0; i < top.length; i++) {
+      const s = SPLIT_DIRS[topLower[i]];
+      if (s === undefined) {
+        throw new FerDataError('E_UNKNOWN_FORMAT', `${join(root, top[i])}: folder name "${top[i]}" is neither a split (train, test, val, Training, PublicTest, PrivateTest) nor a class (${EMOTIONS.join(', ').toLowerCase()}). Expected <root>/<split>/<class>/*.png|jpg.`);
+      }
+      splitDirs.push([top[i], s]);
+    }
+  }
+  for (const [sd, s] of splitDirs) {
+    const sdPath = join(root, sd);
+    for (const cd of await dirs(sdPath)) {
+      const label = CLASS_DIRS[cd.toLowerCase()];
+      if (label === undefined) {
+        throw new FerDataError('E_BAD_LABEL', `${join(sdPath, cd)}: class folder "${cd}" is not one of ${Object.keys(CLASS_DIRS).join(', ')}. Rename it to a FER2013 class.`);
+      }
+      const files = (await readdir(join(sdPath, cd))).filter((f) => IMAGE_EXT.has(extname(f).toLowerCase())).sort();
+      for (const f of files) {
+        const prefix = SPLITS.findIndex((name) => f.startsWith(`${name}_`));
+        entries.push({ path: join(sdPath, cd, f), label, split: prefix >= 0 ? prefix : s });
+      }
+    }
+  }
+  entries.sort((a, b) => a.split - b.split || a.label - b.label || (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+  if (entries.length === 0) throw new FerDataError('E_EMPTY', `${root}: found no .png/.jpg images, expected <root>/<split>/<class>/*.png|jpg.`);
+  const pixels = new Uint8Array(entries.length * IMAGE_PIXELS);
+  const labels = new Uint8Array(entries.length), splits = new Uint8Array(entries.length);
+  let count = 0, skipped = 0;
+  for (const e of entries) {
+    if (opts.signal?.aborted) throw opts.signal.reason ?? new Error('aborted');
+    try {
+      const img = decode(await readFile(e.path), e.path);
+      toGray48(img, pixels, count * IMAGE_PIXELS);
+    } catch (err) {
+      const message = `${e.path}: cannot decode the image (${(err as Error).message}), expected a readable PNG or JPEG. Replace the file, or pass { onBadRow: 'skip' } to skip it (the count skipped is returned).`;
+      if (onBad === 'throw') throw new FerDataError('E_BAD_IMAGE', message, { cause: err });
+      skipped++;
+      opts.onSkip?.({ file: e.path, line: 0, field: 'image', code: 'E_BAD_IMAGE', message });
+      continue;
+    }
+    labels[count] = e.label;
+    splits[count] = e.split;
+    count++;
+  }
+  if (count === 0) throw new FerDataError('E_EMPTY', `${root}: all ${entries.length} images were unreadable (skipped), expected at least one.`);
+  return {
+    count, width: IMAGE_SIZE, height: IMAGE_SIZE,
+    pixels: count === entries.length ? pixels : pixels.slice(0, count * IMAGE_PIXELS),
+    labels: labels.slice(0, count), splits: splits.slice(0, count),
+    classNames: EMOTIONS, source: root, synthetic: false, skipped,
+  };
+}
+
+/**
+ * Converts an RGBA (or gray) image of any size to 48x48 gray bytes, as loadImageFolder does.
+ * @example
+ * const out = new Uint8Array(2304); toGray48({ data: rgba, width: 96, height: 96, channels: 4 }, out, 0);
+ */
+export function toGray48(img: { data: Uint8Array; width: number; height: number; channels: 1 | 3 | 4 }, out: Uint8Array, offset = 0): void {
+  const { width: w, height: h, channels: ch, data } = img;
+  if (w < 1 || h < 1 || data.length < w * h * ch) {
+    throw new FerDataError('E_BAD_IMAGE', `toGray48: got ${data.length} bytes for ${w}x${h}x${ch}, expected ${w * h * ch}.`);
+  }
+  const gray = new Float32Array(w * h);
+  if (ch === 1) for (let i = 0; i < w * h; i++) gray[i] = data[i];
+  else for (let i = 0; i < w * h; i++) gray[i] = 0.299 * data[i * ch] + 0.587 * data[i * ch + 1] + 0.114 * data[i * ch + 2];
+  const S = IMAGE_SIZE;
+  let res = gray;
+  if (w !== S || h !== S) {
+    const wx = weights(w, S), wy = weights(h, S);
+    const tmp = new Float32Array(S * h); // horizontal pass
+    for (let y = 0; y < h; y++) for (let x = 0; x < S; x++) {
+      let acc = 0;
+      for (const [i, wt] of wx[x]) acc += gray[y * w + i] * wt;
+      tmp[y * S + x] = acc;
+    }
+    res = new Float32Array(S * S);
+    for (let y = 0; y < S; y++) for (let x = 0; x < S; x++) {
+      let acc = 0;
+      for (const [i, wt] of wy[y]) acc += tmp[i * S + x] * wt;
+      res[y * S + x] = acc;
+    }
+  }
+  for (let i = 0; i < S * S; i++) {
+    const v = Math.round(res[i]);
+    out[offset + i] = v < 0 ? 0 : v > 255 ? 255 : v;
+  }
+}
+
+// --- Internal helpers ---
+
+async function dirs(path: string): Promise<string[]> {
+  try {
+    const list = await readdir(path, { withFileTypes: true });
+    return list.filter((d) => d.isDirectory()).map((d) => d.name).sort();
+  } catch (e) {
+    throw new FerDataError('E_READ', `${path}: cannot read the folder (${(e as Error).message}). Check the path.`, { cause: e });
+  }
+}
+
+function decode(buf: Buffer, path: string): { data: Uint8Array; width: number; height: number; channels: 4 } {
+  if (buf.length >= 8 && buf[0] === 0x89 && buf[1] === 0x50 && buf[2] === 0x4e && buf[3] === 0x47) {
+    const png = PNG.sync.read(buf); // always 8-bit RGBA out
+    return { data: png.data, width: png.width, height: png.height, channels: 4 };
+  }
+  if (buf.length >= 3 && buf[0] === 0xff && buf[1] === 0xd8 && buf[2] === 0xff) {
+    const j = jpeg.decode(buf, { useTArray: true, formatAsRGBA: true, maxMemoryUsageInMB: 256 });
+    return { data: j.data, width: j.width, height: j.height, channels: 4 };
+  }
+  throw new Error(`${path} is neither PNG nor JPEG (first bytes ${buf.subarray(0, 4).toString('hex') || 'none: empty file'})`);
+}
+
+/** Per output index: source indices and weights. Area average when shrinking, bilinear when enlarging. */
+function weights(src: number, dst: number): [number, number][][] {
+  const scale = src / dst;
+  const out: [number, number][][] = [];
+  for (let o = 0; o < dst; o++) {
+    const list: [number, number][] = [];
+    if (scale >= 1) {
+      const a = o * scale, b = a + scale;
+      for (let i = Math.floor(a); i < Math.ceil(b) && i < src; i++) {
+        const cover = Math.min(b, i + 1) - Math.max(a, i);
+        if (cover > 1e-9) list.push([i, cover / scale]);
+      }
+    } else {
+      const c = (o + 0.5) * scale - 0.5;
+      const i0 = Math.floor(c), f = c - i0;
+      const clampI = (i: number) => (i < 0 ? 0 : i >= src ? src - 1 : i);
+      list.push([clampI(i0), 1 - f], [clampI(i0 + 1), f]);
+    }
+    out.push(list);
+  }
+  return out;
+}
