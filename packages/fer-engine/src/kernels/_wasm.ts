@@ -1,0 +1,74 @@
+// Internal helpers for kernels composed on the tfjs 'wasm' backend: call the backend's own registered
+// kernelFuncs (XNNPACK conv, transpose, ...) and free intermediates, without importing the backend's
+// private modules. Everything here is structurally typed, so two installed copies of tfjs still work.
+import { getKernel, type KernelBackend, type TensorInfo } from '@tensorflow/tfjs';
+import { FerEngineError } from '../errors.js';
+
+/** The parts of tfjs-backend-wasm's `BackendWasm` the kernels use. */
+export interface WasmBackendLike extends KernelBackend {
+  wasm: { HEAPU8: Uint8Array; HEAP8: Int8Array };
+  makeOutput(shape: number[], dtype: 'float32' | 'int32' | 'bool'): TensorInfo;
+  typedArrayFromHeap(info: TensorInfo): Float32Array | Int32Array | Uint8Array;
+  disposeData(dataId: object, force?: boolean): boolean;
+  incRef(dataId: object): void;
+}
+
+export type Attrs = Record<string, unknown>;
+export type KernelFn = (args: { inputs: Record<string, TensorInfo>; backend: WasmBackendLike; attrs?: Attrs }) => TensorInfo | TensorInfo[];
+
+/** The kernelFunc registered now for `name` on 'wasm'; throws a FerEngineError when there is none. */
+export function wasmKernel(name: string): KernelFn {
+  const k = getKernel(name, 'wasm');
+  if (k == null) {
+    throw new FerEngineError(
+      'E_WASM_KERNEL_MISSING',
+      `The wasm backend has no "${name}" kernel; expected @tensorflow/tfjs-backend-wasm 4.x to register it. ` +
+        `Import '@tensorflow/tfjs-backend-wasm' before calling registerWasmTrainingKernels().`,
+    );
+  }
+  return k.kernelFunc as unknown as KernelFn;
+}
+
+/** Runs a wasm kernel and returns its single output (the caller owns it). */
+export function run(name: string, backend: WasmBackendLike, inputs: Record<string, TensorInfo>, attrs: Attrs = {}): TensorInfo {
+  const out = wasmKernel(name)({ inputs, backend, attrs });
+  return Array.isArray(out) ? out[0]! : out;
+}
+
+/** Transposes with the backend's Transpose kernel (the caller owns the result). */
+export function transpose(backend: WasmBackendLike, x: TensorInfo, perm: number[]): TensorInfo {
+  return run('Transpose', backend, { x }, { perm });
+}
+
+/** A view of `x` with another shape; shares data (refcounted), free it with `free`. */
+export function reshape(backend: WasmBackendLike, x: TensorInfo, shape: number[]): TensorInfo {
+  backend.incRef(x.dataId);
+  return { dataId: x.dataId, shape, dtype: x.dtype };
+}
+
+/** Frees intermediates made inside a kernelFunc. */
+export function free(backend: WasmBackendLike, ...infos: (TensorInfo | undefined)[]): void {
+  for (const t of infos) if (t) backend.disposeData(t.dataId);
+}
+
+/** The float32 values of `x`, as a view on the wasm heap (valid until the next allocation). */
+export function heapF32(backend: WasmBackendLike, x: TensorInfo): Float32Array {
+  return backend.typedArrayFromHeap(x) as Float32Array;
+}
+
+/** Stride-1 forward NHWC convolution through the backend's Conv2D kernel (XNNPACK), explicit pads. */
+export function conv(
+  backend: WasmBackendLike,
+  x: TensorInfo,
+  filter: TensorInfo,
+  o: { strides: [number, number]; dilations: [number, number]; pads: [number, number, number, number] },
+): TensorInfo {
+  const [t, b, l, r] = o.pads;
+  return run('Conv2D', backend, { x, filter }, {
+    strides: o.strides,
+    dilations: o.dilations,
+    pad: [[0, 0], [t, b], [l, r], [0, 0]],
+    dataFormat: 'NHWC',
+    dimRoundingMode: undefined,
+  });
+}
