@@ -14,3 +14,7 @@ export { loadModel, nodeLoadHandler, nodeSaveHandler, saveModel } from './save-l
 export type { LoadedModel, SavedModelMeta, StoredModelMeta } from './save-load.js';
 export { predict } from './predict.js';
 export type { Prediction, PredictOptions } from './predict.js';
+export { localStepper, makeOptimizer } from './stepper.js';
+export type { OptimizerSpec, OptimizerStateEntry, StepperFactory, TrainStepBatch, TrainStepper } from './stepper.js';
+export { TRAIN_DEFAULTS, evaluateArrays, learningRateAt, paperTrainConfig, resolveTrainConfig, train } from './train.js';
+export type { EpochRecord, ProgressEvent, TrainArgs, TrainConfig, TrainResult, TrainSource, TrainWarning, ValidationSet } from './train.js';

@@ -1,0 +1,154 @@
+import * as tf from '@tensorflow/tfjs';
+import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { expectNoLeak } from '@fer/testing';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { builtinModels, createRegistry, learningRateAt, resolveTrainConfig, train, type TrainStepBatch } from './index.js';
+import { tinyTrainData } from './testing.js';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const root = resolve(here, '../../..');
+const registry = createRegistry(builtinModels);
+const small = { inputSize: 16, filters: [2, 3], denseUnits: 6 };
+let dir: string;
+
+beforeAll(async () => {
+  await tf.setBackend('cpu');
+  await tf.ready();
+  dir = await mkdtemp(join(tmpdir(), 'fer-train-'));
+});
+afterAll(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+function flatWeights(model: tf.LayersModel): number[] {
+  return model.getWeights().flatMap((t) => Array.from(t.dataSync()));
+}
+
+describe('resolveTrainConfig', () => {
+  it('fills the paper preset and rejects unknown keys and bad values', () => {
+    const c = resolveTrainConfig();
+    expect(c).toMatchObject({ epochs: 30, batchSize: 128, optimizer: { name: 'adam', learningRate: 1e-4 } });
+    expect(() => resolveTrainConfig({ epoch: 3 })).toThrow(/unknown config key "epoch". Allowed keys: epochs, batchSize/);
+    expect(() => resolveTrainConfig({ optimizer: { lr: 1 } })).toThrow(/unknown config key "lr"/);
+    expect(() => resolveTrainConfig({ optimizer: { name: 'adagrad' } })).toThrow(/expected one of "adam", "sgd", "rmsprop"/);
+    expect(() => resolveTrainConfig({ epochs: 0 })).toThrow(/E|expected an integer/);
+    expect(() => resolveTrainConfig({ classWeights: [1, -1] })).toThrow(/classWeights/);
+  });
+  it('computes step, cosine and constant schedules', () => {
+    const step = resolveTrainConfig({ epochs: 10, optimizer: { learningRate: 1 }, schedule: { kind: 'step', stepSize: 3, gamma: 0.5 } });
+    expect([0, 2, 3, 6].map((e) => learningRateAt(step, e))).toEqual([1, 1, 0.5, 0.25]);
+    const cos = resolveTrainConfig({ epochs: 10, optimizer: { learningRate: 1 }, schedule: { kind: 'cosine' } });
+    expect(learningRateAt(cos, 0)).toBe(1);
+    expect(learningRateAt(cos, 5)).toBeCloseTo(0.5, 10);
+  });
+});
+
+describe('train', () => {
+  it('is deterministic for a seed, differs across seeds, reports progress, leaks nothing', async () => {
+    const run = async (seed: number) => {
+      const model = registry.create('paper-shallow', small, { seed: 1 });
+      const data = tinyTrainData({ count: 12, inputSize: 16, batchSize: 4 });
+      const events: number[] = [];
+      const epochs: number[] = [];
+      const result = await expectNoLeak(tf, () =>
+        train({ model, data, config: { epochs: 2, seed, optimizer: { learningRate: 1e-3 } }, onProgress: (p) => events.push(p.step), onEpoch: (r) => epochs.push(r.epoch) }),
+      );
+      const w = flatWeights(model);
+      model.dispose();
+      return { w, result, events, epochs };
+    };
+    const a = await run(7), b = await run(7), c = await run(8);
+    expect(a.w).toEqual(b.w);
+    expect(a.w).not.toEqual(c.w);
+    expect(a.events).toEqual([1, 2, 3, 1, 2, 3]);
+    expect(a.epochs).toEqual([1, 2]);
+    expect(a.result.history).toHaveLength(2);
+    expect(a.result.history[1]).toMatchObject({ epoch: 2, lr: 1e-3 });
+    expect(a.result.history[1].valAccuracy).toBeGreaterThanOrEqual(0);
+    expect(JSON.parse(JSON.stringify(a.result)).history).toHaveLength(2);
+  });
+
+  it('stops on a NaN loss naming epoch and step and keeps the last good checkpoint', async () => {
+    const ck = join(dir, 'nan');
+    const model = registry.create('paper-shallow', small, { seed: 1 });
+    const base = tinyTrainData({ count: 12, inputSize: 16, batchSize: 4 });
+    const source = {
+      stepsPerEpoch: base.train.stepsPerEpoch,
+      *epoch(e: number): Iterable<TrainStepBatch> {
+        let s = 0;
+        for (const b of base.train.epoch(e)) {
+          if (e === 1 && s === 2) yield { ...b, x: b.x.map(() => NaN) };
+          else yield b;
+          s++;
+        }
+      },
+    };
+    await expect(train({ model, data: { train: source }, config: { epochs: 3 }, checkpointDir: ck })).rejects.toMatchObject({
+      code: 'E_NAN_LOSS',
+      message: expect.stringMatching(/epoch 2, step 3/),
+    });
+    expect(await readdir(ck)).toEqual(['ckpt-000001.ferckpt']);
+    model.dispose();
+  });
+
+  it('falls back to the previous checkpoint when the newest is corrupt', async () => {
+    const ck = join(dir, 'corrupt');
+    const data = tinyTrainData({ count: 8, inputSize: 16, batchSize: 4 });
+    const m1 = registry.create('paper-shallow', small, { seed: 1 });
+    await train({ model: m1, data, config: { epochs: 3 }, checkpointDir: ck });
+    m1.dispose();
+    expect(await readdir(ck)).toEqual(['ckpt-000002.ferckpt', 'ckpt-000003.ferckpt']);
+    const newest = join(ck, 'ckpt-000003.ferckpt');
+    const bytes = await readFile(newest);
+    bytes[bytes.length - 5] ^= 0xff;
+    await writeFile(newest, bytes);
+    const m2 = registry.create('paper-shallow', small, { seed: 1 });
+    const warnings: string[] = [];
+    const r = await train({ model: m2, data, config: { epochs: 3 }, checkpointDir: ck, resume: true, onWarning: (w) => warnings.push(w.code) });
+    expect(r.resumedFromEpoch).toBe(2);
+    expect(warnings).toEqual(['E_CHECKPOINT_CORRUPT']);
+    expect(r.warnings[0].message).toMatch(/ckpt-000003.ferckpt: payload checksum mismatch/);
+    expect(r.history).toHaveLength(3);
+    // every checkpoint corrupt -> a clear error
+    for (const f of await readdir(ck)) await writeFile(join(ck, f), 'garbage');
+    await expect(train({ model: m2, data, config: { epochs: 4 }, checkpointDir: ck, resume: true })).rejects.toMatchObject({ code: 'E_CHECKPOINT_CORRUPT' });
+    m2.dispose();
+  });
+
+  it('resumes exactly after the process is killed mid-epoch (bit-identical weights)', async () => {
+    const script = join(here, '_train-child.ts');
+    const runChild = (args: string[], onSpawn?: (kill: () => void) => void) =>
+      new Promise<number | null>((res, rej) => {
+        const child = spawn(process.execPath, ['--conditions=@fer/source', '--import', 'tsx', script, ...args], { cwd: root, stdio: ['ignore', 'ignore', 'pipe'] });
+        let err = '';
+        child.stderr.on('data', (d) => (err += d));
+        child.on('error', rej);
+        child.on('exit', (code, signal) => (code === 0 || signal === 'SIGKILL' ? res(code) : rej(new Error(`child exited ${code}: ${err}`))));
+        onSpawn?.(() => child.kill('SIGKILL'));
+      });
+    const full = join(dir, 'full'), cut = join(dir, 'cut');
+    await runChild([full, join(dir, 'full.bin'), '0', '99']);
+    await runChild([cut, join(dir, 'cut.bin'), '0', '2'], (kill) => {
+      const timer = setInterval(() => {
+        if (existsSync(join(cut, 'ckpt-000001.ferckpt'))) {
+          clearInterval(timer);
+          setTimeout(kill, 300); // epoch 2 steps sleep 150 ms each: we are mid-epoch 2
+        }
+      }, 20);
+    });
+    expect(existsSync(join(dir, 'cut.bin'))).toBe(false);
+    expect(await readdir(cut)).toContain('ckpt-000001.ferckpt');
+    expect(await readdir(cut)).not.toContain('ckpt-000002.ferckpt');
+    await runChild([cut, join(dir, 'cut.bin'), '1', '99']);
+    const info = JSON.parse(await readFile(join(dir, 'cut.bin.json'), 'utf8'));
+    expect(info).toMatchObject({ resumedFromEpoch: 1, epochs: 3 });
+    const a = await readFile(join(dir, 'full.bin')), b = await readFile(join(dir, 'cut.bin'));
+    expect(a.length).toBeGreaterThan(1000);
+    expect(Buffer.compare(a, b)).toBe(0);
+  }, 120_000);
+});

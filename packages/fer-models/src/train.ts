@@ -1,0 +1,432 @@
+import * as tf from '@tensorflow/tfjs';
+import { checkInt, checkOneOf, checkRange, resolveConfig } from './_config.js';
+import { listCheckpoints, readCheckpoint, writeCheckpoint, type CheckpointArray } from './_checkpoint.js';
+import { SeededRandom } from './_random.js';
+import { FerModelsError } from './errors.js';
+import { localStepper, type OptimizerSpec, type StepperFactory, type TrainStepBatch } from './stepper.js';
+
+/** Training config. Plain data; unknown keys throw. The defaults are the `paper` preset (see {@link paperTrainConfig}). */
+export interface TrainConfig {
+  /** Epochs. Paper: 30 (shallow), 35 (deep). */
+  epochs: number;
+  /** Batch size the caller's batcher should use (train() takes the batches as given). Paper: 128. */
+  batchSize: number;
+  /** Seeds Dropout masks (tfjs draws them from Math.random; swapped for a seeded PRNG during steps). */
+  seed: number;
+  /**
+   * Optimizer. Default Adam lr 1e-4: the paper does not give its optimizer settings; Adam 1e-3
+   * trains paper-shallow (18.9M FC weights) much worse in our measurements, 1e-4 works.
+   */
+  optimizer: { name: string; learningRate: number; momentum: number; nesterov: boolean; beta1: number; beta2: number; epsilon: number };
+  /**
+   * LR schedule. kind: 'constant' | 'step' (x gamma every stepSize epochs) | 'cosine' (to minLearningRate
+   * over the run) | 'plateau' (x factor after `patience` epochs without validation improvement).
+   */
+  schedule: { kind: string; stepSize: number; gamma: number; minLearningRate: number; factor: number; patience: number };
+  /** Early stopping on validation accuracy: patience 0 = off. restoreBest puts back the best epoch's weights at the end. */
+  earlyStopping: { patience: number; minDelta: number; restoreBest: boolean };
+  /** Per-class loss weights (length = classes), or null. */
+  classWeights: number[] | null;
+  /** Label smoothing epsilon. Default 0. */
+  labelSmoothing: number;
+  /** Images per forward pass when evaluating the validation set. */
+  evalBatchSize: number;
+}
+
+/** The paper preset (Alizadeh & Fazel 2017): batch 128, 30 epochs, Adam 1e-4 (our choice), constant LR. */
+export const TRAIN_DEFAULTS: TrainConfig = Object.freeze({
+  epochs: 30,
+  batchSize: 128,
+  seed: 1,
+  optimizer: { name: 'adam', learningRate: 1e-4, momentum: 0.9, nesterov: false, beta1: 0.9, beta2: 0.999, epsilon: 1e-7 },
+  schedule: { kind: 'constant', stepSize: 10, gamma: 0.1, minLearningRate: 0, factor: 0.5, patience: 3 },
+  earlyStopping: { patience: 0, minDelta: 0, restoreBest: true },
+  classWeights: null,
+  labelSmoothing: 0,
+  evalBatchSize: 256,
+}) as TrainConfig;
+
+/**
+ * The paper's recipe for a model: 35 epochs for the deep networks, 30 otherwise, other keys as {@link TRAIN_DEFAULTS}.
+ * @example
+ * const config = resolveTrainConfig({ ...paperTrainConfig('paper-deep'), seed: 2 });
+ */
+export function paperTrainConfig(modelName: string): Partial<TrainConfig> {
+  return { epochs: /deep/.test(modelName) ? 35 : 30, batchSize: 128 };
+}
+
+/**
+ * Validates a (partial) train config and fills the defaults. Unknown keys and bad values throw E_INVALID_CONFIG.
+ * @example
+ * resolveTrainConfig({ epochs: 2, optimizer: { learningRate: 3e-4 } });
+ */
+export function resolveTrainConfig(config?: unknown): TrainConfig {
+  const c = resolveConfig('train config', TRAIN_DEFAULTS, config);
+  checkInt('train config.epochs', c.epochs, 1);
+  checkInt('train config.batchSize', c.batchSize, 1);
+  checkInt('train config.seed', c.seed, 0, 0xffffffff);
+  checkOneOf('train config.optimizer.name', c.optimizer.name, ['adam', 'sgd', 'rmsprop'] as const);
+  checkRange('train config.optimizer.learningRate', c.optimizer.learningRate, Number.MIN_VALUE, Infinity);
+  checkOneOf('train config.schedule.kind', c.schedule.kind, ['constant', 'step', 'cosine', 'plateau'] as const);
+  checkInt('train config.schedule.stepSize', c.schedule.stepSize, 1);
+  checkInt('train config.schedule.patience', c.schedule.patience, 0);
+  checkInt('train config.earlyStopping.patience', c.earlyStopping.patience, 0);
+  checkRange('train config.labelSmoothing', c.labelSmoothing, 0, 1, true);
+  checkInt('train config.evalBatchSize', c.evalBatchSize, 1);
+  if (c.classWeights !== null && (!Array.isArray(c.classWeights) || c.classWeights.some((w) => typeof w !== 'number' || !(w >= 0) || !Number.isFinite(w)))) {
+    throw new FerModelsError('E_INVALID_CONFIG', `train config.classWeights: got ${JSON.stringify(c.classWeights)}, expected null or an array of non-negative numbers, one per class (e.g. from @fer/data's classWeights).`);
+  }
+  return c;
+}
+
+/** Where training batches come from: exactly the shape of @fer/data's `createBatcher` result. */
+export interface TrainSource {
+  stepsPerEpoch: number;
+  /** The batches of epoch `e` (0-based). Must be a pure function of `e` for exact resume. */
+  epoch(e: number): Iterable<TrainStepBatch>;
+}
+
+/** Validation arrays (normalized like the training batches). */
+export interface ValidationSet {
+  x: Float32Array;
+  hog?: Float32Array;
+  y: Uint8Array;
+  count: number;
+}
+
+/** One record of the history (epochs are 1-based). */
+export interface EpochRecord {
+  epoch: number;
+  loss: number;
+  accuracy: number;
+  valLoss: number | null;
+  valAccuracy: number | null;
+  lr: number;
+  seconds: number;
+}
+
+/** A progress event after every step. */
+export interface ProgressEvent {
+  epoch: number;
+  epochs: number;
+  step: number;
+  steps: number;
+  loss: number;
+  accuracy: number;
+  imagesPerSecond: number;
+  etaSeconds: number;
+}
+
+/** A problem that did not stop training (e.g. a corrupt checkpoint skipped on resume). */
+export interface TrainWarning {
+  code: string;
+  message: string;
+}
+
+/** Arguments of {@link train}. */
+export interface TrainArgs {
+  model: tf.LayersModel;
+  data: { train: TrainSource; validation?: ValidationSet };
+  config?: Partial<TrainConfig> | Record<string, unknown>;
+  onEpoch?: (record: EpochRecord) => void;
+  onProgress?: (event: ProgressEvent) => void;
+  onWarning?: (warning: TrainWarning) => void;
+  signal?: AbortSignal;
+  /** Step implementation; default {@link localStepper}. @fer/engine's `createDataParallelStepper()` fits here. */
+  stepper?: StepperFactory;
+  /** Writes a checkpoint after every epoch (keeps the newest two). */
+  checkpointDir?: string;
+  /** Continue from the newest valid checkpoint in checkpointDir (a fresh start if there is none). */
+  resume?: boolean;
+}
+
+/** What {@link train} returns (JSON-able). */
+export interface TrainResult {
+  config: TrainConfig;
+  history: EpochRecord[];
+  bestEpoch: number | null;
+  bestValAccuracy: number | null;
+  stoppedEarly: boolean;
+  /** Completed epochs restored from a checkpoint (0 when not resumed). */
+  resumedFromEpoch: number;
+  /** True when the best epoch's weights were put back at the end. */
+  restoredBest: boolean;
+  warnings: TrainWarning[];
+  seconds: number;
+}
+
+/**
+ * Trains `model` in place. Deterministic for a given seed and backend (data order comes from the source,
+ * Dropout masks from a seeded PRNG). With `checkpointDir`, writes weights, optimizer state, RNG state,
+ * history and best-so-far after every epoch, atomically; `resume: true` continues exactly. A NaN or
+ * infinite loss throws E_NAN_LOSS naming epoch and step (the last good checkpoint stays).
+ * @example
+ * const batcher = createBatcher({ dataset, indices, batchSize: 128, seed: 1, normalizer });
+ * const result = await train({ model, data: { train: batcher, validation }, config: { epochs: 2 },
+ *   onProgress: (p) => bar.update(p) });
+ */
+export async function train(args: TrainArgs): Promise<TrainResult> {
+  const t0 = performance.now();
+  const config = resolveTrainConfig(args.config);
+  const { model, data } = args;
+  const warnings: TrainWarning[] = [];
+  const warn = (w: TrainWarning) => {
+    warnings.push(w);
+    args.onWarning?.(w);
+  };
+  const numClasses = model.outputs[0].shape[1] ?? 0;
+  if (config.classWeights && config.classWeights.length !== numClasses) {
+    throw new FerModelsError('E_INVALID_CONFIG', `train config.classWeights: got ${config.classWeights.length} weights, expected ${numClasses} (one per model output class).`);
+  }
+  const rng = new SeededRandom(config.seed);
+  const state = {
+    history: [] as EpochRecord[],
+    bestEpoch: null as number | null,
+    bestValAccuracy: null as number | null,
+    sinceBest: 0,
+    plateau: { lr: config.optimizer.learningRate, wait: 0, best: -Infinity },
+  };
+  let bestWeights: Float32Array[] | null = null;
+  let startEpoch = 0;
+  let optimizerState: { name: string; data: Float32Array; shape: number[] }[] | null = null;
+
+  if (args.resume) {
+    if (!args.checkpointDir) throw new FerModelsError('E_INVALID_CONFIG', 'train: resume is true but no checkpointDir was given. Pass the checkpointDir of the run to resume.');
+    const found = await loadNewestCheckpoint(args.checkpointDir, warn);
+    if (found) {
+      const ck = found;
+      const weights = ck.arrays.filter((a) => a.group === 'weights');
+      setModelWeights(model, weights, ck.epoch);
+      const best = ck.arrays.filter((a) => a.group === 'best');
+      bestWeights = best.length ? best.map((a) => a.data) : null;
+      optimizerState = ck.arrays.filter((a) => a.group === 'optimizer').map((a) => ({ name: a.name, data: a.data, shape: a.shape }));
+      const s = ck.state as typeof state & { rng: number };
+      rng.state = s.rng;
+      state.history = s.history;
+      state.bestEpoch = s.bestEpoch;
+      state.bestValAccuracy = s.bestValAccuracy;
+      state.sinceBest = s.sinceBest;
+      state.plateau = { ...s.plateau, best: s.plateau.best ?? -Infinity };
+      startEpoch = ck.epoch;
+    }
+  }
+
+  const spec: OptimizerSpec = {
+    name: config.optimizer.name as OptimizerSpec['name'],
+    learningRate: config.optimizer.learningRate,
+    momentum: config.optimizer.momentum,
+    nesterov: config.optimizer.nesterov,
+    beta1: config.optimizer.beta1,
+    beta2: config.optimizer.beta2,
+    epsilon: config.optimizer.epsilon,
+  };
+  const stepper = await (args.stepper ?? localStepper)({ model, optimizer: spec, seed: config.seed, labelSmoothing: config.labelSmoothing });
+  let stoppedEarly = false;
+  try {
+    if (optimizerState && optimizerState.length) await stepper.setOptimizerState(optimizerState);
+    const steps = data.train.stepsPerEpoch;
+    let images = 0;
+    let trainSeconds = 0;
+    let stepsDone = 0;
+    const totalSteps = (config.epochs - startEpoch) * steps;
+    if (startEpoch >= config.epochs) stoppedEarly = state.history.length < config.epochs;
+    for (let e = startEpoch; e < config.epochs; e++) {
+      if (stoppedEarly) break;
+      const te = performance.now();
+      const lr = learningRateAt(config, e, state.plateau.lr);
+      let lossSum = 0, accSum = 0, seen = 0, s = 0;
+      for (const batch of data.train.epoch(e)) {
+        if (args.signal?.aborted) {
+          throw new FerModelsError('E_ABORTED', `train: aborted in epoch ${e + 1}, step ${s + 1}; the newest checkpoint (if any) holds the last completed epoch. Pass resume: true to continue.`);
+        }
+        const b = config.classWeights ? withClassWeights(batch, config.classWeights) : batch;
+        const ts = performance.now();
+        const original = Math.random;
+        let pending: Promise<{ loss: number; accuracy: number }>;
+        Math.random = () => rng.next();
+        try {
+          pending = stepper.step(b, lr);
+        } finally {
+          Math.random = original;
+        }
+        const r = await pending;
+        s++;
+        if (!Number.isFinite(r.loss)) {
+          throw new FerModelsError('E_NAN_LOSS', `train: the loss became ${r.loss} in epoch ${e + 1}, step ${s} (of ${steps}) at learning rate ${lr}. Lower the learning rate, check the inputs for NaN/Inf, or add L2/clipping; the last good checkpoint${args.checkpointDir ? ` in ${args.checkpointDir}` : ''} is kept.`);
+        }
+        trainSeconds += (performance.now() - ts) / 1000;
+        stepsDone++;
+        images += batch.size;
+        lossSum += r.loss * batch.size;
+        accSum += r.accuracy * batch.size;
+        seen += batch.size;
+        if (args.onProgress) {
+          const perStep = trainSeconds / stepsDone;
+          args.onProgress({
+            epoch: e + 1, epochs: config.epochs, step: s, steps,
+            loss: lossSum / seen, accuracy: accSum / seen,
+            imagesPerSecond: images / Math.max(trainSeconds, 1e-9),
+            etaSeconds: perStep * (totalSteps - stepsDone),
+          });
+        }
+      }
+      await stepper.syncToModel();
+      const val = data.validation ? evaluateArrays(model, data.validation, config.evalBatchSize) : null;
+      const record: EpochRecord = {
+        epoch: e + 1,
+        loss: seen ? lossSum / seen : NaN,
+        accuracy: seen ? accSum / seen : NaN,
+        valLoss: val ? val.loss : null,
+        valAccuracy: val ? val.accuracy : null,
+        lr,
+        seconds: (performance.now() - te) / 1000,
+      };
+      state.history.push(record);
+      if (val) {
+        if (state.bestValAccuracy === null || val.accuracy > state.bestValAccuracy + config.earlyStopping.minDelta) {
+          state.bestValAccuracy = val.accuracy;
+          state.bestEpoch = e + 1;
+          state.sinceBest = 0;
+          if (config.earlyStopping.restoreBest) bestWeights = readModelWeights(model).map((a) => a.data);
+        } else {
+          state.sinceBest++;
+        }
+        if (config.schedule.kind === 'plateau') {
+          if (val.accuracy > state.plateau.best) {
+            state.plateau.best = val.accuracy;
+            state.plateau.wait = 0;
+          } else if (++state.plateau.wait > config.schedule.patience) {
+            state.plateau.lr = Math.max(state.plateau.lr * config.schedule.factor, config.schedule.minLearningRate);
+            state.plateau.wait = 0;
+          }
+        }
+        if (config.earlyStopping.patience > 0 && state.sinceBest >= config.earlyStopping.patience) stoppedEarly = true;
+      }
+      if (args.checkpointDir) {
+        const arrays: CheckpointArray[] = [
+          ...readModelWeights(model),
+          ...(await stepper.getOptimizerState()).map((o) => ({ group: 'optimizer', name: o.name, shape: o.shape, data: o.data })),
+          ...(bestWeights ? bestWeights.map((d, i) => ({ group: 'best', name: String(i), shape: [d.length], data: d })) : []),
+        ];
+        await writeCheckpoint(args.checkpointDir, {
+          epoch: e + 1,
+          state: { ...state, plateau: { ...state.plateau, best: Number.isFinite(state.plateau.best) ? state.plateau.best : null }, rng: rng.state, stoppedEarly, config },
+          arrays,
+        });
+      }
+      args.onEpoch?.(record);
+    }
+  } finally {
+    await stepper.dispose();
+  }
+  let restoredBest = false;
+  if (config.earlyStopping.restoreBest && bestWeights && state.bestEpoch !== null && state.bestEpoch !== state.history.length) {
+    setModelWeights(model, readModelWeights(model).map((a, i) => ({ ...a, data: bestWeights![i] })), state.bestEpoch);
+    restoredBest = true;
+  }
+  return {
+    config,
+    history: state.history,
+    bestEpoch: state.bestEpoch,
+    bestValAccuracy: state.bestValAccuracy,
+    stoppedEarly,
+    resumedFromEpoch: startEpoch,
+    restoredBest,
+    warnings,
+    seconds: (performance.now() - t0) / 1000,
+  };
+}
+
+/**
+ * Mean cross-entropy and accuracy of `model` (inference mode) on arrays; no tensors are left behind.
+ * @example
+ * const { loss, accuracy } = evaluateArrays(model, { x, y, count }, 256);
+ */
+export function evaluateArrays(model: tf.LayersModel, set: ValidationSet, batchSize = 256): { loss: number; accuracy: number } {
+  const [, h, w, c] = model.inputs[0].shape as number[];
+  const size = h * w * c;
+  const hybrid = model.inputs.length > 1;
+  const hogLen = hybrid ? (model.inputs[1].shape[1] ?? 0) : 0;
+  if (set.x.length !== set.count * size || set.y.length !== set.count) {
+    throw new FerModelsError('E_INVALID_INPUT', `validation: got ${set.x.length} values and ${set.y.length} labels for count ${set.count}, expected ${set.count * size} values and ${set.count} labels.`);
+  }
+  if (hybrid && (!set.hog || set.hog.length !== set.count * hogLen)) {
+    throw new FerModelsError('E_INVALID_INPUT', `validation: the hybrid model needs hog of ${set.count * hogLen} values, got ${set.hog?.length ?? 'none'}.`);
+  }
+  let lossSum = 0, correct = 0;
+  for (let s = 0; s < set.count; s += batchSize) {
+    const n = Math.min(batchSize, set.count - s);
+    const [l, k] = tf.tidy(() => {
+      const xs = tf.tensor4d(set.x.subarray(s * size, (s + n) * size), [n, h, w, c]);
+      const input = hybrid ? [xs, tf.tensor2d(set.hog!.subarray(s * hogLen, (s + n) * hogLen), [n, hogLen])] : xs;
+      const p = model.predict(input) as tf.Tensor2D;
+      const labels = tf.tensor1d(Int32Array.from(set.y.subarray(s, s + n)), 'int32');
+      const ce = tf.neg(tf.sum(tf.mul(tf.oneHot(labels, p.shape[1]), tf.log(tf.clipByValue(p, 1e-7, 1)))));
+      const ok = tf.sum(tf.cast(tf.equal(tf.argMax(p, 1), labels), 'float32'));
+      return [ce.dataSync()[0], ok.dataSync()[0]];
+    });
+    lossSum += l;
+    correct += k;
+  }
+  return { loss: set.count ? lossSum / set.count : NaN, accuracy: set.count ? correct / set.count : NaN };
+}
+
+/** The learning rate of epoch `e` (0-based) under `config.schedule`. */
+export function learningRateAt(config: TrainConfig, e: number, plateauLr = config.optimizer.learningRate): number {
+  const lr0 = config.optimizer.learningRate;
+  const s = config.schedule;
+  switch (s.kind) {
+    case 'step':
+      return lr0 * Math.pow(s.gamma, Math.floor(e / s.stepSize));
+    case 'cosine':
+      return s.minLearningRate + 0.5 * (lr0 - s.minLearningRate) * (1 + Math.cos((Math.PI * e) / config.epochs));
+    case 'plateau':
+      return plateauLr;
+    default:
+      return lr0;
+  }
+}
+
+// --- Internal helpers ---
+
+function withClassWeights(batch: TrainStepBatch, cw: number[]): TrainStepBatch {
+  const w = new Float32Array(batch.size);
+  for (let i = 0; i < batch.size; i++) w[i] = cw[batch.y[i]] * (batch.sampleWeights ? batch.sampleWeights[i] : 1);
+  return { ...batch, sampleWeights: w };
+}
+
+function readModelWeights(model: tf.LayersModel): CheckpointArray[] {
+  return model.weights.map((v, i) => ({ group: 'weights', name: `${i}:${v.originalName}`, shape: v.shape as number[], data: Float32Array.from(v.read().dataSync() as Float32Array) }));
+}
+
+function setModelWeights(model: tf.LayersModel, arrays: CheckpointArray[], epoch: number): void {
+  const vars = model.weights;
+  if (arrays.length !== vars.length) {
+    throw new FerModelsError('E_CHECKPOINT_CORRUPT', `checkpoint of epoch ${epoch} holds ${arrays.length} weight arrays, the model has ${vars.length}. It was written by another architecture or config; use a fresh checkpointDir.`);
+  }
+  vars.forEach((v, i) => {
+    const n = (v.shape as number[]).reduce((a, b) => a * b, 1);
+    if (arrays[i].data.length !== n) {
+      throw new FerModelsError('E_CHECKPOINT_CORRUPT', `checkpoint of epoch ${epoch}: weight ${i} (${v.originalName}) has ${arrays[i].data.length} values, the model expects ${n} (shape [${v.shape.join(', ')}]). Use a fresh checkpointDir.`);
+    }
+  });
+  tf.tidy(() => vars.forEach((v, i) => v.write(tf.tensor(arrays[i].data, v.shape as number[]))));
+}
+
+async function loadNewestCheckpoint(dir: string, warn: (w: TrainWarning) => void) {
+  const files = await listCheckpoints(dir);
+  const errors: string[] = [];
+  for (const f of files) {
+    try {
+      return await readCheckpoint(f.file);
+    } catch (e) {
+      const message = (e as Error).message;
+      errors.push(message);
+      warn({ code: (e as FerModelsError).code ?? 'E_CHECKPOINT_CORRUPT', message: `${message} Falling back to the previous checkpoint.` });
+    }
+  }
+  if (files.length > 0) {
+    throw new FerModelsError('E_CHECKPOINT_CORRUPT', `no usable checkpoint in ${dir}: ${errors.join(' | ')}. Delete the folder to start over.`);
+  }
+  return null;
+}
