@@ -1,3 +1,101 @@
-export async function run(_argv: string[]): Promise<void> {
-  throw new Error('pnpm bench data: not implemented yet');
+// `pnpm bench data [--data PATH] [--repeat N] [--no-pandas]`: load the whole FER2013 CSV(.gz) with @fer/data and
+// with pandas (the reference peer, as a Python subprocess in the same run), as JSON lines on stdout.
+// pandas method: pd.read_csv(path) (C engine, gzip by extension) + np.stack([np.fromstring(s, sep=' ', dtype=np.uint8)
+// for s in df.pixels]) — the fastest idiomatic numpy conversion of the pixel strings (str.split + np.array is slower).
+import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { runInNewContext } from 'node:vm';
+import { setFlagsFromString } from 'node:v8';
+import { loadFer2013Csv } from '@fer/data';
+
+const PANDAS = `
+import sys, time, resource, json
+t0 = time.perf_counter()
+import pandas as pd, numpy as np
+t1 = time.perf_counter()
+df = pd.read_csv(sys.argv[1])
+X = np.stack([np.fromstring(s, sep=' ', dtype=np.uint8) for s in df['pixels']])
+y = df['emotion'].to_numpy(np.uint8)
+t2 = time.perf_counter()
+assert X.shape == (len(df), 2304), X.shape
+print(json.dumps({"seconds": t2 - t1, "import_seconds": t1 - t0, "rows": int(X.shape[0]),
+                  "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+                  "pandas": pd.__version__, "numpy": np.__version__}))
+`;
+
+function arg(argv: string[], name: string): string | undefined {
+  const i = argv.indexOf(name);
+  return i >= 0 ? argv[i + 1] : undefined;
+}
+
+function gc(): void {
+  setFlagsFromString('--expose-gc');
+  const f = runInNewContext('gc') as () => void;
+  f();
+  f();
+}
+
+export async function run(argv: string[]): Promise<void> {
+  const root = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
+  const path = arg(argv, '--data') ?? process.env.FER2013_PATH ?? join(root, '..', 'shared', 'data', 'fer2013', 'fer2013.csv.gz');
+  if (!existsSync(path)) throw new Error(`bench data: ${path} does not exist; pass --data PATH or set FER2013_PATH to the Kaggle fer2013.csv(.gz).`);
+  const repeat = Number(arg(argv, '--repeat') ?? 1);
+  const python = arg(argv, '--python') ?? '/usr/bin/python3';
+
+  // @fer/data first, in this fresh process (nothing else loaded), so the memory deltas are its own.
+  const times: number[] = [];
+  let rows = 0, rssMb = 0, abMb = 0, rawMb = 0, heldMb = 0;
+  for (let r = 0; r < repeat; r++) {
+    gc();
+    const m0 = process.memoryUsage();
+    const t = performance.now();
+    let ds: Awaited<ReturnType<typeof loadFer2013Csv>> | null = await loadFer2013Csv(path);
+    times.push((performance.now() - t) / 1000);
+    gc();
+    const m1 = process.memoryUsage();
+    rows = ds.count;
+    rawMb = ds.pixels.length / 2 ** 20;
+    heldMb = ds.pixels.buffer.byteLength / 2 ** 20;
+    rssMb = (m1.rss - m0.rss) / 2 ** 20;
+    abMb = (m1.arrayBuffers - m0.arrayBuffers) / 2 ** 20;
+    ds = null;
+  }
+  const seconds = median(times);
+  const peak = process.resourceUsage().maxRSS / 1024;
+  console.log(JSON.stringify({
+    bench: 'data', impl: '@fer/data', seconds: round(seconds), runs: times.map(round), rows, path,
+    raw_pixel_mb: round(rawMb), held_buffer_mb: round(heldMb), rss_mb: round(rssMb), array_buffers_mb: round(abMb),
+    rss_over_raw: round(rssMb / rawMb), array_buffers_over_raw: round(abMb / rawMb), process_peak_rss_mb: round(peak), node: process.version,
+  }));
+  if (argv.includes('--no-pandas')) return;
+
+  const ptimes: number[] = [];
+  let pinfo: Record<string, unknown> = {};
+  for (let r = 0; r < repeat; r++) {
+    const res = spawnSync(python, ['-c', PANDAS, path], { encoding: 'utf8', maxBuffer: 1 << 20 });
+    if (res.status !== 0) throw new Error(`bench data: the pandas peer failed (${python}): ${res.stderr.trim().split('\n').slice(-3).join(' | ')}. Install python3-pandas or pass --no-pandas.`);
+    pinfo = JSON.parse(res.stdout.trim().split('\n').pop() as string);
+    ptimes.push(pinfo.seconds as number);
+  }
+  const pseconds = median(ptimes);
+  console.log(JSON.stringify({
+    bench: 'data', impl: 'pandas', seconds: round(pseconds), runs: ptimes.map(round), rows: pinfo.rows,
+    method: "pd.read_csv + np.stack([np.fromstring(s, sep=' ', dtype=np.uint8) ...])",
+    peak_rss_mb: round(pinfo.peak_rss_mb as number), pandas: pinfo.pandas, numpy: pinfo.numpy,
+  }));
+  const ratio = pseconds / seconds;
+  console.log(JSON.stringify({
+    bench: 'data', impl: 'ratio', speedup_vs_pandas: round(ratio), target_speedup: 4, speed_ok: ratio >= 4,
+    rss_over_raw: round(rssMb / rawMb), target_rss_over_raw: 1.5, memory_ok: rssMb / rawMb <= 1.5,
+  }));
+}
+
+function median(v: number[]): number {
+  const s = [...v].sort((a, b) => a - b);
+  return s[Math.floor(s.length / 2)];
+}
+function round(v: number): number {
+  return Math.round(v * 1000) / 1000;
 }
