@@ -93,6 +93,19 @@ describe('hogBatch', () => {
     });
   });
 
+  it('writes into a caller-provided out buffer, and checks its size', () => {
+    const pixels = noise(2 * 2304, 11);
+    const out = new Float32Array(3 * 900).fill(-1);
+    const view = out.subarray(900);
+    const res = hogBatch(pixels, { count: 2, width: 48, height: 48, ...PAPER_HOG_OPTIONS, out: view });
+    expect(res).toBe(view);
+    expect(out.subarray(0, 900).every((v) => v === -1)).toBe(true);
+    expect(view).toEqual(hogBatch(pixels, { count: 2, width: 48, height: 48, ...PAPER_HOG_OPTIONS }));
+    const e = codeOf(() => hogBatch(pixels, { count: 2, width: 48, height: 48, ...PAPER_HOG_OPTIONS, out }));
+    expect(e.code).toBe('E_BAD_OPTION');
+    expect(e.message).toContain('1800');
+  });
+
   it('takes float32 batches with transformSqrt', () => {
     const r = mulberry32(6);
     const pixels = Float32Array.from({ length: 3 * 20 * 16 }, () => r() * 4);

@@ -19,6 +19,12 @@ export interface HogBatchOptions extends HogOptions {
   height: number;
   /** Only `0` (or absent) here: `hogBatch` runs on the calling thread. Use {@link hogBatchParallel} for workers. */
   workers?: 0;
+  /**
+   * Where to write the features: a `Float32Array` of exactly `count * hogLength(width, height, opts)` values
+   * (e.g. a `subarray` of a bigger buffer). Saves allocating when the same set is featurized repeatedly.
+   * Default: a new array.
+   */
+  out?: Float32Array;
 }
 
 /**
@@ -52,8 +58,8 @@ export function hog(image: HogInputImage, opts?: HogOptions): Float32Array {
  * HOG of `count` images of `width` x `height` pixels stored one after another in `pixels`
  * (`count * height * width` values, e.g. `FerDataset.pixels`), into one `Float32Array` of
  * `count * hogLength(width, height, opts)` values: image `i`'s features start at `i * hogLength(...)`.
- * Runs on the calling thread with scratch buffers reused across images; see {@link hogBatchParallel}
- * to spread the work over worker threads.
+ * Runs on the calling thread with scratch buffers reused across images (and, with `out`, no allocation
+ * at all); see {@link hogBatchParallel} to spread the work over worker threads.
  * @example
  * import { hogBatch, hogLength, PAPER_HOG_OPTIONS } from '@fer/hog';
  * const count = 2, pixels = new Uint8Array(count * 48 * 48).map((_, i) => (i * 13) % 256);
@@ -62,7 +68,13 @@ export function hog(image: HogInputImage, opts?: HogOptions): Float32Array {
  */
 export function hogBatch(pixels: Uint8Array | Float32Array, opts: HogBatchOptions): Float32Array {
   const { data, isFloat, g, count } = checkBatch(pixels, opts, 'hogBatch', false);
-  const out = new Float32Array(count * g.length);
+  const out = opts.out ?? new Float32Array(count * g.length);
+  if (!(out instanceof Float32Array) || out.length !== count * g.length) {
+    throw new FerHogError(
+      'E_BAD_OPTION',
+      `hogBatch: out must be a Float32Array of count x hogLength = ${count} x ${g.length} = ${count * g.length} values, got ${describe(out)}. Allocate new Float32Array(${count * g.length}) or leave out undefined.`,
+    );
+  }
   engine().run(data, isFloat, 0, count, g, out, 0);
   return out;
 }
@@ -110,7 +122,7 @@ export function checkBatch(
   if (typeof opts !== 'object' || opts === null) {
     throw new FerHogError('E_BAD_OPTION', `${where}: options { count, width, height, ... } are required, got ${describe(opts)}.`);
   }
-  const o = resolveHogOptions(opts, where, ['count', 'width', 'height', 'workers']);
+  const o = resolveHogOptions(opts, where, allowWorkers ? ['count', 'width', 'height', 'workers'] : ['count', 'width', 'height', 'workers', 'out']);
   const { count, width, height, workers } = opts as Record<string, unknown>;
   if (!allowWorkers && workers !== undefined && workers !== 0) {
     throw new FerHogError('E_BAD_OPTION', `${where}: workers must be 0 or absent here (hogBatch runs on the calling thread), got ${describe(workers)}. Use hogBatchParallel(pixels, { ..., workers }) for worker threads.`);
