@@ -79,9 +79,9 @@ export default defineCommand({
       },
       async run({ args }) {
         const ds = await loadForCli({
-          ...(args.data ? { data: args.data } : {}),
+          ...(typeof args.data === 'string' ? { data: args.data } : {}),
           skipBadRows: Boolean(args['skip-bad-rows']),
-          ...(args.ferplus ? { ferPlus: args.ferplus } : {}),
+          ...(typeof args.ferplus === 'string' ? { ferPlus: args.ferplus } : {}),
           dropTestDuplicates: Boolean(args['drop-test-duplicates']),
         });
         const s = dataStats(ds);
