@@ -38,8 +38,8 @@ export interface EngineGeometry {
 export interface HogEngine {
   /** Cell orientation histograms (n_cells_row, n_cells_col, orientations), float32-valued, into `hist`. */
   histograms(src: Uint8Array | Float32Array, srcOffset: number, isFloat: boolean, g: EngineGeometry, hist: Float64Array, img: Float64Array): void;
-  /** Block-normalized feature vector of `hist` into `out[outOffset ..]`. */
-  normalize(hist: Float64Array, g: EngineGeometry, out: Float32Array, outOffset: number, block: Float64Array): void;
+  /** Block-normalized feature vector of `hist` into `out[outOffset ..]` (scratch: `block`, `cellSum`). */
+  normalize(hist: Float64Array, g: EngineGeometry, out: Float32Array, outOffset: number, block: Float64Array, cellSum: Float64Array): void;
   /** HOG of images `first .. first+count-1` of `src` into `out[outOffset ..]`, reusing scratch buffers. */
   run(src: Uint8Array | Float32Array, isFloat: boolean, first: number, count: number, g: EngineGeometry, out: Float32Array, outOffset: number): void;
 }
@@ -168,69 +168,67 @@ export function createHogEngine(): HogEngine {
     }
   }
 
-  function normalize(hist: Float64Array, g: EngineGeometry, out: Float32Array, outOffset: number, block: Float64Array): void {
+  function normalize(hist: Float64Array, g: EngineGeometry, out: Float32Array, outOffset: number, block: Float64Array, cellSum: Float64Array): void {
     const nb = g.orientations;
     const nCC = g.nCellsCol;
     const bR = g.blockRows;
-    const rowLen = g.blockCols * nb;
-    const m = bR * rowLen;
+    const bC = g.blockCols;
+    const rowLen = bC * nb;
     const norm = g.norm;
+    const nCells = g.nCellsRow * nCC;
+    // NOTE: a block's L1 / squared-L2 sum is the sum of its cells' sums (computed once per cell, not once per
+    // block), and divisions become one reciprocal per block. Both differ from numpy's pairwise sums and true
+    // divisions by about 1 ulp of float64, far below the float32 output's precision, and halve this stage.
+    // Histogram values are >= 0, so |h| = h.
+    if (norm <= 1) {
+      for (let c = 0, q = 0; c < nCells; c++) {
+        let s = 0;
+        for (let o = 0; o < nb; o++) s += hist[q++];
+        cellSum[c] = s;
+      }
+    } else {
+      for (let c = 0, q = 0; c < nCells; c++) {
+        let s = 0;
+        for (let o = 0; o < nb; o++, q++) s += hist[q] * hist[q];
+        cellSum[c] = s;
+      }
+    }
     let p = outOffset;
     for (let r = 0; r < g.nBlocksRow; r++) {
       for (let c = 0; c < g.nBlocksCol; c++) {
-        let k = 0;
-        for (let i = 0; i < bR; i++) {
-          const base = ((r + i) * nCC + c) * nb;
-          for (let j = 0; j < rowLen; j++) block[k++] = hist[base + j];
-        }
-        // NOTE: sums use four partial accumulators and divisions become one reciprocal per block: both differ
-        // from numpy's pairwise sums and true divisions by about 1 ulp of float64, far below float32 output
-        // precision, and cut the block stage to a third.
-        let s0 = 0;
-        let s1 = 0;
-        let s2 = 0;
-        let s3 = 0;
-        let i = 0;
-        if (norm <= 1) {
-          for (; i + 3 < m; i += 4) {
-            s0 += Math.abs(block[i]);
-            s1 += Math.abs(block[i + 1]);
-            s2 += Math.abs(block[i + 2]);
-            s3 += Math.abs(block[i + 3]);
-          }
-          for (; i < m; i++) s0 += Math.abs(block[i]);
-          const inv = 1 / (s0 + s1 + (s2 + s3) + EPS);
-          if (norm === 0) for (i = 0; i < m; i++) out[p++] = block[i] * inv;
-          else for (i = 0; i < m; i++) out[p++] = sqrt(block[i] * inv);
-        } else {
-          for (; i + 3 < m; i += 4) {
-            s0 += block[i] * block[i];
-            s1 += block[i + 1] * block[i + 1];
-            s2 += block[i + 2] * block[i + 2];
-            s3 += block[i + 3] * block[i + 3];
-          }
-          for (; i < m; i++) s0 += block[i] * block[i];
-          const inv = 1 / sqrt(s0 + s1 + (s2 + s3) + EPS2);
-          if (norm === 2) {
-            for (i = 0; i < m; i++) out[p++] = block[i] * inv;
-          } else {
-            // L2-Hys: clip the L2-normalized block at 0.2, then L2-normalize again.
-            s0 = s1 = 0;
-            for (i = 0; i + 1 < m; i += 2) {
-              const t0 = Math.min(block[i] * inv, 0.2);
-              const t1 = Math.min(block[i + 1] * inv, 0.2);
-              block[i] = t0;
-              block[i + 1] = t1;
+        let s = 0;
+        for (let i = 0; i < bR; i++) for (let j = 0, q = (r + i) * nCC + c; j < bC; j++) s += cellSum[q + j];
+        if (norm === 3) {
+          // L2-Hys: clip the L2-normalized block at 0.2, then L2-normalize it again.
+          const inv = 1 / sqrt(s + EPS2);
+          let s0 = 0;
+          let s1 = 0;
+          let k = 0;
+          for (let i = 0; i < bR; i++) {
+            const base = ((r + i) * nCC + c) * nb;
+            let j = 0;
+            for (; j + 1 < rowLen; j += 2, k += 2) {
+              const t0 = Math.min(hist[base + j] * inv, 0.2);
+              const t1 = Math.min(hist[base + j + 1] * inv, 0.2);
+              block[k] = t0;
+              block[k + 1] = t1;
               s0 += t0 * t0;
               s1 += t1 * t1;
             }
-            if (i < m) {
-              const t = Math.min(block[i] * inv, 0.2);
-              block[i] = t;
+            if (j < rowLen) {
+              const t = Math.min(hist[base + j] * inv, 0.2);
+              block[k++] = t;
               s0 += t * t;
             }
-            const inv2 = 1 / sqrt(s0 + s1 + EPS2);
-            for (i = 0; i < m; i++) out[p++] = block[i] * inv2;
+          }
+          const inv2 = 1 / sqrt(s0 + s1 + EPS2);
+          for (let i = 0; i < k; i++) out[p++] = block[i] * inv2;
+        } else {
+          const inv = norm === 2 ? 1 / sqrt(s + EPS2) : 1 / (s + EPS);
+          for (let i = 0; i < bR; i++) {
+            const base = ((r + i) * nCC + c) * nb;
+            if (norm === 1) for (let j = 0; j < rowLen; j++) out[p++] = sqrt(hist[base + j] * inv);
+            else for (let j = 0; j < rowLen; j++) out[p++] = hist[base + j] * inv;
           }
         }
       }
@@ -242,9 +240,10 @@ export function createHogEngine(): HogEngine {
     const hist = new Float64Array(g.nCellsRow * g.nCellsCol * g.orientations);
     const img = new Float64Array(isFloat || g.transformSqrt ? size : 0);
     const block = new Float64Array(g.blockRows * g.blockCols * g.orientations);
+    const cellSum = new Float64Array(g.nCellsRow * g.nCellsCol);
     for (let i = 0; i < count; i++) {
       histograms(src, (first + i) * size, isFloat, g, hist, img);
-      normalize(hist, g, out, outOffset + i * g.length, block);
+      normalize(hist, g, out, outOffset + i * g.length, block, cellSum);
     }
   }
 
