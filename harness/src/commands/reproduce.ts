@@ -1,8 +1,29 @@
 import { defineCommand } from 'citty';
+import { reproduce } from '../reproduce/run.js';
+import type { BudgetName } from '../reproduce/spec.js';
+
+const list = (v: unknown): string[] => (Array.isArray(v) ? v : v === undefined ? [] : [v]).flatMap((s) => String(s).split(',')).map((s) => s.trim()).filter(Boolean);
 
 export default defineCommand({
-  meta: { name: 'reproduce', description: '(not implemented yet)' },
-  run() {
-    throw new Error('fer reproduce: not implemented yet');
+  meta: { name: 'reproduce', description: 'Re-do every table and figure of Alizadeh & Fazel 2017 and write report.md / report.html next to the paper\'s numbers.' },
+  args: {
+    data: { type: 'string', description: 'FER2013 csv(.gz); default $FER2013_PATH, else the embedded synthetic set' },
+    budget: { type: 'string', description: 'smoke | quick | paper (default: paper on a GPU backend, quick otherwise)' },
+    seeds: { type: 'string', description: 'seeds per job (default 1)', default: '1' },
+    backend: { type: 'string', description: 'auto | wasm | webgpu | tensorflow | cpu', default: 'auto' },
+    workers: { type: 'string', description: 'data-parallel worker threads (default 1)', default: '1' },
+    only: { type: 'string', description: 'comma-separated experiment ids (accuracy, per-expression, hybrid, confusion, histories, activation-maps, filters, deepdream, zoo)' },
+    out: { type: 'string', description: 'output folder (default results/<budget>-<data-id>/)' },
+    set: { type: 'string', description: 'override a setting, key=value (repeatable), e.g. --set train.epochs=1' },
+  },
+  async run({ args }) {
+    const seeds = Number(args.seeds);
+    const workers = Number(args.workers);
+    if (!Number.isInteger(seeds) || seeds < 1) throw new Error(`--seeds ${args.seeds}: expected a positive integer`);
+    if (!Number.isInteger(workers) || workers < 1) throw new Error(`--workers ${args.workers}: expected a positive integer`);
+    await reproduce({
+      data: args.data, budget: args.budget as BudgetName | undefined, seeds, backend: args.backend, workers,
+      only: list(args.only), out: args.out, set: list(args.set),
+    });
   },
 });

@@ -1,0 +1,13 @@
+import { defineExperiment } from '../src/reproduce/spec.js';
+import { deepRow, shallowRow } from './_rows.js';
+
+// Paper §4: shallow 55% validation / 54% test, deep 65% / 64%.
+export default defineExperiment({
+  id: 'accuracy',
+  ref: 'Table 1',
+  title: 'Validation and test accuracy, shallow vs deep CNN',
+  produce: 'accuracy',
+  description: 'Accuracy on FER2013 PublicTest (validation: used to pick the best epoch) and PrivateTest (test: reported once).',
+  base: {},
+  rows: [shallowRow({ validation: 0.55, test: 0.54 }), deepRow({ validation: 0.65, test: 0.64 })],
+});

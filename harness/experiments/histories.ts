@@ -1,0 +1,12 @@
+import { defineExperiment } from '../src/reproduce/spec.js';
+import { deepRow, shallowRow } from './_rows.js';
+
+export default defineExperiment({
+  id: 'histories',
+  ref: 'Figure 5',
+  title: 'Training histories: loss and accuracy, training vs validation',
+  produce: 'histories',
+  description: 'Per-epoch training loss/accuracy and validation (PublicTest) loss/accuracy. The paper shows the deep network reaching ~65% validation accuracy by the end of training.',
+  base: {},
+  rows: [shallowRow({ validation: 0.55 }), deepRow({ validation: 0.65 })],
+});

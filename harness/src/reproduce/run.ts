@@ -1,0 +1,268 @@
+// `pnpm reproduce`: resolve the run, plan the jobs, warm up for an ETA, train every job once,
+// then write report.md, report.html, results.json, config.json and env.json.
+import { execSync } from 'node:child_process';
+import { copyFileSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { cpus, totalmem } from 'node:os';
+import { basename, join, resolve } from 'node:path';
+import * as tf from '@tensorflow/tfjs';
+import { hogImage } from '@fer/hog';
+import { renderPng, type VegaLiteSpec } from '@fer/metrics';
+import { builtinModels, createRegistry, type ModelRegistry } from '@fer/models';
+import { experiments as allExperiments } from '../../experiments/index.js';
+import { deepDream } from '../figures/pictures.js';
+import { encodePng, grayTile, grid } from '../figures/png.js';
+import { buildSection, type Figure, type Section } from '../report/sections.js';
+import { renderHtml, renderMarkdown, type JobRow } from '../report/render.js';
+import { loadDeps, type BackendInfo, type Deps, type FerDatasetLike } from './deps.js';
+import { fnv1a } from './hash.js';
+import { runJob, sampleRows, scaledConfig, type JobOutcome } from './job.js';
+import { parseOverrides } from './overrides.js';
+import { jobImages, planJobs, type DataIdentity, type Job, type Plan } from './plan.js';
+import { prepareData, rowSets, type PreparedData } from './prepare.js';
+import { BUDGET_SETTINGS, BUDGETS, SpecError, validateExperiment, type BudgetName, type ExperimentSpec } from './spec.js';
+import { loadWeights, localStepper, type StepperFactory } from './trainer.js';
+
+export interface ReproduceOptions {
+  data?: string;
+  budget?: BudgetName;
+  seeds?: number;
+  backend?: string;
+  workers?: number;
+  only?: string[];
+  out?: string;
+  set?: string[];
+  /** Where progress goes; default console.log. */
+  log?: (line: string) => void;
+  /** Skip the warm-up ETA (tests). */
+  noWarmup?: boolean;
+  experiments?: readonly ExperimentSpec[];
+}
+
+export interface ReproduceResult { outDir: string; plan: Plan; outcomes: Map<string, JobOutcome>; sections: Section[] }
+
+const fmt = (s: number) => (!Number.isFinite(s) ? '?' : s < 90 ? `${Math.round(s)}s` : s < 5400 ? `${(s / 60).toFixed(1)}min` : `${(s / 3600).toFixed(1)}h`);
+
+/** Stable identity of a data set: its source kind plus a fingerprint of labels, splits and pixels. */
+export function dataIdentity(ds: FerDatasetLike): DataIdentity {
+  const h = fnv1a(ds.pixels, 97, fnv1a(ds.splits, 1, fnv1a(ds.labels)));
+  return { id: ds.synthetic ? 'synthetic' : 'fer2013', fingerprint: `${ds.count}-${h.toString(16)}`, source: ds.synthetic ? 'synthetic' : basename(ds.source), synthetic: ds.synthetic };
+}
+
+export function selectExperiments(all: readonly ExperimentSpec[], only: readonly string[] | undefined): ExperimentSpec[] {
+  if (!only || only.length === 0) return [...all];
+  const ids = all.map((e) => e.id);
+  for (const id of only) if (!ids.includes(id)) throw new SpecError('E_UNKNOWN_EXPERIMENT', `--only ${id}: unknown experiment. Known: ${ids.join(', ')}.`);
+  return all.filter((e) => only.includes(e.id));
+}
+
+export async function reproduce(opts: ReproduceOptions = {}): Promise<ReproduceResult> {
+  const log = opts.log ?? ((l: string) => console.log(l));
+  const t0 = performance.now();
+  const deps = await loadDeps();
+  const registry = createRegistry(builtinModels);
+  // Validate everything before any work.
+  const exps = selectExperiments(opts.experiments ?? allExperiments, opts.only);
+  for (const e of exps) validateExperiment(e, registry.list());
+  const cli = parseOverrides(opts.set ?? []);
+  if (opts.budget !== undefined && !BUDGETS.includes(opts.budget)) throw new SpecError('E_BAD_OPTION', `--budget ${opts.budget}: expected one of ${BUDGETS.join(', ')}.`);
+  const seeds = opts.seeds ?? 1;
+
+  const backend = await deps.initBackend(opts.backend ?? 'auto');
+  const budget: BudgetName = opts.budget ?? (backend.gpu ? 'paper' : 'quick');
+  const dataPath = opts.data ?? process.env.FER2013_PATH;
+  const ds = dataPath ? await deps.loadDataset(dataPath) : deps.makeSyntheticFer();
+  const identity = dataIdentity(ds);
+  const plan = planJobs({ experiments: exps, budget, seeds, data: identity, cli });
+  const outDir = resolve(opts.out ?? join('results', `${budget}-${identity.id}`));
+  mkdirSync(join(outDir, 'figures'), { recursive: true });
+  mkdirSync(join(outDir, 'jobs'), { recursive: true });
+  if (identity.synthetic) log('SYNTHETIC DATA: no --data / FER2013_PATH given; running on the embedded synthetic faces (numbers mean nothing about the paper).');
+  log(`fer reproduce: budget ${budget} (${BUDGET_SETTINGS[budget].description}); backend ${backend.backend} (${backend.reason}); ${seeds} seed(s); out ${outDir}`);
+
+  const stepperFactory: StepperFactory | undefined = deps.stepper(opts.workers ?? 1, backend.backend);
+  const prepCache = new Map<string, PreparedData>();
+  const prepared = (job: Job): PreparedData => {
+    const cfg = registry.resolveConfig(job.model.name, job.model.config);
+    const hog = registry.get(job.model.name).inputs.hog ? (cfg.hog as Record<string, unknown>) : undefined;
+    const key = JSON.stringify([job.train.trainLimit, job.train.evalLimit, job.train.normalize, job.train.augment, hog ?? null]);
+    let p = prepCache.get(key);
+    if (!p) { p = prepareData(ds, rowSets(ds, deps, job.train), job.train, hog); prepCache.set(key, p); }
+    return p;
+  };
+
+  // The plan and a measured ETA.
+  const trainRows = deps.splitIndices(ds, 'Training').length;
+  const rate = opts.noWarmup ? new Map<string, number>() : await warmup(plan, registry, prepared, stepperFactory, log);
+  let etaTotal = 0;
+  log(`plan: ${plan.jobs.length} training job(s) for ${exps.length} experiment(s)`);
+  for (const j of plan.jobs) {
+    const imgs = jobImages(j, trainRows);
+    const secs = (rate.get(j.model.name) ?? NaN) * imgs;
+    if (Number.isFinite(secs)) etaTotal += secs;
+    const done = existsSync(join(outDir, 'jobs', j.hash, 'result.json'));
+    log(`  ${j.hash}  ${j.model.name.padEnd(22)} seed ${j.seed}  ${j.train.epochs} ep x ${Math.min(j.train.trainLimit || trainRows, trainRows)} img = ${imgs} img  ${done ? 'done (cached)' : `~${fmt(secs)}`}  <- ${[...new Set(j.uses.map((u) => u.experiment))].join(', ')}`);
+  }
+  if (rate.size) log(`ETA (from a measured warm-up, training only): ~${fmt(etaTotal)}`);
+
+  // Train.
+  const outcomes = new Map<string, JobOutcome>();
+  const tty = process.stdout.isTTY && !opts.log;
+  let spent = 0;
+  for (const [k, job] of plan.jobs.entries()) {
+    const label = `[${k + 1}/${plan.jobs.length}] ${job.model.name} seed ${job.seed}`;
+    const jt = performance.now();
+    const expected = (rate.get(job.model.name) ?? NaN) * jobImages(job, trainRows);
+    const o = await runJob({
+      job, dir: join(outDir, 'jobs', job.hash), registry, data: prepared(job), settings: plan.settings, stepperFactory,
+      onBatch: tty ? (s, n, e, loss) => {
+        const el = (performance.now() - jt) / 1000;
+        const frac = ((e - 1) * n + s) / (job.train.epochs * n);
+        process.stdout.write(`\r${label} epoch ${e}/${job.train.epochs} step ${s}/${n} loss ${loss.toFixed(3)} | job ETA ${fmt(el / frac - el)}   `);
+      } : undefined,
+      onEpoch: (l) => {
+        const el = (performance.now() - jt) / 1000;
+        const left = (el / l.epoch) * (job.train.epochs - l.epoch);
+        const rest = Math.max(0, etaTotal - spent - el);
+        if (tty) process.stdout.write('\n');
+        log(`${label} epoch ${l.epoch}/${job.train.epochs}: loss ${l.loss.toFixed(3)} acc ${(l.accuracy * 100).toFixed(1)}% | val loss ${l.valLoss.toFixed(3)} acc ${(l.valAccuracy * 100).toFixed(1)}% | ${l.seconds.toFixed(1)}s | job ETA ${fmt(left)}${rate.size ? `, all ETA ~${fmt(rest)}` : ''}`);
+      },
+    });
+    spent += Number.isFinite(expected) ? expected : 0;
+    outcomes.set(job.hash, o);
+    log(`${label}: ${o.status === 'cached' ? 'cached' : 'done'} — validation ${(o.validation.accuracy * 100).toFixed(1)}%, test ${(o.test.accuracy * 100).toFixed(1)}% (best epoch ${o.bestEpoch}, ${fmt(o.wallSeconds)})`);
+  }
+
+  // Figures that need more than one job: HOG glyphs, DeepDream from the best model.
+  const anyJob = plan.jobs[0];
+  const data0 = anyJob ? prepared(anyJob) : undefined;
+  const extra: Record<string, Figure[]> = {};
+  if (data0 && exps.some((e) => e.produce === 'hybrid')) extra.hog = [hogFigure(outDir, registry, data0)];
+  if (data0 && exps.some((e) => e.produce === 'deepdream')) {
+    const exp = exps.find((e) => e.produce === 'deepdream')!;
+    extra.deepdream = await deepDreamFigures(outDir, exp, plan, outcomes, registry, log);
+  }
+
+  const chart = async (spec: VegaLiteSpec, name: string) => {
+    const file = `figures/${name}.png`;
+    writeFileSync(join(outDir, file), await renderPng(spec, { scale: 2 }));
+    return file;
+  };
+  const picture = (src: string, name: string) => {
+    const file = `figures/${name}.png`;
+    copyFileSync(join(outDir, src), join(outDir, file));
+    return file;
+  };
+  const sections: Section[] = [];
+  const testActual = data0?.test.y ?? new Uint8Array();
+  const valActual = data0?.val.y ?? new Uint8Array();
+  for (const exp of exps) {
+    const rows = new Map<string, JobOutcome[]>();
+    for (const c of plan.cells.filter((c) => c.experiment === exp.id)) rows.set(c.row, c.jobs.map((h) => outcomes.get(h)!).filter(Boolean));
+    sections.push(await buildSection({ exp, rows, testActual, valActual, settings: plan.settings, chart, picture, extra }));
+  }
+
+  const totalSeconds = (performance.now() - t0) / 1000;
+  const jobs: JobRow[] = plan.jobs.map((j) => {
+    const o = outcomes.get(j.hash)!;
+    return { hash: j.hash, model: j.model.name, seed: j.seed, epochs: j.train.epochs, trainRows: o.trainRows, status: o.status, wallSeconds: o.wallSeconds, bestEpoch: o.bestEpoch, usedBy: [...new Set(j.uses.map((u) => u.experiment))].join(', ') };
+  });
+  const notes = reportNotes(deps, backend, plan, opts.workers ?? 1, stepperFactory);
+  const title = 'Alizadeh & Fazel 2017 on FER2013, re-done with TensorFlow.js';
+  const md = renderMarkdown({ title, synthetic: identity.synthetic, dataSource: `${identity.source} (${ds.count} rows, fingerprint ${identity.fingerprint})`, budget, budgetDescription: BUDGET_SETTINGS[budget].description, seeds, backend: `${backend.backend}`, sections, jobs, notes, totalSeconds });
+  writeFileSync(join(outDir, 'report.md'), md);
+  writeFileSync(join(outDir, 'report.html'), renderHtml(md, outDir, title));
+  const banner = identity.synthetic ? 'SYNTHETIC DATA: numbers say nothing about the paper' : undefined;
+  writeFileSync(join(outDir, 'results.json'), JSON.stringify({
+    banner, budget, seeds, data: identity,
+    sections: sections.map((s) => ({ id: s.id, ref: s.ref, title: s.title, figures: s.figures, verdicts: s.verdicts })),
+    jobs: jobs.map((j) => ({ ...j, validation: outcomes.get(j.hash)!.validation.accuracy, test: outcomes.get(j.hash)!.test.accuracy, history: outcomes.get(j.hash)!.history })),
+    totalSeconds,
+  }, null, 2));
+  writeFileSync(join(outDir, 'config.json'), JSON.stringify({ banner, budget, seeds, backend: opts.backend ?? 'auto', workers: opts.workers ?? 1, only: opts.only ?? null, set: opts.set ?? [], data: identity, settings: plan.settings, experiments: exps, jobs: plan.jobs }, null, 2));
+  writeFileSync(join(outDir, 'env.json'), JSON.stringify(environment(backend, deps), null, 2));
+  log(`report: ${join(outDir, 'report.html')} (${fmt(totalSeconds)})`);
+  return { outDir, plan, outcomes, sections };
+}
+
+/** Times a few training steps of each model (after one untimed step) -> seconds per image. */
+async function warmup(plan: Plan, registry: ModelRegistry, prepared: (j: Job) => PreparedData, stepper: StepperFactory | undefined, log: (l: string) => void): Promise<Map<string, number>> {
+  const rate = new Map<string, number>();
+  for (const job of plan.jobs) {
+    if (rate.has(job.model.name)) continue;
+    const data = prepared(job);
+    const model = registry.create(job.model.name, scaledConfig(registry, job.model.name, job.model.config, job.modelScale), { seed: 1 });
+    const st = await (stepper ?? localStepper)({ model, optimizer: { name: job.train.optimizer, learningRate: job.train.learningRate }, seed: 1 });
+    const n = Math.min(job.train.batchSize, data.train.count);
+    const batch = { x: data.train.x.subarray(0, n * 2304), hog: data.train.hog?.subarray(0, n * data.train.hogLength), y: data.train.y.subarray(0, n), size: n };
+    await st.step(batch, 0);
+    const t = performance.now();
+    const steps = 2;
+    for (let i = 0; i < steps; i++) await st.step(batch, 0);
+    const perImg = (performance.now() - t) / 1000 / (steps * n);
+    rate.set(job.model.name, perImg * 1.1); // + ~10% for validation passes
+    await st.dispose();
+    model.dispose();
+    log(`warm-up: ${job.model.name} ${(1 / perImg).toFixed(1)} img/s`);
+  }
+  return rate;
+}
+
+function hogFigure(outDir: string, registry: ModelRegistry, data: PreparedData): Figure {
+  const hogOpts = registry.resolveConfig('paper-hybrid-deep', {}).hog as Record<string, unknown>;
+  const rows = sampleRows(data.val.y, 4).map((r) => {
+    const face = data.rawVal.subarray(r * 2304, (r + 1) * 2304);
+    const pic = hogImage({ data: face, width: 48, height: 48 }, hogOpts as never);
+    return [grayTile(face, 48, 48, 3), grayTile(pic.data, pic.width, pic.height, 3)];
+  });
+  const file = 'figures/hybrid-hog-glyphs.png';
+  writeFileSync(join(outDir, file), encodePng(grid(rows, 4)));
+  return { file, caption: 'Sample faces and their HOG glyphs (the hybrid networks\' second input; @fer/hog hogImage with the hybrid models\' HOG options).' };
+}
+
+async function deepDreamFigures(outDir: string, exp: ExperimentSpec, plan: Plan, outcomes: Map<string, JobOutcome>, registry: ModelRegistry, log: (l: string) => void): Promise<Figure[]> {
+  const candidates = plan.cells.filter((c) => c.experiment === exp.id).flatMap((c) => c.jobs.map((h) => outcomes.get(h)!)).filter(Boolean);
+  if (candidates.length === 0) return [];
+  const best = candidates.reduce((a, b) => (b.validation.accuracy > a.validation.accuracy ? b : a));
+  const job = plan.jobs.find((j) => j.hash === best.hash)!;
+  const model = registry.create(best.model, best.config, { seed: best.seed });
+  const ckpt = join(outDir, 'jobs', best.hash, 'checkpoint', 'best');
+  if (existsSync(`${ckpt}.json`)) loadWeights(model, ckpt);
+  const d = plan.settings.deepdream;
+  const tiles = [];
+  for (let c = 0; c < 7; c++) {
+    const img = deepDream(model, c, { steps: d.steps, stepSize: d.stepSize, jitter: d.jitter, blurEvery: d.blurEvery, seed: plan.settings.seed });
+    tiles.push(grayTile(img, 48, 48, 3));
+  }
+  model.dispose();
+  const file = 'figures/deepdream.png';
+  writeFileSync(join(outDir, file), encodePng(grid([tiles], 6)));
+  log(`deepdream: ${best.model} (validation ${(best.validation.accuracy * 100).toFixed(1)}%), ${d.steps} steps per class`);
+  void job;
+  return [{ file, caption: `DeepDream from the best model (${best.model}, seed ${best.seed}, validation ${(best.validation.accuracy * 100).toFixed(1)}%), left to right: Angry, Disgust, Fear, Happy, Sad, Surprise, Neutral.` }];
+}
+
+function reportNotes(deps: Deps, backend: BackendInfo, plan: Plan, workers: number, stepper: StepperFactory | undefined): string[] {
+  const notes: string[] = [];
+  const fb = Object.entries(deps.provenance).filter(([, v]) => v !== 'package').map(([k]) => k);
+  if (fb.length) notes.push(`Harness stand-ins were used for ${fb.join(', ')} (those exports had not landed in the packages when this ran).`);
+  if (workers > 1 && !stepper) notes.push(`--workers ${workers} asked for data-parallel training, but @fer/engine's createDataParallelStepper is not available: trained on one thread.`);
+  notes.push(`Model selection: the epoch with the best PublicTest accuracy is kept; PrivateTest is predicted once with it (never used for any choice).`);
+  notes.push(`Normalization: ${plan.settings.train.normalize}, fitted on the training rows only. Augmentation: ${plan.settings.train.augment || 'none'}.`);
+  if (plan.settings.modelScale !== 1) notes.push(`Model widths scaled by ${plan.settings.modelScale} (filters and units of every layer), so these are not the paper's networks.`);
+  notes.push(`Backend: ${backend.backend} — ${backend.reason}.`);
+  return notes;
+}
+
+function environment(backend: BackendInfo, deps: Deps): Record<string, unknown> {
+  let commit = 'unknown', dirty = false;
+  try {
+    commit = execSync('git rev-parse HEAD', { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+    dirty = execSync('git status --porcelain', { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim().length > 0;
+  } catch { /* not a git checkout */ }
+  return {
+    backend: backend.backend, backendReason: backend.reason, adapter: backend.adapter ?? null, gpu: backend.gpu,
+    tfjs: tf.version.tfjs, node: process.version, platform: `${process.platform} ${process.arch}`,
+    cpu: cpus()[0]?.model ?? 'unknown', cores: cpus().length, memoryGiB: +(totalmem() / 2 ** 30).toFixed(1),
+    git: { commit, dirty }, provenance: deps.provenance, date: new Date().toISOString(),
+  };
+}

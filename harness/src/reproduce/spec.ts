@@ -1,0 +1,199 @@
+// Experiment specs: plain, JSON-serialisable data (house style §5). Layering, nanoGPT-style:
+// harness DEFAULTS -> budget -> experiment `base` -> row -> CLI `--set`.
+
+/** The paper's seven classes in FER2013 label order. */
+export const CLASS_NAMES = ['Angry', 'Disgust', 'Fear', 'Happy', 'Sad', 'Surprise', 'Neutral'] as const;
+
+export type BudgetName = 'smoke' | 'quick' | 'paper';
+export const BUDGETS: readonly BudgetName[] = ['smoke', 'quick', 'paper'];
+
+/** What an experiment turns its jobs' results into. */
+export type ProduceKind =
+  | 'accuracy' | 'per-class' | 'hybrid' | 'confusion' | 'histories'
+  | 'activation-maps' | 'filters' | 'deepdream' | 'zoo';
+
+export interface TrainSpec {
+  /** Full passes over the (possibly subsampled) training rows. */
+  epochs: number;
+  batchSize: number;
+  optimizer: 'adam' | 'sgd' | 'rmsprop';
+  learningRate: number;
+  /** Comma-separated augmentations applied on the fly: '' | 'hflip' | 'hflip,shift'. */
+  augment: string;
+  /** Normalization fitted on the training rows. */
+  normalize: 'mean-image' | 'global' | 'per-image';
+  /** Use at most this many Training rows (class-stratified, seeded); 0 = all. */
+  trainLimit: number;
+  /** Use at most this many rows of each of PublicTest / PrivateTest (stratified, seeded); 0 = all. */
+  evalLimit: number;
+}
+
+export interface ModelRef {
+  /** Registry name in @fer/models (`paper-deep`, ...). */
+  name: string;
+  /** Overrides of the model's defaults. */
+  config: Record<string, unknown>;
+}
+
+/** One row of a table: a model trained one way, plus what the paper reported for it. */
+export interface RowSpec {
+  row: string;
+  label: string;
+  model: ModelRef;
+  train?: Partial<TrainSpec>;
+  /** Reported numbers (fractions in [0,1]); keys depend on the experiment kind. */
+  paper: Record<string, number>;
+  /** Where the reported number comes from, when not the paper itself. */
+  source?: string;
+}
+
+export interface ExperimentSpec {
+  id: string;
+  /** "Table 1", "Figure 3", ... of the paper (or "context"). */
+  ref: string;
+  title: string;
+  produce: ProduceKind;
+  /** One paragraph: what the paper shows here and how we re-do it. */
+  description: string;
+  base: { train?: Partial<TrainSpec> };
+  rows: RowSpec[];
+  /** Free-form paper statement where there are no numbers (e.g. "hybrid ~ raw pixels"). */
+  claim?: string;
+}
+
+/** Run-wide settings; every key here can be overridden with `--set key=value`. */
+export interface RunSettings {
+  seed: number;
+  train: TrainSpec;
+  /** Shrink factor for model widths (1 = the paper's sizes). Applied to numeric width-like config keys. */
+  modelScale: number;
+  snapshots: { samples: number; maxEpochs: number };
+  deepdream: { steps: number; stepSize: number; jitter: number; blurEvery: number; size: number };
+  report: { bootstrap: number; reproducedWithin: number };
+}
+
+export const DEFAULTS: RunSettings = {
+  seed: 1,
+  train: {
+    epochs: 35,
+    batchSize: 128,
+    optimizer: 'adam',
+    learningRate: 0.001,
+    augment: 'hflip',
+    normalize: 'mean-image',
+    trainLimit: 0,
+    evalLimit: 0,
+  },
+  modelScale: 1,
+  snapshots: { samples: 4, maxEpochs: 4 },
+  deepdream: { steps: 60, stepSize: 0.08, jitter: 3, blurEvery: 5, size: 48 },
+  report: { bootstrap: 1000, reproducedWithin: 0.02 },
+};
+
+/**
+ * Budgets, as overrides of {@link DEFAULTS}. `smoke` is what CI runs (minutes on a 2-core CPU,
+ * synthetic data); `quick` is about an hour on a 2-core CPU with the WASM engine; `paper` is the
+ * paper's schedule (30/35 epochs, batch 128, every row): hours on a GPU, ~a day on a CPU.
+ */
+export const BUDGET_SETTINGS: Record<BudgetName, { description: string; settings: DeepPartial<RunSettings>; epochsCap: number }> = {
+  smoke: {
+    description: 'CI check, not a result: 480 training rows, 2 epochs, models at 1/8 width, 140 eval rows per split',
+    settings: {
+      train: { epochs: 2, batchSize: 32, trainLimit: 480, evalLimit: 140, augment: 'hflip' },
+      modelScale: 0.125,
+      snapshots: { samples: 3, maxEpochs: 2 },
+      deepdream: { steps: 12, size: 48 },
+      report: { bootstrap: 200 },
+    },
+    epochsCap: 2,
+  },
+  quick: {
+    description: 'about an hour on a 2-core CPU with the WASM engine: 6,000 stratified training rows, 3 epochs, full-width models, full PublicTest/PrivateTest',
+    settings: {
+      train: { epochs: 3, batchSize: 64, trainLimit: 6000, evalLimit: 0 },
+      snapshots: { samples: 4, maxEpochs: 3 },
+      deepdream: { steps: 40 },
+    },
+    epochsCap: 3,
+  },
+  paper: {
+    description: "the paper's schedule: all 28,709 training rows, 30 (shallow) / 35 (deep) epochs, batch 128",
+    settings: {},
+    epochsCap: Infinity,
+  },
+};
+
+export type DeepPartial<T> = { [K in keyof T]?: T[K] extends object ? DeepPartial<T[K]> : T[K] };
+
+/** Typed identity for experiment files. */
+export function defineExperiment(spec: ExperimentSpec): ExperimentSpec {
+  return spec;
+}
+
+export class SpecError extends Error {
+  readonly code: string;
+  constructor(code: string, message: string) {
+    super(`[fer reproduce] ${message}`);
+    this.name = 'SpecError';
+    this.code = code;
+  }
+}
+
+const PRODUCE_KINDS: readonly ProduceKind[] = ['accuracy', 'per-class', 'hybrid', 'confusion', 'histories', 'activation-maps', 'filters', 'deepdream', 'zoo'];
+const EXPERIMENT_KEYS = ['id', 'ref', 'title', 'produce', 'description', 'base', 'rows', 'claim'];
+const ROW_KEYS = ['row', 'label', 'model', 'train', 'paper', 'source'];
+
+/**
+ * Checks an experiment once, before anything runs: unknown keys throw, train overrides must name
+ * keys of {@link TrainSpec} with the default's type, paper numbers must be fractions.
+ * @example
+ * validateExperiment(accuracy) // returns it, or throws SpecError E_BAD_SPEC
+ */
+export function validateExperiment(spec: ExperimentSpec, knownModels?: readonly string[]): ExperimentSpec {
+  const where = `experiment "${(spec as { id?: string }).id ?? '?'}"`;
+  checkKeys(spec as unknown as Record<string, unknown>, EXPERIMENT_KEYS, where);
+  for (const k of ['id', 'ref', 'title', 'description'] as const) {
+    if (typeof spec[k] !== 'string' || spec[k].length === 0) throw new SpecError('E_BAD_SPEC', `${where}: "${k}" must be a non-empty string, got ${JSON.stringify(spec[k])}.`);
+  }
+  if (!PRODUCE_KINDS.includes(spec.produce)) {
+    throw new SpecError('E_BAD_SPEC', `${where}: produce is "${spec.produce}", expected one of ${PRODUCE_KINDS.join(', ')}.`);
+  }
+  checkKeys(spec.base ?? {}, ['train'], `${where} base`);
+  checkTrain(spec.base?.train ?? {}, `${where} base.train`);
+  if (!Array.isArray(spec.rows) || spec.rows.length === 0) throw new SpecError('E_BAD_SPEC', `${where}: rows must be a non-empty array.`);
+  const seen = new Set<string>();
+  for (const row of spec.rows) {
+    const rw = `${where} row "${row.row}"`;
+    checkKeys(row as unknown as Record<string, unknown>, ROW_KEYS, rw);
+    if (seen.has(row.row)) throw new SpecError('E_BAD_SPEC', `${rw}: duplicate row id.`);
+    seen.add(row.row);
+    checkKeys(row.model as unknown as Record<string, unknown>, ['name', 'config'], `${rw} model`);
+    if (typeof row.model.name !== 'string') throw new SpecError('E_BAD_SPEC', `${rw}: model.name must be a string.`);
+    if (knownModels && !knownModels.includes(row.model.name)) {
+      throw new SpecError('E_UNKNOWN_MODEL', `${rw}: unknown model "${row.model.name}". Known: ${knownModels.join(', ')}.`);
+    }
+    checkTrain(row.train ?? {}, `${rw} train`);
+    for (const [k, v] of Object.entries(row.paper)) {
+      if (typeof v !== 'number' || !(v >= 0 && v <= 1)) throw new SpecError('E_BAD_SPEC', `${rw}: paper.${k} is ${v}, expected a fraction in [0, 1] (54% -> 0.54).`);
+    }
+  }
+  return spec;
+}
+
+function checkTrain(t: Record<string, unknown>, where: string): void {
+  const defaults = DEFAULTS.train as unknown as Record<string, unknown>;
+  checkKeys(t, Object.keys(defaults), where);
+  for (const [k, v] of Object.entries(t)) {
+    if (typeof v !== typeof defaults[k]) {
+      throw new SpecError('E_BAD_SPEC', `${where}.${k} is ${JSON.stringify(v)} (${typeof v}), expected a ${typeof defaults[k]} like ${JSON.stringify(defaults[k])}.`);
+    }
+  }
+}
+
+export function checkKeys(obj: Record<string, unknown>, known: readonly string[], where: string): void {
+  for (const k of Object.keys(obj)) {
+    if (!known.includes(k)) {
+      throw new SpecError('E_UNKNOWN_KEY', `${where}: unknown key "${k}". Known keys: ${known.join(', ')}.`);
+    }
+  }
+}
