@@ -1,3 +1,353 @@
-export async function run(_argv: string[]): Promise<void> {
-  throw new Error('pnpm bench models: not implemented yet');
+// `pnpm bench models [--backend wasm|cpu|webgpu] [--models shallow,deep] [--steps N] [--batch 128]
+//                    [--workers N] [--profile] [--no-torch]`
+// Trains the paper's shallow and deep networks (Alizadeh & Fazel 2017; the exact architectures of
+// shared/bench/torch_reference.py) with Adam at batch 128 and measures train and inference img/s after
+// warm-up. Prints one JSON line per model and backend, then runs the PyTorch-CPU peer in the same run
+// (its lines are printed as they come) and one ratio line per model (ours / torch).
+// --profile adds, per model, one JSON line with the kernels that dominate a training step.
+import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import * as tf from '@tensorflow/tfjs';
+
+type ModelName = 'shallow' | 'deep';
+
+interface Options {
+  backend: string;
+  models: ModelName[];
+  steps: number;
+  batch: number;
+  workers: number;
+  profile: boolean;
+  torch: boolean;
+}
+
+interface OurLine {
+  model: ModelName;
+  backend: string;
+  workers: number;
+  batch: number;
+  train_img_per_s: number;
+  infer_img_per_s: number;
+}
+
+export async function run(argv: string[]): Promise<void> {
+  const o = parseArgs(argv);
+  const backendNote = await setupBackend(o.backend);
+  if (backendNote) {
+    out({ bench: 'models', backend: o.backend, available: false, reason: backendNote });
+    return;
+  }
+  const ours: OurLine[] = [];
+  for (const name of o.models) {
+    const line = await measureModel(name, o);
+    ours.push(line);
+    out(line);
+    if (o.profile) out(await profileStep(name, o.batch));
+  }
+  if (!o.torch) return;
+  const torch = runTorch(o);
+  for (const t of torch) out(t);
+  for (const ourLine of ours) {
+    const t = torch.find((l) => l['model'] === ourLine.model);
+    if (!t) continue;
+    out({
+      model: ourLine.model,
+      ratio_train: round(ourLine.train_img_per_s / Number(t['train_img_per_s'])),
+      ratio_infer: round(ourLine.infer_img_per_s / Number(t['infer_img_per_s'])),
+    });
+  }
+}
+
+// --- Models (exactly torch_reference.py: Conv(k, padding k//2) + BN + ReLU [+ MaxPool2] + Dropout) ---
+
+function convBlock(m: tf.Sequential, filters: number, k: number, pool: boolean, first: boolean): void {
+  m.add(tf.layers.conv2d({ filters, kernelSize: k, padding: 'same', ...(first ? { inputShape: [48, 48, 1] } : {}) }));
+  m.add(tf.layers.batchNormalization({ axis: -1, momentum: 0.9, epsilon: 1e-5 }));
+  m.add(tf.layers.reLU());
+  if (pool) m.add(tf.layers.maxPooling2d({ poolSize: 2, strides: 2 }));
+  m.add(tf.layers.dropout({ rate: 0.25 }));
+}
+
+/** The paper's shallow network: conv32 3x3, conv64 3x3 + pool, dense 512, dense 7. */
+export function buildShallow(): tf.Sequential {
+  const m = tf.sequential({ name: 'paper_shallow' });
+  convBlock(m, 32, 3, false, true);
+  convBlock(m, 64, 3, true, false);
+  m.add(tf.layers.flatten());
+  m.add(tf.layers.dense({ units: 512, activation: 'relu' }));
+  m.add(tf.layers.dropout({ rate: 0.5 }));
+  m.add(tf.layers.dense({ units: 7, activation: 'softmax' }));
+  return m;
+}
+
+/** The paper's deep network: conv 64 3x3, 128 5x5, 512 3x3, 512 3x3 (each pooled), dense 256, 512, 7. */
+export function buildDeep(): tf.Sequential {
+  const m = tf.sequential({ name: 'paper_deep' });
+  convBlock(m, 64, 3, true, true);
+  convBlock(m, 128, 5, true, false);
+  convBlock(m, 512, 3, true, false);
+  convBlock(m, 512, 3, true, false);
+  m.add(tf.layers.flatten()); // 3x3x512 = 4608
+  for (const units of [256, 512]) {
+    m.add(tf.layers.dense({ units }));
+    m.add(tf.layers.batchNormalization({ axis: -1, momentum: 0.9, epsilon: 1e-5 }));
+    m.add(tf.layers.reLU());
+    m.add(tf.layers.dropout({ rate: 0.25 }));
+  }
+  m.add(tf.layers.dense({ units: 7, activation: 'softmax' }));
+  return m;
+}
+
+// --- Measurement ---
+
+async function measureModel(name: ModelName, o: Options): Promise<OurLine> {
+  const model = name === 'shallow' ? buildShallow() : buildDeep();
+  const { x, y } = batchTensors(o.batch, 1);
+  let trainSeconds: number;
+  if (o.workers > 1) {
+    trainSeconds = await trainParallel(model, o);
+  } else {
+    const optimizer = tf.train.adam(1e-3);
+    const step = (): void => {
+      const cost = optimizer.minimize(() => lossOf(model, x, y), true);
+      cost?.dataSync();
+      cost?.dispose();
+    };
+    step();
+    step();
+    const t0 = performance.now();
+    for (let i = 0; i < o.steps; i++) step();
+    trainSeconds = (performance.now() - t0) / 1000;
+    optimizer.dispose();
+  }
+  const infer = (): void => {
+    const p = tf.tidy(() => model.apply(x, { training: false }) as tf.Tensor);
+    p.dataSync();
+    p.dispose();
+  };
+  infer();
+  const t1 = performance.now();
+  for (let i = 0; i < o.steps; i++) infer();
+  const inferSeconds = (performance.now() - t1) / 1000;
+  x.dispose();
+  y.dispose();
+  model.dispose();
+  return {
+    model: name,
+    backend: tf.getBackend(),
+    workers: o.workers,
+    batch: o.batch,
+    train_img_per_s: round((o.batch * o.steps) / trainSeconds),
+    infer_img_per_s: round((o.batch * o.steps) / inferSeconds),
+  };
+}
+
+function lossOf(model: tf.LayersModel, x: tf.Tensor, y: tf.Tensor): tf.Scalar {
+  const probs = model.apply(x, { training: true }) as tf.Tensor;
+  return tf.metrics.categoricalCrossentropy(y, probs).mean() as tf.Scalar;
+}
+
+/** Seeded inputs (like torch.randn) and one-hot labels; the caller disposes them. */
+function batchTensors(batch: number, seed: number): { x: tf.Tensor4D; y: tf.Tensor2D } {
+  const x = tf.randomNormal([batch, 48, 48, 1], 0, 1, 'float32', seed) as tf.Tensor4D;
+  const labels = tf.tidy(() => tf.randomUniform([batch], 0, 7, 'float32', seed + 1).floor().toInt());
+  const y = tf.oneHot(labels as tf.Tensor1D, 7).toFloat() as tf.Tensor2D;
+  labels.dispose();
+  return { x, y };
+}
+
+/** Data-parallel training through @fer/engine's createDataParallelStepper, when it exists. */
+async function trainParallel(model: tf.LayersModel, o: Options): Promise<number> {
+  const engine = (await import('@fer/engine')) as Record<string, unknown>;
+  const create = engine['createDataParallelStepper'] as
+    | ((opts: { workers?: number; backend?: string }) => (args: { model: tf.LayersModel; optimizer: { name: 'adam'; learningRate: number }; seed: number }) => Promise<{
+        step(batch: { x: Float32Array; y: Uint8Array; size: number }, lr: number): Promise<unknown>;
+        dispose(): Promise<void>;
+      }>)
+    | undefined;
+  if (typeof create !== 'function') {
+    throw new Error(`--workers ${o.workers}: @fer/engine has no createDataParallelStepper yet; run with --workers 1.`);
+  }
+  const stepper = await create({ workers: o.workers, backend: o.backend })({ model, optimizer: { name: 'adam', learningRate: 1e-3 }, seed: 1 });
+  try {
+    const xs = new Float32Array(o.batch * 48 * 48);
+    const ys = new Uint8Array(o.batch);
+    let s = 1;
+    for (let i = 0; i < xs.length; i++) xs[i] = ((s = (s * 1103515245 + 12345) >>> 0) / 2 ** 32) * 2 - 1;
+    for (let i = 0; i < ys.length; i++) ys[i] = i % 7;
+    const batch = { x: xs, y: ys, size: o.batch };
+    await stepper.step(batch, 1e-3);
+    await stepper.step(batch, 1e-3);
+    const t0 = performance.now();
+    for (let i = 0; i < o.steps; i++) await stepper.step(batch, 1e-3);
+    return (performance.now() - t0) / 1000;
+  } finally {
+    await stepper.dispose();
+  }
+}
+
+/** Times every kernel of the active backend over one training step (after a warm-up step). */
+async function profileStep(name: ModelName, batch: number): Promise<Record<string, unknown>> {
+  const model = name === 'shallow' ? buildShallow() : buildDeep();
+  const { x, y } = batchTensors(batch, 2);
+  const optimizer = tf.train.adam(1e-3);
+  const step = (): void => {
+    const cost = optimizer.minimize(() => lossOf(model, x, y), true);
+    cost?.dataSync();
+    cost?.dispose();
+  };
+  step();
+  const totals = new Map<string, { ms: number; calls: number }>();
+  const restore: (() => void)[] = [];
+  let depth = 0; // NOTE: kernels that call other kernels are timed once, at the outermost call
+  for (const k of tf.getKernelsForBackend(tf.getBackend())) {
+    const cfg = k as { kernelName: string; kernelFunc: tf.KernelFunc };
+    const original = cfg.kernelFunc;
+    const kernelName = cfg.kernelName;
+    cfg.kernelFunc = ((args: Parameters<tf.KernelFunc>[0]) => {
+      if (depth > 0) return original(args);
+      const t = performance.now();
+      depth++;
+      let r: ReturnType<tf.KernelFunc>;
+      try {
+        r = original(args);
+      } finally {
+        depth--;
+      }
+      const e = totals.get(kernelName) ?? { ms: 0, calls: 0 };
+      e.ms += performance.now() - t;
+      e.calls++;
+      totals.set(kernelName, e);
+      return r;
+    }) as tf.KernelFunc;
+    restore.push(() => {
+      cfg.kernelFunc = original;
+    });
+  }
+  const t0 = performance.now();
+  try {
+    step();
+  } finally {
+    for (const r of restore) r();
+  }
+  const stepMs = performance.now() - t0;
+  optimizer.dispose();
+  x.dispose();
+  y.dispose();
+  model.dispose();
+  const kernels = [...totals.entries()]
+    .sort((a, b) => b[1].ms - a[1].ms)
+    .map(([k, v]) => ({ kernel: k, ms: Math.round(v.ms), calls: v.calls, share: round(v.ms / stepMs) }));
+  const kernelMs = kernels.reduce((s, k) => s + k.ms, 0);
+  return { profile: name, backend: tf.getBackend(), batch, step_ms: Math.round(stepMs), kernel_ms: kernelMs, kernels: kernels.slice(0, 15) };
+}
+
+// --- PyTorch peer ---
+
+function runTorch(o: Options): Record<string, unknown>[] {
+  const python = '/usr/bin/python3';
+  const script = findTorchScript();
+  if (!existsSync(python) || !script) {
+    out({ peer: 'pytorch', skipped: `no ${existsSync(python) ? 'shared/bench/torch_reference.py' : python}` });
+    return [];
+  }
+  const check = spawnSync(python, ['-c', 'import torch'], { encoding: 'utf8' });
+  if (check.status !== 0) {
+    out({ peer: 'pytorch', skipped: `${python} has no torch` });
+    return [];
+  }
+  const r = spawnSync(python, [script, '--threads', '2', '--batch', String(o.batch), '--steps', String(Math.max(o.steps, 2)), '--models', o.models.join(',')], {
+    encoding: 'utf8',
+    maxBuffer: 16 << 20,
+  });
+  if (r.status !== 0) {
+    out({ peer: 'pytorch', skipped: `torch_reference.py exited ${r.status}: ${(r.stderr ?? '').trim().split('\n').slice(-1)[0]}` });
+    return [];
+  }
+  return r.stdout
+    .split('\n')
+    .filter((l) => l.trim().startsWith('{'))
+    .map((l) => JSON.parse(l) as Record<string, unknown>);
+}
+
+/** `../shared/bench/torch_reference.py` relative to the repository root (the folder with pnpm-workspace.yaml). */
+function findTorchScript(): string | undefined {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  for (let i = 0; i < 8; i++) {
+    if (existsSync(resolve(dir, 'pnpm-workspace.yaml'))) break;
+    dir = dirname(dir);
+  }
+  const candidates = [resolve(dir, '../shared/bench/torch_reference.py'), resolve(process.cwd(), '../shared/bench/torch_reference.py')];
+  return candidates.find((c) => existsSync(c));
+}
+
+// --- Internal helpers ---
+
+async function setupBackend(backend: string): Promise<string | undefined> {
+  if (backend === 'wasm') {
+    await import('@tensorflow/tfjs-backend-wasm');
+    const { registerWasmTrainingKernels } = await import('@fer/engine');
+    registerWasmTrainingKernels();
+  } else if (backend === 'webgpu' || backend === 'tensorflow') {
+    const engine = (await import('@fer/engine')) as Record<string, unknown>;
+    const init = engine['initBackend'] as ((o: { backend: string }) => Promise<{ backend: string; reason: string }>) | undefined;
+    if (typeof init !== 'function') return `@fer/engine has no initBackend yet; ${backend} is not available`;
+    try {
+      const info = await init({ backend });
+      if (info.backend !== backend) return `initBackend gave "${info.backend}": ${info.reason}`;
+      return undefined;
+    } catch (e) {
+      return `initBackend({ backend: '${backend}' }) failed: ${e instanceof Error ? e.message : String(e)}`;
+    }
+  } else if (backend !== 'cpu') {
+    throw new Error(`--backend "${backend}" is not one of wasm, cpu, webgpu, tensorflow.`);
+  }
+  if (!(await tf.setBackend(backend))) return `tf.setBackend('${backend}') failed`;
+  await tf.ready();
+  return undefined;
+}
+
+function parseArgs(argv: string[]): Options {
+  const o: Options = { backend: 'wasm', models: ['shallow', 'deep'], steps: 3, batch: 128, workers: 1, profile: false, torch: true };
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    const [flag, inline] = a.includes('=') ? [a.slice(0, a.indexOf('=')), a.slice(a.indexOf('=') + 1)] : [a, undefined];
+    const value = (): string => {
+      const v = inline ?? argv[++i];
+      if (v == null) throw new Error(`${flag} needs a value.`);
+      return v;
+    };
+    switch (flag) {
+      case '--backend': o.backend = value(); break;
+      case '--models': {
+        const ms = value().split(',').map((m) => m.trim()).filter(Boolean);
+        for (const m of ms) if (m !== 'shallow' && m !== 'deep') throw new Error(`--models: unknown model "${m}". Known: shallow, deep.`);
+        o.models = ms as ModelName[];
+        break;
+      }
+      case '--steps': o.steps = positiveInt(flag, value()); break;
+      case '--batch': o.batch = positiveInt(flag, value()); break;
+      case '--workers': o.workers = positiveInt(flag, value()); break;
+      case '--profile': o.profile = true; break;
+      case '--no-torch': o.torch = false; break;
+      default: throw new Error(`pnpm bench models: unknown option "${a}". Known: --backend, --models, --steps, --batch, --workers, --profile, --no-torch.`);
+    }
+  }
+  return o;
+}
+
+function positiveInt(flag: string, v: string): number {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 1) throw new Error(`${flag} must be a positive integer, got "${v}".`);
+  return n;
+}
+
+function round(v: number): number {
+  return Math.round(v * 100) / 100;
+}
+
+function out(line: object): void {
+  process.stdout.write(`${JSON.stringify(line)}\n`);
 }

@@ -2,10 +2,11 @@
 import { getKernel, registerKernel, unregisterKernel, type KernelConfig, type KernelFunc } from '@tensorflow/tfjs';
 import { FerEngineError } from './errors.js';
 import type { KernelFn } from './kernels/_wasm.js';
-import { makeBatchMatMulWasm } from './kernels/batch-matmul.js';
+import { makeBatchMatMulWasm, makeFusedMatMulWasm } from './kernels/batch-matmul.js';
 import { conv2dBackpropFilterWasm } from './kernels/conv2d-backprop-filter.js';
 import { makeConv2dBackpropInputWasm } from './kernels/conv2d-backprop-input.js';
 import { depthwiseBackpropFilterWasm, depthwiseBackpropInputWasm } from './kernels/depthwise-backprop.js';
+import { makeIdentityWasm, makeLeadingReduceWasm, makeTileWasm } from './kernels/memory-ops.js';
 
 const MARK = Symbol.for('@fer/engine/wasm-training-kernel');
 
@@ -14,9 +15,19 @@ const SPECS: readonly { name: string; make: (original: KernelFn | undefined) => 
   { name: 'Conv2DBackpropFilter', make: () => conv2dBackpropFilterWasm as KernelFn },
   { name: 'Conv2DBackpropInput', make: (o) => makeConv2dBackpropInputWasm(o) as KernelFn },
   { name: 'BatchMatMul', make: (o) => makeBatchMatMulWasm(o!) as KernelFn },
+  { name: '_FusedMatMul', make: (o) => makeFusedMatMulWasm(o!, wasmKernelNow('BatchMatMul')) as KernelFn },
   { name: 'DepthwiseConv2dNativeBackpropFilter', make: () => depthwiseBackpropFilterWasm as KernelFn },
   { name: 'DepthwiseConv2dNativeBackpropInput', make: () => depthwiseBackpropInputWasm as KernelFn },
+  { name: 'Tile', make: (o) => makeTileWasm(o!) as KernelFn },
+  { name: 'Sum', make: (o) => makeLeadingReduceWasm(o!, false) as KernelFn },
+  { name: 'Mean', make: (o) => makeLeadingReduceWasm(o!, true) as KernelFn },
+  { name: 'Identity', make: (o) => makeIdentityWasm(o!) as KernelFn },
 ];
+
+/** The kernelFunc registered now (after this module's own BatchMatMul is in place). */
+function wasmKernelNow(name: string): KernelFn {
+  return ((args: Parameters<KernelFn>[0]) => (getKernel(name, 'wasm')!.kernelFunc as unknown as KernelFn)(args)) as KernelFn;
+}
 
 /**
  * Registers fast training kernels on the tfjs 'wasm' backend: `Conv2DBackpropFilter` and a fast
