@@ -48,7 +48,10 @@ export async function hogBatchParallel(pixels: Uint8Array | Float32Array, opts: 
   const jobs: Promise<void>[] = [];
   for (let w = 0, first = 0; w < n; w++) {
     const m = Math.floor(count / n) + (w < count % n ? 1 : 0);
-    const chunk = data.slice(first * size, (first + m) * size); // a copy, transferred to the worker
+    // A fresh copy, transferred to the worker. NOTE: not `data.slice`: a Node Buffer's slice is a view, and
+    // transferring its memory would detach the caller's buffer.
+    const chunk = isFloat ? new Float32Array(m * size) : new Uint8Array(m * size);
+    chunk.set(data.subarray(first * size, (first + m) * size));
     const at = first * g.length;
     jobs.push(runWorker(chunk, isFloat, m, g).then((res) => out.set(res, at)));
     first += m;

@@ -189,6 +189,15 @@ describe('hogBatchParallel', () => {
     expect(await hogBatchParallel(f32, { ...opts, workers: 0 })).toEqual(hogBatch(f32, opts));
   });
 
+  it('leaves a caller-owned Node Buffer usable (its chunks are copied, not transferred)', async () => {
+    const buf = Buffer.from(noise(4 * 2304, 12));
+    const before = Buffer.from(buf);
+    const par = await hogBatchParallel(buf, { count: 4, width: 48, height: 48, workers: 2 });
+    expect(buf.byteLength).toBe(4 * 2304);
+    expect(buf.equals(before)).toBe(true);
+    expect(par).toEqual(hogBatch(before, { count: 4, width: 48, height: 48 }));
+  });
+
   it('rejects a bad worker count with a typed error', async () => {
     await expect(hogBatchParallel(new Uint8Array(2304), { count: 1, width: 48, height: 48, workers: -1 })).rejects.toMatchObject({ code: 'E_BAD_OPTION' });
   });
