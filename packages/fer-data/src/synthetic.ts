@@ -127,7 +127,9 @@ function drawFace(out: Uint8Array, off: number, label: number, r: () => number, 
         let dark = 0;
         // Eyes: ellipses, openness by class, with a pupil.
         const nearEye = Math.abs(v + 0.18) < eye * 1.3;
-        for (let side = -1; side <= 1; side += 2) {
+        // NOTE: eyes and brows never cross the midline, so only the feature on this pixel's side is drawn.
+        {
+          const side = fu < 0 ? -1 : 1;
           const ex = (fu - side * 0.3) / 0.13, ey = (v + 0.18) / eye;
           const e = ex * ex + ey * ey;
           if (nearEye && e < 1.6) dark = Math.max(dark, 0.9 * soft(1 - Math.sqrt(e), px / eye));
