@@ -122,6 +122,10 @@ picture('shared:fer2013-row0-Training', P(12, (6, 6), (2, 2), 'L1'), face_arr)
 picture('blob-40x40', P(9, (8, 8), (3, 3), 'L2-Hys'), images['blob-40x40'])
 picture('noise-13x29', P(8, (4, 5), (2, 2), 'L2-Hys'), images['noise-13x29'])
 picture('float32-blob-40x40', P(9, (10, 7), (1, 1), 'L2-Hys'), images['float32-blob-40x40'])
+# Tiny cells: radius = min(cell) // 2 - 1 is 0 (dots) or -1 (numpy's negative indices wrap around).
+picture('noise-13x29', P(5, (2, 2), (1, 1), 'L2-Hys'), images['noise-13x29'])
+picture('noise-13x29', P(5, (3, 2), (1, 1), 'L2-Hys'), images['noise-13x29'])
+picture('noise-13x29', P(5, (1, 3), (1, 1), 'L2-Hys'), images['noise-13x29'])
 
 out = dict(
     generator=f'scikit-image {skimage.__version__} skimage.feature.hog via packages/fer-hog/scripts/gen-fixtures.py '
