@@ -144,6 +144,12 @@ describe('chart specs', () => {
     expect(spec.encoding.y.sort).toEqual(['no', 'yes']);
   });
 
+  it('bars: null values draw no bar, NaN or null intervals draw no error bar', () => {
+    const spec = perClassBarsSpec({ classes: ['a', 'b'], series: [{ name: 'ours', values: [0.5, null], ci: [[Number.NaN, Number.NaN], [0.1, 0.2]] }] }) as { layer: { data: { values: unknown[] } }[] };
+    expect(spec.layer[0].data.values).toEqual([{ cls: 'a', series: 'ours', value: 0.5 }]);
+    expect(spec.layer[1].data.values).toEqual([{ cls: 'b', series: 'ours', lo: 0.1, hi: 0.2 }]);
+  });
+
   it('training curves skip missing validation values', () => {
     const spec = trainingCurvesSpec({ history: [{ epoch: 1, loss: 1, accuracy: 0.5 }, { epoch: 2, loss: 0.8, accuracy: 0.6, valLoss: 0.9, valAccuracy: 0.55 }] }) as { data: { values: unknown[] } };
     expect(spec.data.values).toHaveLength(6);

@@ -104,7 +104,7 @@ export interface BarSeries {
   name: string;
   /** One value per class, in `classes` order; null/NaN = not reported (no bar). */
   values: readonly (number | null)[];
-  /** Optional [lo, hi] interval per class, drawn as an error bar. */
+  /** Optional [lo, hi] interval per class, drawn as an error bar; null or NaN bounds draw none. */
   ci?: readonly (readonly [number, number] | null)[];
 }
 
@@ -164,10 +164,11 @@ export function perClassBarsSpec(options: PerClassBarsOptions): VegaLiteSpec {
       }
       (s.ci as readonly (readonly [number, number] | null)[]).forEach((iv, ci) => {
         if (iv === null) return;
-        if (!Array.isArray(iv) || iv.length !== 2 || !Number.isFinite(iv[0]) || !Number.isFinite(iv[1])) {
+        if (!Array.isArray(iv) || iv.length !== 2 || typeof iv[0] !== 'number' || typeof iv[1] !== 'number') {
           throw new FerMetricsError('E_BAD_VALUE', `${fn}: series "${s.name}" ci[${ci}] is ${describe(iv)}, expected [lo, hi] or null.`);
         }
-        bars.push({ cls: classes[ci], series: s.name, lo: iv[0], hi: iv[1] });
+        // NOTE: NaN bounds (bootstrapCI's answer for a class absent from the test rows) draw no error bar.
+        if (Number.isFinite(iv[0]) && Number.isFinite(iv[1])) bars.push({ cls: classes[ci], series: s.name, lo: iv[0], hi: iv[1] });
       });
     }
   });
