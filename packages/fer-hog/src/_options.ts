@@ -12,10 +12,10 @@ export type HogBlockNorm = (typeof HOG_BLOCK_NORMS)[number];
 export interface HogOptions {
   /** Number of orientation bins over [0, 180) degrees. Default 9. */
   orientations?: number;
-  /** Cell size in pixels, `[rows, cols]`. Default `[8, 8]`. */
-  pixelsPerCell?: readonly [number, number];
+  /** Cell size in pixels, `[rows, cols]`. Default `[8, 8]`. (Any array type is accepted; its length is checked.) */
+  pixelsPerCell?: readonly [number, number] | readonly number[];
   /** Block size in cells, `[rows, cols]`. Default `[3, 3]` (scikit-image's default). */
-  cellsPerBlock?: readonly [number, number];
+  cellsPerBlock?: readonly [number, number] | readonly number[];
   /** Block normalization. Default `'L2-Hys'`. */
   blockNorm?: HogBlockNorm;
   /** Take the square root of every pixel first (power-law compression). Default `false`. */
