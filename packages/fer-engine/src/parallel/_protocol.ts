@@ -49,6 +49,9 @@ export interface GradResult {
   /** This shard's contribution to the batch loss: `sum(w_i * CE_i) / B + (n / B) * regularization`. */
   loss: number;
   correct: number;
+  /** Forward + backward time, and the time to copy the gradients into the shared slot. */
+  computeMs: number;
+  copyMs: number;
 }
 
 export interface ReplicaMemory {

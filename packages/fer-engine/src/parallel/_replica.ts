@@ -47,8 +47,9 @@ export class Replica {
     const slot = new Float32Array(init.grads, init.workerIndex * init.gradSize * 4, init.gradSize);
     if (req.n === 0) {
       slot.fill(0);
-      return { loss: 0, correct: 0 };
+      return { loss: 0, correct: 0, computeMs: 0, copyMs: 0 };
     }
+    const t0 = performance.now();
     this.seedStep(req.step);
     const trainable = model.trainableWeights;
     const vars = trainable.map((w) => w.read() as tf.Variable);
@@ -85,6 +86,7 @@ export class Replica {
             'Lower the learning rate, check the inputs for NaN/Infinity, or add gradient-friendly normalization.',
         );
       }
+      const t1 = performance.now();
       let offset = 0;
       for (let i = 0; i < trainable.length; i++) {
         const size = init.weightSpecs[i].size;
@@ -93,7 +95,7 @@ export class Replica {
         else slot.fill(0, offset, offset + size);
         offset += size;
       }
-      return { loss, correct: correctT!.dataSync()[0] };
+      return { loss, correct: correctT!.dataSync()[0], computeMs: t1 - t0, copyMs: performance.now() - t1 };
     } finally {
       value.dispose();
       tf.dispose(grads);
@@ -122,7 +124,8 @@ export class Replica {
       let offset = 0;
       for (let i = 0; i < trainable.length; i++) {
         const s = init.weightSpecs[i];
-        named[(trainable[i].read() as tf.Variable).name] = tf.tensor(summed.slice(offset, offset + s.size), s.shape);
+        // NOTE: a view, not a copy: the tensor is consumed and disposed inside this tidy, before slot 0 is rewritten.
+        named[(trainable[i].read() as tf.Variable).name] = tf.tensor(summed.subarray(offset, offset + s.size), s.shape);
         offset += s.size;
       }
       this.optimizer.applyGradients(named);

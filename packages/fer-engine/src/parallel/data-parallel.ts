@@ -29,6 +29,17 @@ export interface DataParallelStepper extends TrainStepper {
   replicaWeights(index: number): Promise<Float32Array[]>;
   /** `tf.memory()` (and wasm heap size) of every replica. */
   memory(): Promise<ReplicaMemory[]>;
+  /** Where the last step's time went (ms): slowest worker's forward+backward and gradient copy, reduce, apply, total. */
+  readonly lastStepTimings: StepTimings | undefined;
+}
+
+/** @experimental Time breakdown of one data-parallel step, in milliseconds. */
+export interface StepTimings {
+  compute: number;
+  copy: number;
+  reduce: number;
+  apply: number;
+  total: number;
 }
 
 /**
@@ -142,6 +153,7 @@ class DataParallel implements DataParallelStepper {
   private steps = 0;
   private broken: FerEngineError | undefined;
   private disposed = false;
+  lastStepTimings: StepTimings | undefined;
 
   private constructor(
     private readonly model: tf.LayersModel,
@@ -211,6 +223,7 @@ class DataParallel implements DataParallelStepper {
       this.validateBatch(batch, learningRate);
       const W = this.handles.length;
       const B = batch.size;
+      const t0 = performance.now();
       const step = ++this.steps;
       const base = Math.floor(B / W);
       const rem = B % W;
@@ -230,11 +243,14 @@ class DataParallel implements DataParallelStepper {
         }),
       );
       // NOTE: from here on a failure would leave replicas out of step; the stepper is then unusable.
+      const t1 = performance.now();
+      let t2 = t1;
       try {
         if (W > 1) {
           const P = this.init.gradSize;
           await Promise.all(this.handles.map((h, k) => h.call({ type: 'reduce', lo: Math.floor((k * P) / W), hi: Math.floor(((k + 1) * P) / W) })));
         }
+        t2 = performance.now();
         await Promise.all(this.handles.map((h) => h.call({ type: 'apply', learningRate })));
       } catch (e) {
         this.markBroken(e as FerEngineError);
@@ -246,6 +262,14 @@ class DataParallel implements DataParallelStepper {
         loss += r.loss;
         correct += r.correct;
       }
+      const t3 = performance.now();
+      this.lastStepTimings = {
+        compute: Math.max(...results.map((r) => r.computeMs)),
+        copy: Math.max(...results.map((r) => r.copyMs)),
+        reduce: t2 - t1,
+        apply: t3 - t2,
+        total: t3 - t0,
+      };
       return { loss, accuracy: correct / B };
     });
   }
