@@ -1,4 +1,5 @@
 // `fer data stats --data PATH [--json]`: per split and class counts, duplicates.
+import { isAbsolute, resolve } from 'node:path';
 import { defineCommand } from 'citty';
 import { SPLITS, datasetStats, findDuplicates, loadDataset, makeSyntheticFer, type FerDataset } from '@fer/data';
 
@@ -20,8 +21,10 @@ export interface DataStatsJSON {
 
 /** Loads the data set the way every `fer` command does: --data, else FER2013_PATH, else the synthetic set. */
 export async function loadForCli(opts: { data?: string; skipBadRows?: boolean; ferPlus?: string; dropTestDuplicates?: boolean }): Promise<FerDataset> {
-  const path = opts.data || process.env.FER2013_PATH;
+  let path = opts.data || process.env.FER2013_PATH;
   if (!path) return makeSyntheticFer({ seed: 1 });
+  // `pnpm fer ...` runs at the repository root: resolve a relative path against where the user typed it.
+  if (!isAbsolute(path) && process.env.INIT_CWD) path = resolve(process.env.INIT_CWD, path);
   return loadDataset(path, {
     ...(opts.skipBadRows ? { onBadRow: 'skip' as const } : {}),
     ...(opts.ferPlus ? { ferPlus: opts.ferPlus } : {}),
