@@ -39,7 +39,8 @@ function gc(): void {
 
 export async function run(argv: string[]): Promise<void> {
   const root = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
-  const path = arg(argv, '--data') ?? process.env.FER2013_PATH ?? join(root, '..', 'shared', 'data', 'fer2013', 'fer2013.csv.gz');
+  const given = arg(argv, '--data') ?? process.env.FER2013_PATH;
+  const path = given ? resolve(process.env.INIT_CWD ?? process.cwd(), given) : join(root, '..', 'shared', 'data', 'fer2013', 'fer2013.csv.gz');
   if (!existsSync(path)) throw new Error(`bench data: ${path} does not exist; pass --data PATH or set FER2013_PATH to the Kaggle fer2013.csv(.gz).`);
   const repeat = Number(arg(argv, '--repeat') ?? 1);
   const python = arg(argv, '--python') ?? '/usr/bin/python3';
