@@ -1,8 +1,80 @@
+import { readFile } from 'node:fs/promises';
+import { createRequire } from 'node:module';
 import { defineCommand } from 'citty';
+import { PNG } from 'pngjs';
+import { IMAGE_PIXELS, toGray48 } from '@fer/data';
+import { loadModel, predict } from '@fer/models';
+import { setupBackend } from './_models-common.js';
+
+/** One image's top-k classes. */
+export interface ImagePrediction {
+  file: string;
+  top: { label: string; probability: number }[];
+}
+
+/**
+ * Decodes a PNG or JPEG of any size to 48x48 gray bytes: ITU-R BT.601 luma (0.299 R + 0.587 G + 0.114 B),
+ * then area-averaging resize (@fer/data's toGray48, the same conversion as its image-folder loader).
+ */
+export async function imageToGray48(file: string): Promise<Uint8Array> {
+  const buf = await readFile(file);
+  let rgba: { data: Uint8Array; width: number; height: number };
+  if (buf[0] === 0x89 && buf[1] === 0x50) {
+    const png = PNG.sync.read(buf);
+    rgba = { data: new Uint8Array(png.data.buffer, png.data.byteOffset, png.data.length), width: png.width, height: png.height };
+  } else if (buf[0] === 0xff && buf[1] === 0xd8) {
+    // NOTE: jpeg-js is a dependency of @fer/data; resolve it from there.
+    const req = createRequire(import.meta.resolve('@fer/data'));
+    const jpeg = req('jpeg-js') as { decode(b: Buffer, o: object): { data: Uint8Array; width: number; height: number } };
+    rgba = jpeg.decode(buf, { useTArray: true, formatAsRGBA: true, maxMemoryUsageInMB: 256 });
+  } else {
+    throw new Error(`${file}: neither PNG nor JPEG (first bytes ${buf.subarray(0, 4).toString('hex')}). Pass .png or .jpg images.`);
+  }
+  const out = new Uint8Array(IMAGE_PIXELS);
+  toGray48({ ...rgba, channels: 4 }, out, 0);
+  return out;
+}
+
+/** Runs a saved model on image files and returns the top-k classes of each. */
+export async function runPredict(o: { model: string; files: string[]; top?: number; backend?: string }): Promise<ImagePrediction[]> {
+  if (o.files.length === 0) throw new Error('fer predict: no images given. Usage: fer predict --model DIR face1.png face2.jpg');
+  await setupBackend(o.backend ?? 'auto');
+  const loaded = await loadModel(o.model);
+  try {
+    const [h, w] = loaded.meta.inputSize;
+    if (h !== 48 || w !== 48) throw new Error(`${o.model}: the model takes ${w}x${h} images; fer predict converts images to 48x48.`);
+    const pixels = new Uint8Array(o.files.length * IMAGE_PIXELS);
+    for (let i = 0; i < o.files.length; i++) pixels.set(await imageToGray48(o.files[i]), i * IMAGE_PIXELS);
+    const { probabilities, numClasses } = predict(loaded, pixels, o.files.length);
+    const k = Math.min(o.top ?? 3, numClasses);
+    return o.files.map((file, i) => {
+      const row = Array.from(probabilities.subarray(i * numClasses, (i + 1) * numClasses)).map((p, c) => ({ label: loaded.meta.classNames[c] ?? String(c), probability: p }));
+      row.sort((a, b) => b.probability - a.probability);
+      return { file, top: row.slice(0, k) };
+    });
+  } finally {
+    loaded.model.dispose();
+  }
+}
 
 export default defineCommand({
-  meta: { name: 'predict', description: '(not implemented yet)' },
-  run() {
-    throw new Error('fer predict: not implemented yet');
+  meta: { name: 'predict', description: 'Top-3 expressions of PNG/JPEG images of any size (converted to 48x48 gray: BT.601 luma, area-average resize).' },
+  args: {
+    model: { type: 'string', description: 'saved model folder (fer train writes OUT/model)', required: true },
+    top: { type: 'string', description: 'classes to show', default: '3' },
+    json: { type: 'boolean', description: 'print JSON', default: false },
+    backend: { type: 'string', description: 'wasm | cpu | webgpu | auto', default: 'auto' },
+  },
+  async run({ args }) {
+    const files = (args._ as string[]).filter(Boolean);
+    const results = await runPredict({ model: args.model, files, top: Number(args.top), backend: args.backend });
+    if (args.json) {
+      process.stdout.write(`${JSON.stringify(results, null, 2)}\n`);
+      return;
+    }
+    for (const r of results) {
+      process.stdout.write(`${r.file}\n`);
+      for (const t of r.top) process.stdout.write(`  ${t.label.padEnd(10)} ${(t.probability * 100).toFixed(1).padStart(5)}%\n`);
+    }
   },
 });

@@ -1,8 +1,216 @@
+import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { defineCommand } from 'citty';
+import { markdownTable } from '@fer/metrics';
+import { collectRepeated } from './train.js';
+
+/** One sweep job: its id (folder name) and its `key=value` overrides. */
+export interface SweepJob {
+  id: string;
+  sets: string[];
+}
+
+/** A leaderboard row. */
+export interface LeaderboardRow {
+  rank: number;
+  id: string;
+  sets: string[];
+  valAccuracy: number | null;
+  bestEpoch: number | null;
+  epochs: number | null;
+  seconds: number | null;
+  status: 'done' | 'failed';
+  error?: string;
+}
+
+/** Default search space of `--random` (the paper's validation search: learning rate, L2, dropout, hidden size). */
+export const DEFAULT_SPACE = 'lr=log:1e-5:1e-3;l2=log:1e-6:1e-2;dropout=0.2:0.6;units=choice:256,512,1024';
+
+/** `lr=1e-4,3e-4;l2=1e-4,1e-3` -> the cartesian product of the values, as jobs. */
+export function gridJobs(grid: string): SweepJob[] {
+  const axes = grid.split(';').map((s) => s.trim()).filter(Boolean).map((axis) => {
+    const eq = axis.indexOf('=');
+    if (eq < 1) throw new Error(`--grid: ${JSON.stringify(axis)} is not key=v1,v2,...`);
+    return { key: axis.slice(0, eq).trim(), values: splitTopLevel(axis.slice(eq + 1)) };
+  });
+  let combos: string[][] = [[]];
+  for (const a of axes) combos = combos.flatMap((c) => a.values.map((v) => [...c, `${a.key}=${v}`]));
+  return combos.filter((c) => c.length).map((sets) => ({ id: jobId(sets), sets }));
+}
+
+/**
+ * `n` seeded random draws from `space`: `key=log:lo:hi` (log-uniform), `key=lo:hi` (uniform),
+ * `key=choice:a,b,c`, `key=int:lo:hi`.
+ */
+export function randomJobs(n: number, space: string, seed: number): SweepJob[] {
+  let s = seed >>> 0;
+  const rand = () => {
+    s = (s + 0x6d2b79f5) >>> 0;
+    let t = s;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+  const axes = space.split(';').map((x) => x.trim()).filter(Boolean).map((axis) => {
+    const eq = axis.indexOf('=');
+    if (eq < 1) throw new Error(`--space: ${JSON.stringify(axis)} is not key=spec`);
+    return { key: axis.slice(0, eq).trim(), spec: axis.slice(eq + 1).trim() };
+  });
+  const jobs: SweepJob[] = [];
+  for (let i = 0; i < n; i++) {
+    const sets = axes.map(({ key, spec }) => {
+      const parts = spec.split(':');
+      let v: string;
+      if (parts[0] === 'log') v = String(+Math.exp(Math.log(+parts[1]) + rand() * (Math.log(+parts[2]) - Math.log(+parts[1]))).toPrecision(3));
+      else if (parts[0] === 'choice') {
+        const opts = splitTopLevel(parts.slice(1).join(':'));
+        v = opts[Math.floor(rand() * opts.length)];
+      } else if (parts[0] === 'int') v = String(Math.floor(+parts[1] + rand() * (+parts[2] - +parts[1] + 1)));
+      else if (parts.length === 2) v = String(+(+parts[0] + rand() * (+parts[1] - +parts[0])).toPrecision(3));
+      else throw new Error(`--space ${key}=${spec}: expected log:lo:hi, lo:hi, int:lo:hi or choice:a,b`);
+      return `${key}=${v}`;
+    });
+    jobs.push({ id: jobId(sets), sets });
+  }
+  return jobs;
+}
+
+/** Options of {@link runSweep}. */
+export interface RunSweepOptions {
+  model: string;
+  data?: string;
+  jobs: SweepJob[];
+  out: string;
+  parallel?: number;
+  /** Overrides shared by every job (before the job's own). */
+  baseSets?: string[];
+  backend?: string;
+  log?: (line: string) => void;
+  /** Runs one job; default: a `fer train` child process. Resolves true on success. */
+  runJob?: (job: SweepJob, dir: string, resume: boolean) => Promise<void>;
+}
+
+/**
+ * Runs the jobs (at most `parallel` at once, each a `fer train` child process into out/jobs/<id>),
+ * skipping finished ones (metrics.json present) and resuming interrupted ones, then ranks them by
+ * validation (PublicTest) accuracy into out/leaderboard.json and out/leaderboard.md.
+ */
+export async function runSweep(o: RunSweepOptions): Promise<LeaderboardRow[]> {
+  const log = o.log ?? ((l: string) => process.stdout.write(`${l}\n`));
+  await mkdir(join(o.out, 'jobs'), { recursive: true });
+  await writeFile(join(o.out, 'sweep.json'), `${JSON.stringify({ model: o.model, data: o.data ?? process.env.FER2013_PATH ?? 'synthetic', baseSets: o.baseSets ?? [], jobs: o.jobs }, null, 2)}\n`);
+  const runJob = o.runJob ?? ((job: SweepJob, dir: string, resume: boolean) => trainChild(o, job, dir, resume));
+  const errors = new Map<string, string>();
+  const queue = [...o.jobs];
+  let done = 0;
+  const worker = async () => {
+    for (let job = queue.shift(); job; job = queue.shift()) {
+      const dir = join(o.out, 'jobs', job.id);
+      if (existsSync(join(dir, 'metrics.json'))) {
+        log(`[${++done}/${o.jobs.length}] ${job.id}: finished before, skipped`);
+        continue;
+      }
+      const resume = existsSync(join(dir, 'checkpoints'));
+      log(`[start] ${job.id}${resume ? ' (resuming)' : ''}`);
+      try {
+        await runJob(job, dir, resume);
+        log(`[${++done}/${o.jobs.length}] ${job.id}: done`);
+      } catch (e) {
+        errors.set(job.id, (e as Error).message.slice(0, 500));
+        log(`[${++done}/${o.jobs.length}] ${job.id}: FAILED ${(e as Error).message.slice(0, 200)}`);
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.max(1, o.parallel ?? 1) }, worker));
+  const rows: LeaderboardRow[] = [];
+  for (const job of o.jobs) {
+    const file = join(o.out, 'jobs', job.id, 'metrics.json');
+    if (existsSync(file)) {
+      const m = JSON.parse(await readFile(file, 'utf8')) as { bestValAccuracy: number | null; accuracy: number; bestEpoch: number | null; epochs: number; trainSeconds: number };
+      rows.push({ rank: 0, id: job.id, sets: job.sets, valAccuracy: m.bestValAccuracy ?? m.accuracy, bestEpoch: m.bestEpoch, epochs: m.epochs, seconds: m.trainSeconds, status: 'done' });
+    } else {
+      rows.push({ rank: 0, id: job.id, sets: job.sets, valAccuracy: null, bestEpoch: null, epochs: null, seconds: null, status: 'failed', error: errors.get(job.id) ?? 'no metrics.json' });
+    }
+  }
+  rows.sort((a, b) => (b.valAccuracy ?? -1) - (a.valAccuracy ?? -1) || a.id.localeCompare(b.id));
+  rows.forEach((r, i) => (r.rank = i + 1));
+  await writeFile(join(o.out, 'leaderboard.json'), `${JSON.stringify(rows, null, 2)}\n`);
+  const md = markdownTable({
+    header: ['rank', 'job', 'overrides', 'val acc (PublicTest)', 'best epoch', 'epochs', 'seconds', 'status'],
+    rows: rows.map((r) => [r.rank, r.id, r.sets.join(' '), r.valAccuracy === null ? null : `${(r.valAccuracy * 100).toFixed(2)}%`, r.bestEpoch, r.epochs, r.seconds === null ? null : Math.round(r.seconds), r.status]),
+  });
+  await writeFile(join(o.out, 'leaderboard.md'), `# Sweep of ${o.model}\n\nRanked by validation (PublicTest) accuracy; PrivateTest is never used here.\n\n${md}\n`);
+  return rows;
+}
 
 export default defineCommand({
-  meta: { name: 'sweep', description: '(not implemented yet)' },
-  run() {
-    throw new Error('fer sweep: not implemented yet');
+  meta: { name: 'sweep', description: "The paper's validation search: grid or random over learning rate, L2, dropout, hidden sizes; parallel, resumable, ranked by PublicTest accuracy." },
+  args: {
+    model: { type: 'string', description: 'registry name', required: true },
+    data: { type: 'string', description: 'data set path; default FER2013_PATH, else synthetic' },
+    grid: { type: 'string', description: "e.g. 'lr=1e-4,3e-4;l2=1e-4,1e-3'" },
+    random: { type: 'string', description: 'number of random draws from --space' },
+    space: { type: 'string', description: `random search space (default ${DEFAULT_SPACE})` },
+    seed: { type: 'string', description: 'seed of the random draws', default: '1' },
+    set: { type: 'string', description: 'override shared by every job (repeatable), as in fer train' },
+    out: { type: 'string', description: 'output folder', required: true },
+    parallel: { type: 'string', description: 'jobs at once (child processes)', default: '1' },
+    backend: { type: 'string', description: 'backend of each job', default: 'auto' },
+  },
+  async run({ args, rawArgs }) {
+    if (!args.grid === !args.random) throw new Error('fer sweep: give exactly one of --grid or --random N.');
+    const jobs = args.grid ? gridJobs(args.grid) : randomJobs(Number(args.random), args.space ?? DEFAULT_SPACE, Number(args.seed));
+    const rows = await runSweep({
+      model: args.model, data: args.data, jobs, out: resolve(args.out), parallel: Number(args.parallel),
+      baseSets: collectRepeated(rawArgs, 'set'), backend: args.backend,
+    });
+    process.stdout.write(`${await readFile(join(resolve(args.out), 'leaderboard.md'), 'utf8')}`);
+    if (rows.some((r) => r.status === 'failed')) process.exitCode = 1;
   },
 });
+
+// --- Internal helpers ---
+
+function trainChild(o: RunSweepOptions, job: SweepJob, dir: string, resume: boolean): Promise<void> {
+  const here = dirname(fileURLToPath(import.meta.url));
+  const cli = join(here, '..', 'cli.ts');
+  const args = ['--conditions=@fer/source', '--import', 'tsx', cli, 'train', '--model', o.model, '--out', dir, '--backend', o.backend ?? 'auto'];
+  if (o.data) args.push('--data', o.data);
+  for (const s of [...(o.baseSets ?? []), ...job.sets]) args.push('--set', s);
+  if (resume) args.push('--resume');
+  return new Promise((res, rej) => {
+    const child = spawn(process.execPath, args, { cwd: resolve(here, '..', '..'), stdio: ['ignore', 'pipe', 'pipe'] });
+    let tail = '';
+    const keep = (d: Buffer) => (tail = (tail + d.toString()).slice(-4000));
+    child.stdout.on('data', keep);
+    child.stderr.on('data', keep);
+    child.on('error', rej);
+    child.on('exit', (code) => {
+      void writeFile(join(dir, 'train.log'), tail).catch(() => undefined);
+      if (code === 0) res();
+      else rej(new Error(`fer train exited ${code}: ${tail.slice(-600)}`));
+    });
+  });
+}
+
+function jobId(sets: string[]): string {
+  return sets.map((s) => s.replace(/[^A-Za-z0-9.=+-]+/g, '_')).join('_').slice(0, 120) || 'base';
+}
+
+function splitTopLevel(s: string): string[] {
+  const out: string[] = [];
+  let depth = 0, cur = '';
+  for (const ch of s) {
+    if (ch === '[' || ch === '{') depth++;
+    if (ch === ']' || ch === '}') depth--;
+    if (ch === ',' && depth === 0) {
+      out.push(cur.trim());
+      cur = '';
+    } else cur += ch;
+  }
+  if (cur.trim()) out.push(cur.trim());
+  return out;
+}

@@ -1,0 +1,174 @@
+import * as tf from '@tensorflow/tfjs';
+import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { PNG } from 'pngjs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { builtinModels, createRegistry, saveModel } from '@fer/models';
+import { parseSets } from './_models-common.js';
+import { formatEvaluation, runEvaluate } from './evaluate.js';
+import { imageToGray48, runPredict } from './predict.js';
+import { gridJobs, randomJobs, runSweep } from './sweep.js';
+import { collectRepeated, runTrain } from './train.js';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const harnessRoot = resolve(here, '..', '..');
+let dir: string;
+const quiet = () => undefined;
+
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'fer-cli-'));
+});
+afterAll(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+function runCli(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((res, rej) => {
+    const child = spawn(process.execPath, ['--conditions=@fer/source', '--import', 'tsx', join(here, '..', 'cli.ts'), ...args], { cwd: harnessRoot, env: { ...process.env, FER2013_PATH: '' } });
+    let stdout = '', stderr = '';
+    child.stdout.on('data', (d) => (stdout += d));
+    child.stderr.on('data', (d) => (stderr += d));
+    child.on('error', rej);
+    child.on('exit', (code) => res({ code, stdout, stderr }));
+  });
+}
+
+function writePng(path: string, width: number, height: number, fill: (x: number, y: number) => [number, number, number]) {
+  const png = new PNG({ width, height });
+  for (let y = 0; y < height; y++) for (let x = 0; x < width; x++) {
+    const [r, g, b] = fill(x, y);
+    const i = (y * width + x) * 4;
+    png.data[i] = r; png.data[i + 1] = g; png.data[i + 2] = b; png.data[i + 3] = 255;
+  }
+  return writeFile(path, PNG.sync.write(png));
+}
+
+describe('--set parsing', () => {
+  it('routes aliases and prefixed keys, parses JSON values', () => {
+    expect(parseSets(['lr=3e-4', 'model.filters=[2,3]', 'train.schedule.kind=cosine', 'data.limit=100'])).toEqual({
+      model: { filters: [2, 3] },
+      train: { optimizer: { learningRate: 3e-4 }, schedule: { kind: 'cosine' } },
+      data: { limit: 100 },
+    });
+    expect(() => parseSets(['foo=1'])).toThrow(/keys start with model\., train\. or data\./);
+    expect(collectRepeated(['--set', 'a=1', '--x', '--set=b=2'], 'set')).toEqual(['a=1', 'b=2']);
+  });
+});
+
+describe('fer train / evaluate on synthetic data (tiny config, cpu)', () => {
+  it('writes config, history, model, checkpoints and metrics; evaluate reads them back', async () => {
+    const out = join(dir, 'train');
+    const saved = process.env.FER2013_PATH;
+    delete process.env.FER2013_PATH;
+    const lines: string[] = [];
+    const progress: number[] = [];
+    try {
+      const { metrics } = await runTrain({
+        model: 'paper-shallow', out, backend: 'cpu', log: (l) => lines.push(l), onProgress: (p) => progress.push(p.step),
+        sets: ['model.filters=[2,2]', 'model.denseUnits=4', 'epochs=1', 'batch=16', 'limit=48', 'data.validationLimit=32', 'data.augment=[{"name":"hflip"}]'],
+      });
+      expect(lines.join('\n')).toMatch(/SYNTHETIC/);
+      expect(progress).toEqual([1, 2, 3]);
+      expect(metrics).toMatchObject({ model: 'paper-shallow', split: 'PublicTest', epochs: 1, synthetic: true, trainRows: 48 });
+      for (const f of ['config.json', 'history.json', 'metrics.json', 'model/model.json', 'model/weights.bin', 'model/fer.json', 'checkpoints/ckpt-000001.ferckpt']) {
+        expect(existsSync(join(out, f)), f).toBe(true);
+      }
+      const config = JSON.parse(await readFile(join(out, 'config.json'), 'utf8'));
+      expect(config).toMatchObject({ model: { name: 'paper-shallow', config: { filters: [2, 2], denseUnits: 4, l2: 5e-5 } }, train: { epochs: 1, batchSize: 16 }, data: { synthetic: true } });
+      const e = await runEvaluate({ model: join(out, 'model'), split: 'PrivateTest', backend: 'cpu', log: quiet });
+      expect(e.report.total).toBe(350);
+      const text = formatEvaluation(e);
+      expect(text).toMatch(/PrivateTest \(SYNTHETIC data\): accuracy/);
+      expect(text).toMatch(/Disgust/);
+      expect(text).toMatch(/true \\ predicted/);
+    } finally {
+      if (saved !== undefined) process.env.FER2013_PATH = saved;
+    }
+    await expect(runTrain({ model: 'paper-shalow', out, log: quiet })).rejects.toMatchObject({ code: 'E_UNKNOWN_MODEL' });
+    await expect(runTrain({ model: 'paper-shallow', out, log: quiet, sets: ['model.filter=[2,2]'] })).rejects.toMatchObject({ code: 'E_INVALID_CONFIG' });
+  }, 120_000);
+});
+
+describe('fer predict', () => {
+  it('converts PNGs of any size to 48x48 gray (BT.601) and prints the top 3 through the CLI', async () => {
+    await tf.setBackend('cpu');
+    const modelDir = join(dir, 'pred-model');
+    const registry = createRegistry(builtinModels);
+    const config = { filters: [2, 2], denseUnits: 4 };
+    const model = registry.create('paper-shallow', config, { seed: 3 });
+    await saveModel(modelDir, model, { modelName: 'paper-shallow', config: registry.resolveConfig('paper-shallow', config), classNames: ['Angry', 'Disgust', 'Fear', 'Happy', 'Sad', 'Surprise', 'Neutral'] });
+    model.dispose();
+    const a = join(dir, 'a.png'), b = join(dir, 'b.png');
+    await writePng(a, 96, 96, () => [255, 0, 0]); // pure red -> luma 0.299 * 255 = 76.2
+    await writePng(b, 130, 70, (x, y) => [(x * 2) % 256, (y * 3) % 256, 128]);
+    const gray = await imageToGray48(a);
+    expect(gray.length).toBe(2304);
+    expect(new Set(gray)).toEqual(new Set([76]));
+    const results = await runPredict({ model: modelDir, files: [a, b], backend: 'cpu' });
+    expect(results).toHaveLength(2);
+    expect(results[0].top).toHaveLength(3);
+    expect(results[0].top[0].probability).toBeGreaterThanOrEqual(results[0].top[1].probability);
+    const cli = await runCli(['predict', '--model', modelDir, '--backend', 'cpu', a, b]);
+    expect(cli.code, cli.stderr).toBe(0);
+    expect(cli.stdout).toContain(a);
+    expect(cli.stdout.split('\n').filter((l) => /^\s+\w+\s+\d+\.\d%$/.test(l))).toHaveLength(6);
+    const bad = await runCli(['predict', '--model', modelDir, '--backend', 'cpu', join(dir, 'missing.png')]);
+    expect(bad.code).not.toBe(0);
+  }, 120_000);
+});
+
+describe('fer sweep', () => {
+  it('expands grids and seeded random draws', () => {
+    expect(gridJobs('lr=1e-4,3e-4;l2=1e-4,1e-3').map((j) => j.sets)).toEqual([
+      ['lr=1e-4', 'l2=1e-4'], ['lr=1e-4', 'l2=1e-3'], ['lr=3e-4', 'l2=1e-4'], ['lr=3e-4', 'l2=1e-3'],
+    ]);
+    expect(gridJobs('units=[256,512],[512,512]').map((j) => j.sets)).toEqual([['units=[256,512]'], ['units=[512,512]']]);
+    const r1 = randomJobs(3, 'lr=log:1e-5:1e-3;dropout=0.2:0.6;units=choice:256,512', 4);
+    expect(randomJobs(3, 'lr=log:1e-5:1e-3;dropout=0.2:0.6;units=choice:256,512', 4)).toEqual(r1);
+    for (const j of r1) {
+      const lr = Number(j.sets[0].split('=')[1]);
+      expect(lr).toBeGreaterThanOrEqual(1e-5);
+      expect(lr).toBeLessThanOrEqual(1e-3);
+    }
+  });
+
+  it('runs jobs in parallel, ranks by validation accuracy, skips finished jobs on rerun', async () => {
+    const out = join(dir, 'sweep');
+    const ran: string[] = [];
+    const runJob = async (job: { id: string; sets: string[] }, jobDir: string) => {
+      ran.push(job.id);
+      const lr = Number(job.sets[0].split('=')[1]);
+      if (lr > 1) throw new Error('diverged');
+      await import('node:fs/promises').then((fs) => fs.mkdir(jobDir, { recursive: true }));
+      await writeFile(join(jobDir, 'metrics.json'), JSON.stringify({ bestValAccuracy: lr * 1000, accuracy: 0, bestEpoch: 1, epochs: 1, trainSeconds: 1 }));
+    };
+    const jobs = gridJobs('lr=1e-4,3e-4,2e-4,5');
+    const rows = await runSweep({ model: 'paper-shallow', jobs, out, parallel: 2, runJob, log: quiet });
+    expect(rows.map((r) => r.id)).toEqual(['lr=3e-4', 'lr=2e-4', 'lr=1e-4', 'lr=5']);
+    expect(rows[3]).toMatchObject({ status: 'failed', error: 'diverged' });
+    expect(await readFile(join(out, 'leaderboard.md'), 'utf8')).toMatch(/\|\s+1 \| lr=3e-4 /);
+    ran.length = 0;
+    await runSweep({ model: 'paper-shallow', jobs, out, parallel: 2, runJob, log: quiet });
+    expect(ran).toEqual(['lr=5']);
+  });
+
+  it('runs a real fer train child job end to end (tiny, cpu, synthetic)', async () => {
+    const out = join(dir, 'sweep-real');
+    const saved = process.env.FER2013_PATH;
+    delete process.env.FER2013_PATH;
+    try {
+      const rows = await runSweep({
+        model: 'paper-shallow', jobs: gridJobs('lr=1e-3'), out, backend: 'cpu', log: quiet,
+        baseSets: ['model.filters=[2,2]', 'model.denseUnits=4', 'epochs=1', 'batch=16', 'limit=32', 'data.validationLimit=32'],
+      });
+      expect(rows[0]).toMatchObject({ id: 'lr=1e-3', status: 'done', epochs: 1 });
+      expect(existsSync(join(out, 'jobs', 'lr=1e-3', 'model', 'model.json'))).toBe(true);
+    } finally {
+      if (saved !== undefined) process.env.FER2013_PATH = saved;
+    }
+  }, 120_000);
+});
