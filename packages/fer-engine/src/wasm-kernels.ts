@@ -6,6 +6,7 @@ import { makeBatchMatMulWasm, makeFusedMatMulWasm } from './kernels/batch-matmul
 import { conv2dBackpropFilterWasm } from './kernels/conv2d-backprop-filter.js';
 import { makeConv2dBackpropInputWasm } from './kernels/conv2d-backprop-input.js';
 import { depthwiseBackpropFilterWasm, depthwiseBackpropInputWasm } from './kernels/depthwise-backprop.js';
+import { makeMaxPoolGradWasm } from './kernels/max-pool-grad.js';
 import { makeIdentityWasm, makeLeadingReduceWasm, makeTileWasm } from './kernels/memory-ops.js';
 
 const MARK = Symbol.for('@fer/engine/wasm-training-kernel');
@@ -22,6 +23,7 @@ const SPECS: readonly { name: string; make: (original: KernelFn | undefined) => 
   { name: 'Sum', make: (o) => makeLeadingReduceWasm(o!, false) as KernelFn },
   { name: 'Mean', make: (o) => makeLeadingReduceWasm(o!, true) as KernelFn },
   { name: 'Identity', make: (o) => makeIdentityWasm(o!) as KernelFn },
+  { name: 'MaxPoolGrad', make: (o) => makeMaxPoolGradWasm(o!) as KernelFn },
 ];
 
 /** The kernelFunc registered now (after this module's own BatchMatMul is in place). */

@@ -4,7 +4,7 @@
 // stride 1, dilation s, pads (pt, pl): its output [Ci,fh,fw,Co] transposed to [fh,fw,Ci,Co] is dW.
 import { backend_util, type TensorInfo } from '@tensorflow/tfjs';
 import { FerEngineError } from '../errors.js';
-import { conv, free, heapF32, transpose, type Attrs, type WasmBackendLike } from './_wasm.js';
+import { conv, free, heapF32, reshape, transpose, type Attrs, type WasmBackendLike } from './_wasm.js';
 
 /** Kernel inputs/attrs as tfjs-core's conv2DBackpropFilter op passes them. */
 export function conv2dBackpropFilterWasm(args: { inputs: Record<string, TensorInfo>; backend: WasmBackendLike; attrs?: Attrs }): TensorInfo {
@@ -32,7 +32,7 @@ export function conv2dBackpropFilterWasm(args: { inputs: Record<string, TensorIn
   const pr = fw + (Wo - 1) * sw - W - pl;
   let xs = x;
   if (pb < 0 || pr < 0) xs = cropHW(backend, x, H + Math.min(pb, 0), W + Math.min(pr, 0));
-  const xT = transpose(backend, xs, [3, 1, 2, 0]); // [Ci,H,W,B]
+  const xT = channelsToBatch(backend, xs); // [Ci,H,W,B]
   if (xs !== x) free(backend, xs);
   const dyT = transpose(backend, dy, [1, 2, 0, 3]); // [Ho,Wo,B,Co]
   const out = conv(backend, xT, dyT, { strides: [1, 1], dilations: [sh, sw], pads: [pt, Math.max(pb, 0), pl, Math.max(pr, 0)] });
@@ -47,6 +47,25 @@ export function conv2dBackpropFilterWasm(args: { inputs: Record<string, TensorIn
 }
 
 // --- Internal helpers ---
+
+/**
+ * x [B,H,W,C] -> [C,H,W,B]. The backend's one-step Transpose with perm [3,1,2,0] reads with a stride of
+ * H*W*C floats and runs ~4x slower than these three cache-friendly steps: [H,W,B,C], then a batch of
+ * small [B,C] -> [C,B] transposes, then [C,H,W,B].
+ */
+function channelsToBatch(backend: WasmBackendLike, x: TensorInfo): TensorInfo {
+  const [B, H, W, C] = x.shape as [number, number, number, number];
+  const hwbc = transpose(backend, x, [1, 2, 0, 3]);
+  const slabs = reshape(backend, hwbc, [H * W, B, C]);
+  free(backend, hwbc);
+  const hwcb = transpose(backend, slabs, [0, 2, 1]);
+  free(backend, slabs);
+  const hwcb4 = reshape(backend, hwcb, [H, W, C, B]);
+  free(backend, hwcb);
+  const out = transpose(backend, hwcb4, [2, 0, 1, 3]);
+  free(backend, hwcb4);
+  return out;
+}
 
 /** x[:, :h, :w, :] as a new tensor. */
 function cropHW(backend: WasmBackendLike, x: TensorInfo, h: number, w: number): TensorInfo {

@@ -75,3 +75,21 @@ describe('Depthwise conv gradients on wasm = cpu', () => {
     await compare({ name: 'DepthwiseConv2dNativeBackpropInput', inputs: { dy, filter }, attrs: { ...attrs, inputShape: x.shape } });
   });
 });
+
+describe('MaxPoolGrad on wasm = cpu', () => {
+  beforeAll(setupWasm);
+  const r = mulberry32(13);
+  const cases = Array.from({ length: 12 }, (_, i) => ({ i, B: 1 + Math.floor(r() * 3), H: 2 + Math.floor(r() * 9), W: 2 + Math.floor(r() * 9), C: 1 + Math.floor(r() * 5), f: 1 + Math.floor(r() * 3), s: 1 + (i % 2), pad: i % 3 === 0 ? 'same' : 'valid' }));
+  it.each(cases)('%j', async ({ i, B, H, W, C, f, s, pad }) => {
+    const { backend_util } = await import('@tensorflow/tfjs');
+    const fh = Math.min(f, H);
+    const fw = Math.min(f, W);
+    const info = backend_util.computePool2DInfo([B, H, W, C], [fh, fw], s, 1, pad as 'same');
+    const input = t([B, H, W, C], 800 + i);
+    // Ties: a coarse grid of values makes equal maxima likely, to check the first-max rule.
+    if (i % 4 === 1) for (let k = 0; k < input.values.length; k++) input.values[k] = Math.round(input.values[k]! * 2);
+    const dy = t(info.outShape, 900 + i);
+    const output = await runOn('cpu', { name: 'MaxPool', inputs: { x: input }, attrs: { filterSize: [fh, fw], strides: [s, s], pad } });
+    await compare({ name: 'MaxPoolGrad', inputs: { dy, input, output }, attrs: { filterSize: [fh, fw], strides: [s, s], pad } });
+  });
+});
