@@ -182,6 +182,50 @@ describe('createDataParallelStepper (cpu workers, conv + batch norm + dropout)',
   });
 });
 
+describe('createDataParallelStepper (cpu workers, other model shapes)', () => {
+  it('a hybrid image + hog model: 2 workers equal 1 worker', async () => {
+    const image = tf.input({ shape: [8, 8, 1], name: 'image' });
+    const hog = tf.input({ shape: [5], name: 'hog' });
+    const merged = tf.layers.concatenate().apply([tf.layers.flatten().apply(image) as tf.SymbolicTensor, hog]) as tf.SymbolicTensor;
+    const out = tf.layers.dense({ units: 7, activation: 'softmax', kernelInitializer: tf.initializers.glorotUniform({ seed: 9 }) }).apply(merged) as tf.SymbolicTensor;
+    const model = tf.model({ inputs: [image, hog], outputs: out });
+    const [one, two] = await Promise.all([create(1, model), create(2, model)]);
+    try {
+      for (let i = 0; i < 2; i++) {
+        const batch = { ...makeBatch(5, 600 + i), hog: new Float32Array(25).map((_, j) => Math.cos(j + i)) };
+        const [r1, r2] = await Promise.all([one.step(batch, 0.01), two.step(batch, 0.01)]);
+        expect(r2.loss).toBeCloseTo(r1.loss, 5);
+      }
+      await expect(two.step(makeBatch(5, 1), 0.01)).rejects.toMatchObject({ code: 'E_BAD_BATCH', message: expect.stringContaining('hog') });
+      expect(maxAbsDiff(await one.replicaWeights(0), await two.replicaWeights(0))).toBeLessThan(1e-5);
+    } finally {
+      await Promise.all([one.dispose(), two.dispose()]);
+      model.dispose();
+    }
+  });
+
+  it('a batch-norm model: 2 workers approximate 1 worker (BN batch statistics are per shard)', async () => {
+    const model = tf.sequential({
+      layers: [
+        tf.layers.conv2d({ inputShape: [8, 8, 1], filters: 4, kernelSize: 3, kernelInitializer: tf.initializers.glorotUniform({ seed: 4 }) }),
+        tf.layers.batchNormalization(),
+        tf.layers.flatten(),
+        tf.layers.dense({ units: 7, activation: 'softmax', kernelInitializer: tf.initializers.glorotUniform({ seed: 5 }) }),
+      ],
+    });
+    const [one, two] = await Promise.all([create(1, model), create(2, model)]);
+    try {
+      const batch = makeBatch(16, 700);
+      const [r1, r2] = await Promise.all([one.step(batch, 0.01), two.step(batch, 0.01)]);
+      expect(Math.abs(r2.loss - r1.loss)).toBeLessThan(0.1 * r1.loss);
+      expect(r2.loss).not.toBe(r1.loss);
+    } finally {
+      await Promise.all([one.dispose(), two.dispose()]);
+      model.dispose();
+    }
+  });
+});
+
 describe('createDataParallelStepper (wasm workers with the training kernels)', () => {
   it('trains a conv + BN model on wasm and matches the cpu replicas up to float tolerance', async () => {
     const model = convModel(3);
@@ -192,8 +236,11 @@ describe('createDataParallelStepper (wasm workers with the training kernels)', (
         const [rw, rc] = await Promise.all([wasm.step(batch, 0.01), cpu.step(batch, 0.01)]);
         expect(rw.loss).toBeCloseTo(rc.loss, 3);
       }
-      const mem = await wasm.memory();
-      expect(mem[0].wasmHeapBytes).toBeGreaterThan(0);
+      // No tensor or wasm-heap growth once warm (the wasm heap never shrinks, so growth would show).
+      const before = await wasm.memory();
+      expect(before[0].wasmHeapBytes).toBeGreaterThan(0);
+      for (let i = 0; i < 15; i++) await wasm.step(makeBatch(6, 500 + i), 0.01);
+      expect(await wasm.memory()).toEqual(before);
     } finally {
       await Promise.all([wasm.dispose(), cpu.dispose()]);
       model.dispose();
