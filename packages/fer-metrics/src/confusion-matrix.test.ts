@@ -94,6 +94,7 @@ describe('confusionMatrix bad input', () => {
     expect(codeOf(() => confusionMatrix({ actual: [0, -1], predicted: [0, 1] }))).toBe('E_LABEL_OUT_OF_RANGE');
     expect(codeOf(() => confusionMatrix({ actual: [0, 1], predicted: [0, 1.5] }))).toBe('E_LABEL_OUT_OF_RANGE');
     expect(codeOf(() => confusionMatrix({ actual: [0, 2], predicted: [0, 1], classNames: ['a', 'b'] }))).toBe('E_LABEL_OUT_OF_RANGE');
+    expect(codeOf(() => confusionMatrix({ actual: [0, 123456], predicted: [0, 1] }))).toBe('E_LABEL_OUT_OF_RANGE');
   });
   it('rejects unknown option keys, swapped-type inputs and bad class names', () => {
     expect(codeOf(() => confusionMatrix({ actual: [0], predicted: [0], numClass: 2 } as never))).toBe('E_BAD_OPTION');

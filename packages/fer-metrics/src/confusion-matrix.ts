@@ -144,8 +144,19 @@ function resolveNumClasses(fn: string, numClasses: unknown, names: readonly stri
     return k;
   }
   arrays.forEach((arr, i) => checkLabels(fn, i === 0 ? 'actual' : 'predicted', arr, names?.length));
-  return names?.length ?? inferNumClasses(...arrays);
+  if (names !== undefined) return names.length;
+  const k = inferNumClasses(...arrays);
+  if (k > MAX_INFERRED_CLASSES) {
+    throw new FerMetricsError(
+      'E_LABEL_OUT_OF_RANGE',
+      `${fn}: the largest label is ${k - 1}, which would make a ${k} x ${k} matrix; expected class indices (0..6 for FER2013). Pass numClasses explicitly if you really have ${k} classes.`,
+    );
+  }
+  return k;
 }
+
+/** Inferring more classes than this from the data is almost surely a mistake (pixels or ids passed as labels). */
+const MAX_INFERRED_CLASSES = 1000;
 
 function reportFromCounts(counts: number[][], classNames: string[]): ConfusionReport {
   const k = counts.length;
