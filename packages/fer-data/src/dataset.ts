@@ -8,7 +8,11 @@ export interface FerDataset {
   readonly width: number;
   /** 48 */
   readonly height: number;
-  /** count*height*width bytes, row-major gray, image i at i*2304. */
+  /**
+   * count*height*width bytes, row-major gray, image i at i*2304. May be a view into a slightly larger buffer
+   * (the CSV loader keeps <= 8% growth slack rather than copying): use `pixels.byteOffset` / `pixels.length`,
+   * not `pixels.buffer` alone.
+   */
   readonly pixels: Uint8Array;
   /** 0..numClasses-1; 255 = no label (e.g. Kaggle test.csv). */
   readonly labels: Uint8Array;

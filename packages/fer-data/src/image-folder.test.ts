@@ -74,6 +74,16 @@ describe('loadImageFolder', () => {
     expect(ds.count).toBe(5);
     expect(seen).toEqual([bad]);
   });
+  it('reads <root>/<class>/* (no split level) as Training unless a prefix says otherwise', async () => {
+    const root = mkdtempSync(join(tmpdir(), 'fer-data-img-'));
+    mkdirSync(join(root, 'Happy'));
+    mkdirSync(join(root, '5'));
+    writeFileSync(join(root, 'Happy', 'a.png'), png(48, 48, () => [1, 1, 1]));
+    writeFileSync(join(root, '5', 'PublicTest_1.png'), png(48, 48, () => [2, 2, 2]));
+    const ds = await loadImageFolder(root);
+    expect(Array.from(ds.labels)).toEqual([3, 5]);
+    expect(Array.from(ds.splits)).toEqual([0, 1]);
+  });
   it('rejects unknown folders and empty trees', async () => {
     const root = mkdtempSync(join(tmpdir(), 'fer-data-img-'));
     mkdirSync(join(root, 'train', 'grumpy'), { recursive: true });
