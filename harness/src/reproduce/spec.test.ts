@@ -1,0 +1,70 @@
+import { describe, expect, it } from 'vitest';
+import { experiments } from '../../experiments/index.js';
+import { mergeDeep, parseOverrides, settingKeys } from './overrides.js';
+import { DEFAULTS, defineExperiment, validateExperiment, type ExperimentSpec } from './spec.js';
+
+const MODELS = ['paper-shallow', 'paper-deep', 'paper-hybrid-shallow', 'paper-hybrid-deep', 'vgg-fer', 'mini-xception'];
+
+const tiny = (): ExperimentSpec => defineExperiment({
+  id: 't', ref: 'Table 1', title: 'T', produce: 'accuracy', description: 'd', base: {},
+  rows: [{ row: 'a', label: 'A', model: { name: 'paper-shallow', config: {} }, paper: { test: 0.5 } }],
+});
+
+describe('experiment specs', () => {
+  it('every shipped experiment validates against the model registry', () => {
+    expect(experiments.map((e) => e.id)).toEqual(['accuracy', 'per-expression', 'hybrid', 'confusion', 'histories', 'activation-maps', 'filters', 'deepdream', 'zoo']);
+    for (const e of experiments) expect(() => validateExperiment(e, MODELS)).not.toThrow();
+  });
+
+  it('holds the paper numbers', () => {
+    const per = experiments.find((e) => e.id === 'per-expression')!;
+    expect(per.rows.find((r) => r.row === 'deep')!.paper).toMatchObject({ Angry: 0.53, Disgust: 0.7, Happy: 0.805, Neutral: 0.515 });
+    const acc = experiments.find((e) => e.id === 'accuracy')!;
+    expect(acc.rows.map((r) => r.paper)).toEqual([{ validation: 0.55, test: 0.54 }, { validation: 0.65, test: 0.64 }]);
+  });
+
+  it('throws on unknown keys at every level', () => {
+    expect(() => validateExperiment({ ...tiny(), colour: 'red' } as unknown as ExperimentSpec)).toThrow(/unknown key "colour"/);
+    const bad = tiny();
+    (bad.rows[0] as unknown as Record<string, unknown>).epochs = 3;
+    expect(() => validateExperiment(bad)).toThrow(/unknown key "epochs"/);
+    const badTrain = tiny();
+    badTrain.base.train = { epoch: 3 } as never;
+    expect(() => validateExperiment(badTrain)).toThrow(/unknown key "epoch"/);
+  });
+
+  it('checks train types, paper fractions, unknown models and duplicate rows', () => {
+    const t = tiny();
+    t.rows[0].train = { epochs: '3' as unknown as number };
+    expect(() => validateExperiment(t)).toThrow(/expected a number/);
+    const p = tiny();
+    p.rows[0].paper = { test: 54 };
+    expect(() => validateExperiment(p)).toThrow(/fraction/);
+    expect(() => validateExperiment(tiny(), ['paper-deep'])).toThrow(/unknown model "paper-shallow"/);
+    const d = tiny();
+    d.rows.push({ ...d.rows[0] });
+    expect(() => validateExperiment(d)).toThrow(/duplicate row/);
+  });
+});
+
+describe('--set overrides', () => {
+  it('parse to the default types', () => {
+    expect(parseOverrides(['train.epochs=1', 'seed=3', 'train.optimizer=sgd', 'modelScale=0.5'])).toEqual({ train: { epochs: 1, optimizer: 'sgd' }, seed: 3, modelScale: 0.5 });
+  });
+  it('reject unknown keys, bad numbers, fractional integers and missing "="', () => {
+    expect(() => parseOverrides(['train.epoch=1'])).toThrow(/unknown key/);
+    expect(() => parseOverrides(['train.epochs=many'])).toThrow(/expected a number/);
+    expect(() => parseOverrides(['train.epochs=1.5'])).toThrow(/integer/);
+    expect(() => parseOverrides(['train.epochs'])).toThrow(/key=value/);
+    expect(() => parseOverrides(['train=3'])).toThrow(/unknown key/);
+  });
+  it('lists every leaf setting', () => {
+    expect(Object.keys(settingKeys())).toContain('deepdream.steps');
+  });
+  it('merge without touching the defaults', () => {
+    const m = mergeDeep(DEFAULTS, { train: { epochs: 2 } });
+    expect(m.train.epochs).toBe(2);
+    expect(m.train.batchSize).toBe(128);
+    expect(DEFAULTS.train.epochs).toBe(35);
+  });
+});
