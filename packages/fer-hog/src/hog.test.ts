@@ -1,7 +1,7 @@
 import { mulberry32 } from '@fer/testing';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, expectTypeOf, it } from 'vitest';
 import { FerHogError, HOG_DEFAULTS, PAPER_HOG_OPTIONS, hog, hogBatch, hogBatchParallel, hogImage, hogLength } from './index.js';
-import type { FerHogErrorCode } from './index.js';
+import type { FerHogErrorCode, HogPicture } from './index.js';
 
 function noise(n: number, seed: number): Uint8Array {
   const r = mulberry32(seed);
@@ -171,6 +171,17 @@ describe('validation (typed errors naming the value and what is allowed)', () =>
     expect(codeOf(() => hogBatch(new Uint8Array(2304 * 2), { ...base, workers: 2 } as never)).message).toContain('hogBatchParallel');
     expect(codeOf(() => hogBatch(new Uint8Array(2304 * 2), { ...base, batch: 1 } as never)).code).toBe('E_BAD_OPTION');
     expect(hogBatch(new Uint8Array(2304 * 2), { ...base, workers: 0 }).length).toBe(2 * 1296);
+  });
+});
+
+describe('types (checked by tsc over the test files)', () => {
+  it('hogBatch returns a Float32Array, never a union with a Promise; hogBatchParallel returns a Promise', () => {
+    expectTypeOf(hogBatch).returns.toEqualTypeOf<Float32Array>();
+    expectTypeOf(hogBatchParallel).returns.toEqualTypeOf<Promise<Float32Array>>();
+    expectTypeOf(hogImage).returns.toEqualTypeOf<HogPicture>();
+    // Plain number arrays (e.g. from a JSON config) are accepted for the [rows, cols] pairs.
+    const fromJson: { pixelsPerCell: number[]; cellsPerBlock: number[] } = { pixelsPerCell: [8, 8], cellsPerBlock: [2, 2] };
+    expect(hogLength(48, 48, fromJson)).toBe(900);
   });
 });
 
