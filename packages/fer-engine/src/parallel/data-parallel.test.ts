@@ -165,17 +165,25 @@ describe('createDataParallelStepper (cpu workers, conv + batch norm + dropout)',
     }
   });
 
-  it('dispose() terminates every worker and later calls reject', async () => {
+  it('a worker that dies breaks the stepper with a FerEngineError; dispose() terminates every worker', async () => {
+    const post = vi.spyOn(Worker.prototype, 'postMessage');
     const terminate = vi.spyOn(Worker.prototype, 'terminate');
     const model = denseModel();
     try {
       const s = await create(2, model);
+      await s.step(makeBatch(4, 1), 0.01);
+      const workers = [...new Set(post.mock.contexts as Worker[])];
+      expect(workers).toHaveLength(2);
+      await workers[1].terminate(); // simulate a crash (e.g. out of memory) of worker 1
+      await expect(s.step(makeBatch(4, 2), 0.01)).rejects.toMatchObject({ name: 'FerEngineError', message: expect.stringContaining('Worker 1 of 2') });
+      terminate.mockClear();
       await s.dispose();
       expect(terminate).toHaveBeenCalledTimes(2);
-      expect(await Promise.all(terminate.mock.results.map((r) => r.value))).toHaveLength(2);
+      await Promise.all(terminate.mock.results.map((r) => r.value));
       await expect(s.step(makeBatch(2, 1), 0.01)).rejects.toMatchObject({ code: 'E_DISPOSED' });
       await s.dispose(); // idempotent
     } finally {
+      post.mockRestore();
       terminate.mockRestore();
       model.dispose();
     }
