@@ -77,6 +77,11 @@ export class _CsvPixelParser {
     this.o = o;
   }
 
+  /** Rows accepted so far. */
+  get rows(): number {
+    return this.count;
+  }
+
   push(buf: Uint8Array): void {
     let i = 0;
     const n = buf.length;

@@ -23,9 +23,19 @@ export interface CsvLoadOptions {
   split?: SplitName;
   /** Stops reading when aborted (rejects with the signal's reason). */
   signal?: AbortSignal;
+  /** Progress, about every 8 MB of text: rows parsed, bytes read (uncompressed) and the expected total. */
+  onProgress?: (p: LoadProgress) => void;
 }
 
-const CSV_KEYS = ['onBadRow', 'onSkip', 'split', 'signal'] as const;
+/** Progress of a loader (CSV: bytes; image folders: images). */
+export interface LoadProgress {
+  rows: number;
+  done: number;
+  total: number;
+  unit: 'bytes' | 'images';
+}
+
+const CSV_KEYS = ['onBadRow', 'onSkip', 'split', 'signal', 'onProgress'] as const;
 /** Rows in each official test split (Kaggle test.csv = PublicTest then PrivateTest). */
 const OFFICIAL_TEST_ROWS = 3589;
 
@@ -51,10 +61,17 @@ export async function loadFer2013Csv(path: string, opts: CsvLoadOptions = {}): P
   const file = createReadStream(path, { highWaterMark: 1 << 20 });
   const source = gz ? file.pipe(createGunzip({ chunkSize: 1 << 18 })) : file;
   if (gz) file.on('error', (e) => source.destroy(e));
+  let read = 0;
+  let nextReport = 8 << 20;
   try {
     for await (const chunk of source as AsyncIterable<Buffer>) {
       if (opts.signal?.aborted) throw opts.signal.reason ?? new Error('aborted');
       parser.push(chunk);
+      read += chunk.length;
+      if (opts.onProgress && read >= nextReport) {
+        nextReport = read + (8 << 20);
+        opts.onProgress({ rows: parser.rows, done: read, total: Math.max(sizeHint, read), unit: 'bytes' });
+      }
     }
   } catch (e) {
     file.destroy();
@@ -67,6 +84,7 @@ export async function loadFer2013Csv(path: string, opts: CsvLoadOptions = {}): P
     throw new FerDataError('E_READ', `${path}: cannot read the file (${err.message}). Check the path and permissions.`, { cause: e });
   }
   const r = parser.end();
+  opts.onProgress?.({ rows: r.count, done: read, total: read, unit: 'bytes' });
   const splits = r.splits;
   if (!r.hasUsage) {
     const name = basename(path).toLowerCase();

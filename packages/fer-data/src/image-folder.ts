@@ -4,6 +4,7 @@ import jpeg from 'jpeg-js';
 import { PNG } from 'pngjs';
 import { checkKeys } from './_config.js';
 import type { BadRow } from './_csv.js';
+import type { LoadProgress } from './fer2013.js';
 import type { FerDataset } from './dataset.js';
 import { FerDataError } from './errors.js';
 import { EMOTIONS, IMAGE_PIXELS, IMAGE_SIZE, SPLITS } from './labels.js';
@@ -14,6 +15,8 @@ export interface ImageFolderOptions {
   onBadImage?: 'throw' | 'skip';
   onSkip?: (bad: BadRow) => void;
   signal?: AbortSignal;
+  /** Progress, about every 1,000 images. */
+  onProgress?: (p: LoadProgress) => void;
 }
 
 const SPLIT_DIRS: Record<string, number> = {
@@ -40,7 +43,7 @@ const IMAGE_EXT = new Set(['.png', '.jpg', '.jpeg']);
  * const ds = await loadImageFolder('/data/fer2013-images'); // train/angry/Training_3908.jpg ...
  */
 export async function loadImageFolder(root: string, opts: ImageFolderOptions = {}): Promise<FerDataset> {
-  checkKeys('loadImageFolder', opts, ['onBadImage', 'onSkip', 'signal']);
+  checkKeys('loadImageFolder', opts, ['onBadImage', 'onSkip', 'signal', 'onProgress']);
   const onBad = opts.onBadImage ?? 'throw';
   if (onBad !== 'throw' && onBad !== 'skip') throw new FerDataError('E_BAD_CONFIG', `loadImageFolder: onBadImage is ${JSON.stringify(onBad)}, expected 'throw' or 'skip'.`);
   const top = await dirs(root);
@@ -76,7 +79,9 @@ export async function loadImageFolder(root: string, opts: ImageFolderOptions = {
   const pixels = new Uint8Array(entries.length * IMAGE_PIXELS);
   const labels = new Uint8Array(entries.length), splits = new Uint8Array(entries.length);
   let count = 0, skipped = 0;
-  for (const e of entries) {
+  for (let k = 0; k < entries.length; k++) {
+    const e = entries[k];
+    if (opts.onProgress && k % 1000 === 0 && k > 0) opts.onProgress({ rows: count, done: k, total: entries.length, unit: 'images' });
     if (opts.signal?.aborted) throw opts.signal.reason ?? new Error('aborted');
     try {
       const img = decode(await readFile(e.path), e.path);
@@ -92,6 +97,7 @@ export async function loadImageFolder(root: string, opts: ImageFolderOptions = {
     splits[count] = e.split;
     count++;
   }
+  opts.onProgress?.({ rows: count, done: entries.length, total: entries.length, unit: 'images' });
   if (count === 0) throw new FerDataError('E_EMPTY', `${root}: all ${entries.length} images were unreadable (skipped), expected at least one.`);
   return {
     count, width: IMAGE_SIZE, height: IMAGE_SIZE,

@@ -5,7 +5,7 @@ export type { Emotion, SplitName } from './labels.js';
 export { createDataset, datasetStats, subsetDataset } from './dataset.js';
 export type { FerDataset, SplitStats } from './dataset.js';
 export { loadFer2013Csv, loadKaggleTrainTest } from './fer2013.js';
-export type { BadRow, CsvLoadOptions } from './fer2013.js';
+export type { BadRow, CsvLoadOptions, LoadProgress } from './fer2013.js';
 export { loadFerPlus } from './ferplus.js';
 export type { FerPlusOptions } from './ferplus.js';
 export { loadImageFolder, toGray48 } from './image-folder.js';

@@ -43,6 +43,14 @@ describe('loadDataset', () => {
     mkdirSync(join(dir, 'sub'));
     await expect(loadDataset(join(dir, 'sub'), { format: 'csv' })).rejects.toMatchObject({ code: 'E_UNKNOWN_FORMAT' });
   });
+  it('reports progress and ends at the full size', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'fer-data-load-'));
+    const p = join(dir, 'x.csv');
+    writeFileSync(p, text);
+    const seen: { rows: number; done: number; total: number }[] = [];
+    await loadDataset(p, { onProgress: (e) => seen.push(e) });
+    expect(seen.at(-1)).toEqual({ rows: 4, done: Buffer.byteLength(text), total: Buffer.byteLength(text), unit: 'bytes' });
+  });
   it('stops when the signal is aborted', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'fer-data-load-'));
     const p = join(dir, 'x.csv');

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { checkKeys } from './_config.js';
 import type { FerDataset } from './dataset.js';
 import { FerDataError } from './errors.js';
-import { loadFer2013Csv, loadKaggleTrainTest, type BadRow } from './fer2013.js';
+import { loadFer2013Csv, loadKaggleTrainTest, type BadRow, type LoadProgress } from './fer2013.js';
 import { loadFerPlus, type FerPlusOptions } from './ferplus.js';
 import { loadImageFolder } from './image-folder.js';
 import type { SplitName } from './labels.js';
@@ -29,9 +29,11 @@ export interface LoadOptions {
   /** Drop PublicTest/PrivateTest rows whose image also appears in Training (count in `dropped.testDuplicates`). */
   dropTestDuplicates?: boolean;
   signal?: AbortSignal;
+  /** Loading progress (CSV: bytes; image folders: images). */
+  onProgress?: (p: LoadProgress) => void;
 }
 
-const LOAD_KEYS = ['format', 'onBadRow', 'onSkip', 'split', 'ferPlus', 'ferPlusOptions', 'dropTestDuplicates', 'signal'] as const;
+const LOAD_KEYS = ['format', 'onBadRow', 'onSkip', 'split', 'ferPlus', 'ferPlusOptions', 'dropTestDuplicates', 'signal', 'onProgress'] as const;
 
 /**
  * Loads FER2013 in any common shape (auto-detected): Kaggle fer2013.csv (plain or .gz), icml_face_data.csv,
@@ -53,6 +55,7 @@ export async function loadDataset(path: string, opts: LoadOptions = {}): Promise
     ...(opts.onSkip ? { onSkip: opts.onSkip } : {}),
     ...(opts.split ? { split: opts.split } : {}),
     ...(opts.signal ? { signal: opts.signal } : {}),
+    ...(opts.onProgress ? { onProgress: opts.onProgress } : {}),
   };
   let st;
   try {
@@ -74,6 +77,7 @@ export async function loadDataset(path: string, opts: LoadOptions = {}): Promise
         ...(opts.onBadRow ? { onBadImage: opts.onBadRow } : {}),
         ...(opts.onSkip ? { onSkip: opts.onSkip } : {}),
         ...(opts.signal ? { signal: opts.signal } : {}),
+        ...(opts.onProgress ? { onProgress: opts.onProgress } : {}),
       });
     } else {
       throw new FerDataError('E_UNKNOWN_FORMAT', `loadDataset: ${path} is a folder without ${format === 'csv' ? 'fer2013.csv(.gz) or icml_face_data.csv' : 'train.csv and test.csv'}. Expected format '${format}'; use format 'auto' or point at the file.`);
