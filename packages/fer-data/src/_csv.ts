@@ -272,10 +272,10 @@ export class _CsvPixelParser {
     this.cap = next;
   }
 
-  private fail(field: string, code: FerDataErrorCode, what: string): void {
-    const message = `${this.o.file} line ${this.line}, field "${field}": ${what}. Fix the row, or pass { onBadRow: 'skip' } to skip bad rows (the count skipped is returned).`;
+  private fail(field: string, code: FerDataErrorCode, what: string, line = this.line): void {
+    const message = `${this.o.file} line ${line}, field "${field}": ${what}. Fix the row, or pass { onBadRow: 'skip' } to skip bad rows (the count skipped is returned).`;
     if (this.o.onBadRow === 'throw') throw new FerDataError(code, message);
-    this.bad = { file: this.o.file, line: this.line, field, code, message };
+    this.bad = { file: this.o.file, line, field, code, message };
   }
 
   private endRow(bytesSoFar: number): void {
@@ -290,23 +290,17 @@ export class _CsvPixelParser {
     if (wasBad) { this.skip(wasBad); return; }
     if (!hadData) return; // blank line
     if (col !== this.ncols - 1) {
-      this.line = line;
-      this.fail(this.header[Math.min(col, this.ncols - 1)] ?? 'row', 'E_BAD_ROW', `got ${col + 1} fields, expected ${this.ncols} (${this.header.join(',')})`);
-      this.line = line + 1;
+      this.fail(this.header[Math.min(col, this.ncols - 1)] ?? 'row', 'E_BAD_ROW', `got ${col + 1} fields, expected ${this.ncols} (${this.header.join(',')})`, line);
       return this.takeBad();
     }
     if (pix !== PIX) {
-      this.line = line;
-      this.fail('pixels', 'E_BAD_PIXELS', `got ${pix} pixel values, expected ${PIX} (48x48)`);
-      this.line = line + 1;
+      this.fail('pixels', 'E_BAD_PIXELS', `got ${pix} pixel values, expected ${PIX} (48x48)`, line);
       return this.takeBad();
     }
     let lab = NO_LABEL;
     if (this.colEmotion >= 0) {
       if (labelDigits === 0 || label >= this.o.numClasses) {
-        this.line = line;
-        this.fail('emotion', 'E_BAD_LABEL', labelDigits === 0 ? `got an empty value, expected an integer 0-${this.o.numClasses - 1}` : `got ${label}, expected an integer 0-${this.o.numClasses - 1}`);
-        this.line = line + 1;
+        this.fail('emotion', 'E_BAD_LABEL', labelDigits === 0 ? `got an empty value, expected an integer 0-${this.o.numClasses - 1}` : `got ${label}, expected an integer 0-${this.o.numClasses - 1}`, line);
         return this.takeBad();
       }
       lab = label;
@@ -316,9 +310,7 @@ export class _CsvPixelParser {
       split = this.matchUsage(usageLen);
       if (split < 0) {
         const got = Buffer.from(this.usage.subarray(0, Math.min(usageLen, this.usage.length))).toString('latin1');
-        this.line = line;
-        this.fail('Usage', 'E_BAD_USAGE', `got ${JSON.stringify(got)}, expected one of ${SPLITS.join(', ')}`);
-        this.line = line + 1;
+        this.fail('Usage', 'E_BAD_USAGE', `got ${JSON.stringify(got)}, expected one of ${SPLITS.join(', ')}`, line);
         return this.takeBad();
       }
     }
