@@ -5,7 +5,7 @@
 // channels swapped ([fh,fw,Co,Ci]), pads (fh-1-pt) on top and H-Ho'+pt at the bottom.
 import { backend_util, type TensorInfo } from '@tensorflow/tfjs';
 import { FerEngineError } from '../errors.js';
-import { conv, free, heapF32, run, transpose, type Attrs, type KernelFn, type WasmBackendLike } from './_wasm.js';
+import { conv, free, heapF32, type Attrs, type KernelFn, type WasmBackendLike } from './_wasm.js';
 
 /** Builds the kernelFunc; `original` (the backend's own kernel) handles the rare cases this one does not. */
 export function makeConv2dBackpropInputWasm(original: KernelFn | undefined) {
@@ -36,9 +36,7 @@ export function makeConv2dBackpropInputWasm(original: KernelFn | undefined) {
       if (original) return original(args) as TensorInfo;
       throw new FerEngineError('E_WASM_UNSUPPORTED', `Conv2DBackpropInput on wasm got pads [${pads}] it cannot express, and the backend has no fallback kernel.`);
     }
-    const swapped = transpose(backend, filter, [0, 1, 3, 2]); // [fh,fw,Co,Ci]
-    const flipped = run('Reverse', backend, { x: swapped }, { dims: [0, 1] });
-    free(backend, swapped);
+    const flipped = flipSwap(backend, filter); // [fh,fw,Co,Ci], flipped in fh and fw
     const dyd = sh > 1 || sw > 1 ? dilateHW(backend, dy, sh, sw) : dy;
     const dx = conv(backend, dyd, flipped, { strides: [1, 1], dilations: [1, 1], pads });
     if (dyd !== dy) free(backend, dyd);
@@ -48,6 +46,26 @@ export function makeConv2dBackpropInputWasm(original: KernelFn | undefined) {
 }
 
 // --- Internal helpers ---
+
+/** W [fh,fw,Ci,Co] -> W' [fh,fw,Co,Ci] with W'[i,j,o,c] = W[fh-1-i, fw-1-j, c, o], in one pass (the backend's Transpose + Reverse took ~25% of the kernel on 3x3x512x512). */
+function flipSwap(backend: WasmBackendLike, filter: TensorInfo): TensorInfo {
+  const [fh, fw, Ci, Co] = filter.shape as [number, number, number, number];
+  const out = backend.makeOutput([fh, fw, Co, Ci], 'float32');
+  const src = heapF32(backend, filter);
+  const dst = heapF32(backend, out);
+  const block = Ci * Co;
+  for (let i = 0; i < fh; i++) {
+    for (let j = 0; j < fw; j++) {
+      const so = ((fh - 1 - i) * fw + (fw - 1 - j)) * block;
+      const d0 = (i * fw + j) * block;
+      for (let c = 0; c < Ci; c++) {
+        const sr = so + c * Co;
+        for (let o = 0; o < Co; o++) dst[d0 + o * Ci + c] = src[sr + o]!;
+      }
+    }
+  }
+  return out;
+}
 
 /** dy [B,Ho,Wo,C] -> [B,(Ho-1)*sh+1,(Wo-1)*sw+1,C] with dy at multiples of the strides, zeros elsewhere. */
 function dilateHW(backend: WasmBackendLike, dy: TensorInfo, sh: number, sw: number): TensorInfo {
