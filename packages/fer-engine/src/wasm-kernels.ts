@@ -32,11 +32,13 @@ function wasmKernelNow(name: string): KernelFn {
 }
 
 /**
- * Registers fast training kernels on the tfjs 'wasm' backend: `Conv2DBackpropFilter` and a fast
- * `Conv2DBackpropInput` (both as one XNNPACK forward convolution), `BatchMatMul` whose transposed
- * variants run as an explicit transpose plus the plain kernel, and the depthwise-conv gradients.
- * Kernels it replaces keep their `setupFunc` and stay reachable as fallbacks. Idempotent: a second
- * call registers nothing new and returns the same list. Call it after importing
+ * Registers fast training kernels on the tfjs 'wasm' backend, composed from the backend's own XNNPACK
+ * kernels: `Conv2DBackpropFilter` (missing in tfjs-backend-wasm 4.22) and `Conv2DBackpropInput`, each as
+ * one forward convolution; `BatchMatMul` and `_FusedMatMul` without the scalar transposed path and
+ * without re-packing large new weights; `DepthwiseConv2dNativeBackpropFilter/Input` (missing);
+ * `MaxPoolGrad`; and the memory-bound `Tile`, leading-axis `Sum`/`Mean` and `Identity` of the batch-norm
+ * gradient chain. Kernels it replaces keep their `setupFunc` and stay reachable as fallbacks.
+ * Idempotent: a second call registers nothing new and returns the same list. Call it after importing
  * `@tensorflow/tfjs-backend-wasm` (before or after `tf.setBackend('wasm')`).
  * @example
  * import * as tf from '@tensorflow/tfjs';
