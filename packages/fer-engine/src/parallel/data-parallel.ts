@@ -219,27 +219,24 @@ class DataParallel implements DataParallelStepper {
   }
 
   step(batch: TrainStepBatch, learningRate: number): Promise<{ loss: number; accuracy: number }> {
-    return this.enqueue(async () => {
+    // NOTE: validate and copy the shards now, so the caller may reuse the batch buffers at once.
+    let shards: Extract<Request, { type: 'grad' }>[];
+    try {
       this.validateBatch(batch, learningRate);
+      shards = this.shard(batch);
+    } catch (e) {
+      return Promise.reject(e);
+    }
+    return this.enqueue(async () => {
       const W = this.handles.length;
       const B = batch.size;
       const t0 = performance.now();
       const step = ++this.steps;
-      const base = Math.floor(B / W);
-      const rem = B % W;
-      const { x: px, hog: ph } = this.inputSizes;
-      let start = 0;
       const results = await Promise.all(
         this.handles.map((h, k) => {
-          const n = base + (k < rem ? 1 : 0);
-          const lo = start;
-          start += n;
-          const x = batch.x.slice(lo * px, (lo + n) * px);
-          const y = batch.y.slice(lo, lo + n);
-          const hog = batch.hog && ph > 0 ? batch.hog.slice(lo * ph, (lo + n) * ph) : undefined;
-          const w = batch.sampleWeights ? batch.sampleWeights.slice(lo, lo + n) : undefined;
-          const transfer = [x.buffer, y.buffer, ...(hog ? [hog.buffer] : []), ...(w ? [w.buffer] : [])] as ArrayBuffer[];
-          return h.call<GradResult>({ type: 'grad', step, batchSize: B, n, x, y, hog, w }, transfer);
+          const req = { ...shards[k], step };
+          const transfer = [req.x.buffer, req.y.buffer, ...(req.hog ? [req.hog.buffer] : []), ...(req.w ? [req.w.buffer] : [])] as ArrayBuffer[];
+          return h.call<GradResult>(req, transfer);
         }),
       );
       // NOTE: from here on a failure would leave replicas out of step; the stepper is then unusable.
@@ -340,6 +337,31 @@ class DataParallel implements DataParallelStepper {
     });
     this.queue = run.catch(() => {});
     return run;
+  }
+
+  /** Contiguous shards, sizes as equal as possible (the first `B % W` get one more; some may be empty). */
+  private shard(batch: TrainStepBatch): Extract<Request, { type: 'grad' }>[] {
+    const W = this.handles.length;
+    const B = batch.size;
+    const base = Math.floor(B / W);
+    const rem = B % W;
+    const { x: px, hog: ph } = this.inputSizes;
+    const out: Extract<Request, { type: 'grad' }>[] = [];
+    for (let k = 0, lo = 0; k < W; k++) {
+      const n = base + (k < rem ? 1 : 0);
+      out.push({
+        type: 'grad',
+        step: 0,
+        batchSize: B,
+        n,
+        x: batch.x.slice(lo * px, (lo + n) * px),
+        y: batch.y.slice(lo, lo + n),
+        hog: batch.hog && ph > 0 ? batch.hog.slice(lo * ph, (lo + n) * ph) : undefined,
+        w: batch.sampleWeights ? batch.sampleWeights.slice(lo, lo + n) : undefined,
+      });
+      lo += n;
+    }
+    return out;
   }
 
   private validateBatch(batch: TrainStepBatch, learningRate: number): void {
