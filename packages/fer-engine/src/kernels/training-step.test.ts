@@ -23,7 +23,7 @@ function makeVars(): Record<string, tf.Variable> {
 function loss(v: Record<string, tf.Variable>, x: tf.Tensor4D, y: tf.Tensor2D): tf.Scalar {
   let h = tf.conv2d(x, v['w1'] as tf.Tensor4D, 1, 'same').add(v['b1']!) as tf.Tensor4D;
   const { mean, variance } = tf.moments(h, [0, 1, 2]);
-  h = tf.batchNorm(h, mean, variance, v['beta'] as tf.Tensor1D, v['gamma'] as tf.Tensor1D, 1e-3);
+  h = tf.batchNorm(h, mean, variance, v['beta'] as tf.Tensor1D, v['gamma'] as tf.Tensor1D, 1e-3) as tf.Tensor4D;
   h = tf.relu(h);
   h = tf.maxPool(h, 2, 2, 'valid'); // 6x6
   h = tf.relu(tf.conv2d(h, v['w2'] as tf.Tensor4D, 2, 'same')); // 3x3
