@@ -7,7 +7,7 @@ import { splitIndices } from './splits.js';
 import { makeSyntheticFer } from './synthetic.js';
 import type { FerDataError } from './errors.js';
 
-const ds = makeSyntheticFer({ seed: 3, counts: { Training: 70, PublicTest: 14 } });
+const ds = makeSyntheticFer({ seed: 3, counts: { Training: 70, PublicTest: 14, PrivateTest: 0 } });
 const train = splitIndices(ds, 'Training');
 const norm = fitNormalizer(ds, train, { kind: 'unit' });
 

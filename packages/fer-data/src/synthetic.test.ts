@@ -12,9 +12,9 @@ describe('makeSyntheticFer', () => {
     expect(st.PrivateTest.total).toBe(70);
   });
   it('is deterministic for a seed and differs across seeds', () => {
-    const a = makeSyntheticFer({ seed: 5, counts: { Training: 20 } });
-    const b = makeSyntheticFer({ seed: 5, counts: { Training: 20 } });
-    const c = makeSyntheticFer({ seed: 6, counts: { Training: 20 } });
+    const a = makeSyntheticFer({ seed: 5, counts: { Training: 20, PublicTest: 0, PrivateTest: 0 } });
+    const b = makeSyntheticFer({ seed: 5, counts: { Training: 20, PublicTest: 0, PrivateTest: 0 } });
+    const c = makeSyntheticFer({ seed: 6, counts: { Training: 20, PublicTest: 0, PrivateTest: 0 } });
     expect(Buffer.from(a.pixels).equals(Buffer.from(b.pixels))).toBe(true);
     expect(Buffer.from(a.pixels).equals(Buffer.from(c.pixels))).toBe(false);
   });
@@ -24,7 +24,7 @@ describe('makeSyntheticFer', () => {
     expect(ds.count).toBe(2800);
   });
   it('classes differ in their mean images (learnable) but images vary within a class', () => {
-    const ds = makeSyntheticFer({ seed: 2, counts: { Training: 1400 } });
+    const ds = makeSyntheticFer({ seed: 2, counts: { Training: 1400, PublicTest: 0, PrivateTest: 0 } });
     const means = Array.from({ length: 7 }, () => new Float64Array(2304));
     for (let i = 0; i < ds.count; i++) for (let p = 0; p < 2304; p++) means[ds.labels[i]][p] += ds.pixels[i * 2304 + p] / 200;
     // mouth region (rows 30-40, cols 14-34): happy vs sad differ clearly
@@ -41,5 +41,10 @@ describe('makeSyntheticFer', () => {
     expect(code(() => makeSyntheticFer({ counts: { Train: 5 } as never }))).toBe('E_BAD_CONFIG');
     expect(code(() => makeSyntheticFer({ counts: { Training: -1 } }))).toBe('E_BAD_CONFIG');
     expect(code(() => makeSyntheticFer({ classProportions: [1, 2] }))).toBe('E_BAD_CONFIG');
+    expect(code(() => makeSyntheticFer({ counts: { Training: 0, PublicTest: 0, PrivateTest: 0 } }))).toBe('E_BAD_CONFIG');
+  });
+  it('a split left out of counts keeps its default', () => {
+    const ds = makeSyntheticFer({ counts: { Training: 7 } });
+    expect(ds.count).toBe(7 + 350 + 350);
   });
 });

@@ -8,7 +8,7 @@ import { EMOTIONS, IMAGE_PIXELS, IMAGE_SIZE, SPLITS, type SplitName } from './la
 export interface SyntheticOptions {
   /** Default 1. Same seed and counts give byte-identical data. */
   seed?: number;
-  /** Rows per split. Default { Training: 2100, PublicTest: 350, PrivateTest: 350 }. */
+  /** Rows per split; a split left out keeps its default { Training: 2100, PublicTest: 350, PrivateTest: 350 }. */
   counts?: Partial<Record<SplitName, number>>;
   /** Relative class frequencies (7 numbers), default uniform. */
   classProportions?: readonly number[];
@@ -46,7 +46,7 @@ export function makeSyntheticFer(opts: SyntheticOptions = {}): FerDataset {
   const seed = checkNumber('makeSyntheticFer', 'seed', opts.seed ?? 1, 0, 2 ** 32 - 1, true);
   const difficulty = checkNumber('makeSyntheticFer', 'difficulty', opts.difficulty ?? 0.5, 0, 1);
   if (opts.counts) checkKeys('makeSyntheticFer counts', opts.counts, SPLITS);
-  const counts = SPLITS.map((s) => checkNumber('makeSyntheticFer', `counts.${s}`, opts.counts?.[s] ?? (opts.counts ? 0 : SYNTHETIC_DEFAULT_COUNTS[s]), 0, 1e7, true));
+  const counts = SPLITS.map((s) => checkNumber('makeSyntheticFer', `counts.${s}`, opts.counts?.[s] ?? SYNTHETIC_DEFAULT_COUNTS[s], 0, 1e7, true));
   const props = opts.classProportions ?? EMOTIONS.map(() => 1);
   if (props.length !== EMOTIONS.length || props.some((p) => !(p >= 0) || !Number.isFinite(p)) || props.every((p) => p === 0)) {
     throw new FerDataError('E_BAD_CONFIG', `makeSyntheticFer: classProportions is ${JSON.stringify(props)}, expected ${EMOTIONS.length} non-negative numbers, not all 0.`);
