@@ -53,33 +53,40 @@ export class Replica {
     this.seedStep(req.step);
     const trainable = model.trainableWeights;
     const vars = trainable.map((w) => w.read() as tf.Variable);
+    // NOTE: the forward pass updates the batch-norm moving statistics; keep the old ones (small) to
+    // roll back a step that is rejected (non-finite loss), so a NaN batch cannot poison them.
+    const frozen = model.nonTrainableWeights;
+    const saved = frozen.map((w) => tf.clone(w.read()));
     let correctT: tf.Scalar | undefined;
-    const { value, grads } = tf.tidy(() => {
-      const inputs = init.inputFields.map((field, i) => {
-        const data = field === 'x' ? req.x : req.hog!;
-        return tf.tensor(data, [req.n, ...(model.inputs[i].shape.slice(1) as number[])]);
-      });
-      const labels = tf.tensor1d(Int32Array.from(req.y), 'int32');
-      let target = tf.oneHot(labels, init.numClasses).toFloat();
-      if (init.labelSmoothing > 0) target = tf.add(tf.mul(target, 1 - init.labelSmoothing), init.labelSmoothing / init.numClasses);
-      const weights = req.w ? tf.tensor1d(req.w) : null;
-      return tf.variableGrads(() => {
-        const out = model.apply(inputs.length === 1 ? inputs[0] : inputs, { training: true }) as tf.Tensor;
-        correctT = tf.keep(tf.sum(tf.cast(tf.equal(tf.argMax(out, -1), labels), 'float32')) as tf.Scalar);
-        // NOTE: the same loss as @fer/models' localStepper: cross-entropy on the softmax output clipped
-        // to [1e-7, 1], sample-weighted, summed over the shard and divided by the whole batch size B,
-        // plus this shard's share n/B of the layers' regularization penalties (model.calculateLosses()).
-        // Summing the shards' values and gradients gives exactly the whole-batch loss and gradient.
-        const perSample = tf.neg(tf.sum(tf.mul(target, tf.log(tf.clipByValue(out, 1e-7, 1))), -1));
-        let loss = tf.div(tf.sum(weights ? tf.mul(perSample, weights) : perSample), req.batchSize) as tf.Scalar;
-        const share = req.n / req.batchSize;
-        for (const penalty of model.calculateLosses()) loss = tf.add(loss, tf.mul(penalty, share));
-        return loss;
-      }, vars);
-    });
+    let result: { value: tf.Scalar; grads: tf.NamedTensorMap } | undefined;
     try {
+      result = tf.tidy(() => {
+        const inputs = init.inputFields.map((field, i) => {
+          const data = field === 'x' ? req.x : req.hog!;
+          return tf.tensor(data, [req.n, ...(model.inputs[i].shape.slice(1) as number[])]);
+        });
+        const labels = tf.tensor1d(Int32Array.from(req.y), 'int32');
+        let target = tf.oneHot(labels, init.numClasses).toFloat();
+        if (init.labelSmoothing > 0) target = tf.add(tf.mul(target, 1 - init.labelSmoothing), init.labelSmoothing / init.numClasses);
+        const weights = req.w ? tf.tensor1d(req.w) : null;
+        return tf.variableGrads(() => {
+          const out = model.apply(inputs.length === 1 ? inputs[0] : inputs, { training: true }) as tf.Tensor;
+          correctT = tf.keep(tf.sum(tf.cast(tf.equal(tf.argMax(out, -1), labels), 'float32')) as tf.Scalar);
+          // NOTE: the same loss as @fer/models' localStepper: cross-entropy on the softmax output clipped
+          // to [1e-7, 1], sample-weighted, summed over the shard and divided by the whole batch size B,
+          // plus this shard's share n/B of the layers' regularization penalties (model.calculateLosses()).
+          // Summing the shards' values and gradients gives exactly the whole-batch loss and gradient.
+          const perSample = tf.neg(tf.sum(tf.mul(target, tf.log(tf.clipByValue(out, 1e-7, 1))), -1));
+          let loss = tf.div(tf.sum(weights ? tf.mul(perSample, weights) : perSample), req.batchSize) as tf.Scalar;
+          const share = req.n / req.batchSize;
+          for (const penalty of model.calculateLosses()) loss = tf.add(loss, tf.mul(penalty, share));
+          return loss;
+        }, vars);
+      });
+      const { value, grads } = result;
       const loss = value.dataSync()[0];
       if (!Number.isFinite(loss)) {
+        frozen.forEach((w, i) => w.write(saved[i]));
         throw new FerEngineError(
           'E_NON_FINITE_LOSS',
           `Loss on this shard (${req.n} samples of step ${req.step}) is ${loss}. Expected a finite number. ` +
@@ -97,8 +104,8 @@ export class Replica {
       }
       return { loss, correct: correctT!.dataSync()[0], computeMs: t1 - t0, copyMs: performance.now() - t1 };
     } finally {
-      value.dispose();
-      tf.dispose(grads);
+      if (result) tf.dispose([result.value, ...Object.values(result.grads)]);
+      tf.dispose(saved);
       correctT?.dispose();
     }
   }

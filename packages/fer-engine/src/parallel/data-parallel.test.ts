@@ -161,6 +161,11 @@ describe('createDataParallelStepper (cpu workers, conv + batch norm + dropout)',
       expect(maxAbsDiff(main, a0)).toBe(0);
       const movingVariance = model.layers[1].getWeights()[3].dataSync();
       expect(Array.from(movingVariance).some((v) => v !== 1)).toBe(true);
+      // A rejected (NaN) step leaves the replica untouched, BN moving statistics included.
+      const bad = makeBatch(6, 9);
+      bad.x[4 * 64] = NaN;
+      await expect(a.step(bad, 0.01)).rejects.toMatchObject({ code: 'E_NON_FINITE_LOSS' });
+      expect(maxAbsDiff(await a.replicaWeights(1), a1)).toBe(0);
     } finally {
       await Promise.all([a.dispose(), b.dispose()]);
       model.dispose();
