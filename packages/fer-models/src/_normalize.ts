@@ -1,14 +1,9 @@
-import * as ferData from '@fer/data';
-import { FerModelsError } from './errors.js';
+import { normalizerFromJSON, type NormalizerJSON } from '@fer/data';
 
 /** Turns raw 0-255 pixels into the model's input floats. */
 export type NormalizeFn = (pixels: Uint8Array, count: number) => Float32Array;
 
-/**
- * The normalizer described by `json` (a @fer/data NormalizerJSON), or pixels / 255 when `json` is absent.
- * NOTE: @fer/data's `normalizerFromJSON` is looked up at call time, so this package works with
- * versions of @fer/data that lack it as long as no normalizer is saved.
- */
+/** The normalizer described by `json` (a @fer/data NormalizerJSON), or pixels / 255 when `json` is absent. */
 export function normalizerFor(json: unknown): NormalizeFn {
   if (json === undefined || json === null) {
     return (pixels) => {
@@ -17,10 +12,6 @@ export function normalizerFor(json: unknown): NormalizeFn {
       return out;
     };
   }
-  const fromJSON = (ferData as unknown as Record<string, unknown>).normalizerFromJSON;
-  if (typeof fromJSON !== 'function') {
-    throw new FerModelsError('E_MISSING_DEPENDENCY', 'the saved model has a normalizer but the installed @fer/data has no normalizerFromJSON. Update @fer/data.');
-  }
-  const n = (fromJSON as (j: unknown) => { apply(p: Uint8Array, c: number): Float32Array })(json);
+  const n = normalizerFromJSON(json as NormalizerJSON);
   return (pixels, count) => n.apply(pixels, count);
 }

@@ -67,6 +67,7 @@ describe('parameter counts (arithmetic by hand)', () => {
     const fc = (3 * 3 * 512 * 4096 + 4096) + (4096 * 4096 + 4096) + (4096 * 7 + 7);
     const c = counts('vgg-fer');
     expect(c.total).toBe(convs + fc);
+    expect(c.total).toBe(40_380_359);
   });
 
   it('mini-xception (~60k parameters)', () => {
@@ -82,6 +83,7 @@ describe('parameter counts (arithmetic by hand)', () => {
     const head = 3 * 3 * 128 * 7 + 7;
     const c = counts('mini-xception');
     expect(c.total).toBe(stem + modules + head);
+    expect(c.total).toBe(58_423);
     expect(c.total).toBeGreaterThan(50_000);
     expect(c.total).toBeLessThan(70_000);
   });
