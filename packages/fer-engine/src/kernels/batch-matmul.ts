@@ -5,7 +5,7 @@
 // So: transposed operands are transposed explicitly, and each product picks, by a cost model, between
 // out = a.b (b packed) and out = (b^T.a^T)^T (a^T packed; b^T is free when b came transposed).
 import { util, type TensorInfo } from '@tensorflow/tfjs';
-import { free, reshape, run, transpose, type Attrs, type KernelFn, type WasmBackendLike } from './_wasm.js';
+import { free, reshape, run, transpose, transpose2d, type Attrs, type KernelFn, type WasmBackendLike } from './_wasm.js';
 
 type Args = { inputs: Record<string, TensorInfo>; backend: WasmBackendLike; attrs?: Attrs };
 
@@ -61,6 +61,9 @@ export function makeFusedMatMulWasm(original: KernelFn, batchMatMul: KernelFn) {
 
 // --- Internal helpers ---
 
+/** Data ids already used as an untransposed `b` (a second use means XNNPACK's packing is reused). */
+const seenB = new WeakSet<object>();
+
 /** a [.., M, K] (or [.., K, M] when tA) times b [.., K, N] (or [.., N, K] when tB), leading dims all 1. */
 function matMul2d(backend: WasmBackendLike, original: KernelFn, a0: TensorInfo, b0: TensorInfo, tA: boolean, tB: boolean): TensorInfo {
   const ra = a0.shape.length;
@@ -73,24 +76,27 @@ function matMul2d(backend: WasmBackendLike, original: KernelFn, a0: TensorInfo, 
   const b2 = reshape(backend, b0, tB ? [N, K] : [K, N]);
   const plain = (a: TensorInfo, b: TensorInfo): TensorInfo =>
     original({ inputs: { a, b }, backend, attrs: { transposeA: false, transposeB: false } }) as TensorInfo;
-  // Cost of out = a.b: pack b (K*N) + transposes of the operands that came transposed.
-  const direct = PACK_COST * K * N + TRANSPOSE_COST * ((tA ? M * K : 0) + (tB ? K * N : 0));
+  // XNNPACK keeps the packed `b` per tensor: a `b` seen before untransposed (inference weights) packs once.
+  const packed = !tB && seenB.has(b0.dataId);
+  if (!tB) seenB.add(b0.dataId);
+  // Cost of out = a.b: pack b (K*N) unless packed + transposes of the operands that came transposed.
+  const direct = (packed ? 0 : PACK_COST * K * N) + TRANSPOSE_COST * ((tA ? M * K : 0) + (tB ? K * N : 0));
   // Cost of out = (b^T.a^T)^T: pack a^T (K*M) + transposes of the operands that did not + the output.
   const swapped = PACK_COST * K * M + TRANSPOSE_COST * ((tB ? 0 : K * N) + (tA ? 0 : M * K) + M * N);
   let out: TensorInfo;
   if (direct <= swapped) {
-    const a = tA ? transpose(backend, a2, [1, 0]) : a2;
-    const b = tB ? transpose(backend, b2, [1, 0]) : b2;
+    const a = tA ? transpose2d(backend, a2) : a2;
+    const b = tB ? transpose2d(backend, b2) : b2;
     out = plain(a, b);
     if (a !== a2) free(backend, a);
     if (b !== b2) free(backend, b);
   } else {
-    const bT = tB ? b2 : transpose(backend, b2, [1, 0]); // [N,K]
-    const aT = tA ? a2 : transpose(backend, a2, [1, 0]); // [K,M]
+    const bT = tB ? b2 : transpose2d(backend, b2); // [N,K]
+    const aT = tA ? a2 : transpose2d(backend, a2); // [K,M]
     const outT = plain(bT, aT); // [N,M]
     if (bT !== b2) free(backend, bT);
     if (aT !== a2) free(backend, aT);
-    out = transpose(backend, outT, [1, 0]);
+    out = transpose2d(backend, outT);
     free(backend, outT);
   }
   free(backend, a2, b2);

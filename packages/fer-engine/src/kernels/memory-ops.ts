@@ -59,7 +59,16 @@ export function makeLeadingReduceWasm(original: KernelFn, mean: boolean) {
     const out = backend.makeOutput(outShape, 'float32');
     const src = heapF32(backend, x);
     const acc = new Float64Array(cols);
-    for (let r = 0; r < rows; r++) {
+    let r = 0;
+    // NOTE: four rows per pass: a quarter of the accumulator loads and stores.
+    for (; r + 4 <= rows; r += 4) {
+      const o0 = r * cols;
+      const o1 = o0 + cols;
+      const o2 = o1 + cols;
+      const o3 = o2 + cols;
+      for (let c = 0; c < cols; c++) acc[c]! += src[o0 + c]! + src[o1 + c]! + src[o2 + c]! + src[o3 + c]!;
+    }
+    for (; r < rows; r++) {
       const o = r * cols;
       for (let c = 0; c < cols; c++) acc[c]! += src[o + c]!;
     }

@@ -1,3 +1,4 @@
+import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { mulberry32 } from '@fer/testing';
 import { maxAbsDiff, randomValues, runOn, setupWasm, type KernelCase } from './_test-utils.js';
@@ -31,6 +32,25 @@ describe('BatchMatMul / _FusedMatMul on wasm = cpu', () => {
         await compare({ name: '_FusedMatMul', inputs: { a, b, bias }, attrs: { transposeA: tA, transposeB: tB, activation } });
       }
     }
+  });
+});
+
+describe('BatchMatMul with a reused right operand (inference weights) on wasm = cpu', () => {
+  beforeAll(setupWasm);
+  it('gives the same product on the first and later calls', async () => {
+    const a = t([5, 300], 1000);
+    const b = t([300, 40], 1001);
+    const ref = await runOn('cpu', { name: 'BatchMatMul', inputs: { a, b }, attrs: { transposeA: false, transposeB: false } });
+    await tf.setBackend('wasm');
+    const at = tf.tensor(a.values, a.shape);
+    const bt = tf.tensor(b.values, b.shape);
+    for (let i = 0; i < 3; i++) {
+      const p = tf.matMul(at as tf.Tensor2D, bt as tf.Tensor2D);
+      const { diff, scale } = maxAbsDiff((await p.data()) as Float32Array, ref.values);
+      expect(diff).toBeLessThanOrEqual(REL * Math.max(1, scale));
+      p.dispose();
+    }
+    tf.dispose([at, bt]);
   });
 });
 
