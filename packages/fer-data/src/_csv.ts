@@ -170,7 +170,7 @@ export class _CsvPixelParser {
         continue;
       }
       if (c === 13) { i++; continue; }
-      if (c === 34) { inQuote = !inQuote; i++; continue; }
+      if (c === 34) { inQuote = !inQuote; rowHasData = true; i++; continue; }
       if (c === 44 && !inQuote) { col++; rowHasData = true; i++; continue; }
       rowHasData = true;
       if (col === colE) {
