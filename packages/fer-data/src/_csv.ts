@@ -37,6 +37,7 @@ export interface CsvParseResult {
 }
 
 const PIX = IMAGE_PIXELS;
+const MAX_HEADER = 1 << 16;
 const SPLIT_BYTES = SPLITS.map((s) => Buffer.from(s.toLowerCase(), 'latin1'));
 
 export class _CsvPixelParser {
@@ -89,7 +90,13 @@ export class _CsvPixelParser {
       while (i < n && !this.headerDone) {
         const c = buf[i++];
         if (c === 10) this.finishHeader();
-        else this.headerBytes.push(c);
+        else {
+          this.headerBytes.push(c);
+          if (this.headerBytes.length === 262) this.checkNotTar();
+          if (this.headerBytes.length > MAX_HEADER) {
+            throw new FerDataError('E_BAD_HEADER', `${this.o.file} line 1: no line end in the first ${MAX_HEADER} bytes, expected a CSV header such as "emotion,pixels,Usage". Is this a CSV file?`);
+          }
+        }
       }
       this.consumed += i;
       if (!this.headerDone) return;
@@ -225,7 +232,15 @@ export class _CsvPixelParser {
 
   // --- Internal helpers ---
 
+  private checkNotTar(): void {
+    // POSIX tar: "ustar" at byte 257 of the first 512-byte header.
+    if (Buffer.from(this.headerBytes.slice(257, 262)).toString('latin1') === 'ustar') {
+      throw new FerDataError('E_UNKNOWN_FORMAT', `${this.o.file}: is a tar archive (like Kaggle's fer2013.tar.gz), expected the CSV itself. Extract it (tar xzf ${this.o.file}) and pass fer2013/fer2013.csv.`);
+    }
+  }
+
   private finishHeader(): void {
+    if (this.headerBytes.length >= 262) this.checkNotTar();
     let text = Buffer.from(this.headerBytes).toString('utf8');
     if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
     this.header = text.split(',').map((h) => h.trim().replace(/^"|"$/g, '').trim());

@@ -146,6 +146,16 @@ describe('loadFer2013Csv: bad input', () => {
     expect(fp.message).toContain('ferPlus');
     expect((await codeOf(loadFer2013Csv(join(dir, 'nope.csv')))).code).toBe('E_READ');
   });
+  it('a binary file or a tar archive gets a clear error, not an unbounded header', async () => {
+    const bin = Buffer.alloc(100_000, 7);
+    expect((await codeOf(loadFer2013Csv(write('blob.bin', bin)))).code).toBe('E_BAD_HEADER');
+    const tar = Buffer.alloc(1024);
+    tar.write('fer2013/fer2013.csv', 0);
+    tar.write('ustar', 257);
+    const e = await codeOf(loadFer2013Csv(write('fer2013.tar.gz', gzipSync(Buffer.concat([tar, Buffer.from(fer2013Text())])))));
+    expect(e.code).toBe('E_UNKNOWN_FORMAT');
+    expect(e.message).toContain('tar xzf');
+  });
   it("onBadRow: 'skip' skips and counts every bad row, loses nothing else", async () => {
     const r = base.slice();
     r[2] = `9,${px(1)},Training`; // bad label

@@ -1,7 +1,7 @@
 import { createReadStream } from 'node:fs';
 import { open, stat } from 'node:fs/promises';
 import { basename } from 'node:path';
-import { createGunzip } from 'node:zlib';
+import { createGunzip, type ZlibOptions } from 'node:zlib';
 import { checkKeys } from './_config.js';
 import { _CsvPixelParser, type BadRow } from './_csv.js';
 import { _concatDatasets, type FerDataset } from './dataset.js';
@@ -60,7 +60,8 @@ export async function loadFer2013Csv(path: string, opts: CsvLoadOptions = {}): P
   const parser = new _CsvPixelParser({ file: path, onBadRow, ...(opts.onSkip ? { onSkip: opts.onSkip } : {}), sizeHint, numClasses: EMOTIONS.length });
   const file = createReadStream(path, { highWaterMark: 1 << 20 });
   // NOTE: a 2 MB read-ahead lets zlib inflate the next chunks on the thread pool while this thread parses.
-  const source = gz ? file.pipe(createGunzip({ chunkSize: 1 << 18, highWaterMark: 1 << 21 })) : file;
+  const gzOptions: ZlibOptions & { highWaterMark: number } = { chunkSize: 1 << 18, highWaterMark: 1 << 21 }; // passed on to the Transform
+  const source = gz ? file.pipe(createGunzip(gzOptions)) : file;
   if (gz) file.on('error', (e) => source.destroy(e));
   let read = 0;
   let nextReport = 8 << 20;
