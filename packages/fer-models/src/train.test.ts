@@ -73,6 +73,32 @@ describe('train', () => {
     expect(JSON.parse(JSON.stringify(a.result)).history).toHaveLength(2);
   });
 
+  it('early-stops on a validation plateau, with class weights, label smoothing, SGD and a plateau schedule', async () => {
+    const model = registry.create('paper-shallow', small, { seed: 1 });
+    const data = tinyTrainData({ count: 8, inputSize: 16, batchSize: 4 });
+    const r = await train({
+      model, data,
+      config: {
+        epochs: 5, classWeights: [1, 2, 1, 1, 1, 1, 1], labelSmoothing: 0.1,
+        optimizer: { name: 'sgd', learningRate: 1e-9, momentum: 0.9, nesterov: true },
+        schedule: { kind: 'plateau', patience: 0, factor: 0.5 }, earlyStopping: { patience: 2 },
+      },
+    });
+    expect(r.stoppedEarly).toBe(true);
+    expect(r.history).toHaveLength(3);
+    expect(r.bestEpoch).toBe(1);
+    expect(r.history.map((h) => h.lr)).toEqual([1e-9, 1e-9, 5e-10]);
+    model.dispose();
+  });
+
+  it('stops with E_ABORTED when the signal aborts', async () => {
+    const model = registry.create('paper-shallow', small, { seed: 1 });
+    const data = tinyTrainData({ count: 8, inputSize: 16, batchSize: 4 });
+    const ac = new AbortController();
+    await expect(train({ model, data, config: { epochs: 2 }, signal: ac.signal, onProgress: () => ac.abort() })).rejects.toMatchObject({ code: 'E_ABORTED', message: expect.stringMatching(/epoch 1, step 2/) });
+    model.dispose();
+  });
+
   it('stops on a NaN loss naming epoch and step and keeps the last good checkpoint', async () => {
     const ck = join(dir, 'nan');
     const model = registry.create('paper-shallow', small, { seed: 1 });
