@@ -41,7 +41,7 @@ const MAX_HEADER = 1 << 16;
 const SPLIT_BYTES = SPLITS.map((s) => Buffer.from(s.toLowerCase(), 'latin1'));
 
 export class _CsvPixelParser {
-  private readonly o: CsvParseOptions;
+  private o: CsvParseOptions;
   private headerBytes: number[] = [];
   private headerDone = false;
   private header: string[] = [];
@@ -76,6 +76,11 @@ export class _CsvPixelParser {
 
   constructor(o: CsvParseOptions) {
     this.o = o;
+  }
+
+  /** Names the source in messages (e.g. "data.tar.gz:fer2013/fer2013.csv"); call before the first push. */
+  rename(file: string): void {
+    this.o = { ...this.o, file };
   }
 
   /** Rows accepted so far. */

@@ -4,6 +4,7 @@ import { basename } from 'node:path';
 import { createGunzip, type ZlibOptions } from 'node:zlib';
 import { checkKeys } from './_config.js';
 import { _CsvPixelParser, type BadRow } from './_csv.js';
+import { _isTarHeader, _TarCsvFilter } from './_tar.js';
 import { _concatDatasets, type FerDataset } from './dataset.js';
 import { FerDataError } from './errors.js';
 import { EMOTIONS, IMAGE_SIZE, SPLITS, type SplitName } from './labels.js';
@@ -41,7 +42,7 @@ const OFFICIAL_TEST_ROWS = 3589;
 
 /**
  * Loads any of the Kaggle FER2013 CSV shapes, plain or gzip-compressed (detected from the magic
- * bytes), as a stream: `fer2013.csv` (`emotion,pixels,Usage`), `icml_face_data.csv` (`emotion, Usage, pixels`),
+ * bytes), also inside a tar archive (Kaggle's original fer2013.tar.gz: its first *.csv entry), as a stream: `fer2013.csv` (`emotion,pixels,Usage`), `icml_face_data.csv` (`emotion, Usage, pixels`),
  * `train.csv` (`emotion,pixels`) and `test.csv` (`pixels`, labels are then 255).
  * @example
  * const ds = await loadFer2013Csv('/data/fer2013.csv.gz');
@@ -65,10 +66,30 @@ export async function loadFer2013Csv(path: string, opts: CsvLoadOptions = {}): P
   if (gz) file.on('error', (e) => source.destroy(e));
   let read = 0;
   let nextReport = 8 << 20;
+  // The first 512 bytes decide: a tar archive (Kaggle's fer2013.tar.gz) or the CSV itself.
+  const st: { mode: 'undecided' | 'csv' | 'tar' } = { mode: 'undecided' };
+  let head: Buffer[] = [];
+  let headLen = 0;
+  const tar = new _TarCsvFilter((b) => parser.push(b), (name) => parser.rename(`${path}:${name}`));
+  const decide = () => {
+    const b = Buffer.concat(head);
+    head = [];
+    st.mode = _isTarHeader(b) ? 'tar' : 'csv';
+    (st.mode === 'tar' ? tar : parser).push(b);
+  };
+  const feed = (chunk: Buffer) => {
+    if (st.mode === 'csv') parser.push(chunk);
+    else if (st.mode === 'tar') tar.push(chunk);
+    else {
+      head.push(chunk);
+      headLen += chunk.length;
+      if (headLen >= 512) decide();
+    }
+  };
   try {
     for await (const chunk of source as AsyncIterable<Buffer>) {
       if (opts.signal?.aborted) throw opts.signal.reason ?? new Error('aborted');
-      parser.push(chunk);
+      feed(chunk);
       read += chunk.length;
       if (opts.onProgress && read >= nextReport) {
         nextReport = read + (8 << 20);
@@ -84,6 +105,10 @@ export async function loadFer2013Csv(path: string, opts: CsvLoadOptions = {}): P
       throw new FerDataError('E_TRUNCATED', `${path}: the gzip stream is truncated or corrupt (${err.message}), expected a complete .gz file. Download it again or check its sha256.`, { cause: e });
     }
     throw new FerDataError('E_READ', `${path}: cannot read the file (${err.message}). Check the path and permissions.`, { cause: e });
+  }
+  if (st.mode === 'undecided') decide();
+  if (st.mode === 'tar' && tar.entry === null) {
+    throw new FerDataError('E_UNKNOWN_FORMAT', `${path}: is a tar archive without a .csv file, expected one holding fer2013.csv (as Kaggle's fer2013.tar.gz). Check the archive (tar tzf ${path}).`);
   }
   const r = parser.end();
   opts.onProgress?.({ rows: r.count, done: read, total: read, unit: 'bytes' });
