@@ -198,8 +198,7 @@ export async function activateWebGpu(tf: typeof tfType, probe: WebGpuProbe): Pro
   if (tf.findBackendFactory('webgpu')) tf.removeBackend('webgpu');
   tf.registerBackend('webgpu', () => {
     const backend = new mod.WebGPUBackend(device, adapter.info);
-    // NOTE: libraries never print; tfjs-webgpu would console.warn on the first sync read.
-    (backend as unknown as { hasReadSyncWarned: boolean }).hasReadSyncWarned = true;
+    guardReadSync(backend as unknown as WebGpuBackendInternals);
     return backend;
   }, 1);
   active = { gpu, device, report, versions, definedNavigator };
@@ -241,7 +240,11 @@ export function noAdapterHelp(): string {
   }
   const loader = ['/usr/lib/x86_64-linux-gnu/libvulkan.so.1', '/usr/lib/aarch64-linux-gnu/libvulkan.so.1', '/usr/lib64/libvulkan.so.1', '/usr/lib/libvulkan.so.1']
     .find((p) => existsSync(p));
-  const env = ['VK_ICD_FILENAMES', 'VK_DRIVER_FILES'].filter((k) => process.env[k]).map((k) => `${k}=${process.env[k]}`);
+  const env = ['VK_ICD_FILENAMES', 'VK_DRIVER_FILES'].filter((k) => process.env[k]).map((k) => {
+    const files = (process.env[k] ?? '').split(':').filter(Boolean);
+    const missing = files.filter((f) => !existsSync(f));
+    return `${k}=${process.env[k]}${missing.length ? ` (missing: ${missing.join(', ')})` : ''}`;
+  });
   const found = process.platform === 'linux'
     ? `Vulkan loader: ${loader ?? 'not found (libvulkan.so.1)'}; ICD files: ${icds.length ? icds.join(', ') : 'none'}` +
       `${env.length ? `; ${env.join('; ')}` : ''}. `
@@ -255,6 +258,41 @@ export function noAdapterHelp(): string {
 }
 
 // --- Internal helpers ---
+
+interface WebGpuBackendInternals {
+  hasReadSyncWarned: boolean;
+  readSync(dataId: object): unknown;
+  tensorMap: { get(dataId: object): { values?: unknown; dtype?: string } | undefined };
+}
+
+/**
+ * tfjs-webgpu's readSync (behind dataSync/arraySync/bufferSync) reads the GPU through an OffscreenCanvas,
+ * which Node does not have, and there is no way to wait for a GPU buffer synchronously in Node (Dawn
+ * delivers buffer maps from the event loop). Values already on the CPU are still returned; otherwise
+ * this throws E_SYNC_READ with the fix instead of "OffscreenCanvas is not defined".
+ */
+function guardReadSync(backend: WebGpuBackendInternals): void {
+  // NOTE: libraries never print; tfjs-webgpu would console.warn on the first sync read.
+  backend.hasReadSyncWarned = true;
+  const original = backend.readSync.bind(backend);
+  backend.readSync = (dataId: object) => {
+    const data = backend.tensorMap.get(dataId);
+    if (!data || data.values != null || data.dtype === 'string' || data.dtype === 'complex64' || typeof OffscreenCanvasCtor() === 'function') {
+      return original(dataId);
+    }
+    throw new FerEngineError(
+      'E_SYNC_READ',
+      'dataSync()/arraySync()/bufferSync() (or a backend switch that moves the tensor) on a tensor held by WebGPU in Node: ' +
+        'got a synchronous read, expected an asynchronous one, since Node cannot wait for the GPU synchronously ' +
+        '(tfjs-webgpu reads synchronously only through OffscreenCanvas, a browser API). ' +
+        'Fix: use `await tensor.data()` / `await tensor.array()` / `await tensor.buffer()`.',
+    );
+  };
+}
+
+function OffscreenCanvasCtor(): unknown {
+  return (globalThis as { OffscreenCanvas?: unknown }).OffscreenCanvas;
+}
 
 // Variables, so bundlers leave these optional peers alone.
 const WEBGPU_PACKAGE = 'webgpu';
