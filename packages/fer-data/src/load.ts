@@ -67,7 +67,7 @@ export async function loadDataset(path: string, opts: LoadOptions = {}): Promise
   if (st.isDirectory()) {
     const names = await readdir(path);
     const has = (n: string) => names.includes(n);
-    const csv = ['fer2013.csv.gz', 'fer2013.csv', 'icml_face_data.csv.gz', 'icml_face_data.csv'].find(has);
+    const csv = ['fer2013.csv.gz', 'fer2013.csv', 'fer2013.tar.gz', 'fer2013.tar', 'icml_face_data.csv.gz', 'icml_face_data.csv'].find(has);
     if ((format === 'auto' || format === 'kaggle-train-test') && has('train.csv') && has('test.csv') && !(format === 'auto' && csv)) {
       ds = await loadKaggleTrainTest(join(path, 'train.csv'), join(path, 'test.csv'), csvOpts);
     } else if ((format === 'auto' || format === 'csv') && csv) {
