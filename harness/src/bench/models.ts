@@ -128,6 +128,7 @@ async function measureModel(name: ModelName, o: Options): Promise<OurLine> {
     p.dispose();
   };
   infer();
+  infer(); // NOTE: XNNPACK packs a dense kernel on its second use (see @fer/engine's BatchMatMul), then reuses it
   const t1 = performance.now();
   for (let i = 0; i < o.steps; i++) infer();
   const inferSeconds = (performance.now() - t1) / 1000;
