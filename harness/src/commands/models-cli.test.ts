@@ -8,7 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { PNG } from 'pngjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { builtinModels, createRegistry, saveModel } from '@fer/models';
-import { parseSets } from './_models-common.js';
+import { createProgressRenderer, formatSeconds, parseSets } from './_models-common.js';
 import { formatEvaluation, runEvaluate } from './evaluate.js';
 import { imageToGray48, runPredict } from './predict.js';
 import { gridJobs, randomJobs, runSweep } from './sweep.js';
@@ -56,6 +56,28 @@ describe('--set parsing', () => {
     });
     expect(() => parseSets(['foo=1'])).toThrow(/keys start with model\., train\. or data\./);
     expect(collectRepeated(['--set', 'a=1', '--x', '--set=b=2'], 'set')).toEqual(['a=1', 'b=2']);
+  });
+});
+
+describe('progress rendering', () => {
+  const event = (step: number) => ({ epoch: 1, epochs: 2, step, steps: 20, loss: 1.5, accuracy: 0.25, imagesPerSecond: 120, etaSeconds: 3725 });
+  it('redraws one line with \\r on a TTY', () => {
+    let text = '';
+    const stream = { isTTY: true, write: (s: string) => ((text += s), true) } as unknown as NodeJS.WriteStream;
+    const bar = createProgressRenderer(stream);
+    bar.update(event(10));
+    bar.done();
+    expect(text).toMatch(/^\r\[#{12}-{12}\] epoch 1\/2 step 10\/20 loss 1.5000 acc 25.0% 120 img\/s ETA 1h02m05s/);
+    expect(text.endsWith('\n')).toBe(true);
+  });
+  it('prints plain lines, about one per 10% of an epoch, when not a TTY', () => {
+    const lines: string[] = [];
+    const stream = { isTTY: false, write: (s: string) => (lines.push(s), true) } as unknown as NodeJS.WriteStream;
+    const bar = createProgressRenderer(stream);
+    for (let s = 1; s <= 20; s++) bar.update(event(s));
+    expect(lines.length).toBe(11);
+    expect(lines.every((l) => !l.includes('\r') && l.endsWith('\n'))).toBe(true);
+    expect(formatSeconds(59)).toBe('59s');
   });
 });
 
