@@ -86,6 +86,11 @@ export default defineCommand({
           skipBadRows: Boolean(args['skip-bad-rows']),
           ...(typeof args.ferplus === 'string' ? { ferPlus: args.ferplus } : {}),
           dropTestDuplicates: Boolean(args['drop-test-duplicates']),
+        }).catch((e: Error & { code?: string }) => {
+          if (['E_BAD_PIXELS', 'E_BAD_LABEL', 'E_BAD_USAGE', 'E_BAD_ROW', 'E_BAD_IMAGE'].includes(e.code ?? '')) {
+            e.message += ' On the command line: --skip-bad-rows.';
+          }
+          throw e;
         });
         const s = dataStats(ds);
         if (args.json) console.log(JSON.stringify(s, null, 2));
