@@ -28,6 +28,20 @@ describe('augment', () => {
     const dx = (x[24 * 48 + 24] - 24 * 5) / -5; // value at centre = (24 - dx) * 5
     expect(Number.isInteger(dx) && Math.abs(dx) <= 3).toBe(true);
   });
+  it('fill modes: constant uses the value, reflect mirrors without repeating the edge', () => {
+    // find a seed whose shift is non-zero in x, then compare fills
+    const c = augment(ramp(), 1, [{ name: 'shift', max: 6, fill: 'constant', value: 7 }], { seed: 21 });
+    const moved = c.filter((v) => v === 7).length;
+    expect(moved).toBeGreaterThan(0);
+    const r = augment(ramp(), 1, [{ name: 'shift', max: 6, fill: 'reflect' }], { seed: 21 });
+    expect(r.filter((v) => v === 7).length).toBe(0);
+    const e = augment(ramp(), 1, [{ name: 'shift', max: 6, fill: 'edge' }], { seed: 21 });
+    // where constant wrote 7, edge and reflect wrote image values (multiples of 5 from the ramp)
+    for (let k = 0; k < 2304; k++) if (c[k] === 7) { expect(r[k] % 5).toBe(0); expect(e[k] % 5).toBe(0); }
+    // reflect and edge differ somewhere in the filled band unless the shift is 1 px
+    const dx = (c[24 * 48 + 24] - 24 * 5) / -5;
+    if (Math.abs(dx) > 1) expect(Array.from(r)).not.toEqual(Array.from(e));
+  });
   it('rotate 0 / scale 1 leave the image unchanged; brightness shifts the mean', () => {
     expect(augment(ramp(), 1, [{ name: 'rotate', degrees: 0 }, { name: 'scale', min: 1, max: 1 }], { seed: 1 })).toEqual(ramp());
     const x = new Float32Array(2304).fill(100);
