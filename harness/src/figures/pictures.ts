@@ -51,10 +51,10 @@ export function activationTiles(model: tf.LayersModel, x: Float32Array, raw: Uin
       variance[ch] = sq / (n * h * w) - m * m;
     }
     const top = [...variance.keys()].sort((a, b) => variance[b] - variance[a]).slice(0, maps);
-    const up = Math.max(1, Math.round(48 / h));
+    const up = Math.max(2, Math.round(96 / h));
     const rows: Raster[][] = [];
     for (let s = 0; s < n; s++) {
-      const row: Raster[] = [grayTile(raw.subarray(s * PX, (s + 1) * PX), SIDE, SIDE, 1)];
+      const row: Raster[] = [grayTile(raw.subarray(s * PX, (s + 1) * PX), SIDE, SIDE, 2)];
       for (const ch of top) {
         const m = new Float32Array(h * w);
         for (let p = 0; p < h * w; p++) m[p] = data[(s * h * w + p) * c + ch];

@@ -67,7 +67,7 @@ function compareRows(ctx: SectionContext, items: { label: string; paper: number 
   });
   const seeds = items[0]?.ours.n ?? 0;
   const how = seeds > 1 ? `mean ± std over ${seeds} seeds [95% t-interval]` : 'one seed [95% bootstrap CI over test rows]';
-  return { md: `${markdownTable({ header: ['', 'paper %', `ours % (${how})`, 'Δ points', 'verdict'], rows })}\n`, verdicts };
+  return { md: `${markdownTable({ header: ['', 'paper %', `ours % (${how})`, 'Δ points', 'verdict'], rows, align: ['left', 'right', 'right', 'right', 'left'] })}\n`, verdicts };
 }
 
 /** Builds the section of one experiment. */

@@ -213,9 +213,9 @@ function hogFigure(outDir: string, registry: ModelRegistry, data: PreparedData):
     const face = data.rawVal.subarray(r * 2304, (r + 1) * 2304);
     const pic = hogImage({ data: face, width: 48, height: 48 }, hogOpts as never);
     return [grayTile(face, 48, 48, 3), grayTile(pic.data, pic.width, pic.height, 3)];
-  });
+  }).flat();
   const file = 'figures/hybrid-hog-glyphs.png';
-  writeFileSync(join(outDir, file), encodePng(grid(rows, 4)));
+  writeFileSync(join(outDir, file), encodePng(grid([rows], 4)));
   return { file, caption: 'Sample faces and their HOG glyphs (the hybrid networks\' second input; @fer/hog hogImage with the hybrid models\' HOG options).' };
 }
 

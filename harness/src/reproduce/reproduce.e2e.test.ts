@@ -1,0 +1,47 @@
+// End to end: `pnpm reproduce --budget smoke` into a temp dir (synthetic data, or the real
+// FER2013 when FER2013_PATH is set), then checks the HTML report: every section present and
+// every inlined image non-blank; a second run reuses the cached jobs.
+import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { experiments } from '../../experiments/index.js';
+import { pngVariance } from '../figures/png.js';
+import { reproduce } from './run.js';
+
+const unescape = (s: string) => s.replace(/&amp;/g, '&').replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&quot;/g, '"').replace(/&#39;/g, "'");
+
+describe('pnpm reproduce --budget smoke', () => {
+  it('produces every table and figure, with non-blank images, and resumes from its cache', async () => {
+    const out = mkdtempSync(join(tmpdir(), 'fer-reproduce-'));
+    const lines: string[] = [];
+    const first = await reproduce({ budget: 'smoke', out, backend: process.env.FER_BACKEND ?? 'auto', log: (l) => lines.push(l) });
+    expect(lines.some((l) => l.startsWith('plan: 6 training job(s)'))).toBe(true);
+    expect(lines.some((l) => l.startsWith('ETA'))).toBe(true);
+    for (const f of ['report.md', 'report.html', 'results.json', 'config.json', 'env.json']) expect(existsSync(join(out, f)), f).toBe(true);
+
+    const html = readFileSync(join(out, 'report.html'), 'utf8');
+    const headings = [...html.matchAll(/<h2>([^<]+)<\/h2>/g)].map((m) => unescape(m[1]));
+    expect(headings).toEqual(['Summary', ...experiments.map((e) => `${e.ref}: ${e.title}`), 'Jobs', 'Notes', 'Files']);
+    const synthetic = !process.env.FER2013_PATH;
+    expect(html.includes('SYNTHETIC DATA')).toBe(synthetic);
+    expect(html).toContain('SMOKE BUDGET');
+    expect(html).not.toMatch(/<img src="(?!data:)/);
+
+    const images = [...html.matchAll(/src="data:image\/png;base64,([^"]+)"/g)].map((m) => pngVariance(new Uint8Array(Buffer.from(m[1], 'base64'))));
+    // accuracy 1, per-expression 2, hybrid 2, confusion 2, histories 2, activation maps >= 2, filters 1, deepdream 1, zoo 1
+    expect(images.length).toBeGreaterThanOrEqual(14);
+    for (const im of images) {
+      expect(im.width).toBeGreaterThan(10);
+      expect(im.variance).toBeGreaterThan(1);
+    }
+    for (const s of first.sections) expect(s.figures.length, s.id).toBeGreaterThan(0);
+    const env = JSON.parse(readFileSync(join(out, 'env.json'), 'utf8')) as Record<string, unknown>;
+    expect(env).toHaveProperty('backend');
+    expect(env).toHaveProperty('git');
+
+    // Same command again: every job comes from the cache.
+    const again = await reproduce({ budget: 'smoke', out, backend: process.env.FER_BACKEND ?? 'auto', log: () => {}, noWarmup: true, only: ['accuracy'] });
+    expect([...again.outcomes.values()].every((o) => o.status === 'cached')).toBe(true);
+  }, 1_200_000);
+});
