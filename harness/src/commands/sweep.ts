@@ -153,7 +153,7 @@ export default defineCommand({
     data: { type: 'string', description: 'data set path; default FER2013_PATH, else synthetic' },
     grid: { type: 'string', description: "e.g. 'lr=1e-4,3e-4;l2=1e-4,1e-3'" },
     random: { type: 'string', description: 'number of random draws from --space' },
-    space: { type: 'string', description: `random search space (default ${DEFAULT_SPACE})` },
+    space: { type: 'string', description: `random search space (default ${DEFAULT_SPACE}; for paper-deep give units as arrays, e.g. units=choice:[256,512],[512,512])` },
     seed: { type: 'string', description: 'seed of the random draws', default: '1' },
     set: { type: 'string', description: 'override shared by every job (repeatable), as in fer train' },
     out: { type: 'string', description: 'output folder', required: true },

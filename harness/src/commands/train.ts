@@ -49,6 +49,12 @@ export async function runTrain(o: RunTrainOptions): Promise<{ metrics: TrainMetr
   const registry = createRegistry(builtinModels);
   const def = registry.get(o.model);
   const sets = parseSets(o.sets ?? []);
+  // NOTE: the `dropout` alias means denseDropout for the paper models and `dropout` for vgg-fer.
+  const defaults = def.defaults as Record<string, unknown>;
+  if ('denseDropout' in sets.model && !('denseDropout' in defaults) && 'dropout' in defaults) {
+    sets.model.dropout = sets.model.denseDropout;
+    delete sets.model.denseDropout;
+  }
   const modelConfig = registry.resolveConfig(o.model, sets.model);
   const trainConfig = resolveTrainConfig(mergeDeep(paperTrainConfig(o.model), sets.train));
   const dataConfig = resolveDataConfig(sets.data);
