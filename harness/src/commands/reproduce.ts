@@ -15,6 +15,7 @@ export default defineCommand({
     only: { type: 'string', description: 'comma-separated experiment ids (accuracy, per-expression, hybrid, confusion, histories, activation-maps, filters, deepdream, zoo)' },
     out: { type: 'string', description: 'output folder (default results/<budget>-<data-id>/)' },
     set: { type: 'string', description: 'override a setting, key=value (repeatable), e.g. --set train.epochs=1' },
+    'dry-run': { type: 'boolean', description: 'print the plan and a measured ETA, then stop', default: false },
   },
   async run({ args }) {
     const seeds = Number(args.seeds);
@@ -23,7 +24,7 @@ export default defineCommand({
     if (!Number.isInteger(workers) || workers < 1) throw new Error(`--workers ${args.workers}: expected a positive integer`);
     await reproduce({
       data: args.data, budget: args.budget as BudgetName | undefined, seeds, backend: args.backend, workers,
-      only: list(args.only), out: args.out, set: list(args.set),
+      only: list(args.only), out: args.out, set: list(args.set), dryRun: Boolean(args['dry-run']),
     });
   },
 });

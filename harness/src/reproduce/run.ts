@@ -35,6 +35,8 @@ export interface ReproduceOptions {
   log?: (line: string) => void;
   /** Skip the warm-up ETA (tests). */
   noWarmup?: boolean;
+  /** Print the plan and the measured ETA, then stop. */
+  dryRun?: boolean;
   experiments?: readonly ExperimentSpec[];
 }
 
@@ -103,6 +105,7 @@ export async function reproduce(opts: ReproduceOptions = {}): Promise<ReproduceR
     log(`  ${j.hash}  ${j.model.name.padEnd(22)} seed ${j.seed}  ${j.train.epochs} ep x ${Math.min(j.train.trainLimit || trainRows, trainRows)} img = ${imgs} img  ${done ? 'done (cached)' : `~${fmt(secs)}`}  <- ${[...new Set(j.uses.map((u) => u.experiment))].join(', ')}`);
   }
   if (rate.size) log(`ETA (from a measured warm-up, training only): ~${fmt(etaTotal)}`);
+  if (opts.dryRun) return { outDir, plan, outcomes: new Map(), sections: [] };
 
   // Train.
   const outcomes = new Map<string, JobOutcome>();
