@@ -33,6 +33,8 @@ export interface Deps {
   initBackend(backend: string): Promise<BackendInfo>;
   /** Data-parallel stepper over `workers` threads, or undefined when @fer/engine has none. */
   stepper(workers: number, backend: string): StepperFactory | undefined;
+  /** @fer/engine's describeBackend() (versions, threads, adapter) for env.json, when available. */
+  describeBackend(): unknown;
   provenance: Record<string, 'package' | 'harness fallback'>;
 }
 
@@ -79,11 +81,14 @@ export async function loadDeps(): Promise<Deps> {
       if (typeof createDP !== 'function' || workers <= 1) return undefined;
       return createDP({ workers, backend }) as StepperFactory;
     },
+    describeBackend: () => (typeof engine.describeBackend === 'function' ? (engine.describeBackend as AnyFn)() : null),
     provenance,
   };
 }
 
 function isSoftwareAdapter(adapter: unknown): boolean {
+  const flag = (adapter as { isSoftware?: unknown } | undefined)?.isSoftware;
+  if (typeof flag === 'boolean') return flag;
   const s = JSON.stringify(adapter ?? '').toLowerCase();
   return /swiftshader|llvmpipe|software|cpu/.test(s);
 }

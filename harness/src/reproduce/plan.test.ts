@@ -35,6 +35,14 @@ describe('planner', () => {
     expect(resolveTrain('paper', acc, acc.rows[1].train).batchSize).toBe(128);
   });
 
+  it('hashes the resolved model config, so changed model defaults retrain', () => {
+    const r = (v: number) => (_n: string, c: Record<string, unknown>) => ({ dropout: v, ...c });
+    const a = planJobs({ experiments, budget: 'smoke', seeds: 1, data, resolveModelConfig: r(0.25) });
+    const b = planJobs({ experiments, budget: 'smoke', seeds: 1, data, resolveModelConfig: r(0.5) });
+    expect(a.jobs[0].model.config).toEqual({ dropout: 0.25 });
+    expect(a.jobs[0].hash).not.toBe(b.jobs[0].hash);
+  });
+
   it('rejects bad seed counts', () => {
     expect(() => planJobs({ experiments, budget: 'smoke', seeds: 0, data })).toThrow(/seeds/);
   });

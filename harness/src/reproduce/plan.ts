@@ -67,6 +67,8 @@ export function planJobs(args: {
   seeds: number;
   data: DataIdentity;
   cli?: DeepPartial<RunSettings>;
+  /** Fills a model's defaults in (registry.resolveConfig), so a changed default changes the hash. */
+  resolveModelConfig?: (name: string, config: Record<string, unknown>) => Record<string, unknown>;
 }): Plan {
   const { experiments, budget, data } = args;
   const cli = args.cli ?? {};
@@ -80,7 +82,8 @@ export function planJobs(args: {
       const cell: Cell = { experiment: exp.id, row: row.row, seeds: [], jobs: [] };
       for (let s = 0; s < args.seeds; s++) {
         const seed = settings.seed + s;
-        const key = { model: { name: row.model.name, config: row.model.config }, modelScale: settings.modelScale, train, seed, budget, data: data.fingerprint };
+        const config = args.resolveModelConfig ? args.resolveModelConfig(row.model.name, row.model.config) : row.model.config;
+        const key = { model: { name: row.model.name, config }, modelScale: settings.modelScale, train, seed, budget, data: data.fingerprint };
         const hash = hashConfig(key);
         let job = byHash.get(hash);
         if (!job) {

@@ -74,7 +74,7 @@ export async function reproduce(opts: ReproduceOptions = {}): Promise<ReproduceR
   const dataPath = opts.data ?? process.env.FER2013_PATH;
   const ds = dataPath ? await deps.loadDataset(dataPath) : deps.makeSyntheticFer();
   const identity = dataIdentity(ds);
-  const plan = planJobs({ experiments: exps, budget, seeds, data: identity, cli });
+  const plan = planJobs({ experiments: exps, budget, seeds, data: identity, cli, resolveModelConfig: (n, c) => registry.resolveConfig(n, c) });
   const outDir = resolve(opts.out ?? join('results', `${budget}-${identity.id}`));
   mkdirSync(join(outDir, 'figures'), { recursive: true });
   mkdirSync(join(outDir, 'jobs'), { recursive: true });
@@ -266,6 +266,6 @@ function environment(backend: BackendInfo, deps: Deps): Record<string, unknown> 
     backend: backend.backend, backendReason: backend.reason, adapter: backend.adapter ?? null, gpu: backend.gpu,
     tfjs: tf.version.tfjs, node: process.version, platform: `${process.platform} ${process.arch}`,
     cpu: cpus()[0]?.model ?? 'unknown', cores: cpus().length, memoryGiB: +(totalmem() / 2 ** 30).toFixed(1),
-    git: { commit, dirty }, provenance: deps.provenance, date: new Date().toISOString(),
+    git: { commit, dirty }, engine: deps.describeBackend(), provenance: deps.provenance, date: new Date().toISOString(),
   };
 }
