@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -130,6 +131,13 @@ describe('fer predict', () => {
     const gray = await imageToGray48(a);
     expect(gray.length).toBe(2304);
     expect(new Set(gray)).toEqual(new Set([76]));
+    // JPEG through jpeg-js (a dependency of @fer/data): mid-gray stays mid-gray, within JPEG error.
+    const req = createRequire(createRequire(import.meta.url).resolve('@fer/data/package.json'));
+    const jpeg = req('jpeg-js') as { encode(img: { data: Uint8Array; width: number; height: number }, q: number): { data: Uint8Array } };
+    const c = join(dir, 'c.jpg');
+    await writeFile(c, jpeg.encode({ data: new Uint8Array(64 * 50 * 4).fill(128), width: 64, height: 50 }, 95).data);
+    const grayJpeg = await imageToGray48(c);
+    expect(Math.max(...grayJpeg.map((v) => Math.abs(v - 128)))).toBeLessThanOrEqual(2);
     const results = await runPredict({ model: modelDir, files: [a, b], backend: 'cpu' });
     expect(results).toHaveLength(2);
     expect(results[0].top).toHaveLength(3);

@@ -24,7 +24,7 @@ export async function imageToGray48(file: string): Promise<Uint8Array> {
     rgba = { data: new Uint8Array(png.data.buffer, png.data.byteOffset, png.data.length), width: png.width, height: png.height };
   } else if (buf[0] === 0xff && buf[1] === 0xd8) {
     // NOTE: jpeg-js is a dependency of @fer/data; resolve it from there.
-    const req = createRequire(import.meta.resolve('@fer/data'));
+    const req = createRequire(createRequire(import.meta.url).resolve('@fer/data/package.json'));
     const jpeg = req('jpeg-js') as { decode(b: Buffer, o: object): { data: Uint8Array; width: number; height: number } };
     rgba = jpeg.decode(buf, { useTArray: true, formatAsRGBA: true, maxMemoryUsageInMB: 256 });
   } else {
