@@ -63,10 +63,12 @@ interface WebGpuState {
   definedNavigator: boolean;
 }
 
-// NOTE: Dawn crashes the process (SIGSEGV / futex abort) when the GPU instance is garbage-collected
-// while one of its devices is alive, and keeps the event loop busy while the instance is reachable.
-// So the instance lives here, reachable, until disposeWebGpu() destroys the device and drops it.
+// NOTE: Dawn crashes the process (SIGSEGV / "futex facility returned an unexpected error code") when a GPU
+// instance is garbage-collected while a device is alive, and keeps the event loop busy while a device is
+// alive. So every instance and adapter we create stays referenced for the life of the process (they are
+// small, and idle instances do not keep Node running), and disposeWebGpu() destroys the device.
 let active: WebGpuState | undefined;
+const keepAlive: unknown[] = [];
 
 // Adapter strings of CPU (software) implementations. 'mesa' alone is not one: radv/anv/nvk are Mesa too.
 const SOFTWARE_PATTERNS: readonly RegExp[] = [
@@ -118,6 +120,7 @@ export async function probeWebGpu(opts: { powerPreference?: 'high-performance' |
   } catch (e) {
     return `Dawn could not start: ${errorText(e)}`;
   }
+  keepAlive.push(gpu);
   let adapter: GpuAdapterLike | null;
   try {
     adapter = await gpu.requestAdapter({ powerPreference: opts.powerPreference ?? 'high-performance' });
@@ -125,6 +128,7 @@ export async function probeWebGpu(opts: { powerPreference?: 'high-performance' |
     return `Dawn found no adapter (${errorText(e)})`;
   }
   if (!adapter) return 'Dawn found no adapter (requestAdapter returned null)';
+  keepAlive.push(adapter);
   const info: GpuAdapterInfoLike = adapter.info ?? {};
   const limits: Record<string, number> = {};
   for (const k in adapter.limits) {
@@ -214,7 +218,7 @@ export function activeWebGpu(): { report: AdapterReport; versions: Record<string
   return active ? { report: active.report, versions: active.versions } : undefined;
 }
 
-/** Unregisters the tfjs 'webgpu' backend, destroys the Dawn device and drops the GPU instance. */
+/** Unregisters the tfjs 'webgpu' backend and destroys the Dawn device (the instance stays referenced: see keepAlive). */
 export async function disposeWebGpu(tf: typeof tfType): Promise<boolean> {
   if (!active) return false;
   const state = active;

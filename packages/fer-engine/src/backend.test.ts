@@ -1,6 +1,8 @@
 // initBackend / describeBackend / disposeBackend: the choice, the reasons, and the errors.
 // Uses the machine's real setup: tfjs-node(-gpu) are not installed here; Dawn finds lavapipe (software)
 // when mesa-vulkan-drivers 25.x is installed (as .ci/run does), and a hardware adapter on a GPU machine.
+import { spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import * as tf from '@tensorflow/tfjs';
 import { afterAll, describe, expect, it } from 'vitest';
 import { describeBackend, disposeBackend, initBackend } from './backend.js';
@@ -102,6 +104,22 @@ describe('initBackend', () => {
     expect(tf.getBackend()).toBe('cpu');
     expect(tf.findBackendFactory('webgpu')).toBeFalsy();
   });
+
+  it('works in a plain Node process (not only vitest), which exits after disposeBackend()', () => {
+    // Regression: Dawn keeps the event loop busy while a device lives, and crashes the process (SIGSEGV)
+    // if its instance is collected while a device is alive; disposeBackend must end this cleanly.
+    const backendTs = fileURLToPath(new URL('./backend.ts', import.meta.url));
+    const code = `const { initBackend, disposeBackend } = await import(${JSON.stringify(backendTs)});
+      const info = await initBackend({ backend: 'webgpu', allowSoftwareAdapter: true }).catch((e) => ({ backend: e.code }));
+      await disposeBackend();
+      process.stdout.write(String(info.backend));`;
+    const r = spawnSync(process.execPath, ['--conditions=@fer/source', '--import', 'tsx', '--input-type=module', '-e', code], {
+      cwd: fileURLToPath(new URL('..', import.meta.url)), encoding: 'utf8', timeout: 60_000,
+    });
+    expect(r.signal, r.stderr).toBeNull();
+    expect(r.status, r.stderr).toBe(0);
+    expect(['webgpu', 'E_NO_ADAPTER']).toContain(r.stdout.trim());
+  }, 90_000);
 
   it('rejects an unknown backend with the list of known ones', async () => {
     await expect(initBackend({ backend: 'cuda' as never })).rejects.toMatchObject({ code: 'E_UNKNOWN_BACKEND', message: expect.stringMatching(/auto, wasm, webgpu, tensorflow, cpu/) });

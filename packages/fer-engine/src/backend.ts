@@ -62,7 +62,7 @@ export interface BackendDescription {
  * - `wasm`, `cpu`: always available.
  *
  * In a Node program that used WebGPU, call {@link disposeBackend} (or `process.exit()`) at the end: Dawn keeps
- * the event loop alive while its GPU instance exists.
+ * the event loop alive while its device exists.
  * @example
  * import { initBackend } from '@fer/engine';
  * const { backend, reason, adapter } = await initBackend({ backend: 'auto' });
@@ -122,7 +122,7 @@ export function describeBackend(): BackendDescription {
 
 /**
  * Releases what initBackend started for WebGPU: unregisters the tfjs 'webgpu' backend (disposing its
- * tensors), destroys the Dawn device and drops the GPU instance so that Node can exit. Switches tfjs to
+ * tensors) and destroys the Dawn device, so that Node can exit. Switches tfjs to
  * 'cpu' if WebGPU was active. Safe to call when nothing is active.
  * @example
  * await initBackend({ backend: 'webgpu' });
