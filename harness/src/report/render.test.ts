@@ -21,8 +21,8 @@ describe('report rendering', () => {
   it('summarises what reproduced and what did not', () => {
     const s = summarize(model(false).sections[0].verdicts);
     expect(s).toContain('**1 of 2**');
-    expect(s).toContain('Reproduced: Deep, test');
-    expect(s).toContain('Not reproduced: Shallow, test (-14.0 pts)');
+    expect(s).toContain('Reproduced: Deep, test [Table 1]');
+    expect(s).toContain('Not reproduced: Shallow, test [Table 1] (-14.0 pts)');
   });
 
   it('puts the synthetic banner first, only for synthetic data', () => {

@@ -39,8 +39,8 @@ export function summarize(verdicts: readonly VerdictRow[]): string {
   }
   const lines = [`**${ok.length} of ${judged.length}** reported numbers reproduced (paper inside our 95% CI or within 2 points).`];
   if (byTable.size) lines.push([...byTable.entries()].map(([t, c]) => `${t}: ${c.ok}/${c.all}`).join(' · '));
-  if (ok.length) lines.push(`Reproduced: ${ok.map((v) => v.label).join('; ')}.`);
-  if (bad.length) lines.push(`Not reproduced: ${bad.map((v) => `${v.label} (${v.verdict.delta !== null ? `${v.verdict.delta >= 0 ? '+' : ''}${(v.verdict.delta * 100).toFixed(1)} pts` : '—'})`).join('; ')}.`);
+  if (ok.length) lines.push(`Reproduced: ${ok.map((v) => `${v.label} [${v.table}]`).join('; ')}.`);
+  if (bad.length) lines.push(`Not reproduced: ${bad.map((v) => `${v.label} [${v.table}] (${v.verdict.delta !== null ? `${v.verdict.delta >= 0 ? '+' : ''}${(v.verdict.delta * 100).toFixed(1)} pts` : '—'})`).join('; ')}.`);
   return lines.join('\n\n');
 }
 
@@ -51,6 +51,7 @@ export function renderMarkdown(m: ReportModel): string {
   if (m.budget === 'smoke') out.push('> **SMOKE BUDGET** — a pipeline check with tiny data, 1-2 epochs and shrunk models. Not a result.', '');
   out.push(`Budget **${m.budget}** (${m.budgetDescription}); ${m.seeds} seed${m.seeds > 1 ? 's' : ''}; backend ${m.backend}; data: ${m.dataSource}; total wall time ${fmtTime(m.totalSeconds)}.`, '');
   out.push('## Summary', '', summarize(m.sections.flatMap((s) => s.verdicts)), '');
+  if (m.budget === 'smoke') out.push('(Smoke budget: the models saw a few hundred images for two epochs at 1/8 width, so these verdicts only exercise the pipeline.)', '');
   for (const s of m.sections) {
     out.push(`## ${s.ref}: ${s.title}`, '', s.description, '');
     if (s.claim) out.push(`*Paper:* ${s.claim}`, '');
