@@ -226,7 +226,6 @@ async function deepDreamFigures(outDir: string, exp: ExperimentSpec, plan: Plan,
   const candidates = plan.cells.filter((c) => c.experiment === exp.id).flatMap((c) => c.jobs.map((h) => outcomes.get(h)!)).filter(Boolean);
   if (candidates.length === 0) return [];
   const best = candidates.reduce((a, b) => (b.validation.accuracy > a.validation.accuracy ? b : a));
-  const job = plan.jobs.find((j) => j.hash === best.hash)!;
   const model = registry.create(best.model, best.config, { seed: best.seed });
   const ckpt = join(outDir, 'jobs', best.hash, 'checkpoint', 'best');
   if (existsSync(`${ckpt}.json`)) loadWeights(model, ckpt);
@@ -240,7 +239,6 @@ async function deepDreamFigures(outDir: string, exp: ExperimentSpec, plan: Plan,
   const file = 'figures/deepdream.png';
   writeFileSync(join(outDir, file), encodePng(grid([tiles], 6)));
   log(`deepdream: ${best.model} (validation ${(best.validation.accuracy * 100).toFixed(1)}%), ${d.steps} steps per class`);
-  void job;
   return [{ file, caption: `DeepDream from the best model (${best.model}, seed ${best.seed}, validation ${(best.validation.accuracy * 100).toFixed(1)}%), left to right: Angry, Disgust, Fear, Happy, Sad, Surprise, Neutral.` }];
 }
 
