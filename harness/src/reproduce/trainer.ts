@@ -50,14 +50,21 @@ const SIDE = 48;
 const PX = SIDE * SIDE;
 
 /** A single-thread stepper on the current tfjs backend. */
-export const localStepper: StepperFactory = async ({ model, optimizer }) => {
+export const localStepper: StepperFactory = async ({ model, optimizer, seed }) => {
   const opt = makeOptimizer(optimizer);
+  // NOTE: tfjs seeds unseeded random ops (Dropout masks) from Math.random; swapping in a seeded
+  // PRNG while the step's ops are built makes a run repeatable (same as @fer/models' trainer).
+  const rand = mulberry32(seed * 7919 + 17);
   const vars = () => model.trainableWeights.map((w) => w.read() as tf.Variable);
   return {
     async step(batch, lr) {
       (opt as unknown as { learningRate: number }).learningRate = lr;
       let correct: tf.Scalar | undefined;
-      const loss = tf.tidy(() => {
+      const original = Math.random;
+      Math.random = rand;
+      let loss: tf.Scalar;
+      try {
+        loss = tf.tidy(() => {
         const inputs = toInputs(model, batch.x, batch.hog, batch.size);
         const ys = tf.oneHot(tf.tensor1d(batch.y, 'int32'), 7);
         return opt.minimize(() => {
@@ -67,7 +74,10 @@ export const localStepper: StepperFactory = async ({ model, optimizer }) => {
           const reg = model.losses.length ? tf.addN(model.losses.map((f) => (f as () => tf.Scalar)())) : tf.scalar(0);
           return tf.add(ce, reg) as tf.Scalar;
         }, true, vars()) as tf.Scalar;
-      });
+        });
+      } finally {
+        Math.random = original;
+      }
       const [l] = await loss.data();
       const c = correct ? (await correct.data())[0] : 0;
       loss.dispose();
@@ -163,7 +173,7 @@ export async function trainModel(args: {
   const stepper = await (args.stepperFactory ?? localStepper)({ model, optimizer, seed });
   let history: EpochLog[] = [];
   let bestEpoch = 0, bestAcc = -1, start = 0;
-  const lastMeta = join(dir, 'last.json');
+  const lastMeta = join(dir, 'state.json'); // weights live in last.bin + last.json
   if (existsSync(lastMeta)) {
     const meta = JSON.parse(readFileSync(lastMeta, 'utf8')) as { epoch: number; history: EpochLog[]; bestEpoch: number; bestAcc: number };
     loadWeights(model, join(dir, 'last'));
