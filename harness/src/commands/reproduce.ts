@@ -2,6 +2,8 @@ import { defineCommand } from 'citty';
 import { reproduce } from '../reproduce/run.js';
 import type { BudgetName } from '../reproduce/spec.js';
 
+// --set values may hold commas (train.augment=hflip,shift): only --only is split on commas.
+const many = (v: unknown): string[] => (Array.isArray(v) ? v.map(String) : v === undefined ? [] : [String(v)]);
 const list = (v: unknown): string[] => (Array.isArray(v) ? v : v === undefined ? [] : [v]).flatMap((s) => String(s).split(',')).map((s) => s.trim()).filter(Boolean);
 
 export default defineCommand({
@@ -24,7 +26,7 @@ export default defineCommand({
     if (!Number.isInteger(workers) || workers < 1) throw new Error(`--workers ${args.workers}: expected a positive integer`);
     await reproduce({
       data: args.data, budget: args.budget as BudgetName | undefined, seeds, backend: args.backend, workers,
-      only: list(args.only), out: args.out, set: list(args.set), dryRun: Boolean(args['dry-run']),
+      only: list(args.only), out: args.out, set: many(args.set), dryRun: Boolean(args['dry-run']),
     });
   },
 });
