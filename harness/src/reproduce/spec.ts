@@ -68,7 +68,7 @@ export interface RunSettings {
   /** Shrink factor for model widths (1 = the paper's sizes). Applied to numeric width-like config keys. */
   modelScale: number;
   snapshots: { samples: number; maxEpochs: number };
-  deepdream: { steps: number; stepSize: number; jitter: number; blurEvery: number; size: number };
+  deepdream: { steps: number; stepSize: number; jitter: number; blurEvery: number };
   report: { bootstrap: number; reproducedWithin: number };
 }
 
@@ -88,7 +88,7 @@ export const DEFAULTS: RunSettings = {
   },
   modelScale: 1,
   snapshots: { samples: 4, maxEpochs: 4 },
-  deepdream: { steps: 60, stepSize: 0.08, jitter: 3, blurEvery: 5, size: 48 },
+  deepdream: { steps: 60, stepSize: 0.08, jitter: 3, blurEvery: 5 },
   report: { bootstrap: 1000, reproducedWithin: 0.02 },
 };
 
@@ -104,7 +104,7 @@ export const BUDGET_SETTINGS: Record<BudgetName, { description: string; settings
       train: { epochs: 2, batchSize: 32, trainLimit: 480, evalLimit: 140, augment: 'hflip' },
       modelScale: 0.125,
       snapshots: { samples: 3, maxEpochs: 2 },
-      deepdream: { steps: 12, size: 48 },
+      deepdream: { steps: 12 },
       report: { bootstrap: 200 },
     },
     epochsCap: 2,
