@@ -10,6 +10,7 @@ import { existsSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as tf from '@tensorflow/tfjs';
+import { createDataParallelStepper, disposeBackend, initBackend, registerWasmTrainingKernels } from '@fer/engine';
 
 type ModelName = 'shallow' | 'deep';
 
@@ -34,6 +35,15 @@ interface OurLine {
 
 export async function run(argv: string[]): Promise<void> {
   const o = parseArgs(argv);
+  try {
+    await runBench(o);
+  } finally {
+    // NOTE: destroys the WebGPU device (if any), else Node does not exit after a webgpu run.
+    await disposeBackend();
+  }
+}
+
+async function runBench(o: Options): Promise<void> {
   const backendNote = await setupBackend(o.backend);
   if (backendNote) {
     out({ bench: 'models', backend: o.backend, available: false, reason: backendNote });
@@ -110,27 +120,27 @@ async function measureModel(name: ModelName, o: Options): Promise<OurLine> {
     trainSeconds = await trainParallel(model, o);
   } else {
     const optimizer = tf.train.adam(1e-3);
-    const step = (): void => {
+    const step = async (): Promise<void> => {
       const cost = optimizer.minimize(() => lossOf(model, x, y), true);
-      cost?.dataSync();
+      await cost?.data();
       cost?.dispose();
     };
-    step();
-    step();
+    await step();
+    await step();
     const t0 = performance.now();
-    for (let i = 0; i < o.steps; i++) step();
+    for (let i = 0; i < o.steps; i++) await step();
     trainSeconds = (performance.now() - t0) / 1000;
     optimizer.dispose();
   }
-  const infer = (): void => {
+  const infer = async (): Promise<void> => {
     const p = tf.tidy(() => model.apply(x, { training: false }) as tf.Tensor);
-    p.dataSync();
+    await p.data();
     p.dispose();
   };
-  infer();
-  infer(); // NOTE: XNNPACK packs a dense kernel on its second use (see @fer/engine's BatchMatMul), then reuses it
+  await infer();
+  await infer(); // NOTE: XNNPACK packs a dense kernel on its second use (see @fer/engine's BatchMatMul), then reuses it
   const t1 = performance.now();
-  for (let i = 0; i < o.steps; i++) infer();
+  for (let i = 0; i < o.steps; i++) await infer();
   const inferSeconds = (performance.now() - t1) / 1000;
   x.dispose();
   y.dispose();
@@ -159,19 +169,9 @@ function batchTensors(batch: number, seed: number): { x: tf.Tensor4D; y: tf.Tens
   return { x, y };
 }
 
-/** Data-parallel training through @fer/engine's createDataParallelStepper, when it exists. */
+/** Data-parallel training through @fer/engine's createDataParallelStepper. */
 async function trainParallel(model: tf.LayersModel, o: Options): Promise<number> {
-  const engine = (await import('@fer/engine')) as Record<string, unknown>;
-  const create = engine['createDataParallelStepper'] as
-    | ((opts: { workers?: number; backend?: string }) => (args: { model: tf.LayersModel; optimizer: { name: 'adam'; learningRate: number }; seed: number }) => Promise<{
-        step(batch: { x: Float32Array; y: Uint8Array; size: number }, lr: number): Promise<unknown>;
-        dispose(): Promise<void>;
-      }>)
-    | undefined;
-  if (typeof create !== 'function') {
-    throw new Error(`--workers ${o.workers}: @fer/engine has no createDataParallelStepper yet; run with --workers 1.`);
-  }
-  const stepper = await create({ workers: o.workers, backend: o.backend })({ model, optimizer: { name: 'adam', learningRate: 1e-3 }, seed: 1 });
+  const stepper = await createDataParallelStepper({ workers: o.workers, backend: o.backend === 'cpu' ? 'cpu' : 'wasm' })({ model, optimizer: { name: 'adam', learningRate: 1e-3 }, seed: 1 });
   try {
     const xs = new Float32Array(o.batch * 48 * 48);
     const ys = new Uint8Array(o.batch);
@@ -194,12 +194,12 @@ async function profileStep(name: ModelName, batch: number): Promise<Record<strin
   const model = name === 'shallow' ? buildShallow() : buildDeep();
   const { x, y } = batchTensors(batch, 2);
   const optimizer = tf.train.adam(1e-3);
-  const step = (): void => {
+  const step = async (): Promise<void> => {
     const cost = optimizer.minimize(() => lossOf(model, x, y), true);
-    cost?.dataSync();
+    await cost?.data();
     cost?.dispose();
   };
-  step();
+  await step();
   const totals = new Map<string, { ms: number; calls: number }>();
   const restore: (() => void)[] = [];
   let depth = 0; // NOTE: kernels that call other kernels are timed once, at the outermost call
@@ -229,7 +229,7 @@ async function profileStep(name: ModelName, batch: number): Promise<Record<strin
   }
   const t0 = performance.now();
   try {
-    step();
+    await step();
   } finally {
     for (const r of restore) r();
   }
@@ -289,14 +289,11 @@ function findTorchScript(): string | undefined {
 async function setupBackend(backend: string): Promise<string | undefined> {
   if (backend === 'wasm') {
     await import('@tensorflow/tfjs-backend-wasm');
-    const { registerWasmTrainingKernels } = await import('@fer/engine');
     registerWasmTrainingKernels();
   } else if (backend === 'webgpu' || backend === 'tensorflow') {
-    const engine = (await import('@fer/engine')) as Record<string, unknown>;
-    const init = engine['initBackend'] as ((o: { backend: string }) => Promise<{ backend: string; reason: string }>) | undefined;
-    if (typeof init !== 'function') return `@fer/engine has no initBackend yet; ${backend} is not available`;
     try {
-      const info = await init({ backend });
+      // allowSoftwareAdapter: measure on lavapipe/SwiftShader too (the line's backend says webgpu; see describeBackend)
+      const info = await initBackend({ backend, allowSoftwareAdapter: backend === 'webgpu' });
       if (info.backend !== backend) return `initBackend gave "${info.backend}": ${info.reason}`;
       return undefined;
     } catch (e) {
