@@ -30,8 +30,11 @@ export function pickActivationLayers(model: tf.LayersModel): tf.layers.Layer[] {
 /**
  * One picture per chosen layer: a row per sample face, the face then its `maps` most varied
  * feature maps (viridis colour map, each map scaled to its own range).
+ * The forward pass runs before the first `await`, so the maps show the weights at call time even
+ * when training goes on while the tensors are read (reads are asynchronous: WebGPU in Node has no
+ * synchronous read).
  */
-export function activationTiles(model: tf.LayersModel, x: Float32Array, raw: Uint8Array, count: number, maps = 8): { layer: string; raster: Raster }[] {
+export async function activationTiles(model: tf.LayersModel, x: Float32Array, raw: Uint8Array, count: number, maps = 8): Promise<{ layer: string; raster: Raster }[]> {
   const layers = pickActivationLayers(model);
   if (layers.length === 0 || model.inputs.length !== 1) return [];
   const sub = tf.model({ inputs: model.inputs, outputs: layers.map((l) => l.output as tf.SymbolicTensor) });
@@ -39,10 +42,15 @@ export function activationTiles(model: tf.LayersModel, x: Float32Array, raw: Uin
     const r = sub.predict(tf.tensor4d(x, [count, SIDE, SIDE, 1]));
     return Array.isArray(r) ? r : [r];
   });
-  const result = layers.map((layer, li) => {
-    const t = outs[li];
-    const [n, h, w, c] = t.shape as number[];
-    const data = t.dataSync();
+  let values: Float32Array[];
+  try {
+    values = await Promise.all(outs.map(async (t) => (await t.data()) as Float32Array));
+  } finally {
+    outs.forEach((t) => t.dispose());
+  }
+  return layers.map((layer, li) => {
+    const [n, h, w, c] = outs[li].shape as number[];
+    const data = values[li];
     const variance = new Float64Array(c);
     for (let ch = 0; ch < c; ch++) {
       let s = 0, sq = 0;
@@ -64,17 +72,15 @@ export function activationTiles(model: tf.LayersModel, x: Float32Array, raw: Uin
     }
     return { layer: layer.name, raster: grid(rows, 2) };
   });
-  outs.forEach((t) => t.dispose());
-  return result;
 }
 
 /** The first conv layer's kernels, one tile each (own min..max), upscaled, 8 per row. */
-export function filterTiles(model: tf.LayersModel): { layer: string; count: number; raster: Raster } | undefined {
+export async function filterTiles(model: tf.LayersModel): Promise<{ layer: string; count: number; raster: Raster } | undefined> {
   const conv = model.layers.find((l) => l.getClassName() === 'Conv2D');
   if (!conv) return undefined;
   const kernel = conv.getWeights()[0];
   const [kh, kw, cin, cout] = kernel.shape as number[];
-  const data = kernel.dataSync();
+  const data = await kernel.data();
   const up = Math.max(4, Math.round(40 / kh));
   const tiles: Raster[] = [];
   for (let o = 0; o < cout; o++) {
@@ -112,7 +118,7 @@ function classScore(model: tf.LayersModel): (x: tf.Tensor4D) => tf.Tensor2D {
  * random jitter (shift, then shift back) and a 3x3 blur every few steps. Seeded; returns the
  * image in the network's normalized space.
  */
-export function deepDream(model: tf.LayersModel, cls: number, o: { steps: number; stepSize: number; jitter: number; blurEvery: number; seed: number }): Float32Array {
+export async function deepDream(model: tf.LayersModel, cls: number, o: { steps: number; stepSize: number; jitter: number; blurEvery: number; seed: number }): Promise<Float32Array> {
   const score = classScore(model);
   const rand = mulberry32(o.seed * 31 + cls);
   let img = tf.tensor4d(Float32Array.from({ length: PX }, () => gaussian(rand) * 0.1), [1, SIDE, SIDE, 1]);
@@ -132,7 +138,7 @@ export function deepDream(model: tf.LayersModel, cls: number, o: { steps: number
     img.dispose();
     img = next;
   }
-  const out = img.dataSync() as Float32Array;
+  const out = (await img.data()) as Float32Array;
   img.dispose();
   blurK.dispose();
   return Float32Array.from(out);

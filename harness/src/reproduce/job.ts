@@ -1,14 +1,27 @@
 // Runs one training job of the plan into <out>/jobs/<hash>/ (skipped when finished, resumed when
-// interrupted): trains, picks the best PublicTest epoch, predicts PrivateTest, saves pictures.
+// interrupted): trains with @fer/models `train()` (checkpoint every epoch, best PublicTest epoch
+// kept), saves the model (`saveModel`), predicts PublicTest and PrivateTest with it (`predict`),
+// and saves the pictures.
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { ModelRegistry } from '@fer/models';
+import type { FerDataset } from '@fer/data';
+import { predict, saveModel, train, type EpochRecord, type ModelRegistry, type ProgressEvent, type StepperFactory, type TrainConfig } from '@fer/models';
 import { activationTiles, filterTiles } from '../figures/pictures.js';
 import { encodePng } from '../figures/png.js';
 import type { Job } from './plan.js';
-import type { PreparedData } from './prepare.js';
-import type { RunSettings } from './spec.js';
-import { argmaxRows, predictSplit, trainModel, type EpochLog, type StepperFactory } from './trainer.js';
+import { trainSource, type PreparedData } from './prepare.js';
+import { CLASS_NAMES, type RunSettings, type TrainSpec } from './spec.js';
+
+/** One epoch of a job's history (@fer/models' EpochRecord; validation is always given here). */
+export interface EpochLog {
+  epoch: number;
+  loss: number;
+  accuracy: number;
+  valLoss: number;
+  valAccuracy: number;
+  lr: number;
+  seconds: number;
+}
 
 export interface JobOutcome {
   hash: string;
@@ -29,6 +42,19 @@ export interface JobOutcome {
   activations: { epoch: number; layer: string; file: string }[];
   filters?: { layer: string; count: number; file: string };
 }
+
+/**
+ * The harness's train spec as @fer/models' TrainConfig (the rest, e.g. the constant LR schedule,
+ * stays at TRAIN_DEFAULTS; L2 and dropout are model config keys). Adam lr 1e-4 by default.
+ * @example
+ * trainConfig(DEFAULTS.train, 1) // { epochs: 35, batchSize: 128, seed: 1, optimizer: { name: 'adam', learningRate: 0.0001 } }
+ */
+export function trainConfig(t: TrainSpec, seed: number): Pick<TrainConfig, 'epochs' | 'batchSize' | 'seed'> & { optimizer: Pick<TrainConfig['optimizer'], 'name' | 'learningRate'> } {
+  return { epochs: t.epochs, batchSize: t.batchSize, seed, optimizer: { name: t.optimizer, learningRate: t.learningRate } };
+}
+
+/** The model directory of a job (saveModel/loadModel format, best PublicTest epoch's weights). */
+export const MODEL_DIR = 'model';
 
 /** Keys of model configs that hold widths (filters/units) and shrink with `modelScale`. */
 const WIDTH_KEYS = ['filters', 'denseUnits', 'baseFilters', 'moduleFilters', 'hogUnits', 'units'];
@@ -70,10 +96,11 @@ export async function runJob(args: {
   job: Job;
   dir: string;
   registry: ModelRegistry;
+  dataset: FerDataset;
   data: PreparedData;
   settings: RunSettings;
   stepperFactory?: StepperFactory;
-  onBatch?: (step: number, steps: number, epoch: number, loss: number) => void;
+  onProgress?: (event: ProgressEvent) => void;
   onEpoch?: (log: EpochLog) => void;
 }): Promise<JobOutcome> {
   const { job, dir, registry, data, settings } = args;
@@ -83,40 +110,61 @@ export async function runJob(args: {
   writeFileSync(join(dir, 'job.json'), JSON.stringify(job, null, 2));
   const t0 = performance.now();
   const config = scaledConfig(registry, job.model.name, job.model.config, job.modelScale);
+  // NOTE: train()'s onEpoch gets the epoch record only, so the snapshots use this reference.
   const model = registry.create(job.model.name, config, { seed: job.seed });
   const hybrid = model.inputs.length > 1;
   const snaps = new Set(snapshotEpochs(job.train.epochs, settings.snapshots.maxEpochs));
   const sample = sampleRows(data.val.y, settings.snapshots.samples);
   const sx = new Float32Array(sample.length * 2304);
   const sraw = new Uint8Array(sample.length * 2304);
-  sample.forEach((r, j) => { sx.set(data.val.x.subarray(r * 2304, (r + 1) * 2304), j * 2304); sraw.set(data.rawVal.subarray(r * 2304, (r + 1) * 2304), j * 2304); });
+  sample.forEach((r, j) => { sx.set(data.val.x.subarray(r * 2304, (r + 1) * 2304), j * 2304); sraw.set(data.val.raw.subarray(r * 2304, (r + 1) * 2304), j * 2304); });
   const activations: JobOutcome['activations'] = [];
+  // Snapshots: the forward pass runs inside onEpoch (train() does not await it), the reads and
+  // PNG writes finish later; errors are kept and thrown after training.
+  const pending: Promise<void>[] = [];
+  let snapshotError: unknown;
+  const snapshot = async (epoch: number) => {
+    const tiles = await activationTiles(model, sx, sraw, sample.length);
+    for (const [li, t] of tiles.entries()) writeFileSync(join(dir, activationFile(epoch, li)), encodePng(t.raster));
+  };
   try {
-    const trained = await trainModel({
-      model, train: data.train, val: data.val, config: job.train, seed: job.seed, dir: join(dir, 'checkpoint'),
-      stepperFactory: args.stepperFactory,
-      onBatch: args.onBatch,
-      onEpoch: (log, m) => {
-        args.onEpoch?.(log);
-        if (hybrid || !snaps.has(log.epoch) || sample.length === 0) return;
-        for (const [li, t] of activationTiles(m, sx, sraw, sample.length).entries()) {
-          const file = `activations/e${String(log.epoch).padStart(3, '0')}-l${li}.png`;
-          writeFileSync(join(dir, file), encodePng(t.raster));
-        }
+    const trained = await train({
+      model,
+      data: { train: trainSource(args.dataset, data, job.train, job.seed), validation: { x: data.val.x, hog: data.val.hog, y: data.val.y, count: data.val.count } },
+      config: trainConfig(job.train, job.seed),
+      stepper: args.stepperFactory,
+      checkpointDir: join(dir, 'checkpoint'),
+      resume: true,
+      onProgress: args.onProgress,
+      onEpoch: (r) => {
+        args.onEpoch?.(epochLog(r));
+        if (hybrid || !snaps.has(r.epoch) || sample.length === 0) return;
+        pending.push(snapshot(r.epoch).catch((e: unknown) => { snapshotError ??= e; }));
       },
     });
+    await Promise.all(pending);
+    if (snapshotError) throw snapshotError;
     // Collect the snapshot list from disk so a resumed job still lists earlier epochs.
     for (const e of [...snaps].sort((a, b) => a - b)) {
       for (const [li, l] of (hybrid ? [] : ['first conv', 'deeper conv']).entries()) {
-        const file = `activations/e${String(e).padStart(3, '0')}-l${li}.png`;
+        const file = activationFile(e, li);
         if (existsSync(join(dir, file))) activations.push({ epoch: e, layer: l, file });
       }
     }
-    const valPred = argmaxRows(await predictSplit(model, data.val));
-    const testPred = argmaxRows(await predictSplit(model, data.test));
+    const history = trained.history.map(epochLog);
+    const bestEpoch = trained.bestEpoch ?? history.length;
+    // The model now holds the best PublicTest epoch's weights (train() restores them).
+    const meta = await saveModel(join(dir, MODEL_DIR), model, {
+      modelName: job.model.name, config, classNames: [...CLASS_NAMES], normalizer: data.normalizer.toJSON(),
+      ...(data.hog ? { hog: data.hog as Record<string, unknown> } : {}),
+      training: { history, bestEpoch, job: job.hash },
+    });
+    const loaded = { model, meta };
+    const valPred = predict(loaded, data.val.raw, data.val.count, { hog: data.val.hog }).labels;
+    const testPred = predict(loaded, data.test.raw, data.test.count, { hog: data.test.hog }).labels;
     const acc = (p: Uint8Array, y: Uint8Array) => p.reduce((a, v, i) => a + (v === y[i] ? 1 : 0), 0) / Math.max(1, y.length);
     let filters: JobOutcome['filters'];
-    const ft = filterTiles(model);
+    const ft = await filterTiles(model);
     if (ft) {
       writeFileSync(join(dir, 'filters.png'), encodePng(ft.raster));
       filters = { layer: ft.layer, count: ft.count, file: 'filters.png' };
@@ -124,10 +172,10 @@ export async function runJob(args: {
     const outcome: JobOutcome = {
       hash: job.hash, model: job.model.name, config, seed: job.seed, epochs: job.train.epochs, status: 'trained',
       // epochs trained by earlier, interrupted runs count too
-      wallSeconds: (performance.now() - t0) / 1000 + trained.history.slice(0, trained.resumedFrom).reduce((a, h) => a + h.seconds, 0),
+      wallSeconds: (performance.now() - t0) / 1000 + history.slice(0, trained.resumedFromEpoch).reduce((a, h) => a + h.seconds, 0),
       params: model.countParams(),
-      history: trained.history, bestEpoch: trained.bestEpoch, resumedFrom: trained.resumedFrom,
-      trainRows: data.train.count,
+      history, bestEpoch, resumedFrom: trained.resumedFromEpoch,
+      trainRows: data.trainCount,
       validation: { accuracy: acc(valPred, data.val.y), rows: data.val.count, predicted: [...valPred] },
       test: { accuracy: acc(testPred, data.test.y), rows: data.test.count, predicted: [...testPred] },
       activations, filters,
@@ -135,6 +183,15 @@ export async function runJob(args: {
     writeFileSync(resultFile, JSON.stringify(outcome));
     return outcome;
   } finally {
+    await Promise.all(pending);
     model.dispose();
   }
+}
+
+function activationFile(epoch: number, layer: number): string {
+  return `activations/e${String(epoch).padStart(3, '0')}-l${layer}.png`;
+}
+
+function epochLog(r: EpochRecord): EpochLog {
+  return { epoch: r.epoch, loss: r.loss, accuracy: r.accuracy, valLoss: r.valLoss ?? NaN, valAccuracy: r.valAccuracy ?? NaN, lr: r.lr, seconds: r.seconds };
 }

@@ -84,7 +84,8 @@ export function planJobs(args: {
         const seed = settings.seed + s;
         const config = args.resolveModelConfig ? args.resolveModelConfig(row.model.name, row.model.config) : row.model.config;
         const key = { model: { name: row.model.name, config }, modelScale: settings.modelScale, train, seed, budget, data: data.fingerprint };
-        const hash = hashConfig(key);
+        // v2: trained by @fer/models train() on @fer/data batches (older job folders are not reused).
+        const hash = hashConfig({ ...key, v: 2 });
         let job = byHash.get(hash);
         if (!job) {
           job = { hash, ...structuredClone(key), uses: [] };

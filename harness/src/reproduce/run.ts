@@ -5,22 +5,22 @@ import { copyFileSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { basename, join, resolve } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
-import { hogImage } from '@fer/hog';
+import { loadDataset, makeSyntheticFer, splitIndices, type FerDataset } from '@fer/data';
+import { createDataParallelStepper, describeBackend, disposeBackend, initBackend, type BackendChoice } from '@fer/engine';
+import { hogImage, type HogOptions } from '@fer/hog';
 import { renderPng, type VegaLiteSpec } from '@fer/metrics';
-import { builtinModels, createRegistry, type ModelRegistry } from '@fer/models';
+import { builtinModels, createRegistry, loadModel, localStepper, type ModelRegistry, type StepperFactory } from '@fer/models';
 import { experiments as allExperiments } from '../../experiments/index.js';
 import { deepDream } from '../figures/pictures.js';
 import { encodePng, grayTile, grid } from '../figures/png.js';
 import { buildSection, type Figure, type Section } from '../report/sections.js';
 import { renderHtml, renderMarkdown, type JobRow } from '../report/render.js';
-import { loadDeps, type BackendInfo, type Deps, type FerDatasetLike } from './deps.js';
 import { fnv1a } from './hash.js';
-import { runJob, sampleRows, scaledConfig, type JobOutcome } from './job.js';
+import { MODEL_DIR, runJob, sampleRows, scaledConfig, type JobOutcome } from './job.js';
 import { parseOverrides } from './overrides.js';
 import { jobImages, planJobs, type DataIdentity, type Job, type Plan } from './plan.js';
-import { prepareData, rowSets, type PreparedData } from './prepare.js';
+import { augmentSpecs, prepareData, rowSets, trainSource, type PreparedData } from './prepare.js';
 import { BUDGET_SETTINGS, BUDGETS, SpecError, validateExperiment, type BudgetName, type ExperimentSpec } from './spec.js';
-import { loadWeights, localStepper, type StepperFactory } from './trainer.js';
 
 export interface ReproduceOptions {
   data?: string;
@@ -45,7 +45,7 @@ export interface ReproduceResult { outDir: string; plan: Plan; outcomes: Map<str
 const fmt = (s: number) => (!Number.isFinite(s) ? '?' : s < 90 ? `${Math.round(s)}s` : s < 5400 ? `${(s / 60).toFixed(1)}min` : `${(s / 3600).toFixed(1)}h`);
 
 /** Stable identity of a data set: its source kind plus a fingerprint of labels, splits and pixels. */
-export function dataIdentity(ds: FerDatasetLike): DataIdentity {
+export function dataIdentity(ds: FerDataset): DataIdentity {
   const h = fnv1a(ds.pixels, 97, fnv1a(ds.splits, 1, fnv1a(ds.labels)));
   return { id: ds.synthetic ? 'synthetic' : 'fer2013', fingerprint: `${ds.count}-${h.toString(16)}`, source: ds.synthetic ? 'synthetic' : basename(ds.source), synthetic: ds.synthetic };
 }
@@ -57,10 +57,36 @@ export function selectExperiments(all: readonly ExperimentSpec[], only: readonly
   return all.filter((e) => only.includes(e.id));
 }
 
+/** What the run needs to know about the backend @fer/engine started. */
+export interface BackendInfo {
+  backend: string;
+  reason: string;
+  adapter?: unknown;
+  /** A hardware GPU (WebGPU on a non-software adapter, or tfjs-node-gpu): picks the `paper` budget by default. */
+  gpu: boolean;
+}
+
+const BACKENDS: readonly BackendChoice[] = ['auto', 'wasm', 'webgpu', 'tensorflow', 'cpu'];
+
+async function startBackend(backend: string): Promise<BackendInfo> {
+  if (!BACKENDS.includes(backend as BackendChoice)) throw new SpecError('E_BAD_OPTION', `--backend ${backend}: expected one of ${BACKENDS.join(', ')}.`);
+  const r = await initBackend({ backend: backend as BackendChoice });
+  const gpu = r.backend === 'webgpu' ? r.adapter?.isSoftware === false : r.backend === 'tensorflow' ? /gpu/i.test(r.reason) : false;
+  return { backend: r.backend, reason: r.reason, adapter: r.adapter, gpu };
+}
+
 export async function reproduce(opts: ReproduceOptions = {}): Promise<ReproduceResult> {
+  try {
+    return await reproduceOn(opts);
+  } finally {
+    // NOTE: releases the WebGPU device (if one was started), else Node does not exit.
+    await disposeBackend();
+  }
+}
+
+async function reproduceOn(opts: ReproduceOptions): Promise<ReproduceResult> {
   const log = opts.log ?? ((l: string) => console.log(l));
   const t0 = performance.now();
-  const deps = await loadDeps();
   const registry = createRegistry(builtinModels);
   // Validate everything before any work.
   const exps = selectExperiments(opts.experiments ?? allExperiments, opts.only);
@@ -69,32 +95,40 @@ export async function reproduce(opts: ReproduceOptions = {}): Promise<ReproduceR
   if (opts.budget !== undefined && !BUDGETS.includes(opts.budget)) throw new SpecError('E_BAD_OPTION', `--budget ${opts.budget}: expected one of ${BUDGETS.join(', ')}.`);
   const seeds = opts.seeds ?? 1;
 
-  const backend = await deps.initBackend(opts.backend ?? 'auto');
+  const workers = opts.workers ?? 1;
+  if (!Number.isInteger(workers) || workers < 1) throw new SpecError('E_BAD_OPTION', `--workers ${workers}: expected a positive integer.`);
+  const backend = await startBackend(opts.backend ?? 'auto');
   const budget: BudgetName = opts.budget ?? (backend.gpu ? 'paper' : 'quick');
   const dataPath = opts.data ?? process.env.FER2013_PATH;
-  const ds = dataPath ? await deps.loadDataset(dataPath) : deps.makeSyntheticFer();
+  const ds = dataPath ? await loadDataset(dataPath) : makeSyntheticFer({ seed: 2017 });
   const identity = dataIdentity(ds);
   const plan = planJobs({ experiments: exps, budget, seeds, data: identity, cli, resolveModelConfig: (n, c) => registry.resolveConfig(n, c) });
+  const hogOf = (job: Job): HogOptions | undefined => (registry.get(job.model.name).inputs.hog ? (registry.resolveConfig(job.model.name, job.model.config).hog as HogOptions) : undefined);
+  // Check every job's augmentation before any work (hybrids take 'hflip' only: see prepare.ts).
+  for (const j of plan.jobs) {
+    const names = augmentSpecs(j.train.augment).map((a) => a.name).filter((n) => n !== 'hflip');
+    if (hogOf(j) && names.length) throw new SpecError('E_BAD_SPEC', `job ${j.hash} (${j.model.name}): train.augment "${j.train.augment}" includes ${names.join(', ')}, but hybrid (CNN + HOG) models take 'hflip' only (their HOG features must match the training image).`);
+  }
   const outDir = resolve(opts.out ?? join('results', `${budget}-${identity.id}`));
   mkdirSync(join(outDir, 'figures'), { recursive: true });
   mkdirSync(join(outDir, 'jobs'), { recursive: true });
   if (identity.synthetic) log('SYNTHETIC DATA: no --data / FER2013_PATH given; running on the embedded synthetic faces (numbers mean nothing about the paper).');
   log(`fer reproduce: budget ${budget} (${BUDGET_SETTINGS[budget].description}); backend ${backend.backend} (${backend.reason}); ${seeds} seed(s); out ${outDir}`);
 
-  const stepperFactory: StepperFactory | undefined = deps.stepper(opts.workers ?? 1, backend.backend);
+  // NOTE: the workers run their own tfjs (wasm, or cpu when the main backend is cpu), whatever the main backend.
+  const stepperFactory: StepperFactory | undefined = workers > 1 ? createDataParallelStepper({ workers, backend: backend.backend === 'cpu' ? 'cpu' : 'wasm' }) : undefined;
   const prepCache = new Map<string, PreparedData>();
   const prepared = (job: Job): PreparedData => {
-    const cfg = registry.resolveConfig(job.model.name, job.model.config);
-    const hog = registry.get(job.model.name).inputs.hog ? (cfg.hog as Record<string, unknown>) : undefined;
-    const key = JSON.stringify([job.train.trainLimit, job.train.evalLimit, job.train.normalize, job.train.augment, hog ?? null]);
+    const hog = hogOf(job);
+    const key = JSON.stringify([job.train.trainLimit, job.train.evalLimit, job.train.normalize, hog ?? null]);
     let p = prepCache.get(key);
-    if (!p) { p = prepareData(ds, rowSets(ds, deps, job.train), job.train, hog); prepCache.set(key, p); }
+    if (!p) { p = prepareData(ds, rowSets(ds, job.train), job.train, hog); prepCache.set(key, p); }
     return p;
   };
 
   // The plan and a measured ETA.
-  const trainRows = deps.splitIndices(ds, 'Training').length;
-  const rate = opts.noWarmup ? new Map<string, number>() : await warmup(plan, registry, prepared, stepperFactory, log);
+  const trainRows = splitIndices(ds, 'Training').length;
+  const rate = opts.noWarmup ? new Map<string, number>() : await warmup(plan, registry, ds, prepared, stepperFactory, log);
   let etaTotal = 0;
   log(`plan: ${plan.jobs.length} training job(s) for ${exps.length} experiment(s)`);
   for (const j of plan.jobs) {
@@ -116,11 +150,9 @@ export async function reproduce(opts: ReproduceOptions = {}): Promise<ReproduceR
     const jt = performance.now();
     const expected = (rate.get(job.model.name) ?? NaN) * jobImages(job, trainRows);
     const o = await runJob({
-      job, dir: join(outDir, 'jobs', job.hash), registry, data: prepared(job), settings: plan.settings, stepperFactory,
-      onBatch: tty ? (s, n, e, loss) => {
-        const el = (performance.now() - jt) / 1000;
-        const frac = ((e - 1) * n + s) / (job.train.epochs * n);
-        process.stdout.write(`\r${label} epoch ${e}/${job.train.epochs} step ${s}/${n} loss ${loss.toFixed(3)} | job ETA ${fmt(el / frac - el)}   `);
+      job, dir: join(outDir, 'jobs', job.hash), registry, dataset: ds, data: prepared(job), settings: plan.settings, stepperFactory,
+      onProgress: tty ? (p) => {
+        process.stdout.write(`\r${label} epoch ${p.epoch}/${p.epochs} step ${p.step}/${p.steps} loss ${p.loss.toFixed(3)} | ${p.imagesPerSecond.toFixed(1)} img/s | job ETA ${fmt(p.etaSeconds)}   `);
       } : undefined,
       onEpoch: (l) => {
         const el = (performance.now() - jt) / 1000;
@@ -169,7 +201,7 @@ export async function reproduce(opts: ReproduceOptions = {}): Promise<ReproduceR
     const o = outcomes.get(j.hash)!;
     return { hash: j.hash, model: j.model.name, seed: j.seed, epochs: j.train.epochs, trainRows: o.trainRows, status: o.status, wallSeconds: o.wallSeconds, bestEpoch: o.bestEpoch, usedBy: [...new Set(j.uses.map((u) => u.experiment))].join(', ') };
   });
-  const notes = reportNotes(deps, backend, plan, opts.workers ?? 1, stepperFactory);
+  const notes = reportNotes(backend, plan, workers);
   const title = 'Alizadeh & Fazel 2017 on FER2013, re-done with TensorFlow.js';
   const md = renderMarkdown({ title, synthetic: identity.synthetic, dataSource: `${identity.source} (${ds.count} rows, fingerprint ${identity.fingerprint})`, budget, budgetDescription: BUDGET_SETTINGS[budget].description, seeds, backend: `${backend.backend}`, sections, jobs, notes, totalSeconds });
   writeFileSync(join(outDir, 'report.md'), md);
@@ -181,26 +213,28 @@ export async function reproduce(opts: ReproduceOptions = {}): Promise<ReproduceR
     jobs: jobs.map((j) => ({ ...j, validation: outcomes.get(j.hash)!.validation.accuracy, test: outcomes.get(j.hash)!.test.accuracy, history: outcomes.get(j.hash)!.history })),
     totalSeconds,
   }, null, 2));
-  writeFileSync(join(outDir, 'config.json'), JSON.stringify({ banner, budget, seeds, backend: opts.backend ?? 'auto', workers: opts.workers ?? 1, only: opts.only ?? null, set: opts.set ?? [], data: identity, settings: plan.settings, experiments: exps, jobs: plan.jobs }, null, 2));
-  writeFileSync(join(outDir, 'env.json'), JSON.stringify(environment(backend, deps), null, 2));
+  writeFileSync(join(outDir, 'config.json'), JSON.stringify({ banner, budget, seeds, backend: opts.backend ?? 'auto', workers, only: opts.only ?? null, set: opts.set ?? [], data: identity, settings: plan.settings, experiments: exps, jobs: plan.jobs }, null, 2));
+  writeFileSync(join(outDir, 'env.json'), JSON.stringify(environment(backend), null, 2));
   log(`report: ${join(outDir, 'report.html')} (${fmt(totalSeconds)})`);
   return { outDir, plan, outcomes, sections };
 }
 
 /** Times a few training steps of each model (after one untimed step) -> seconds per image. */
-async function warmup(plan: Plan, registry: ModelRegistry, prepared: (j: Job) => PreparedData, stepper: StepperFactory | undefined, log: (l: string) => void): Promise<Map<string, number>> {
+async function warmup(plan: Plan, registry: ModelRegistry, ds: FerDataset, prepared: (j: Job) => PreparedData, stepper: StepperFactory | undefined, log: (l: string) => void): Promise<Map<string, number>> {
   const rate = new Map<string, number>();
   for (const job of plan.jobs) {
     if (rate.has(job.model.name)) continue;
     const data = prepared(job);
     const model = registry.create(job.model.name, scaledConfig(registry, job.model.name, job.model.config, job.modelScale), { seed: 1 });
-    const st = await (stepper ?? localStepper)({ model, optimizer: { name: job.train.optimizer, learningRate: job.train.learningRate }, seed: 1 });
-    const n = Math.min(job.train.batchSize, data.train.count);
-    const batch = { x: data.train.x.subarray(0, n * 2304), hog: data.train.hog?.subarray(0, n * data.train.hogLength), y: data.train.y.subarray(0, n), size: n };
-    await st.step(batch, 0);
+    const lr = job.train.learningRate;
+    const st = await (stepper ?? localStepper)({ model, optimizer: { name: job.train.optimizer, learningRate: lr }, seed: 1 });
+    // The first batch of the job's own batches (same batch size, augmentation and HOG).
+    const [batch] = trainSource(ds, data, job.train, 1).epoch(0);
+    const n = batch.size;
+    await st.step(batch, lr); // untimed (first-use compilation); the model is thrown away after
     const t = performance.now();
     const steps = 2;
-    for (let i = 0; i < steps; i++) await st.step(batch, 0);
+    for (let i = 0; i < steps; i++) await st.step(batch, lr);
     const perImg = (performance.now() - t) / 1000 / (steps * n);
     rate.set(job.model.name, perImg * 1.1); // + ~10% for validation passes
     await st.dispose();
@@ -211,10 +245,10 @@ async function warmup(plan: Plan, registry: ModelRegistry, prepared: (j: Job) =>
 }
 
 function hogFigure(outDir: string, registry: ModelRegistry, data: PreparedData): Figure {
-  const hogOpts = registry.resolveConfig('paper-hybrid-deep', {}).hog as Record<string, unknown>;
+  const hogOpts = registry.resolveConfig('paper-hybrid-deep', {}).hog as HogOptions;
   const rows = sampleRows(data.val.y, 4).map((r) => {
-    const face = data.rawVal.subarray(r * 2304, (r + 1) * 2304);
-    const pic = hogImage({ data: face, width: 48, height: 48 }, hogOpts as never);
+    const face = data.val.raw.subarray(r * 2304, (r + 1) * 2304);
+    const pic = hogImage({ data: face, width: 48, height: 48 }, hogOpts);
     return [grayTile(face, 48, 48, 3), grayTile(pic.data, pic.width, pic.height, 3)];
   }).flat();
   const file = 'figures/hybrid-hog-glyphs.png';
@@ -226,13 +260,13 @@ async function deepDreamFigures(outDir: string, exp: ExperimentSpec, plan: Plan,
   const candidates = plan.cells.filter((c) => c.experiment === exp.id).flatMap((c) => c.jobs.map((h) => outcomes.get(h)!)).filter(Boolean);
   if (candidates.length === 0) return [];
   const best = candidates.reduce((a, b) => (b.validation.accuracy > a.validation.accuracy ? b : a));
-  const model = registry.create(best.model, best.config, { seed: best.seed });
-  const ckpt = join(outDir, 'jobs', best.hash, 'checkpoint', 'best');
-  if (existsSync(`${ckpt}.json`)) loadWeights(model, ckpt);
+  // The job's saved model (best PublicTest epoch); a fresh one if it is missing (nothing to dream from, but the figure is drawn).
+  const saved = join(outDir, 'jobs', best.hash, MODEL_DIR);
+  const model = existsSync(join(saved, 'fer.json')) ? (await loadModel(saved)).model : registry.create(best.model, best.config, { seed: best.seed });
   const d = plan.settings.deepdream;
   const tiles = [];
   for (let c = 0; c < 7; c++) {
-    const img = deepDream(model, c, { steps: d.steps, stepSize: d.stepSize, jitter: d.jitter, blurEvery: d.blurEvery, seed: plan.settings.seed });
+    const img = await deepDream(model, c, { steps: d.steps, stepSize: d.stepSize, jitter: d.jitter, blurEvery: d.blurEvery, seed: plan.settings.seed });
     tiles.push(grayTile(img, 48, 48, 3));
   }
   model.dispose();
@@ -242,11 +276,10 @@ async function deepDreamFigures(outDir: string, exp: ExperimentSpec, plan: Plan,
   return [{ file, caption: `DeepDream from the best model (${best.model}, seed ${best.seed}, validation ${(best.validation.accuracy * 100).toFixed(1)}%), left to right: Angry, Disgust, Fear, Happy, Sad, Surprise, Neutral.` }];
 }
 
-function reportNotes(deps: Deps, backend: BackendInfo, plan: Plan, workers: number, stepper: StepperFactory | undefined): string[] {
+function reportNotes(backend: BackendInfo, plan: Plan, workers: number): string[] {
   const notes: string[] = [];
-  const fb = Object.entries(deps.provenance).filter(([, v]) => v !== 'package').map(([k]) => k);
-  if (fb.length) notes.push(`Harness stand-ins were used for ${fb.join(', ')} (those exports had not landed in the packages when this ran).`);
-  if (workers > 1 && !stepper) notes.push(`--workers ${workers} asked for data-parallel training, but @fer/engine's createDataParallelStepper is not available: trained on one thread.`);
+  notes.push('Training: @fer/models `train()` (Adam, constant learning rate, a checkpoint every epoch), batches from @fer/data `createBatcher` (seeded shuffle and augmentation); HOG features from @fer/hog `hogBatch`.');
+  if (workers > 1) notes.push(`Data-parallel training on ${workers} worker threads (@fer/engine createDataParallelStepper, ${backend.backend === 'cpu' ? 'cpu' : 'wasm'} in each worker).`);
   notes.push(`Model selection: the epoch with the best PublicTest accuracy is kept; PrivateTest is predicted once with it (never used for any choice).`);
   notes.push(`Normalization: ${plan.settings.train.normalize}, fitted on the training rows only. Augmentation: ${plan.settings.train.augment || 'none'}.`);
   if (plan.settings.modelScale !== 1) notes.push(`Model widths scaled by ${plan.settings.modelScale} (filters and units of every layer), so these are not the paper's networks.`);
@@ -254,7 +287,7 @@ function reportNotes(deps: Deps, backend: BackendInfo, plan: Plan, workers: numb
   return notes;
 }
 
-function environment(backend: BackendInfo, deps: Deps): Record<string, unknown> {
+function environment(backend: BackendInfo): Record<string, unknown> {
   let commit = 'unknown', dirty = false;
   try {
     commit = execSync('git rev-parse HEAD', { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
@@ -264,6 +297,6 @@ function environment(backend: BackendInfo, deps: Deps): Record<string, unknown> 
     backend: backend.backend, backendReason: backend.reason, adapter: backend.adapter ?? null, gpu: backend.gpu,
     tfjs: tf.version.tfjs, node: process.version, platform: `${process.platform} ${process.arch}`,
     cpu: cpus()[0]?.model ?? 'unknown', cores: cpus().length, memoryGiB: +(totalmem() / 2 ** 30).toFixed(1),
-    git: { commit, dirty }, engine: deps.describeBackend(), provenance: deps.provenance, date: new Date().toISOString(),
+    git: { commit, dirty }, engine: describeBackend(), date: new Date().toISOString(),
   };
 }

@@ -1,0 +1,53 @@
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { makeSyntheticFer } from '@fer/data';
+import { initBackend } from '@fer/engine';
+import { builtinModels, createRegistry, loadModel } from '@fer/models';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { runJob, trainConfig } from './job.js';
+import type { Job } from './plan.js';
+import { prepareData, rowSets } from './prepare.js';
+import { DEFAULTS } from './spec.js';
+
+const ds = makeSyntheticFer({ seed: 4, counts: { Training: 35, PublicTest: 14, PrivateTest: 14 } });
+const registry = createRegistry(builtinModels);
+const settings = { ...DEFAULTS, snapshots: { samples: 2, maxEpochs: 2 } };
+
+function job(epochs: number): Job {
+  const train = { ...DEFAULTS.train, epochs, batchSize: 16, learningRate: 0.001 };
+  return { hash: 'test', model: { name: 'mini-xception', config: {} }, modelScale: 0.125, train, seed: 3, budget: 'smoke', data: 'synthetic', uses: [] };
+}
+
+describe('runJob', () => {
+  beforeAll(async () => { await initBackend({ backend: 'wasm' }); });
+  const data = prepareData(ds, rowSets(ds, DEFAULTS.train), DEFAULTS.train, undefined);
+  const run = (dir: string, epochs: number) => runJob({ job: job(epochs), dir, registry, dataset: ds, data, settings });
+
+  it('maps the train spec onto @fer/models TrainConfig', () => {
+    expect(trainConfig(DEFAULTS.train, 2)).toEqual({ epochs: 35, batchSize: 128, seed: 2, optimizer: { name: 'adam', learningRate: 0.0001 } });
+  });
+
+  it('is repeatable, resumes an interrupted job from its checkpoint and skips a finished one', async () => {
+    const a = await run(mkdtempSync(join(tmpdir(), 'fer-job-')), 2);
+    const b = await run(mkdtempSync(join(tmpdir(), 'fer-job-')), 2);
+    expect(b.history.map((h) => h.loss)).toEqual(a.history.map((h) => h.loss));
+    expect(a.activations.map((s) => s.epoch)).toEqual([1, 1, 2, 2]);
+
+    const dir = mkdtempSync(join(tmpdir(), 'fer-job-'));
+    const first = await run(dir, 1);
+    expect(first.resumedFrom).toBe(0);
+    rmSync(join(dir, 'result.json')); // as if the run had stopped after epoch 1
+    const second = await run(dir, 2);
+    expect(second.status).toBe('trained');
+    expect(second.resumedFrom).toBe(1);
+    expect(second.history.map((h) => h.loss)).toEqual(a.history.map((h) => h.loss));
+    expect(second.activations.map((s) => s.epoch)).toEqual([1, 1, 2, 2]);
+    expect((await run(dir, 2)).status).toBe('cached');
+
+    expect(existsSync(join(dir, 'model', 'fer.json'))).toBe(true);
+    const loaded = await loadModel(join(dir, 'model'));
+    expect(loaded.meta.modelName).toBe('mini-xception');
+    loaded.model.dispose();
+  }, 120_000);
+});

@@ -1,0 +1,59 @@
+import { makeSyntheticFer } from '@fer/data';
+import { hogBatch, PAPER_HOG_OPTIONS } from '@fer/hog';
+import { describe, expect, it } from 'vitest';
+import { DEFAULTS } from './spec.js';
+import { augmentSpecs, mirror, prepareData, rowSets, stratifiedSubset, trainSource } from './prepare.js';
+
+const ds = makeSyntheticFer({ seed: 3, counts: { Training: 70, PublicTest: 21, PrivateTest: 21 } });
+const spec = { ...DEFAULTS.train, batchSize: 16, trainLimit: 35, evalLimit: 14 };
+const hogOf = (px: Uint8Array) => hogBatch(px, { count: 1, width: 48, height: 48, ...PAPER_HOG_OPTIONS });
+
+describe('prepare', () => {
+  it('takes stratified, seeded subsets and fits the normalizer on training rows only', () => {
+    const rows = rowSets(ds, spec);
+    expect(rows.train.length).toBeGreaterThanOrEqual(30);
+    expect(rows.train.length).toBeLessThanOrEqual(40);
+    expect(rowSets(ds, spec).train).toEqual(rows.train);
+    expect(stratifiedSubset(ds.labels, rows.val, 0)).toBe(rows.val);
+    const data = prepareData(ds, rows, spec, undefined);
+    expect(data.normalizer.toJSON().kind).toBe('mean-image');
+    expect(data.val.x.length).toBe(rows.val.length * 2304);
+    expect(data.val.hog).toBeUndefined();
+  });
+
+  it('maps the augment string onto @fer/data specs and rejects unknown names', () => {
+    expect(augmentSpecs('hflip, shift')).toEqual([{ name: 'hflip' }, { name: 'shift' }]);
+    expect(augmentSpecs('')).toEqual([]);
+    expect(() => augmentSpecs('hflip,twirl')).toThrow(/twirl/);
+  });
+
+  it('gives hybrids the HOG of the image each sample shows (original or mirrored), seeded', () => {
+    const data = prepareData(ds, rowSets(ds, spec), spec, PAPER_HOG_OPTIONS);
+    const src = trainSource(ds, data, spec, 5);
+    let flips = 0, plain = 0;
+    for (const b of src.epoch(1)) {
+      expect(b.hog!.length).toBe(b.size * 900);
+      for (let j = 0; j < b.size; j++) {
+        const img = b.x.subarray(j * 2304, (j + 1) * 2304);
+        const got = b.hog!.subarray(j * 900, (j + 1) * 900);
+        const row = b.indices[j];
+        const raw = ds.pixels.subarray(row * 2304, (row + 1) * 2304);
+        const shows = (px: Uint8Array) => data.normalizer.apply(px, 1).every((v, p) => Math.abs(v - img[p]) < 1e-5);
+        const asIs = shows(raw), mirrored = shows(mirror(raw, 1));
+        expect(asIs || mirrored).toBe(true);
+        expect(Array.from(got)).toEqual(Array.from(hogOf(asIs ? raw : mirror(raw, 1))));
+        if (asIs) plain++;
+        else flips++;
+      }
+    }
+    expect(flips).toBeGreaterThan(0);
+    expect(plain).toBeGreaterThan(0);
+    const again = [...trainSource(ds, data, spec, 5).epoch(1)].map((b) => Array.from(b.hog!.subarray(0, 20)));
+    expect(again).toEqual([...src.epoch(1)].map((b) => Array.from(b.hog!.subarray(0, 20))));
+  });
+
+  it('rejects augmentations other than hflip for hybrids', () => {
+    const data = prepareData(ds, rowSets(ds, spec), spec, PAPER_HOG_OPTIONS);
+    expect(() => trainSource(ds, data, { ...spec, augment: 'hflip,shift' }, 1)).toThrow(/hflip/);
+  });
+});
