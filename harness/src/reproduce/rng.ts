@@ -10,17 +10,6 @@ export function mulberry32(seed: number): () => number {
   };
 }
 
-/** Seeded Fisher-Yates shuffle, in place. */
-export function shuffleInPlace<T extends { length: number; [i: number]: number }>(a: T, rand: () => number): T {
-  for (let i = a.length - 1; i > 0; i--) {
-    const j = Math.floor(rand() * (i + 1));
-    const t = a[i];
-    a[i] = a[j];
-    a[j] = t;
-  }
-  return a;
-}
-
 /** Standard normal draw (Box-Muller). */
 export function gaussian(rand: () => number): number {
   const u = Math.max(rand(), 1e-12);

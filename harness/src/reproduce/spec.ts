@@ -99,7 +99,7 @@ export const DEFAULTS: RunSettings = {
  */
 export const BUDGET_SETTINGS: Record<BudgetName, { description: string; settings: DeepPartial<RunSettings>; epochsCap: number }> = {
   smoke: {
-    description: 'CI check, not a result: 480 training rows, 2 epochs, models at 1/8 width, 140 eval rows per split',
+    description: 'CI check, not a result: ~480 training rows, 2 epochs, models at 1/8 width, ~140 eval rows per split',
     settings: {
       train: { epochs: 2, batchSize: 32, trainLimit: 480, evalLimit: 140, augment: 'hflip' },
       modelScale: 0.125,
