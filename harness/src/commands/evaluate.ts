@@ -14,7 +14,7 @@ export async function runEvaluate(o: { model: string; data?: string; split?: str
     const ds = await loadData(o.data, o.log ?? ((l) => process.stderr.write(`${l}\n`)));
     const rows = gather(ds, splitIndices(ds, split));
     if (rows.count === 0) throw new Error(`${ds.source}: the ${split} split is empty.`);
-    const { labels } = predict(loaded, rows.pixels, rows.count);
+    const { labels } = await predict(loaded, rows.pixels, rows.count);
     const classNames = loaded.meta.classNames.length ? loaded.meta.classNames : [...ds.classNames];
     const report = confusionMatrix({ actual: rows.labels, predicted: labels, numClasses: classNames.length, classNames });
     return { split, synthetic: ds.synthetic, report };

@@ -45,7 +45,7 @@ export async function runPredict(o: { model: string; files: string[]; top?: numb
     if (h !== 48 || w !== 48) throw new Error(`${o.model}: the model takes ${w}x${h} images; fer predict converts images to 48x48.`);
     const pixels = new Uint8Array(o.files.length * IMAGE_PIXELS);
     for (let i = 0; i < o.files.length; i++) pixels.set(await imageToGray48(o.files[i]), i * IMAGE_PIXELS);
-    const { probabilities, numClasses } = predict(loaded, pixels, o.files.length);
+    const { probabilities, numClasses } = await predict(loaded, pixels, o.files.length);
     const k = Math.min(o.top ?? 3, numClasses);
     return o.files.map((file, i) => {
       const row = Array.from(probabilities.subarray(i * numClasses, (i + 1) * numClasses)).map((p, c) => ({ label: loaded.meta.classNames[c] ?? String(c), probability: p }));

@@ -105,7 +105,7 @@ export async function runTrain(o: RunTrainOptions): Promise<{ metrics: TrainMetr
       training: { bestEpoch: result.bestEpoch, bestValAccuracy: result.bestValAccuracy, epochs: result.history.length, seconds: result.seconds, synthetic: ds.synthetic, source: ds.source },
     });
     const val = gather(ds, splitIndices(ds, 'PublicTest'));
-    const pred = predict({ model, meta: stored }, val.pixels, val.count);
+    const pred = await predict({ model, meta: stored }, val.pixels, val.count);
     const report = confusionMatrix({ actual: val.labels, predicted: pred.labels, numClasses: def.numClasses, classNames: [...ds.classNames] });
     const metrics: TrainMetrics = {
       model: o.model,

@@ -160,8 +160,8 @@ export async function runJob(args: {
       training: { history, bestEpoch, job: job.hash },
     });
     const loaded = { model, meta };
-    const valPred = predict(loaded, data.val.raw, data.val.count, { hog: data.val.hog }).labels;
-    const testPred = predict(loaded, data.test.raw, data.test.count, { hog: data.test.hog }).labels;
+    const valPred = (await predict(loaded, data.val.raw, data.val.count, { hog: data.val.hog })).labels;
+    const testPred = (await predict(loaded, data.test.raw, data.test.count, { hog: data.test.hog })).labels;
     const acc = (p: Uint8Array, y: Uint8Array) => p.reduce((a, v, i) => a + (v === y[i] ? 1 : 0), 0) / Math.max(1, y.length);
     let filters: JobOutcome['filters'];
     const ft = await filterTiles(model);

@@ -21,7 +21,7 @@ const result = await train({
     if (p.epoch >= Number(slowFrom)) Atomics.wait(sleeper, 0, 0, 150);
   },
 });
-const weights = model.getWeights().map((t) => t.dataSync() as Float32Array);
+const weights = await Promise.all(model.getWeights().map(async (t) => (await t.data()) as Float32Array));
 const total = weights.reduce((n, w) => n + w.length, 0);
 const flat = new Float32Array(total);
 let off = 0;

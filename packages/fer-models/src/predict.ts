@@ -24,9 +24,9 @@ export interface Prediction {
  * the built-ins). Applies the saved normalizer, and HOG for hybrid models. Leaves no tensors behind.
  * @example
  * const loaded = await loadModel('out/model');
- * const { probabilities, labels } = predict(loaded, pixels, 2);
+ * const { probabilities, labels } = await predict(loaded, pixels, 2);
  */
-export function predict(loaded: LoadedModel, pixels: Uint8Array, count: number, opts: PredictOptions = {}): Prediction {
+export async function predict(loaded: LoadedModel, pixels: Uint8Array, count: number, opts: PredictOptions = {}): Promise<Prediction> {
   const { model, meta } = loaded;
   const [h, w] = meta.inputSize;
   const size = h * w;
@@ -54,8 +54,11 @@ export function predict(loaded: LoadedModel, pixels: Uint8Array, count: number, 
       const input = hybrid ? [xs, tf.tensor2d(hog!.subarray(s * hogLen, (s + n) * hogLen), [n, hogLen])] : xs;
       return model.predict(input) as tf.Tensor;
     });
-    probabilities.set(out.dataSync() as Float32Array, s * numClasses);
-    out.dispose();
+    try {
+      probabilities.set((await out.data()) as Float32Array, s * numClasses);
+    } finally {
+      out.dispose();
+    }
   }
   const labels = new Uint8Array(count);
   for (let i = 0; i < count; i++) {

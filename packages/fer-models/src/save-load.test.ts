@@ -26,7 +26,7 @@ describe('saveModel / loadModel / predict', () => {
     const config = registry.resolveConfig('paper-shallow', small);
     await saveModel(out, model, { modelName: 'paper-shallow', config, classNames: ['a', 'b', 'c', 'd', 'e', 'f', 'g'], training: { epochs: 0 } });
     const faces = tinyFaces(3, 2);
-    const before = predict({ model, meta: { format: 'fer-model@1', modelName: 'paper-shallow', config, classNames: [], inputSize: [48, 48, 1] } }, faces.pixels, 3);
+    const before = await predict({ model, meta: { format: 'fer-model@1', modelName: 'paper-shallow', config, classNames: [], inputSize: [48, 48, 1] } }, faces.pixels, 3);
     const loaded = await loadModel(out);
     expect(loaded.meta).toMatchObject({ modelName: 'paper-shallow', inputSize: [48, 48, 1], training: { epochs: 0 } });
     expect(loaded.meta.config).toEqual(config);
@@ -55,7 +55,7 @@ describe('saveModel / loadModel / predict', () => {
 
   it('rejects pixel arrays of the wrong size', async () => {
     const model = registry.create('paper-shallow', small, { seed: 1 });
-    expect(() => predict({ model, meta: { format: 'fer-model@1', modelName: 'x', config: {}, classNames: [], inputSize: [48, 48, 1] } }, new Uint8Array(100), 1)).toThrow(/expected count \* 48 \* 48 = 2304/);
+    await expect(predict({ model, meta: { format: 'fer-model@1', modelName: 'x', config: {}, classNames: [], inputSize: [48, 48, 1] } }, new Uint8Array(100), 1)).rejects.toThrow(/expected count \* 48 \* 48 = 2304/);
     model.dispose();
   });
 });

@@ -90,8 +90,9 @@ export const localStepper: StepperFactory = async ({ model, optimizer: spec, lab
           return total;
         }, true, vars)!;
       });
-      const lossValue = loss.dataSync()[0];
-      const accuracy = correct!.dataSync()[0] / n;
+      // NOTE: async reads: WebGPU in Node has no synchronous GPU read-back.
+      const lossValue = (await loss.data())[0];
+      const accuracy = (await correct!.data())[0] / n;
       loss.dispose();
       correct!.dispose();
       return { loss: lossValue, accuracy };
@@ -108,8 +109,8 @@ export const localStepper: StepperFactory = async ({ model, optimizer: spec, lab
       // running product; saving the products keeps a resumed run bit-identical.
       const adam = optimizer as unknown as { accBeta1?: tf.Variable; accBeta2?: tf.Variable };
       if (adam.accBeta1 && adam.accBeta2) {
-        out.push({ name: '__accBeta1', data: Float32Array.from(adam.accBeta1.dataSync()), shape: [] });
-        out.push({ name: '__accBeta2', data: Float32Array.from(adam.accBeta2.dataSync()), shape: [] });
+        out.push({ name: '__accBeta1', data: Float32Array.from(await adam.accBeta1.data()), shape: [] });
+        out.push({ name: '__accBeta2', data: Float32Array.from(await adam.accBeta2.data()), shape: [] });
       }
       return out;
     },

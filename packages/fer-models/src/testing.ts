@@ -114,23 +114,21 @@ export async function testModelDefinition(def: ModelDef<any>, opts: ModelConform
     const hogOptions = hybrid ? (config.hog as Record<string, unknown>) : undefined;
     const data = tinyTrainData({ count, inputSize: side, batchSize: count, numClasses, hog: hogOptions });
 
-    const before = model.trainableWeights.map((w) => Float32Array.from(w.read().dataSync() as Float32Array));
+    const before = await Promise.all(model.trainableWeights.map(async (w) => Float32Array.from((await w.read().data()) as Float32Array)));
     const tensorsBeforeTrain = tf.memory().numTensors;
     const result = await train({ model, data: { train: data.train }, config: { epochs: 1, earlyStopping: { restoreBest: false } } });
     if (tf.memory().numTensors !== tensorsBeforeTrain) fail(`training one step leaked ${tf.memory().numTensors - tensorsBeforeTrain} tensors.`);
     if (!Number.isFinite(result.history[0].loss)) fail(`the training loss is ${result.history[0].loss}.`);
-    const changed = model.trainableWeights.some((w, i) => {
-      const now = w.read().dataSync();
-      return now.some((v, j) => v !== before[i][j]);
-    });
+    const after = await Promise.all(model.trainableWeights.map((w) => w.read().data()));
+    const changed = after.some((now, i) => now.some((v, j) => v !== before[i][j]));
     if (!changed) fail('one training step changed no trainable weight.');
 
     const meta = { modelName: def.name, config, classNames: Array.from({ length: numClasses }, (_, i) => `class${i}`), ...(hogOptions ? { hog: hogOptions } : {}) };
     const stored = await saveModel(dir, model, meta);
-    const p1 = predict({ model, meta: stored }, data.pixels, count);
+    const p1 = await predict({ model, meta: stored }, data.pixels, count);
     loaded = await loadModel(dir);
     const tensorsBeforePredict = tf.memory().numTensors;
-    const p2 = predict(loaded, data.pixels, count);
+    const p2 = await predict(loaded, data.pixels, count);
     if (tf.memory().numTensors !== tensorsBeforePredict) fail('predict leaked tensors.');
     for (let i = 0; i < p1.probabilities.length; i++) {
       if (Number.isNaN(p2.probabilities[i])) fail(`prediction ${i} is NaN.`);

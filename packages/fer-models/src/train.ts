@@ -271,7 +271,7 @@ export async function train(args: TrainArgs): Promise<TrainResult> {
         }
       }
       await stepper.syncToModel();
-      const val = data.validation ? evaluateArrays(model, data.validation, config.evalBatchSize) : null;
+      const val = data.validation ? await evaluateArrays(model, data.validation, config.evalBatchSize) : null;
       const record: EpochRecord = {
         epoch: e + 1,
         loss: seen ? lossSum / seen : NaN,
@@ -287,7 +287,7 @@ export async function train(args: TrainArgs): Promise<TrainResult> {
           state.bestValAccuracy = val.accuracy;
           state.bestEpoch = e + 1;
           state.sinceBest = 0;
-          if (config.earlyStopping.restoreBest) bestWeights = readModelWeights(model).map((a) => a.data);
+          if (config.earlyStopping.restoreBest) bestWeights = (await readModelWeights(model)).map((a) => a.data);
         } else {
           state.sinceBest++;
         }
@@ -304,7 +304,7 @@ export async function train(args: TrainArgs): Promise<TrainResult> {
       }
       if (args.checkpointDir) {
         const arrays: CheckpointArray[] = [
-          ...readModelWeights(model),
+          ...(await readModelWeights(model)),
           ...(await stepper.getOptimizerState()).map((o) => ({ group: 'optimizer', name: o.name, shape: o.shape, data: o.data })),
           ...(bestWeights ? bestWeights.map((d, i) => ({ group: 'best', name: String(i), shape: [d.length], data: d })) : []),
         ];
@@ -321,7 +321,7 @@ export async function train(args: TrainArgs): Promise<TrainResult> {
   }
   let restoredBest = false;
   if (config.earlyStopping.restoreBest && bestWeights && state.bestEpoch !== null && state.bestEpoch !== state.history.length) {
-    setModelWeights(model, readModelWeights(model).map((a, i) => ({ ...a, data: bestWeights![i] })), state.bestEpoch);
+    setModelWeights(model, (await readModelWeights(model)).map((a, i) => ({ ...a, data: bestWeights![i] })), state.bestEpoch);
     restoredBest = true;
   }
   return {
@@ -340,9 +340,9 @@ export async function train(args: TrainArgs): Promise<TrainResult> {
 /**
  * Mean cross-entropy and accuracy of `model` (inference mode) on arrays; no tensors are left behind.
  * @example
- * const { loss, accuracy } = evaluateArrays(model, { x, y, count }, 256);
+ * const { loss, accuracy } = await evaluateArrays(model, { x, y, count }, 256);
  */
-export function evaluateArrays(model: tf.LayersModel, set: ValidationSet, batchSize = 256): { loss: number; accuracy: number } {
+export async function evaluateArrays(model: tf.LayersModel, set: ValidationSet, batchSize = 256): Promise<{ loss: number; accuracy: number }> {
   const [, h, w, c] = model.inputs[0].shape as number[];
   const size = h * w * c;
   const hybrid = model.inputs.length > 1;
@@ -356,15 +356,17 @@ export function evaluateArrays(model: tf.LayersModel, set: ValidationSet, batchS
   let lossSum = 0, correct = 0;
   for (let s = 0; s < set.count; s += batchSize) {
     const n = Math.min(batchSize, set.count - s);
-    const [l, k] = tf.tidy(() => {
+    const [lt, kt] = tf.tidy(() => {
       const xs = tf.tensor4d(set.x.subarray(s * size, (s + n) * size), [n, h, w, c]);
       const input = hybrid ? [xs, tf.tensor2d(set.hog!.subarray(s * hogLen, (s + n) * hogLen), [n, hogLen])] : xs;
       const p = model.predict(input) as tf.Tensor2D;
       const labels = tf.tensor1d(Int32Array.from(set.y.subarray(s, s + n)), 'int32');
       const ce = tf.neg(tf.sum(tf.mul(tf.oneHot(labels, p.shape[1]), tf.log(tf.clipByValue(p, 1e-7, 1)))));
       const ok = tf.sum(tf.cast(tf.equal(tf.argMax(p, 1), labels), 'float32'));
-      return [ce.dataSync()[0], ok.dataSync()[0]];
+      return [ce, ok];
     });
+    // NOTE: async reads: WebGPU in Node has no synchronous GPU read-back.
+    const [l, k] = await Promise.all([lt.data(), kt.data()]).then(([a, b]) => [a[0], b[0]]).finally(() => tf.dispose([lt, kt]));
     lossSum += l;
     correct += k;
   }
@@ -395,8 +397,8 @@ function withClassWeights(batch: TrainStepBatch, cw: number[]): TrainStepBatch {
   return { ...batch, sampleWeights: w };
 }
 
-function readModelWeights(model: tf.LayersModel): CheckpointArray[] {
-  return model.weights.map((v, i) => ({ group: 'weights', name: `${i}:${v.originalName}`, shape: v.shape as number[], data: Float32Array.from(v.read().dataSync() as Float32Array) }));
+async function readModelWeights(model: tf.LayersModel): Promise<CheckpointArray[]> {
+  return Promise.all(model.weights.map(async (v, i) => ({ group: 'weights' as const, name: `${i}:${v.originalName}`, shape: v.shape as number[], data: Float32Array.from((await v.read().data()) as Float32Array) })));
 }
 
 function setModelWeights(model: tf.LayersModel, arrays: CheckpointArray[], epoch: number): void {
