@@ -90,7 +90,8 @@ export async function loadData(path: string | undefined, log: (line: string) => 
 
 /** Initializes the tfjs backend with @fer/engine (WASM training kernels, WebGPU, ...). */
 export async function setupBackend(backend: string, threads?: number): Promise<{ backend: string; reason: string }> {
-  const info = await engine.initBackend({ backend: backend as never, ...(threads ? { threads } : {}) });
+  // An explicit `--backend webgpu` is honoured on a software adapter too (auto never picks one).
+  const info = await engine.initBackend({ backend: backend as never, ...(threads ? { threads } : {}), ...(backend === 'webgpu' ? { allowSoftwareAdapter: true } : {}) });
   return { backend: info.backend, reason: info.reason };
 }
 

@@ -70,7 +70,9 @@ const BACKENDS: readonly BackendChoice[] = ['auto', 'wasm', 'webgpu', 'tensorflo
 
 async function startBackend(backend: string): Promise<BackendInfo> {
   if (!BACKENDS.includes(backend as BackendChoice)) throw new SpecError('E_BAD_OPTION', `--backend ${backend}: expected one of ${BACKENDS.join(', ')}.`);
-  const r = await initBackend({ backend: backend as BackendChoice });
+  // NOTE: `auto` never picks a software GPU adapter; an explicit `--backend webgpu` is honoured on one
+  // (lavapipe in CI, for correctness) and the reason says it is software.
+  const r = await initBackend({ backend: backend as BackendChoice, ...(backend === 'webgpu' ? { allowSoftwareAdapter: true } : {}) });
   const gpu = r.backend === 'webgpu' ? r.adapter?.isSoftware === false : r.backend === 'tensorflow' ? /gpu/i.test(r.reason) : false;
   return { backend: r.backend, reason: r.reason, adapter: r.adapter, gpu };
 }
