@@ -1,5 +1,5 @@
-// End to end: `pnpm reproduce --budget smoke` into a temp dir (synthetic data, or the real
-// FER2013 when FER2013_PATH is set), then checks the HTML report: every section present and
+// End to end: `pnpm reproduce --budget smoke` into a temp dir, on the synthetic data and again on
+// the real FER2013 when FER2013_PATH is set (CI sets it), then checks the HTML report: every section present and
 // every inlined image non-blank; a second run reuses the cached jobs.
 import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -11,11 +11,15 @@ import { reproduce } from './run.js';
 
 const unescape = (s: string) => s.replace(/&amp;/g, '&').replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&quot;/g, '"').replace(/&#39;/g, "'");
 
-describe('pnpm reproduce --budget smoke', () => {
+const datasets: { name: string; data: string }[] = [{ name: 'synthetic', data: '' }];
+if (process.env.FER2013_PATH) datasets.push({ name: 'real FER2013 (FER2013_PATH)', data: process.env.FER2013_PATH });
+
+describe.each(datasets)('pnpm reproduce --budget smoke on $name data', ({ data }) => {
   it('produces every table and figure, with non-blank images, and resumes from its cache', async () => {
     const out = mkdtempSync(join(tmpdir(), 'fer-reproduce-'));
     const lines: string[] = [];
-    const first = await reproduce({ budget: 'smoke', out, backend: process.env.FER_BACKEND ?? 'auto', log: (l) => lines.push(l) });
+    // data '' = no data: the embedded synthetic set.
+    const first = await reproduce({ budget: 'smoke', out, data, backend: process.env.FER_BACKEND ?? 'auto', log: (l) => lines.push(l) });
     expect(lines.some((l) => l.startsWith('plan: 6 training job(s)'))).toBe(true);
     expect(lines.some((l) => l.startsWith('ETA'))).toBe(true);
     for (const f of ['report.md', 'report.html', 'results.json', 'config.json', 'env.json']) expect(existsSync(join(out, f)), f).toBe(true);
@@ -23,7 +27,7 @@ describe('pnpm reproduce --budget smoke', () => {
     const html = readFileSync(join(out, 'report.html'), 'utf8');
     const headings = [...html.matchAll(/<h2>([^<]+)<\/h2>/g)].map((m) => unescape(m[1]));
     expect(headings).toEqual(['Summary', ...experiments.map((e) => `${e.ref}: ${e.title}`), 'Jobs', 'Notes', 'Files']);
-    const synthetic = !process.env.FER2013_PATH;
+    const synthetic = data === '';
     expect(html.includes('SYNTHETIC DATA')).toBe(synthetic);
     expect(html).toContain('SMOKE BUDGET');
     expect(html).not.toMatch(/<img src="(?!data:)/);
@@ -41,7 +45,7 @@ describe('pnpm reproduce --budget smoke', () => {
     expect(env).toHaveProperty('git');
 
     // Same command again: every job comes from the cache.
-    const again = await reproduce({ budget: 'smoke', out, backend: process.env.FER_BACKEND ?? 'auto', log: () => {}, noWarmup: true, only: ['accuracy'] });
+    const again = await reproduce({ budget: 'smoke', out, data, backend: process.env.FER_BACKEND ?? 'auto', log: () => {}, noWarmup: true, only: ['accuracy'] });
     expect([...again.outcomes.values()].every((o) => o.status === 'cached')).toBe(true);
   }, 1_200_000);
 });
