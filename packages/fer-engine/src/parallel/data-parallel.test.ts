@@ -172,6 +172,31 @@ describe('createDataParallelStepper (cpu workers, conv + batch norm + dropout)',
     }
   });
 
+  it('a stepper restored from getOptimizerState() draws the same dropout masks as the uninterrupted one', async () => {
+    const model = convModel(3);
+    const a = await create(2, model, 7);
+    let restored: DataParallelStepper | undefined;
+    try {
+      for (let i = 0; i < 3; i++) await a.step(makeBatch(6, 500 + i), 0.01);
+      await a.syncToModel();
+      const state = await a.getOptimizerState();
+      expect(state.find((s) => s.name === '__dataParallelStep')?.data[0]).toBe(3);
+      restored = await create(2, model, 7); // starts from the synced weights, as train() does on resume
+      await restored.setOptimizerState(state);
+      for (let i = 3; i < 5; i++) {
+        const batch = makeBatch(6, 500 + i);
+        const [ra, rb] = await Promise.all([a.step(batch, 0.01), restored.step(batch, 0.01)]);
+        expect(rb.loss).toBe(ra.loss);
+      }
+      const [wa, wb] = await Promise.all([a.replicaWeights(0), restored.replicaWeights(0)]);
+      const trainable = model.trainableWeights.length;
+      expect(maxAbsDiff(wa.slice(0, trainable), wb.slice(0, trainable))).toBe(0);
+    } finally {
+      await Promise.all([a.dispose(), restored?.dispose()]);
+      model.dispose();
+    }
+  });
+
   it('a worker that dies breaks the stepper with a FerEngineError; dispose() terminates every worker', async () => {
     const post = vi.spyOn(Worker.prototype, 'postMessage');
     const terminate = vi.spyOn(Worker.prototype, 'terminate');

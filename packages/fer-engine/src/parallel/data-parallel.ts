@@ -10,6 +10,9 @@ import { FerEngineError } from '../errors.js';
 import type { ReplicaInit, ReplicaMemory, Reply, Request, SerializedError, GradResult, WeightSpec } from './_protocol.js';
 import type { OptimizerSpec, OptimizerStateEntry, StepperFactory, TrainStepBatch, TrainStepper } from './types.js';
 
+/** Name of the optimizer-state entry that carries the step counter (dropout seeds). */
+const STEP_STATE = '__dataParallelStep';
+
 /** Options of {@link createDataParallelStepper}. */
 export interface DataParallelOptions {
   /** Number of worker threads (replicas). Default: `os.availableParallelism()`. */
@@ -285,7 +288,12 @@ class DataParallel implements DataParallelStepper {
   }
 
   getOptimizerState(): Promise<OptimizerStateEntry[]> {
-    return this.enqueue(() => this.handles[0].call<OptimizerStateEntry[]>({ type: 'getOptState' }));
+    // NOTE: the step counter seeds the dropout masks of (seed, worker, step); saving it with the optimizer
+    // state makes a run resumed from a checkpoint draw the same masks as an uninterrupted one.
+    return this.enqueue(async () => [
+      ...(await this.handles[0].call<OptimizerStateEntry[]>({ type: 'getOptState' })),
+      { name: STEP_STATE, data: Float32Array.of(this.steps), shape: [] },
+    ]);
   }
 
   setOptimizerState(state: OptimizerStateEntry[]): Promise<void> {
@@ -293,8 +301,11 @@ class DataParallel implements DataParallelStepper {
       if (!Array.isArray(state) || state.some((s) => !(s?.data instanceof Float32Array) || !Array.isArray(s.shape) || s.data.length !== s.shape.reduce((a, d) => a * d, 1))) {
         throw new FerEngineError('E_BAD_OPTIMIZER_STATE', 'Optimizer state is not an array of { name, data: Float32Array, shape } with data.length = product(shape). Pass what getOptimizerState() returned.');
       }
+      const step = state.find((s) => s.name === STEP_STATE);
+      const optimizerState = state.filter((s) => s.name !== STEP_STATE);
       try {
-        await Promise.all(this.handles.map((h) => h.call({ type: 'setOptState', state })));
+        await Promise.all(this.handles.map((h) => h.call({ type: 'setOptState', state: optimizerState })));
+        if (step) this.steps = step.data[0];
       } catch (e) {
         this.markBroken(e as FerEngineError);
         throw e;
