@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { createServer } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expectNoLeak, tinyFaces } from '@fer/testing';
@@ -39,6 +40,40 @@ describe('saveModel / loadModel / predict', () => {
     expect(after.labels.length).toBe(3);
     model.dispose();
     loaded.model.dispose();
+  });
+
+  it('the saved folder loads over HTTP with plain tf.loadLayersModel, as a browser would', async () => {
+    const model = registry.create('paper-hybrid-shallow', small, { seed: 2 });
+    const out = join(dir, 'served');
+    const config = registry.resolveConfig('paper-hybrid-shallow', small);
+    await saveModel(out, model, { modelName: 'paper-hybrid-shallow', config, classNames: ['a', 'b', 'c', 'd', 'e', 'f', 'g'], training: { epochs: 0 } });
+    const requested: string[] = [];
+    const server = createServer((req, res) => {
+      const name = decodeURIComponent((req.url ?? '/').slice(1));
+      requested.push(name);
+      readFile(join(out, name)).then(
+        (body) => res.writeHead(200, { 'content-type': name.endsWith('.json') ? 'application/json' : 'application/octet-stream' }).end(body),
+        () => res.writeHead(404).end(),
+      );
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    try {
+      const { port } = server.address() as { port: number };
+      // The same HTTP loader a browser uses: model.json, then the weight files it names, relative to it.
+      const loaded = await tf.loadLayersModel(`http://127.0.0.1:${port}/model.json`);
+      expect(requested[0]).toBe('model.json');
+      expect(requested.length).toBeGreaterThan(1);
+      expect(loaded.inputs.map((t) => t.shape)).toEqual(model.inputs.map((t) => t.shape));
+      const image = tf.randomUniform([2, 48, 48, 1], -1, 1, 'float32', 3);
+      const hogs = tf.randomUniform([2, model.inputs[1].shape[1]!], 0, 0.3, 'float32', 4);
+      const [a, b] = [model.predict([image, hogs]) as tf.Tensor, loaded.predict([image, hogs]) as tf.Tensor];
+      expect(Array.from(await b.data())).toEqual(Array.from(await a.data()));
+      tf.dispose([image, hogs, a, b]);
+      loaded.dispose();
+    } finally {
+      server.close();
+      model.dispose();
+    }
   });
 
   it('gives clear errors for missing and corrupt files', async () => {
