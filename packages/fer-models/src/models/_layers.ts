@@ -11,12 +11,12 @@ export function l2Reg(l2: number): ReturnType<typeof tf.regularizers.l2> | undef
 /** conv (same) -> [BN] -> ReLU -> [maxpool 2x2] -> [dropout]. */
 export function convBlock(
   x: SymT,
-  o: { filters: number; kernelSize: number; l2: number; batchNorm: boolean; pool: boolean; dropout: number; name: string },
+  o: { filters: number; kernelSize: number; l2: number; batchNorm: boolean; bnMomentum?: number; pool: boolean; dropout: number; name: string },
 ): SymT {
   let y = tf.layers
     .conv2d({ filters: o.filters, kernelSize: o.kernelSize, padding: 'same', kernelRegularizer: l2Reg(o.l2), name: `${o.name}_conv` })
     .apply(x) as SymT;
-  if (o.batchNorm) y = tf.layers.batchNormalization({ name: `${o.name}_bn` }).apply(y) as SymT;
+  if (o.batchNorm) y = tf.layers.batchNormalization({ momentum: o.bnMomentum ?? 0.99, name: `${o.name}_bn` }).apply(y) as SymT;
   y = tf.layers.reLU({ name: `${o.name}_relu` }).apply(y) as SymT;
   if (o.pool) y = tf.layers.maxPooling2d({ poolSize: 2, strides: 2, name: `${o.name}_pool` }).apply(y) as SymT;
   if (o.dropout > 0) y = tf.layers.dropout({ rate: o.dropout, name: `${o.name}_drop` }).apply(y) as SymT;
@@ -24,9 +24,9 @@ export function convBlock(
 }
 
 /** dense -> [BN] -> ReLU -> [dropout]. */
-export function denseBlock(x: SymT, o: { units: number; l2: number; batchNorm: boolean; dropout: number; name: string }): SymT {
+export function denseBlock(x: SymT, o: { units: number; l2: number; batchNorm: boolean; bnMomentum?: number; dropout: number; name: string }): SymT {
   let y = tf.layers.dense({ units: o.units, kernelRegularizer: l2Reg(o.l2), name: `${o.name}_dense` }).apply(x) as SymT;
-  if (o.batchNorm) y = tf.layers.batchNormalization({ name: `${o.name}_bn` }).apply(y) as SymT;
+  if (o.batchNorm) y = tf.layers.batchNormalization({ momentum: o.bnMomentum ?? 0.99, name: `${o.name}_bn` }).apply(y) as SymT;
   y = tf.layers.reLU({ name: `${o.name}_relu` }).apply(y) as SymT;
   if (o.dropout > 0) y = tf.layers.dropout({ rate: o.dropout, name: `${o.name}_drop` }).apply(y) as SymT;
   return y;
