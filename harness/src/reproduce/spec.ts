@@ -94,7 +94,7 @@ export const DEFAULTS: RunSettings = {
 
 /**
  * Budgets, as overrides of {@link DEFAULTS}. `smoke` is what CI runs (minutes on a 2-core CPU,
- * synthetic data); `quick` is about an hour on a 2-core CPU with the WASM engine; `paper` is the
+ * synthetic data); `quick` takes hours on a 2-core CPU with the WASM engine (see its description); `paper` is the
  * paper's schedule (30/35 epochs, batch 128, every row): hours on a GPU, ~a day on a CPU.
  */
 export const BUDGET_SETTINGS: Record<BudgetName, { description: string; settings: DeepPartial<RunSettings>; epochsCap: number }> = {
@@ -110,7 +110,7 @@ export const BUDGET_SETTINGS: Record<BudgetName, { description: string; settings
     epochsCap: 2,
   },
   quick: {
-    description: 'a first look on a 2-core CPU with the WASM engine (about an hour on an idle machine; the printed ETA is measured): 4,000 stratified training rows, 2 epochs, full-width models, full PublicTest/PrivateTest',
+    description: 'a first look on a 2-core CPU with the WASM engine (roughly 2-3 hours for all six models on an idle machine: paper-shallow trains at ~16 img/s and paper-deep at ~6 img/s on one WASM thread; the printed ETA is measured): 4,000 stratified training rows, 2 epochs, full-width models, full PublicTest/PrivateTest',
     settings: {
       train: { epochs: 2, batchSize: 64, trainLimit: 4000, evalLimit: 0 },
       snapshots: { samples: 4, maxEpochs: 2 },
