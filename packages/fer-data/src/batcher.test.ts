@@ -39,6 +39,36 @@ describe('createBatcher', () => {
     expect(Array.from(first.indices)).toEqual([0, 1, 2, 3, 4, 5, 6, 7]);
     expect(first.x[100]).toBeCloseTo(ds.pixels[100] / 255, 6);
   });
+  it('keepRaw gives the augmented 0-255 images before normalization; absent by default', () => {
+    const augment = [{ name: 'hflip' }, { name: 'shift' }] as const;
+    const mean = fitNormalizer(ds, train, { kind: 'mean-image' });
+    const b = createBatcher({ dataset: ds, indices: train, batchSize: 16, seed: 4, normalizer: mean, augment, keepRaw: true });
+    let moved = 0;
+    for (const batch of b.epoch(2)) {
+      expect(batch.raw).toBeInstanceOf(Float32Array);
+      expect(batch.raw!.length).toBe(batch.size * 2304);
+      expect(batch.raw).not.toBe(batch.x);
+      expect(mean.apply(batch.raw!, batch.size)).toEqual(batch.x);
+      for (let j = 0; j < batch.size; j++) {
+        const i = batch.indices[j];
+        if (batch.raw!.subarray(j * 2304, (j + 1) * 2304).some((v, p) => v !== ds.pixels[i * 2304 + p])) moved++;
+      }
+    }
+    expect(moved).toBeGreaterThan(0);
+    // same x as without keepRaw (no extra randomness drawn)
+    const plain = createBatcher({ dataset: ds, indices: train, batchSize: 16, seed: 4, normalizer: mean, augment });
+    const withRaw = [...b.epoch(2)], without = [...plain.epoch(2)];
+    expect(withRaw.map((x) => x.x)).toEqual(without.map((x) => x.x));
+    for (const batch of without) expect(batch.raw).toBeUndefined();
+    expect('raw' in without[0]).toBe(false);
+  });
+  it('keepRaw without augmentation gives the data set pixels of the indices', () => {
+    const b = createBatcher({ dataset: ds, indices: train, batchSize: 16, seed: 7, normalizer: norm, keepRaw: true });
+    for (const batch of b.epoch(0)) {
+      const want = Float32Array.from(Array.from(batch.indices).flatMap((i) => Array.from(ds.pixels.subarray(i * 2304, (i + 1) * 2304))));
+      expect(batch.raw).toEqual(want);
+    }
+  });
   it('classBalanced draws classes evenly from an imbalanced set', () => {
     const idx = Array.from(train).filter((i) => ds.labels[i] !== 3 || i % 5 === 0);
     const b = createBatcher({ dataset: ds, indices: idx, batchSize: 1000, seed: 2, normalizer: norm, classBalanced: true });

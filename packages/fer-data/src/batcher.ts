@@ -16,6 +16,12 @@ export interface Batch {
   indices: Uint32Array;
   /** size*numClasses vote distributions when the data set has softLabels (FER+). */
   soft?: Float32Array;
+  /**
+   * size*48*48 floats: the augmented images on the 0-255 scale, before normalization (what `x` was
+   * made from: `normalizer.apply(raw, size)` equals `x`). Only with `keepRaw: true`; e.g. to compute
+   * HOG features of the exact image the network sees.
+   */
+  raw?: Float32Array;
 }
 
 /** Options of {@link createBatcher}. */
@@ -34,6 +40,11 @@ export interface BatcherOptions {
   classBalanced?: boolean;
   /** Drop the last incomplete batch (default false). */
   dropLast?: boolean;
+  /**
+   * Also give each batch `raw`: a copy of the augmented images on the 0-255 scale, taken just before
+   * normalization (default false; costs one more size*48*48 Float32Array per batch).
+   */
+  keepRaw?: boolean;
 }
 
 /** A per-epoch batch source. */
@@ -49,9 +60,11 @@ export interface Batcher {
  * const b = createBatcher({ dataset: ds, indices: splitIndices(ds, 'Training'), batchSize: 64, seed: 1,
  *   augment: [{ name: 'hflip' }], normalizer: fitNormalizer(ds, splitIndices(ds, 'Training'), { kind: 'mean-image' }) });
  * for (const batch of b.epoch(0)) train(batch.x, batch.y, batch.size);
+ * // keepRaw: true also gives batch.raw, the augmented 0-255 images before normalization:
+ * // hogBatch(batch.raw, { count: batch.size, width: 48, height: 48, ...PAPER_HOG_OPTIONS })
  */
 export function createBatcher(opts: BatcherOptions): Batcher {
-  checkKeys('createBatcher', opts, ['dataset', 'indices', 'batchSize', 'seed', 'shuffle', 'augment', 'normalizer', 'classBalanced', 'dropLast']);
+  checkKeys('createBatcher', opts, ['dataset', 'indices', 'batchSize', 'seed', 'shuffle', 'augment', 'normalizer', 'classBalanced', 'dropLast', 'keepRaw']);
   const ds = opts.dataset;
   if (!ds || !(ds.pixels instanceof Uint8Array)) throw new FerDataError('E_BAD_CONFIG', 'createBatcher: dataset is missing, expected a FerDataset (from loadDataset or makeSyntheticFer).');
   const batchSize = checkNumber('createBatcher', 'batchSize', opts.batchSize, 1, 1 << 20, true);
@@ -72,6 +85,7 @@ export function createBatcher(opts: BatcherOptions): Batcher {
   const n = rows.length;
   const dropLast = opts.dropLast ?? false;
   const shuffle = opts.shuffle ?? true;
+  const keepRaw = opts.keepRaw ?? false;
   const stepsPerEpoch = dropLast ? Math.floor(n / batchSize) : Math.ceil(n / batchSize);
   if (stepsPerEpoch === 0) throw new FerDataError('E_BAD_CONFIG', `createBatcher: ${n} rows with batchSize ${batchSize} and dropLast give 0 batches; lower batchSize or set dropLast: false.`);
   let byClass: Uint32Array[] | null = null;
@@ -117,8 +131,12 @@ export function createBatcher(opts: BatcherOptions): Batcher {
           if (soft && ds.softLabels) soft.set(ds.softLabels.subarray(i * k, i * k + k), j * k);
         }
         if (specs.length) augment(x, size, specs, { seed: mixSeed(seed, e, step, 0xa06), width: ds.width, height: ds.height });
+        const raw = keepRaw ? x.slice() : undefined;
         opts.normalizer.applyInPlace(x, size);
-        yield soft ? { x, y, size, indices, soft } : { x, y, size, indices };
+        const batch: Batch = { x, y, size, indices };
+        if (soft) batch.soft = soft;
+        if (raw) batch.raw = raw;
+        yield batch;
       }
     },
   };
