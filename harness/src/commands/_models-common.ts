@@ -143,36 +143,21 @@ export function prepareTrainingData(args: {
   const trainIdx = subsample(splitIndices(ds, args.trainSplit ?? 'Training'), data.limit, seed);
   const valIdx = subsample(splitIndices(ds, args.valSplit ?? 'PublicTest'), data.validationLimit, seed + 1);
   const normalizer = fitNormalizer(ds, trainIdx, { kind: data.normalizer as never });
-  const batcher = createBatcher({ dataset: ds, indices: trainIdx, batchSize, seed, augment: data.augment, normalizer, classBalanced: data.classBalanced });
-  const px = ds.width * ds.height;
-  let hogAll: Float32Array | undefined;
-  let hogLen = 0;
-  const hogRow = new Map<number, number>();
-  if (hog) {
-    // NOTE: HOG is computed once on the raw (un-augmented) 0-255 pixels of every row used.
-    const rows = Uint32Array.from(new Set([...trainIdx, ...valIdx]));
-    rows.forEach((r, i) => hogRow.set(r, i));
-    hogAll = hogBatch(gather(ds, rows).pixels, { count: rows.length, width: ds.width, height: ds.height, ...hog } as never);
-    hogLen = hogAll.length / rows.length;
-  }
-  const hogFor = (idx: ArrayLike<number>) => {
-    const out = new Float32Array(idx.length * hogLen);
-    for (let i = 0; i < idx.length; i++) {
-      const r = hogRow.get(idx[i])!;
-      out.set(hogAll!.subarray(r * hogLen, (r + 1) * hogLen), i * hogLen);
-    }
-    return out;
-  };
+  const batcher = createBatcher({ dataset: ds, indices: trainIdx, batchSize, seed, augment: data.augment, normalizer, classBalanced: data.classBalanced, keepRaw: Boolean(hog) });
+  // NOTE: hybrids get the HOG of the image the network sees: training batches' HOG is computed per batch
+  // from the batcher's `raw` (augmented, 0-255, before normalization), so every augmentation is allowed;
+  // validation HOG once, on the raw (un-augmented) 0-255 pixels of its rows.
+  const hogOf = (pixels: Uint8Array | Float32Array, count: number) =>
+    hogBatch(pixels, { count, width: ds.width, height: ds.height, ...hog } as never);
   const train: TrainSource = {
     stepsPerEpoch: batcher.stepsPerEpoch,
     *epoch(e: number) {
-      for (const b of batcher.epoch(e)) yield { x: b.x, y: b.y, size: b.size, ...(hogAll ? { hog: hogFor(b.indices) } : {}) };
+      for (const b of batcher.epoch(e)) yield { x: b.x, y: b.y, size: b.size, ...(hog ? { hog: hogOf(b.raw!, b.size) } : {}) };
     },
   };
   const val = gather(ds, valIdx);
-  const validation: ValidationSet = { x: normalizer.apply(val.pixels, val.count), y: val.labels, count: val.count, ...(hogAll ? { hog: hogFor(valIdx) } : {}) };
+  const validation: ValidationSet = { x: normalizer.apply(val.pixels, val.count), y: val.labels, count: val.count, ...(hog ? { hog: hogOf(val.pixels, val.count) } : {}) };
   const trainLabels = gather(ds, trainIdx).labels;
-  void px;
   return { train, validation, normalizer, trainIdx, trainLabels };
 }
 

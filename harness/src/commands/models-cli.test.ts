@@ -9,7 +9,9 @@ import { fileURLToPath } from 'node:url';
 import { PNG } from 'pngjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { builtinModels, createRegistry, saveModel } from '@fer/models';
-import { createProgressRenderer, formatSeconds, parseSets } from './_models-common.js';
+import { createBatcher, makeSyntheticFer, splitIndices } from '@fer/data';
+import { hogBatch, PAPER_HOG_OPTIONS } from '@fer/hog';
+import { createProgressRenderer, DATA_DEFAULTS, formatSeconds, gather, parseSets, prepareTrainingData } from './_models-common.js';
 import { formatEvaluation, runEvaluate } from './evaluate.js';
 import { imageToGray48, runPredict } from './predict.js';
 import { gridJobs, randomJobs, runSweep } from './sweep.js';
@@ -57,6 +59,31 @@ describe('--set parsing', () => {
     });
     expect(() => parseSets(['foo=1'])).toThrow(/keys start with model\., train\. or data\./);
     expect(collectRepeated(['--set', 'a=1', '--x', '--set=b=2'], 'set')).toEqual(['a=1', 'b=2']);
+  });
+});
+
+describe('prepareTrainingData', () => {
+  it('gives hybrids the HOG of each augmented training image and of the raw validation rows', () => {
+    const ds = makeSyntheticFer({ seed: 4, counts: { Training: 40, PublicTest: 12, PrivateTest: 0 } });
+    const data = { ...DATA_DEFAULTS, augment: [{ name: 'hflip' }, { name: 'shift' }] as typeof DATA_DEFAULTS.augment };
+    const p = prepareTrainingData({ ds, data, batchSize: 16, seed: 3, hog: { ...PAPER_HOG_OPTIONS } });
+    const opts = (count: number) => ({ count, width: 48, height: 48, ...PAPER_HOG_OPTIONS });
+    const same = createBatcher({ dataset: ds, indices: p.trainIdx, batchSize: 16, seed: 3, augment: data.augment, normalizer: p.normalizer, keepRaw: true });
+    const want = [...same.epoch(1)];
+    const got = [...p.train.epoch(1)];
+    expect(got.length).toBe(want.length);
+    let augmented = 0;
+    got.forEach((b, k) => {
+      expect(b.x).toEqual(want[k].x);
+      expect(b.hog).toEqual(hogBatch(want[k].raw!, opts(b.size)));
+      if (!want[k].raw!.every((v, q) => v === ds.pixels[want[k].indices[Math.floor(q / 2304)] * 2304 + (q % 2304)])) augmented++;
+    });
+    expect(augmented).toBeGreaterThan(0);
+    const val = gather(ds, splitIndices(ds, 'PublicTest'));
+    expect(p.validation.hog).toEqual(hogBatch(val.pixels, opts(12)));
+    const plain = prepareTrainingData({ ds, data: DATA_DEFAULTS, batchSize: 16, seed: 3 });
+    for (const b of plain.train.epoch(0)) expect(b.hog).toBeUndefined();
+    expect(plain.validation.hog).toBeUndefined();
   });
 });
 

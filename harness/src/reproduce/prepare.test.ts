@@ -1,4 +1,4 @@
-import { makeSyntheticFer } from '@fer/data';
+import { createBatcher, makeSyntheticFer } from '@fer/data';
 import { hogBatch, PAPER_HOG_OPTIONS } from '@fer/hog';
 import { describe, expect, it } from 'vitest';
 import { DEFAULTS } from './spec.js';
@@ -52,8 +52,45 @@ describe('prepare', () => {
     expect(again).toEqual([...src.epoch(1)].map((b) => Array.from(b.hog!.subarray(0, 20))));
   });
 
-  it('rejects augmentations other than hflip for hybrids', () => {
-    const data = prepareData(ds, rowSets(ds, spec), spec, PAPER_HOG_OPTIONS);
-    expect(() => trainSource(ds, data, { ...spec, augment: 'hflip,shift' }, 1)).toThrow(/hflip/);
+  it('gives hybrids the HOG of the augmented image for any augmentation (hflip,shift), seeded', () => {
+    const hspec = { ...spec, augment: 'hflip,shift' };
+    const data = prepareData(ds, rowSets(ds, hspec), hspec, PAPER_HOG_OPTIONS);
+    const src = trainSource(ds, data, hspec, 5);
+    // the same batches, with their raw (augmented, 0-255) images, straight from @fer/data
+    const batcher = createBatcher({ dataset: ds, indices: data.rows.train, batchSize: hspec.batchSize, seed: 5, augment: augmentSpecs(hspec.augment), normalizer: data.normalizer, keepRaw: true });
+    const want = [...batcher.epoch(1)];
+    const got = [...src.epoch(1)];
+    expect(got.length).toBe(want.length);
+    let shifted = 0;
+    got.forEach((b, k) => {
+      const w = want[k];
+      expect(b.indices).toEqual(w.indices);
+      expect(b.x).toEqual(w.x);
+      expect(b.hog).toEqual(hogBatch(w.raw!, { count: w.size, width: 48, height: 48, ...PAPER_HOG_OPTIONS }));
+      for (let j = 0; j < b.size; j++) {
+        const row = b.indices[j], raw = ds.pixels.subarray(row * 2304, (row + 1) * 2304);
+        const img = w.raw!.subarray(j * 2304, (j + 1) * 2304);
+        const is = (px: Uint8Array) => img.every((v, p) => v === px[p]);
+        if (!is(raw) && !is(mirror(raw, 1))) shifted++;
+      }
+    });
+    expect(shifted).toBeGreaterThan(0);
+    expect([...trainSource(ds, data, hspec, 5).epoch(1)].map((b) => b.hog)).toEqual(got.map((b) => b.hog));
+  });
+
+  it('without augmentation, hybrid training HOG is that of the data set rows; eval HOG is of the raw rows', () => {
+    const nspec = { ...spec, augment: '' };
+    const rows = rowSets(ds, nspec);
+    const data = prepareData(ds, rows, nspec, PAPER_HOG_OPTIONS);
+    const rowsOf = (idx: ArrayLike<number>) => {
+      const out = new Uint8Array(idx.length * 2304);
+      for (let j = 0; j < idx.length; j++) out.set(ds.pixels.subarray(idx[j] * 2304, (idx[j] + 1) * 2304), j * 2304);
+      return out;
+    };
+    const hogRows = (idx: ArrayLike<number>) => hogBatch(rowsOf(idx), { count: idx.length, width: 48, height: 48, ...PAPER_HOG_OPTIONS });
+    for (const b of trainSource(ds, data, nspec, 2).epoch(0)) expect(b.hog).toEqual(hogRows(b.indices));
+    expect(data.val.hog).toEqual(hogRows(rows.val));
+    expect(data.test.hog).toEqual(hogRows(rows.test));
+    expect(data.val.raw).toEqual(rowsOf(rows.val));
   });
 });

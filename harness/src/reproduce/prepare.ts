@@ -67,8 +67,6 @@ export interface PreparedData {
   val: PreparedSplit;
   test: PreparedSplit;
   trainCount: number;
-  /** HOG of the training rows and of their mirror images, computed on first use by {@link trainSource}. */
-  trainHog?: { plain: Float32Array; flipped?: Float32Array };
 }
 
 function gather(ds: FerDataset, rows: Uint32Array): { pixels: Uint8Array; labels: Uint8Array } {
@@ -78,7 +76,7 @@ function gather(ds: FerDataset, rows: Uint32Array): { pixels: Uint8Array; labels
   return { pixels, labels };
 }
 
-function hogOf(pixels: Uint8Array, count: number, hog: HogOptions): Float32Array {
+function hogOf(pixels: Uint8Array | Float32Array, count: number, hog: HogOptions): Float32Array {
   return hogBatch(pixels, { count, width: 48, height: 48, ...hog });
 }
 
@@ -107,56 +105,22 @@ export interface BatchSource extends TrainSource {
  * Training batches for @fer/models `train()`: @fer/data `createBatcher` (seeded shuffle per epoch,
  * augmentation on the 0-255 scale, then the normalizer), plus HOG features for hybrid models.
  *
- * HOG for hybrids: createBatcher yields only normalized, augmented images and the row indices (no raw
- * pixels, no per-sample augmentation record, no feature hook), and HOG must be computed on the raw
- * image the network sees. So the HOG of every training row and of its mirror image are computed once,
- * and for each sample of a batch the one matching the batch image is picked: the batch row is compared
- * with the normalized original and the normalized mirror (the batcher's hflip only moves pixels, and
- * normalizes with the same code, so one of them matches exactly; for a symmetric face both match and
- * both HOGs are the same). Hybrids therefore accept only '' or 'hflip' augmentation: with shifts,
- * rotations etc. the features would not match the image, so those throw SpecError E_BAD_SPEC.
+ * HOG for hybrids: the batcher runs with `keepRaw`, so each batch also carries the augmented images on
+ * the 0-255 scale before normalization, and the batch's HOG is @fer/hog `hogBatch` of those (with the
+ * same options as the validation and test HOG): the features always describe the exact image the
+ * network sees, whatever the augmentation (hflip, shift, rotation, ...). Without augmentation they equal
+ * the HOG of the data set rows. Nothing random is added: the batches are those of the image-only models.
  */
 export function trainSource(ds: FerDataset, data: PreparedData, train: TrainSpec, seed: number): BatchSource {
   const augment = augmentSpecs(train.augment);
-  const batcher = createBatcher({ dataset: ds, indices: data.rows.train, batchSize: train.batchSize, seed, augment, normalizer: data.normalizer });
   const hog = data.hog;
-  if (!hog) {
-    return { stepsPerEpoch: batcher.stepsPerEpoch, *epoch(e) { for (const b of batcher.epoch(e)) yield { x: b.x, y: b.y, size: b.size, indices: b.indices }; } };
-  }
-  const other = augment.filter((a) => a.name !== 'hflip').map((a) => a.name);
-  if (other.length) {
-    throw new SpecError('E_BAD_SPEC', `train.augment is "${train.augment}": hybrid (CNN + HOG) models take HOG features of the exact training image, which the harness can give for 'hflip' only, not for ${other.join(', ')}. Use --set train.augment=hflip for the hybrid rows.`);
-  }
-  const n = data.rows.train.length;
-  const slot = new Map<number, number>();
-  data.rows.train.forEach((r, j) => slot.set(r, j));
-  if (!data.trainHog || (augment.length && !data.trainHog.flipped)) {
-    const { pixels } = gather(ds, data.rows.train);
-    data.trainHog = { plain: data.trainHog?.plain ?? hogOf(pixels, n, hog), flipped: augment.length ? hogOf(mirror(pixels, n), n, hog) : undefined };
-  }
-  const plain = data.trainHog.plain;
-  const flipped = augment.length ? data.trainHog.flipped : undefined;
-  const len = plain.length / Math.max(1, n);
+  const batcher = createBatcher({ dataset: ds, indices: data.rows.train, batchSize: train.batchSize, seed, augment, normalizer: data.normalizer, keepRaw: Boolean(hog) });
   return {
     stepsPerEpoch: batcher.stepsPerEpoch,
     *epoch(e) {
       for (const b of batcher.epoch(e)) {
-        const out = new Float32Array(b.size * len);
-        for (let j = 0; j < b.size; j++) {
-          const row = b.indices[j];
-          const k = slot.get(row)!;
-          const img = b.x.subarray(j * PX, (j + 1) * PX);
-          const raw = ds.pixels.subarray(row * PX, (row + 1) * PX);
-          let src = plain;
-          if (flipped && !same(img, data.normalizer.apply(raw, 1))) {
-            if (!same(img, data.normalizer.apply(mirror(raw, 1), 1))) {
-              throw new SpecError('E_HOG_MISMATCH', `epoch ${e + 1}: batch image ${j} (row ${row}) is neither the normalized row nor its mirror, so its HOG features are unknown. Is train.augment "${train.augment}" only 'hflip'?`);
-            }
-            src = flipped;
-          }
-          out.set(src.subarray(k * len, (k + 1) * len), j * len);
-        }
-        yield { x: b.x, hog: out, y: b.y, size: b.size, indices: b.indices };
+        if (!hog) yield { x: b.x, y: b.y, size: b.size, indices: b.indices };
+        else yield { x: b.x, hog: hogOf(b.raw!, b.size, hog), y: b.y, size: b.size, indices: b.indices };
       }
     },
   };
@@ -167,9 +131,4 @@ export function mirror(pixels: Uint8Array, count: number): Uint8Array {
   const out = new Uint8Array(count * PX);
   for (let i = 0; i < count; i++) for (let y = 0; y < 48; y++) for (let x = 0; x < 48; x++) out[i * PX + y * 48 + x] = pixels[i * PX + y * 48 + 47 - x];
   return out;
-}
-
-function same(a: Float32Array, b: Float32Array): boolean {
-  for (let p = 0; p < a.length; p++) if (Math.abs(a[p] - b[p]) > 1e-5) return false;
-  return true;
 }
