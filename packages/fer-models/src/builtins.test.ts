@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
-import { beforeAll, describe, it } from 'vitest';
-import { builtinModels } from './index.js';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { builtinModels, createRegistry } from './index.js';
 import { testModelDefinition } from './testing.js';
 
 beforeAll(async () => {
@@ -21,5 +21,24 @@ const SMALL: Record<string, Record<string, unknown>> = {
 describe.each(builtinModels.map((d) => [d.name, d] as const))('conformance kit: %s', (name, def) => {
   it('builds, trains one step, saves, loads, predicts the same, leaks nothing', async () => {
     await testModelDefinition(def, { config: SMALL[name] });
+  });
+});
+
+describe('paper models: batch-norm momentum', () => {
+  const registry = createRegistry(builtinModels);
+  const momenta = (m: tf.LayersModel) => m.layers.filter((l) => l.getClassName() === 'BatchNormalization').map((l) => l.getConfig().momentum);
+  it.each(['paper-shallow', 'paper-deep', 'paper-hybrid-shallow', 'paper-hybrid-deep'])('%s: every BN layer uses bnMomentum (default 0.9), out-of-range values throw', (name) => {
+    const small = SMALL[name];
+    const m1 = registry.create(name, small, { seed: 1 });
+    const m2 = registry.create(name, { ...small, bnMomentum: 0.99 }, { seed: 1 });
+    try {
+      expect(momenta(m1).length).toBeGreaterThan(0);
+      expect(new Set(momenta(m1))).toEqual(new Set([0.9]));
+      expect(new Set(momenta(m2))).toEqual(new Set([0.99]));
+    } finally {
+      m1.dispose();
+      m2.dispose();
+    }
+    expect(() => registry.create(name, { ...small, bnMomentum: 1 })).toThrow(/bnMomentum: got 1, expected a number in \[0, 1\)/);
   });
 });
