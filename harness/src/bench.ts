@@ -1,4 +1,4 @@
-// `pnpm bench [models|data|hog|accuracy|all] [--backend wasm|webgpu|cpu|...] [...]`: benchmarks as JSON lines on stdout,
+// `pnpm bench [models|data|hog|accuracy|parity|all] [--backend wasm|webgpu|cpu|...] [...]`: benchmarks as JSON lines on stdout,
 // each with its reference peer (PyTorch, pandas, scikit-image) measured in the same run.
 // Each benchmark lives in ./bench/<name>.ts and exports `run(argv: string[]): Promise<void>`.
 const benches: Record<string, () => Promise<{ run(argv: string[]): Promise<void> }>> = {
@@ -6,12 +6,13 @@ const benches: Record<string, () => Promise<{ run(argv: string[]): Promise<void>
   data: () => import('./bench/data.js'),
   hog: () => import('./bench/hog.js'),
   accuracy: () => import('./bench/accuracy.js'),
+  parity: () => import('./bench/parity.js'),
 };
 
 async function main(argv: string[]): Promise<void> {
   const first = argv[0] && !argv[0].startsWith('-') ? argv[0] : 'models';
   const rest = argv[0] === first ? argv.slice(1) : argv;
-  // NOTE: `all` leaves out `accuracy` (two real trainings, about 10 minutes); run it by name.
+  // NOTE: `all` leaves out `accuracy` (two real trainings, about 10 minutes) and `parity` (a diagnostic); run them by name.
   const names = first === 'all' ? ['models', 'data', 'hog'] : [first];
   for (const name of names) {
     const load = benches[name];

@@ -1,0 +1,230 @@
+// `pnpm bench parity [--backend wasm|cpu] [--steps N] [--batch N] [--lr 1e-3] [--data PATH] [--keep]`
+// Step-by-step parity of our training step (@fer/models localStepper) with PyTorch (harness/peers/parity.py):
+// both start from the same weights (paper-shallow, filters [4, 8], denseUnits 64, dropout off, seed 1) and
+// see the same batches (the first N*batch FER2013 Training rows in file order, mean-image normalized, no
+// shuffle, no augmentation). Before training, the forward loss and the gradients of the first batch are
+// compared too (the diagnostic for a step-1 divergence). The conv biases feed a BatchNorm, so their true
+// gradient is 0 and both sides hold float noise there (their relative differences, and Adam's lr-sized steps
+// on that noise, also seen in the BN moving means, say nothing). Prints one JSON line per step
+// {step, ours_loss, torch_loss, rel_diff}, one line for the step-0 gradients, then a summary line.
+// Needs the real data (--data or FER2013_PATH; default /work/shared/data/fer2013/fer2013.csv.gz) and
+// /usr/bin/python3 with torch and numpy.
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import * as tf from '@tensorflow/tfjs';
+import { fitNormalizer, loadDataset, splitIndices } from '@fer/data';
+import { disposeBackend, registerWasmTrainingKernels } from '@fer/engine';
+import { builtinModels, createRegistry, localStepper } from '@fer/models';
+
+interface Options {
+  backend: string;
+  steps: number;
+  batch: number;
+  lr: number;
+  data?: string;
+  keep: boolean;
+}
+
+const DEFAULT_DATA = '/work/shared/data/fer2013/fer2013.csv.gz';
+const CONFIG = { filters: [4, 8], denseUnits: 64, convDropout: 0, denseDropout: 0 };
+const EPSILON = 1e-7;
+
+export async function run(argv: string[]): Promise<void> {
+  const o = parseArgs(argv);
+  try {
+    await runBench(o);
+  } finally {
+    await disposeBackend();
+  }
+}
+
+async function runBench(o: Options): Promise<void> {
+  const data = o.data ?? process.env.FER2013_PATH ?? DEFAULT_DATA;
+  if (!existsSync(data)) {
+    out({ bench: 'parity', skipped: `no FER2013 file at ${data} (pass --data or set FER2013_PATH)` });
+    return;
+  }
+  if (o.backend === 'wasm') {
+    await import('@tensorflow/tfjs-backend-wasm');
+    registerWasmTrainingKernels();
+  } else if (o.backend !== 'cpu') {
+    throw new Error(`--backend "${o.backend}" is not one of wasm, cpu.`);
+  }
+  if (!(await tf.setBackend(o.backend))) throw new Error(`tf.setBackend('${o.backend}') failed`);
+  await tf.ready();
+
+  const ds = await loadDataset(data);
+  const allTrain = splitIndices(ds, 'Training');
+  const n = o.steps * o.batch;
+  if (n > allTrain.length) throw new Error(`--steps * --batch = ${n} exceeds the ${allTrain.length} Training rows.`);
+  const trainIdx = Array.from(allTrain.subarray(0, n));
+  const normalizer = fitNormalizer(ds, trainIdx, { kind: 'mean-image' });
+  const px = ds.width * ds.height;
+  const rows = new Uint8Array(n * px);
+  const labels = new Uint8Array(n);
+  trainIdx.forEach((r, j) => {
+    rows.set(ds.pixels.subarray(r * px, (r + 1) * px), j * px);
+    labels[j] = ds.labels[r];
+  });
+  const x = normalizer.apply(rows, n);
+
+  const dir = mkdtempSync(join(tmpdir(), 'fer-parity-'));
+  try {
+    writeFileSync(join(dir, 'x.f32'), bytes(x));
+    writeFileSync(join(dir, 'y.u8'), labels);
+
+    const registry = createRegistry(builtinModels);
+    const model = registry.create('paper-shallow', CONFIG, { seed: 1 });
+    const l2 = Number(registry.resolveConfig('paper-shallow', CONFIG)['l2']);
+    const regularized = model.layers
+      .filter((l) => (l.getConfig() as Record<string, unknown>)['kernelRegularizer'] != null)
+      .map((l) => l.name);
+    const initial = model.getWeights().map((t) => t.clone());
+    await dumpWeights(model, join(dir, 'init'));
+
+    // Step-0 diagnostic: the forward loss and gradients of batch 0, with the stepper's loss formula.
+    const grads = step0Grads(model, x.subarray(0, o.batch * px), labels.subarray(0, o.batch), o.batch);
+    mkdirSync(join(dir, 'grad0'));
+    const gradManifest = grads.grads.map((g, i) => {
+      writeFileSync(join(dir, 'grad0', `${i}.f32`), bytes(g.data));
+      return { name: g.name, shape: g.shape, file: `${i}.f32` };
+    });
+    writeFileSync(join(dir, 'grad0', 'manifest.json'), JSON.stringify({ loss: grads.loss, weights: gradManifest }));
+    model.setWeights(initial); // the forward pass above moved the BN moving statistics
+    initial.forEach((t) => t.dispose());
+
+    const stepper = await localStepper({ model, optimizer: { name: 'adam', learningRate: o.lr, epsilon: EPSILON }, seed: 1 });
+    const ours: number[] = [];
+    for (let s = 0; s < o.steps; s++) {
+      const lo = s * o.batch;
+      const r = await stepper.step({ x: x.subarray(lo * px, (lo + o.batch) * px), y: labels.subarray(lo, lo + o.batch), size: o.batch }, o.lr);
+      ours.push(r.loss);
+    }
+    await stepper.syncToModel();
+    await stepper.dispose();
+    await dumpWeights(model, join(dir, 'final'));
+    writeFileSync(join(dir, 'meta.json'), JSON.stringify({
+      steps: o.steps, batch: o.batch, lr: o.lr, epsilon: EPSILON, l2, regularized, ...CONFIG, ours_loss: ours, step0_loss: grads.loss,
+    }));
+
+    const peer = runPeer(dir);
+    if ('skipped' in peer) {
+      ours.forEach((l, step) => out({ step, ours_loss: l }));
+      out({ bench: 'parity', backend: o.backend, torch: peer });
+      return;
+    }
+    const torch = peer.losses;
+    const rel = ours.map((l, i) => Math.abs(l - torch[i]) / Math.max(Math.abs(torch[i]), 1e-12));
+    ours.forEach((l, step) => out({ step, ours_loss: l, torch_loss: torch[step], rel_diff: rel[step] }));
+    out({ step0: true, ours_forward_loss: grads.loss, torch_forward_loss: peer.step0_loss, max_grad_rel_diff: peer.grad_rel_diff });
+    out({
+      bench: 'parity', backend: o.backend, steps: o.steps, batch: o.batch, lr: o.lr, l2, regularized, peer: peer.peer,
+      max_rel_loss_diff_first_5_steps: Math.max(...rel.slice(0, 5)),
+      max_rel_loss_diff: Math.max(...rel),
+      max_weight_rel_diff: peer.weight_rel_diff,
+      max_weight_abs_diff: peer.weight_abs_diff,
+    });
+  } finally {
+    if (o.keep) process.stderr.write(`parity: kept ${dir}\n`);
+    else rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** Loss (exactly localStepper's: clipped log of the softmax + calculateLosses) and its gradients, batch 0. */
+function step0Grads(model: tf.LayersModel, x: Float32Array, y: Uint8Array, n: number): { loss: number; grads: { name: string; shape: number[]; data: Float32Array }[] } {
+  const vars = model.trainableWeights.map((v) => v.read() as tf.Variable);
+  const numClasses = model.outputs[0].shape[1] ?? 0;
+  const { value, grads } = tf.tidy(() => {
+    const xs = tf.tensor4d(x, [n, 48, 48, 1]);
+    const target = tf.oneHot(tf.tensor1d(Int32Array.from(y), 'int32'), numClasses).toFloat();
+    return tf.variableGrads(() => {
+      const p = model.apply(xs, { training: true }) as tf.Tensor;
+      const perExample = tf.neg(tf.sum(tf.mul(target, tf.log(tf.clipByValue(p, 1e-7, 1))), 1));
+      let total = tf.div(tf.sum(perExample), n) as tf.Scalar;
+      for (const r of model.calculateLosses()) total = tf.add(total, r);
+      return total;
+    }, vars);
+  });
+  const loss = value.dataSync()[0];
+  value.dispose();
+  const out = model.trainableWeights.map((w, i) => {
+    const g = grads[vars[i].name];
+    const r = { name: w.originalName ?? w.name, shape: g.shape.slice(), data: Float32Array.from(g.dataSync()) };
+    return r;
+  });
+  Object.values(grads).forEach((g) => g.dispose());
+  return { loss, grads: out };
+}
+
+async function dumpWeights(model: tf.LayersModel, dir: string): Promise<void> {
+  mkdirSync(dir);
+  const manifest = [];
+  for (const [i, w] of model.weights.entries()) {
+    const v = w.read();
+    writeFileSync(join(dir, `${i}.f32`), bytes(Float32Array.from(await v.data())));
+    manifest.push({ name: w.originalName ?? w.name, shape: v.shape.slice(), trainable: w.trainable, file: `${i}.f32` });
+  }
+  writeFileSync(join(dir, 'manifest.json'), JSON.stringify(manifest));
+}
+
+interface PeerResult {
+  peer: string;
+  losses: number[];
+  step0_loss: number;
+  grad_rel_diff: Record<string, number>;
+  weight_rel_diff: Record<string, number>;
+  weight_abs_diff: Record<string, number>;
+}
+
+function runPeer(dir: string): PeerResult | { skipped: string } {
+  const python = '/usr/bin/python3';
+  if (!existsSync(python)) return { skipped: `no ${python}` };
+  const here = dirname(fileURLToPath(import.meta.url));
+  const script = resolve(here, '../../peers/parity.py');
+  const r = spawnSync(python, [script, dir], { encoding: 'utf8', maxBuffer: 16 << 20 });
+  if (r.status !== 0) return { skipped: `parity.py failed (${r.status}): ${(r.stderr || r.stdout).slice(-2000)}` };
+  const last = r.stdout.trim().split('\n').pop() ?? '';
+  return JSON.parse(last) as PeerResult;
+}
+
+function bytes(a: Float32Array): Uint8Array {
+  // little-endian on every platform we run on (x86-64, arm64)
+  return new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
+}
+
+function parseArgs(argv: string[]): Options {
+  const o: Options = { backend: 'wasm', steps: 30, batch: 64, lr: 1e-3, keep: false };
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    const [flag, inline] = a.includes('=') ? [a.slice(0, a.indexOf('=')), a.slice(a.indexOf('=') + 1)] : [a, undefined];
+    const value = (): string => {
+      const v = inline ?? argv[++i];
+      if (v == null) throw new Error(`${flag} needs a value.`);
+      return v;
+    };
+    switch (flag) {
+      case '--backend': o.backend = value(); break;
+      case '--steps': o.steps = positiveInt(flag, value()); break;
+      case '--batch': o.batch = positiveInt(flag, value()); break;
+      case '--lr': o.lr = Number(value()); break;
+      case '--data': o.data = value(); break;
+      case '--keep': o.keep = true; break;
+      default: throw new Error(`pnpm bench parity: unknown option "${a}". Known: --backend, --steps, --batch, --lr, --data, --keep.`);
+    }
+  }
+  if (!(o.lr > 0)) throw new Error('--lr must be a positive number.');
+  return o;
+}
+
+function positiveInt(flag: string, v: string): number {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 1) throw new Error(`${flag} must be a positive integer, got "${v}".`);
+  return n;
+}
+
+function out(line: object): void {
+  process.stdout.write(`${JSON.stringify(line)}\n`);
+}
