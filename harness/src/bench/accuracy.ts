@@ -17,6 +17,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { runEvaluate } from '../commands/evaluate.js';
 import { runTrain } from '../commands/train.js';
+import { forEachFlag, out, positiveInt } from './_cli.js';
 
 interface Recipe {
   model: 'paper-shallow' | 'paper-deep';
@@ -122,10 +123,6 @@ function runPeer(recipe: Recipe, epochs: number, o: Options, data: string): { pu
 
 // --- Internal helpers ---
 
-function out(line: Record<string, unknown>): void {
-  process.stdout.write(`${JSON.stringify(line)}\n`);
-}
-
 function round(v: number, digits: number): number {
   const f = 10 ** digits;
   return Math.round(v * f) / f;
@@ -133,14 +130,7 @@ function round(v: number, digits: number): number {
 
 function parseArgs(argv: string[]): Options {
   const o: Options = { recipe: 'ci', limit: 0, seed: 2, backend: 'wasm', torch: true };
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i]!;
-    const [flag, inline] = a.includes('=') ? [a.slice(0, a.indexOf('=')), a.slice(a.indexOf('=') + 1)] : [a, undefined];
-    const value = (): string => {
-      const v = inline ?? argv[++i];
-      if (v == null) throw new Error(`${flag} needs a value.`);
-      return v;
-    };
+  forEachFlag(argv, (flag, value, a) => {
     switch (flag) {
       case '--recipe': {
         o.recipe = value();
@@ -155,12 +145,6 @@ function parseArgs(argv: string[]): Options {
       case '--no-torch': o.torch = false; break;
       default: throw new Error(`pnpm bench accuracy: unknown option "${a}". Known: --recipe, --epochs, --limit, --seed, --data, --backend, --no-torch.`);
     }
-  }
+  });
   return o;
-}
-
-function positiveInt(flag: string, v: string): number {
-  const n = Number(v);
-  if (!Number.isInteger(n) || n < 1) throw new Error(`${flag}: got "${v}", expected a positive integer.`);
-  return n;
 }

@@ -10,7 +10,8 @@ import { existsSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as tf from '@tensorflow/tfjs';
-import { createDataParallelStepper, disposeBackend, initBackend, registerWasmTrainingKernels } from '@fer/engine';
+import { createDataParallelStepper, disposeBackend } from '@fer/engine';
+import { forEachFlag, out, positiveInt, setupBackend } from './_cli.js';
 
 type ModelName = 'shallow' | 'deep';
 
@@ -286,37 +287,9 @@ function findTorchScript(): string | undefined {
 
 // --- Internal helpers ---
 
-async function setupBackend(backend: string): Promise<string | undefined> {
-  if (backend === 'wasm') {
-    await import('@tensorflow/tfjs-backend-wasm');
-    registerWasmTrainingKernels();
-  } else if (backend === 'webgpu' || backend === 'tensorflow') {
-    try {
-      // allowSoftwareAdapter: measure on lavapipe/SwiftShader too (the line's backend says webgpu; see describeBackend)
-      const info = await initBackend({ backend, allowSoftwareAdapter: backend === 'webgpu' });
-      if (info.backend !== backend) return `initBackend gave "${info.backend}": ${info.reason}`;
-      return undefined;
-    } catch (e) {
-      return `initBackend({ backend: '${backend}' }) failed: ${e instanceof Error ? e.message : String(e)}`;
-    }
-  } else if (backend !== 'cpu') {
-    throw new Error(`--backend "${backend}" is not one of wasm, cpu, webgpu, tensorflow.`);
-  }
-  if (!(await tf.setBackend(backend))) return `tf.setBackend('${backend}') failed`;
-  await tf.ready();
-  return undefined;
-}
-
 function parseArgs(argv: string[]): Options {
   const o: Options = { backend: 'wasm', models: ['shallow', 'deep'], steps: 3, batch: 128, workers: 1, profile: false, torch: true };
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i]!;
-    const [flag, inline] = a.includes('=') ? [a.slice(0, a.indexOf('=')), a.slice(a.indexOf('=') + 1)] : [a, undefined];
-    const value = (): string => {
-      const v = inline ?? argv[++i];
-      if (v == null) throw new Error(`${flag} needs a value.`);
-      return v;
-    };
+  forEachFlag(argv, (flag, value, a) => {
     switch (flag) {
       case '--backend': o.backend = value(); break;
       case '--models': {
@@ -332,20 +305,10 @@ function parseArgs(argv: string[]): Options {
       case '--no-torch': o.torch = false; break;
       default: throw new Error(`pnpm bench models: unknown option "${a}". Known: --backend, --models, --steps, --batch, --workers, --profile, --no-torch.`);
     }
-  }
+  });
   return o;
-}
-
-function positiveInt(flag: string, v: string): number {
-  const n = Number(v);
-  if (!Number.isInteger(n) || n < 1) throw new Error(`${flag} must be a positive integer, got "${v}".`);
-  return n;
 }
 
 function round(v: number): number {
   return Math.round(v * 100) / 100;
-}
-
-function out(line: object): void {
-  process.stdout.write(`${JSON.stringify(line)}\n`);
 }

@@ -7,7 +7,7 @@
 // gradient is 0 and both sides hold float noise there (their relative differences, and Adam's lr-sized steps
 // on that noise, also seen in the BN moving means, say nothing). Prints one JSON line per step
 // {step, ours_loss, torch_loss, rel_diff}, one line for the step-0 gradients, then a summary line.
-// Needs the real data (--data or FER2013_PATH; default /work/shared/data/fer2013/fer2013.csv.gz) and
+// Needs the real data (--data or FER2013_PATH) and
 // /usr/bin/python3 with torch and numpy.
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -16,8 +16,9 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as tf from '@tensorflow/tfjs';
 import { fitNormalizer, loadDataset, splitIndices } from '@fer/data';
-import { disposeBackend, registerWasmTrainingKernels } from '@fer/engine';
+import { disposeBackend } from '@fer/engine';
 import { builtinModels, createRegistry, localStepper } from '@fer/models';
+import { forEachFlag, out, positiveInt, setupBackend } from './_cli.js';
 
 interface Options {
   backend: string;
@@ -28,7 +29,6 @@ interface Options {
   keep: boolean;
 }
 
-const DEFAULT_DATA = '/work/shared/data/fer2013/fer2013.csv.gz';
 const CONFIG = { filters: [4, 8], denseUnits: 64, convDropout: 0, denseDropout: 0 };
 const EPSILON = 1e-7;
 
@@ -42,19 +42,14 @@ export async function run(argv: string[]): Promise<void> {
 }
 
 async function runBench(o: Options): Promise<void> {
-  const data = o.data ?? process.env.FER2013_PATH ?? DEFAULT_DATA;
-  if (!existsSync(data)) {
-    out({ bench: 'parity', skipped: `no FER2013 file at ${data} (pass --data or set FER2013_PATH)` });
+  const data = o.data ?? process.env.FER2013_PATH;
+  if (!data || !existsSync(data)) {
+    out({ bench: 'parity', skipped: `no FER2013 file${data ? ` at ${data}` : ''} (pass --data or set FER2013_PATH)` });
     return;
   }
-  if (o.backend === 'wasm') {
-    await import('@tensorflow/tfjs-backend-wasm');
-    registerWasmTrainingKernels();
-  } else if (o.backend !== 'cpu') {
-    throw new Error(`--backend "${o.backend}" is not one of wasm, cpu.`);
-  }
-  if (!(await tf.setBackend(o.backend))) throw new Error(`tf.setBackend('${o.backend}') failed`);
-  await tf.ready();
+  if (o.backend !== 'wasm' && o.backend !== 'cpu') throw new Error(`--backend "${o.backend}" is not one of wasm, cpu.`);
+  const unavailable = await setupBackend(o.backend);
+  if (unavailable) throw new Error(unavailable);
 
   const ds = await loadDataset(data);
   const allTrain = splitIndices(ds, 'Training');
@@ -152,8 +147,7 @@ function step0Grads(model: tf.LayersModel, x: Float32Array, y: Uint8Array, n: nu
   value.dispose();
   const out = model.trainableWeights.map((w, i) => {
     const g = grads[vars[i].name];
-    const r = { name: w.originalName ?? w.name, shape: g.shape.slice(), data: Float32Array.from(g.dataSync()) };
-    return r;
+    return { name: w.originalName ?? w.name, shape: g.shape.slice(), data: Float32Array.from(g.dataSync()) };
   });
   Object.values(grads).forEach((g) => g.dispose());
   return { loss, grads: out };
@@ -197,14 +191,7 @@ function bytes(a: Float32Array): Uint8Array {
 
 function parseArgs(argv: string[]): Options {
   const o: Options = { backend: 'wasm', steps: 30, batch: 64, lr: 1e-3, keep: false };
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i]!;
-    const [flag, inline] = a.includes('=') ? [a.slice(0, a.indexOf('=')), a.slice(a.indexOf('=') + 1)] : [a, undefined];
-    const value = (): string => {
-      const v = inline ?? argv[++i];
-      if (v == null) throw new Error(`${flag} needs a value.`);
-      return v;
-    };
+  forEachFlag(argv, (flag, value, a) => {
     switch (flag) {
       case '--backend': o.backend = value(); break;
       case '--steps': o.steps = positiveInt(flag, value()); break;
@@ -214,17 +201,7 @@ function parseArgs(argv: string[]): Options {
       case '--keep': o.keep = true; break;
       default: throw new Error(`pnpm bench parity: unknown option "${a}". Known: --backend, --steps, --batch, --lr, --data, --keep.`);
     }
-  }
+  });
   if (!(o.lr > 0)) throw new Error('--lr must be a positive number.');
   return o;
-}
-
-function positiveInt(flag: string, v: string): number {
-  const n = Number(v);
-  if (!Number.isInteger(n) || n < 1) throw new Error(`${flag} must be a positive integer, got "${v}".`);
-  return n;
-}
-
-function out(line: object): void {
-  process.stdout.write(`${JSON.stringify(line)}\n`);
 }
