@@ -2,7 +2,7 @@ import { createBatcher, makeSyntheticFer } from '@fer/data';
 import { hogBatch, PAPER_HOG_OPTIONS } from '@fer/hog';
 import { describe, expect, it } from 'vitest';
 import { DEFAULTS } from './spec.js';
-import { augmentSpecs, mirror, prepareData, rowSets, stratifiedSubset, trainSource } from './prepare.js';
+import { augmentSpecs, prepareData, rowSets, stratifiedSubset, trainSource } from './prepare.js';
 
 const ds = makeSyntheticFer({ seed: 3, counts: { Training: 70, PublicTest: 21, PrivateTest: 21 } });
 const spec = { ...DEFAULTS.train, batchSize: 16, trainLimit: 35, evalLimit: 14 };
@@ -94,3 +94,12 @@ describe('prepare', () => {
     expect(data.val.raw).toEqual(rowsOf(rows.val));
   });
 });
+
+const PX = 48 * 48;
+
+/** Horizontal mirror of `count` 48x48 images. */
+function mirror(pixels: Uint8Array, count: number): Uint8Array {
+  const out = new Uint8Array(count * PX);
+  for (let i = 0; i < count; i++) for (let y = 0; y < 48; y++) for (let x = 0; x < 48; x++) out[i * PX + y * 48 + x] = pixels[i * PX + y * 48 + 47 - x];
+  return out;
+}

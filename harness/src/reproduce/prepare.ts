@@ -125,10 +125,3 @@ export function trainSource(ds: FerDataset, data: PreparedData, train: TrainSpec
     },
   };
 }
-
-/** Horizontal mirror of `count` 48x48 images. */
-export function mirror(pixels: Uint8Array, count: number): Uint8Array {
-  const out = new Uint8Array(count * PX);
-  for (let i = 0; i < count; i++) for (let y = 0; y < 48; y++) for (let x = 0; x < 48; x++) out[i * PX + y * 48 + x] = pixels[i * PX + y * 48 + 47 - x];
-  return out;
-}
