@@ -1,6 +1,6 @@
 // Pieces every `pnpm bench <name>` shares: flag parsing, JSON-line output, backend set-up.
 import * as tf from '@tensorflow/tfjs';
-import { initBackend, registerWasmTrainingKernels } from '@fer/engine';
+import { initBackend, registerNativeKernels, registerWasmTrainingKernels } from '@fer/engine';
 
 /**
  * Walks `argv`, calling `onFlag(flag, value)` for each argument; `value()` reads the flag's value from
@@ -30,13 +30,19 @@ export function out(line: object): void {
 }
 
 /**
- * Makes `backend` the tfjs backend (wasm with our training kernels; webgpu also on a software adapter).
+ * Makes `backend` the tfjs backend: `wasm` (our WASM training kernels only), `native` (wasm with the
+ * native kernels of @fer/engine-native-*, `threads` threads), webgpu (also on a software adapter), ...
  * Returns why it is not available, or undefined when it is.
  */
-export async function setupBackend(backend: string): Promise<string | undefined> {
-  if (backend === 'wasm') {
+export async function setupBackend(backend: string, threads?: number): Promise<string | undefined> {
+  if (backend === 'wasm' || backend === 'native') {
     await import('@tensorflow/tfjs-backend-wasm');
     registerWasmTrainingKernels();
+    if (backend === 'native') {
+      const native = registerNativeKernels(threads !== undefined ? { threads } : {});
+      if (!native.active) return `native kernels unavailable: ${native.why}`;
+    }
+    backend = 'wasm';
   } else if (backend === 'webgpu' || backend === 'tensorflow') {
     try {
       // allowSoftwareAdapter: measure on lavapipe/SwiftShader too (the line's backend says webgpu; see describeBackend)
@@ -47,7 +53,7 @@ export async function setupBackend(backend: string): Promise<string | undefined>
       return `initBackend({ backend: '${backend}' }) failed: ${e instanceof Error ? e.message : String(e)}`;
     }
   } else if (backend !== 'cpu') {
-    throw new Error(`--backend "${backend}" is not one of wasm, cpu, webgpu, tensorflow.`);
+    throw new Error(`--backend "${backend}" is not one of native, wasm, cpu, webgpu, tensorflow.`);
   }
   if (!(await tf.setBackend(backend))) return `tf.setBackend('${backend}') failed`;
   await tf.ready();

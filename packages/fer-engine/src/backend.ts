@@ -4,6 +4,7 @@ import * as tf from '@tensorflow/tfjs';
 import { FerEngineError } from './errors.js';
 import { TENSORFLOW_HELP, loadTensorflow } from './_tensorflow.js';
 import { activateWebGpu, activeWebGpu, disposeWebGpu, errorText, noAdapterHelp, probeWebGpu, type AdapterReport } from './_webgpu.js';
+import { describeNativeKernels, registerNativeKernels, type NativeKernelsStatus } from './native-kernels.js';
 import { registerWasmTrainingKernels } from './wasm-kernels.js';
 
 export type { AdapterReport } from './_webgpu.js';
@@ -15,8 +16,18 @@ export type BackendChoice = 'auto' | 'wasm' | 'webgpu' | 'tensorflow' | 'cpu';
 export interface InitBackendOptions {
   /** Which backend; default `auto`: tfjs-node-gpu / tfjs-node if they load, then WebGPU on a hardware adapter, else WASM. */
   backend?: BackendChoice;
-  /** WASM threads (tfjs-backend-wasm `setThreadsCount`), set before the backend starts. */
+  /**
+   * CPU threads: the native kernels' thread count (default one per core, `os.availableParallelism()`),
+   * also passed to tfjs-backend-wasm's `setThreadsCount` before the backend starts.
+   */
   threads?: number;
+  /**
+   * The native CPU kernels on `wasm` (optional package `@fer/engine-native-linux-x64-gnu`: oneDNN, fused
+   * batch norm/pooling/optimizer updates). Default `'auto'`: use them when they load, else say why and stay on
+   * the WASM kernels. `true`: throw `E_NATIVE_UNAVAILABLE` when they do not load. `false`: WASM kernels only.
+   * The environment variable `FER_ENGINE_NATIVE=0` turns them off too.
+   */
+  native?: boolean | 'auto';
   /**
    * Accept a software WebGPU adapter (lavapipe/llvmpipe, SwiftShader) for an explicit `backend: 'webgpu'`.
    * Default false. `auto` never picks a software adapter: it is slower than WASM.
@@ -36,6 +47,8 @@ export interface BackendInfo {
   adapter?: AdapterReport;
   /** Backends passed over, with why. */
   rejected: { backend: string; why: string }[];
+  /** For `wasm`: whether the native kernels run, and why not when they do not. */
+  native?: NativeKernelsStatus;
 }
 
 /** What {@link describeBackend} returns: for run records (env.json) and benchmark lines. */
@@ -48,6 +61,8 @@ export interface BackendDescription {
   versions: Record<string, string>;
   /** WASM thread count, when the backend is wasm. */
   threads?: number;
+  /** For `wasm`: the native kernels (package, oneDNN version and ISA, libraries, threads) or why they are off. */
+  native?: NativeKernelsStatus;
 }
 
 /**
@@ -117,6 +132,7 @@ export function describeBackend(): BackendDescription {
   }
   if (backend === 'webgpu' && gpu) out.adapter = gpu.report;
   if (backend === 'wasm' && wasmThreads !== undefined) out.threads = wasmThreads;
+  if (backend === 'wasm') out.native = describeNativeKernels();
   return out;
 }
 
@@ -226,12 +242,29 @@ async function initWasm(options: InitBackendOptions, why: string, rejected: Back
     wasm.setThreadsCount?.(options.threads);
   }
   const { registered } = registerWasmTrainingKernels();
+  const wantNative = options.native ?? 'auto';
+  if (wantNative !== true && wantNative !== false && wantNative !== 'auto') {
+    throw new FerEngineError('E_BAD_OPTION', `initBackend: got native ${String(wantNative)}; expected true, false or 'auto'. Fix: omit it to use the native kernels when they load.`);
+  }
+  const native: NativeKernelsStatus = wantNative === false
+    ? { active: false, why: 'turned off (native: false)' }
+    : registerNativeKernels(options.threads !== undefined ? { threads: options.threads } : {});
+  if (wantNative === true && !native.active) {
+    throw new FerEngineError(
+      'E_NATIVE_UNAVAILABLE',
+      `backend "wasm" with native: true: got no native kernels: ${native.why}; expected @fer/engine-native-linux-x64-gnu to load. ` +
+        'Fix: install it (npm i @fer/engine-native-linux-x64-gnu on linux-x64 glibc), or pass native: "auto" to fall back to the WASM kernels.',
+    );
+  }
   if (!(await tf.setBackend('wasm'))) {
     throw new FerEngineError('E_BACKEND_UNAVAILABLE', 'backend "wasm": tf.setBackend("wasm") failed; expected @tensorflow/tfjs-backend-wasm to start. Fix: check that its .wasm files are next to its dist/ (reinstall it).');
   }
   wasmVersion = wasm.version_wasm;
   wasmThreads = wasm.getThreadsCount?.();
-  return { backend: 'wasm', reason: withRejected(`${why}; training kernels: ${registered.join(', ')}`, rejected), rejected };
+  const nativeNote = native.active
+    ? `native kernels: oneDNN ${native.dnnl} (${native.isa}), ${native.threads} thread${native.threads === 1 ? '' : 's'}, from ${native.package} ${native.version}`
+    : `native kernels off: ${native.why}; WASM training kernels: ${registered.join(', ')}`;
+  return { backend: 'wasm', reason: withRejected(`${why}; ${nativeNote}`, rejected), rejected, native };
 }
 
 async function initCpu(): Promise<BackendInfo> {

@@ -1,0 +1,52 @@
+// Shared declarations of the @fer/engine native kernels: thread count, a parallel-for that never
+// busy-waits longer than OpenMP's wait policy allows, and the float32 views the N-API glue hands in.
+#pragma once
+#include <cstddef>
+#include <cstdint>
+
+namespace fer {
+
+/** Threads the kernels may use on the calling thread (set per JS thread: main or worker). */
+int threads();
+void set_threads(int n);
+
+// --- oneDNN convolutions and matmul (dnnl.cc) ---
+struct ConvDims {
+  int B, H, W, Ci, Ho, Wo, Co, fh, fw, sh, sw, dh, dw, pt, pb, pl, pr;
+};
+enum Act { ACT_LINEAR = 0, ACT_RELU = 1 };
+void conv_forward(const ConvDims& d, const float* x, const float* w, const float* bias, float* y, int act);
+void conv_backward_data(const ConvDims& d, const float* dy, const float* w, float* dx);
+void conv_backward_weights(const ConvDims& d, const float* x, const float* dy, float* dw);
+/** c[M,N] = op(a) . op(b) (+ bias[N]) (relu); a is [M,K] or [K,M] (ta), b is [K,N] or [N,K] (tb). */
+void matmul(int M, int N, int K, bool ta, bool tb, const float* a, const float* b, const float* bias, float* c, int act);
+const char* dnnl_version_string();
+const char* dnnl_isa_string();
+void clear_caches();
+
+// --- memory-bound kernels (eltwise.cc) ---
+enum BinOp { BIN_ADD = 0, BIN_SUB, BIN_MUL, BIN_DIV, BIN_SQDIFF, BIN_MAX, BIN_MIN };
+/** out[i] = a[ia] op b[ib]; a has na elements, b nb; the smaller one repeats (row broadcast) when na != nb. */
+void binary(int op, const float* a, size_t na, const float* b, size_t nb, float* out);
+enum UnOp { UN_RELU = 0, UN_SQRT, UN_SQUARE, UN_RSQRT, UN_NEG, UN_EXP, UN_LOG, UN_ABS, UN_STEP, UN_RELU6, UN_SIGMOID, UN_RECIPROCAL };
+void unary(int op, const float* x, float* out, size_t n, float alpha);
+/** out[c] = sum (or mean) over r of x[r*cols + c]. */
+void reduce_leading(const float* x, float* out, size_t rows, size_t cols, bool mean);
+/** out = (x - mean) * scale / sqrt(var + eps) + offset, per channel (last axis, C; params of size C or 1). */
+void batch_norm(const float* x, const float* mean, size_t nmean, const float* var, size_t nvar, const float* offset, size_t noff,
+                const float* scale, size_t nscale, float* out, size_t n, size_t C, float eps);
+struct PoolDims {
+  int B, H, W, C, Ho, Wo, fh, fw, sh, sw, pt, pl;
+};
+void max_pool(const PoolDims& d, const float* x, float* y);
+void max_pool_grad(const PoolDims& d, const float* x, const float* dy, float* dx);
+/** tfjs AdamOptimizer's update, operation for operation in float32. */
+void adam(size_t n, const float* w, const float* g, const float* m, const float* v, float* w2, float* m2, float* v2, float lr,
+          float beta1, float oneMinusBeta1, float beta2, float oneMinusBeta2, float oneMinusAccBeta1, float oneMinusAccBeta2, float eps);
+/** tfjs dropout's multiplier floor(u + keep) / keep, u drawn by alea from state {c, s0, s1, s2} (advanced in place). */
+void dropout_mask(float* out, size_t n, double* state, float keepProb);
+/** tfjs SGD (momentum 0) and MomentumOptimizer updates. */
+void sgd(size_t n, const float* w, const float* g, float* w2, float negLr);
+void momentum(size_t n, const float* w, const float* g, const float* acc, float* w2, float* acc2, float negLr, float mom, bool nesterov);
+
+}  // namespace fer
