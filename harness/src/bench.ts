@@ -1,8 +1,9 @@
-// `pnpm bench [models|data|hog|accuracy|parity|all] [--backend wasm|webgpu|cpu|...] [...]`: benchmarks as JSON lines on stdout,
+// `pnpm bench [models|layers|data|hog|accuracy|parity|all] [--backend wasm|webgpu|cpu|...] [...]`: benchmarks as JSON lines on stdout,
 // each with its reference peer (PyTorch, pandas, scikit-image) measured in the same run.
 // Each benchmark lives in ./bench/<name>.ts and exports `run(argv: string[]): Promise<void>`.
 const benches: Record<string, () => Promise<{ run(argv: string[]): Promise<void> }>> = {
   models: () => import('./bench/models.js'),
+  layers: () => import('./bench/layers.js'),
   data: () => import('./bench/data.js'),
   hog: () => import('./bench/hog.js'),
   accuracy: () => import('./bench/accuracy.js'),

@@ -1,16 +1,19 @@
-// `pnpm bench models [--backend wasm|cpu|webgpu] [--models shallow,deep] [--steps N] [--batch 128]
-//                    [--workers N] [--profile] [--no-torch]`
+// `pnpm bench models [--backend native|wasm|cpu|webgpu] [--models shallow,deep] [--threads 1,2] [--steps N]
+//                    [--batch 128] [--workers N] [--profile] [--no-torch]`
 // Trains the paper's shallow and deep networks (Alizadeh & Fazel 2017; the exact architectures of
 // shared/bench/torch_reference.py) with Adam at batch 128 and measures train and inference img/s after
-// warm-up. Prints one JSON line per model and backend, then runs the PyTorch-CPU peer in the same run
-// (its lines are printed as they come) and one ratio line per model (ours / torch).
+// warm-up. Each (model, thread count) runs in a child process of its own, so its line's peak RSS is its
+// own; the PyTorch-CPU peer runs the same way (harness/peers/torch_models.py) at the same thread counts,
+// in the same run, and one ratio line per model and thread count compares them (ours / torch).
+// `native` (default) is wasm with @fer/engine's native kernels; `wasm` is the WASM kernels alone.
 // --profile adds, per model, one JSON line with the kernels that dominate a training step.
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
+import { availableParallelism, loadavg } from 'node:os';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as tf from '@tensorflow/tfjs';
-import { createDataParallelStepper, disposeBackend } from '@fer/engine';
+import { createDataParallelStepper, describeNativeKernels, disposeBackend } from '@fer/engine';
 import { forEachFlag, out, positiveInt, setupBackend } from './_cli.js';
 
 type ModelName = 'shallow' | 'deep';
@@ -18,6 +21,9 @@ type ModelName = 'shallow' | 'deep';
 interface Options {
   backend: string;
   models: ModelName[];
+  threads: number[];
+  /** Internal: measure in this process (one model, one thread count) instead of spawning children. */
+  child: boolean;
   steps: number;
   batch: number;
   workers: number;
@@ -28,47 +34,100 @@ interface Options {
 interface OurLine {
   model: ModelName;
   backend: string;
+  threads: number;
   workers: number;
   batch: number;
   train_img_per_s: number;
   infer_img_per_s: number;
+  /** Peak resident memory of the process that measured this model alone, and its wasm heap. */
+  peak_rss_mb?: number;
+  wasm_heap_mb?: number;
 }
 
 export async function run(argv: string[]): Promise<void> {
   const o = parseArgs(argv);
-  try {
-    await runBench(o);
-  } finally {
-    // NOTE: destroys the WebGPU device (if any), else Node does not exit after a webgpu run.
-    await disposeBackend();
+  if (o.child) {
+    try {
+      await runChild(o);
+    } finally {
+      // NOTE: destroys the WebGPU device (if any), else Node does not exit after a webgpu run.
+      await disposeBackend();
+    }
+    return;
+  }
+  out({ bench: 'models', cores: availableParallelism(), loadavg_start: loadavg().map((v) => round(v)) });
+  const ours: OurLine[] = [];
+  for (const threads of o.threads) {
+    for (const name of o.models) {
+      const lines = runChildProcess(o, name, threads);
+      for (const l of lines) {
+        out(l);
+        if ('train_img_per_s' in l) ours.push(l as unknown as OurLine);
+      }
+    }
+  }
+  if (o.torch) {
+    const torch: Record<string, unknown>[] = [];
+    for (const threads of o.threads) {
+      for (const name of o.models) {
+        const t = runTorch(o, name, threads);
+        if (t) {
+          out(t);
+          torch.push(t);
+        }
+      }
+    }
+    for (const ourLine of ours) {
+      const t = torch.find((l) => l['model'] === ourLine.model && l['threads'] === ourLine.threads);
+      if (!t) continue;
+      out({
+        model: ourLine.model,
+        threads: ourLine.threads,
+        ratio_train: round(ourLine.train_img_per_s / Number(t['train_img_per_s'])),
+        ratio_infer: round(ourLine.infer_img_per_s / Number(t['infer_img_per_s'])),
+        ...(ourLine.peak_rss_mb && t['peak_rss_mb'] ? { peak_rss_mb: ourLine.peak_rss_mb, torch_peak_rss_mb: t['peak_rss_mb'] } : {}),
+      });
+    }
+  }
+  out({ bench: 'models', loadavg_end: loadavg().map((v) => round(v)) });
+}
+
+/** Measures one model at one thread count in this process (a child of `run`). */
+async function runChild(o: Options): Promise<void> {
+  const threads = o.threads[0]!;
+  const backendNote = await setupBackend(o.backend, threads);
+  if (backendNote) {
+    out({ bench: 'models', backend: o.backend, threads, available: false, reason: backendNote });
+    return;
+  }
+  for (const name of o.models) {
+    const line = await measureModel(name, o);
+    const heap = (tf.backend() as unknown as { wasm?: { HEAPU8: Uint8Array } }).wasm?.HEAPU8.length;
+    out({
+      ...line,
+      backend: o.backend === 'native' ? 'wasm+native' : line.backend,
+      threads,
+      peak_rss_mb: round(process.resourceUsage().maxRSS / 1024),
+      ...(heap ? { wasm_heap_mb: round(heap / 2 ** 20) } : {}),
+    });
+    if (o.profile) out(await profileStep(name, o.batch));
+  }
+  if (o.backend === 'native') {
+    const d = describeNativeKernels();
+    if (d.failures?.length) out({ warning: 'native kernels fell back to WASM', failures: d.failures });
   }
 }
 
-async function runBench(o: Options): Promise<void> {
-  const backendNote = await setupBackend(o.backend);
-  if (backendNote) {
-    out({ bench: 'models', backend: o.backend, available: false, reason: backendNote });
-    return;
-  }
-  const ours: OurLine[] = [];
-  for (const name of o.models) {
-    const line = await measureModel(name, o);
-    ours.push(line);
-    out(line);
-    if (o.profile) out(await profileStep(name, o.batch));
-  }
-  if (!o.torch) return;
-  const torch = runTorch(o);
-  for (const t of torch) out(t);
-  for (const ourLine of ours) {
-    const t = torch.find((l) => l['model'] === ourLine.model);
-    if (!t) continue;
-    out({
-      model: ourLine.model,
-      ratio_train: round(ourLine.train_img_per_s / Number(t['train_img_per_s'])),
-      ratio_infer: round(ourLine.infer_img_per_s / Number(t['infer_img_per_s'])),
-    });
-  }
+/** Runs `run` in a child process for one model and thread count; returns its JSON lines. */
+function runChildProcess(o: Options, name: ModelName, threads: number): Record<string, unknown>[] {
+  const args = [
+    ...process.execArgv, process.argv[1]!, 'models', '--child', '--models', name, '--threads', String(threads), '--backend', o.backend,
+    '--steps', String(o.steps), '--batch', String(o.batch), '--workers', String(o.workers), ...(o.profile ? ['--profile'] : []),
+  ];
+  const r = spawnSync(process.execPath, args, { encoding: 'utf8', maxBuffer: 64 << 20, stdio: ['ignore', 'pipe', 'inherit'] });
+  const lines = (r.stdout ?? '').split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as Record<string, unknown>);
+  if (r.status !== 0) lines.push({ bench: 'models', model: name, threads, failed: `child exited ${r.status ?? r.signal}` });
+  return lines;
 }
 
 // --- Models (exactly torch_reference.py: Conv(k, padding k//2) + BN + ReLU [+ MaxPool2] + Dropout) ---
@@ -149,6 +208,7 @@ async function measureModel(name: ModelName, o: Options): Promise<OurLine> {
   return {
     model: name,
     backend: tf.getBackend(),
+    threads: o.threads[0]!,
     workers: o.workers,
     batch: o.batch,
     train_img_per_s: round((o.batch * o.steps) / trainSeconds),
@@ -172,7 +232,7 @@ function batchTensors(batch: number, seed: number): { x: tf.Tensor4D; y: tf.Tens
 
 /** Data-parallel training through @fer/engine's createDataParallelStepper. */
 async function trainParallel(model: tf.LayersModel, o: Options): Promise<number> {
-  const stepper = await createDataParallelStepper({ workers: o.workers, backend: o.backend === 'cpu' ? 'cpu' : 'wasm' })({ model, optimizer: { name: 'adam', learningRate: 1e-3 }, seed: 1 });
+  const stepper = await createDataParallelStepper({ workers: o.workers, backend: o.backend === 'cpu' ? 'cpu' : 'wasm', native: o.backend === 'native' ? true : false, threads: Math.max(1, Math.floor(o.threads[0]! / o.workers)) })({ model, optimizer: { name: 'adam', learningRate: 1e-3 }, seed: 1 });
   try {
     const xs = new Float32Array(o.batch * 48 * 48);
     const ys = new Uint8Array(o.batch);
@@ -248,30 +308,24 @@ async function profileStep(name: ModelName, batch: number): Promise<Record<strin
 
 // --- PyTorch peer ---
 
-function runTorch(o: Options): Record<string, unknown>[] {
+function runTorch(o: Options, model: ModelName, threads: number): Record<string, unknown> | undefined {
   const python = '/usr/bin/python3';
   const script = findTorchScript();
   if (!existsSync(python) || !script) {
     out({ peer: 'pytorch', skipped: `no ${existsSync(python) ? 'shared/bench/torch_reference.py' : python}` });
-    return [];
+    return undefined;
   }
-  const check = spawnSync(python, ['-c', 'import torch'], { encoding: 'utf8' });
-  if (check.status !== 0) {
-    out({ peer: 'pytorch', skipped: `${python} has no torch` });
-    return [];
-  }
-  const r = spawnSync(python, [script, '--threads', '2', '--batch', String(o.batch), '--steps', String(Math.max(o.steps, 2)), '--models', o.models.join(',')], {
+  const wrapper = resolve(dirname(fileURLToPath(import.meta.url)), '../../peers/torch_models.py');
+  const r = spawnSync(python, [wrapper, '--script', script, '--model', model, '--threads', String(threads), '--batch', String(o.batch), '--steps', String(Math.max(o.steps, 2))], {
     encoding: 'utf8',
     maxBuffer: 16 << 20,
   });
   if (r.status !== 0) {
-    out({ peer: 'pytorch', skipped: `torch_reference.py exited ${r.status}: ${(r.stderr ?? '').trim().split('\n').slice(-1)[0]}` });
-    return [];
+    out({ peer: 'pytorch', skipped: `torch_models.py exited ${r.status}: ${(r.stderr ?? '').trim().split('\n').slice(-1)[0]}` });
+    return undefined;
   }
-  return r.stdout
-    .split('\n')
-    .filter((l) => l.trim().startsWith('{'))
-    .map((l) => JSON.parse(l) as Record<string, unknown>);
+  const line = r.stdout.split('\n').find((l) => l.trim().startsWith('{'));
+  return line ? (JSON.parse(line) as Record<string, unknown>) : undefined;
 }
 
 /** `../shared/bench/torch_reference.py` relative to the repository root (the folder with pnpm-workspace.yaml). */
@@ -288,7 +342,8 @@ function findTorchScript(): string | undefined {
 // --- Internal helpers ---
 
 function parseArgs(argv: string[]): Options {
-  const o: Options = { backend: 'wasm', models: ['shallow', 'deep'], steps: 3, batch: 128, workers: 1, profile: false, torch: true };
+  const cores = availableParallelism();
+  const o: Options = { backend: 'native', models: ['shallow', 'deep'], threads: cores > 1 ? [1, cores] : [1], child: false, steps: 3, batch: 128, workers: 1, profile: false, torch: true };
   forEachFlag(argv, (flag, value, a) => {
     switch (flag) {
       case '--backend': o.backend = value(); break;
@@ -298,12 +353,14 @@ function parseArgs(argv: string[]): Options {
         o.models = ms as ModelName[];
         break;
       }
+      case '--threads': o.threads = value().split(',').map((t) => positiveInt(flag, t.trim())); break;
+      case '--child': o.child = true; break;
       case '--steps': o.steps = positiveInt(flag, value()); break;
       case '--batch': o.batch = positiveInt(flag, value()); break;
       case '--workers': o.workers = positiveInt(flag, value()); break;
       case '--profile': o.profile = true; break;
       case '--no-torch': o.torch = false; break;
-      default: throw new Error(`pnpm bench models: unknown option "${a}". Known: --backend, --models, --steps, --batch, --workers, --profile, --no-torch.`);
+      default: throw new Error(`pnpm bench models: unknown option "${a}". Known: --backend, --models, --threads, --steps, --batch, --workers, --profile, --no-torch.`);
     }
   });
   return o;

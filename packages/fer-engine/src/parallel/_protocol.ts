@@ -14,6 +14,9 @@ export interface ReplicaInit {
   workerIndex: number;
   numWorkers: number;
   backend: 'wasm' | 'cpu';
+  /** wasm: use the native kernels (`'auto'`: when they load), with this many threads. */
+  native: boolean | 'auto';
+  nativeThreads: number;
   /** `model.toJSON(null, false)` of the main model. */
   modelTopology: unknown;
   /** All model weights (`model.weights`: trainable first, then non-trainable). */

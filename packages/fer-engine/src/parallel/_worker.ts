@@ -3,6 +3,7 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import * as tf from '@tensorflow/tfjs';
 import { FerEngineError } from '../errors.js';
+import { registerNativeKernels, type NativeKernelsStatus } from '../native-kernels.js';
 import { registerWasmTrainingKernels } from '../wasm-kernels.js';
 import type { ReplicaInit, Reply, Request, SerializedError } from './_protocol.js';
 import { Replica } from './_replica.js';
@@ -10,6 +11,7 @@ import { Replica } from './_replica.js';
 const init = workerData as ReplicaInit;
 const port = parentPort!;
 let replica: Replica | undefined;
+let native: NativeKernelsStatus | undefined;
 
 const ready = (async () => {
   // NOTE: PROD silences tfjs' console warnings (e.g. the cpu backend's "install tfjs-node" banner): libraries never print.
@@ -20,6 +22,12 @@ const ready = (async () => {
       throw new FerEngineError('E_BACKEND', 'tf.setBackend("wasm") failed in the worker. Expected the @tensorflow/tfjs-backend-wasm binary to load; use backend: "cpu" instead.');
     }
     registerWasmTrainingKernels();
+    if (init.native !== false) {
+      native = registerNativeKernels({ threads: init.nativeThreads });
+      if (init.native === true && !native.active) {
+        throw new FerEngineError('E_NATIVE_UNAVAILABLE', `worker ${init.workerIndex}: got no native kernels: ${native.why}; expected them with native: true. Fix: build/install @fer/engine-native-linux-x64-gnu, or pass native: 'auto'.`);
+      }
+    }
   } else {
     await tf.setBackend('cpu');
   }
@@ -28,7 +36,7 @@ const ready = (async () => {
 })();
 
 ready.then(
-  () => port.postMessage({ id: 0, ok: true, result: { backend: tf.getBackend() } } satisfies Reply),
+  () => port.postMessage({ id: 0, ok: true, result: { backend: tf.getBackend(), native } } satisfies Reply),
   (e: unknown) => port.postMessage({ id: 0, ok: false, error: serialize(e) } satisfies Reply),
 );
 

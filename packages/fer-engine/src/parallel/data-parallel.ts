@@ -7,6 +7,7 @@ import { pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import * as tf from '@tensorflow/tfjs';
 import { FerEngineError } from '../errors.js';
+import type { NativeKernelsStatus } from '../native-kernels.js';
 import type { ReplicaInit, ReplicaMemory, Reply, Request, SerializedError, GradResult, WeightSpec } from './_protocol.js';
 import type { OptimizerSpec, OptimizerStateEntry, StepperFactory, TrainStepBatch, TrainStepper } from './types.js';
 
@@ -19,6 +20,13 @@ export interface DataParallelOptions {
   workers?: number;
   /** tfjs backend inside each worker. Default `'wasm'` (with the WASM training kernels registered). */
   backend?: 'wasm' | 'cpu';
+  /**
+   * wasm only: the native CPU kernels in each worker (see `registerNativeKernels`). Default `'auto'`: used when
+   * they load; `true`: a worker whose native kernels do not load fails the start with E_NATIVE_UNAVAILABLE.
+   */
+  native?: boolean | 'auto';
+  /** Native threads per worker; default `max(1, floor(cores / workers))`, so workers never oversubscribe. */
+  threads?: number;
 }
 
 /**
@@ -32,6 +40,8 @@ export interface DataParallelStepper extends TrainStepper {
   replicaWeights(index: number): Promise<Float32Array[]>;
   /** `tf.memory()` (and wasm heap size) of every replica. */
   memory(): Promise<ReplicaMemory[]>;
+  /** Each worker's native kernels (wasm): active, threads, oneDNN, or why not; undefined for cpu workers. */
+  readonly nativeKernels: (NativeKernelsStatus | undefined)[];
   /** Where the last step's time went (ms): slowest worker's forward+backward and gradient copy, reduce, apply, total. */
   readonly lastStepTimings: StepTimings | undefined;
 }
@@ -76,7 +86,10 @@ export function createDataParallelStepper(options: DataParallelOptions = {}): St
     if (!(labelSmoothing >= 0 && labelSmoothing < 1)) {
       throw new FerEngineError('E_BAD_OPTIONS', `labelSmoothing is ${labelSmoothing}. Expected a number in [0, 1), e.g. 0.1.`);
     }
-    return DataParallel.start(model, optimizer, seed, labelSmoothing, workers, backend);
+    const native = options.native ?? 'auto';
+    const threads = options.threads ?? Math.max(1, Math.floor(availableParallelism() / workers));
+    if (!Number.isInteger(threads) || threads < 1) throw new FerEngineError('E_BAD_OPTIONS', `threads is ${threads}. Expected an integer >= 1, or omit it.`);
+    return DataParallel.start(model, optimizer, seed, labelSmoothing, workers, backend, { native, threads });
   };
 }
 
@@ -152,6 +165,7 @@ class ReplicaHandle {
 }
 
 class DataParallel implements DataParallelStepper {
+  nativeKernels: (NativeKernelsStatus | undefined)[] = [];
   private queue: Promise<unknown> = Promise.resolve();
   private steps = 0;
   private broken: FerEngineError | undefined;
@@ -169,7 +183,10 @@ class DataParallel implements DataParallelStepper {
     return this.handles.length;
   }
 
-  static async start(model: tf.LayersModel, optimizer: OptimizerSpec, seed: number, labelSmoothing: number, workers: number, backend: 'wasm' | 'cpu'): Promise<DataParallel> {
+  static async start(
+    model: tf.LayersModel, optimizer: OptimizerSpec, seed: number, labelSmoothing: number, workers: number, backend: 'wasm' | 'cpu',
+    cpu: { native: boolean | 'auto'; threads: number },
+  ): Promise<DataParallel> {
     const { inputFields, inputSizes, numClasses } = describeModel(model);
     const weights = model.weights;
     const weightSpecs: WeightSpec[] = [];
@@ -187,6 +204,8 @@ class DataParallel implements DataParallelStepper {
     const init: Omit<ReplicaInit, 'workerIndex'> = {
       numWorkers: workers,
       backend,
+      native: cpu.native,
+      nativeThreads: cpu.threads,
       modelTopology: model.toJSON(null, false),
       weightSpecs,
       numTrainable,
@@ -214,6 +233,7 @@ class DataParallel implements DataParallelStepper {
       throw failed.reason;
     }
     box.stepper = new DataParallel(model, handles, init, inputSizes);
+    box.stepper.nativeKernels = started.map((s) => (s.status === 'fulfilled' ? (s.value as { native?: NativeKernelsStatus }).native : undefined));
     return box.stepper;
   }
 
