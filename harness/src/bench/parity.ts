@@ -47,7 +47,7 @@ async function runBench(o: Options): Promise<void> {
     out({ bench: 'parity', skipped: `no FER2013 file${data ? ` at ${data}` : ''} (pass --data or set FER2013_PATH)` });
     return;
   }
-  if (o.backend !== 'wasm' && o.backend !== 'cpu') throw new Error(`--backend "${o.backend}" is not one of wasm, cpu.`);
+  if (o.backend !== 'wasm' && o.backend !== 'cpu' && o.backend !== 'native') throw new Error(`--backend "${o.backend}" is not one of native, wasm, cpu.`);
   const unavailable = await setupBackend(o.backend);
   if (unavailable) throw new Error(unavailable);
 

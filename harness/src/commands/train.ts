@@ -20,6 +20,8 @@ export interface RunTrainOptions {
   out: string;
   backend?: string;
   workers?: number;
+  /** CPU threads of the native kernels (@fer/engine initBackend `threads`); default one per core. */
+  threads?: number;
   resume?: boolean;
   log?: (line: string) => void;
   onProgress?: (p: ProgressEvent) => void;
@@ -58,7 +60,7 @@ export async function runTrain(o: RunTrainOptions): Promise<{ metrics: TrainMetr
   const modelConfig = registry.resolveConfig(o.model, sets.model);
   const trainConfig = resolveTrainConfig(mergeDeep(paperTrainConfig(o.model), sets.train));
   const dataConfig = resolveDataConfig(sets.data);
-  const backend = await setupBackend(o.backend ?? 'auto');
+  const backend = await setupBackend(o.backend ?? 'auto', o.threads);
   log(`backend: ${backend.backend} (${backend.reason})`);
   const ds = await loadData(o.data, log);
   const hog = def.inputs.hog ? (modelConfig.hog as Record<string, unknown>) : undefined;
@@ -137,6 +139,7 @@ export default defineCommand({
     out: { type: 'string', description: 'output folder', required: true },
     backend: { type: 'string', description: 'wasm | cpu | webgpu | tensorflow | auto', default: 'auto' },
     workers: { type: 'string', description: 'data-parallel worker threads (@fer/engine)', default: '1' },
+    threads: { type: 'string', description: 'CPU threads of the native kernels (default: one per core)' },
     resume: { type: 'boolean', description: 'continue from out/checkpoints', default: false },
   },
   async run({ args, rawArgs }) {
@@ -147,10 +150,17 @@ export default defineCommand({
       out: args.out,
       backend: args.backend,
       workers: Number(args.workers),
+      ...(args.threads !== undefined ? { threads: positiveThreads(args.threads) } : {}),
       resume: Boolean(args.resume),
     });
   },
 });
+
+function positiveThreads(v: string): number {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 1) throw new Error(`--threads: got "${v}"; expected a positive integer, e.g. --threads 2.`);
+  return n;
+}
 
 /** All values of a repeatable `--name v` / `--name=v` flag. */
 export function collectRepeated(rawArgs: string[], name: string): string[] {
