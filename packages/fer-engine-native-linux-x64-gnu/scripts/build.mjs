@@ -68,7 +68,9 @@ const flags = [
   `-I${napiInclude}`, `-I${dirname(dirname(dnnlHeader))}`, '-DNAPI_VERSION=8',
   ...sources, '-o', tmp,
   // The published package carries its libraries in lib/ beside the binary; elsewhere the system's are used.
-  "-Wl,-rpath,$ORIGIN/lib", '-Wl,--as-needed', '-ldnnl',
+  // RPATH, not RUNPATH (--disable-new-dtags): only RPATH also serves the libraries' own dependencies
+  // (oneDNN's libOpenCL and libgomp).
+  "-Wl,-rpath,$ORIGIN/lib", '-Wl,--disable-new-dtags', '-Wl,--as-needed', '-ldnnl',
 ];
 const t0 = performance.now();
 try {

@@ -98,8 +98,9 @@ void binary(int op, const float* a, size_t na, const float* b, size_t nb, float*
     case BIN_MUL: return bin_loop(a, na, b, nb, out, [](float x, float y) { return x * y; });
     case BIN_DIV: return bin_loop(a, na, b, nb, out, [](float x, float y) { return x / y; });
     case BIN_SQDIFF: return bin_loop(a, na, b, nb, out, [](float x, float y) { float d = x - y; return d * d; });
-    case BIN_MAX: return bin_loop(a, na, b, nb, out, [](float x, float y) { return std::isnan(x) || std::isnan(y) ? std::numeric_limits<float>::quiet_NaN() : (x > y ? x : y); });
-    case BIN_MIN: return bin_loop(a, na, b, nb, out, [](float x, float y) { return std::isnan(x) || std::isnan(y) ? std::numeric_limits<float>::quiet_NaN() : (x < y ? x : y); });
+    // NOTE: as JavaScript's Math.max / Math.min (tfjs-backend-cpu): NaN wins, and max(+0, -0) = +0, min(+0, -0) = -0.
+    case BIN_MAX: return bin_loop(a, na, b, nb, out, [](float x, float y) { return std::isnan(x) || std::isnan(y) ? std::numeric_limits<float>::quiet_NaN() : (x > y || (x == y && !std::signbit(x)) ? x : y); });
+    case BIN_MIN: return bin_loop(a, na, b, nb, out, [](float x, float y) { return std::isnan(x) || std::isnan(y) ? std::numeric_limits<float>::quiet_NaN() : (x < y || (x == y && std::signbit(x)) ? x : y); });
   }
 }
 
@@ -110,8 +111,9 @@ void unary(int op, const float* x, float* out, size_t n, float alpha) {
     });
   };
   switch (op) {
-    case UN_RELU: return run([](float v) { return std::isnan(v) ? v : (v < 0.f ? 0.f : v); });
-    case UN_RELU6: return run([](float v) { return std::isnan(v) ? v : (v < 0.f ? 0.f : (v > 6.f ? 6.f : v)); });
+    // NOTE: -0 gives +0, as tfjs-backend-cpu (Math.max(0, x)) and tfjs-backend-wasm do.
+    case UN_RELU: return run([](float v) { return std::isnan(v) ? v : (v > 0.f ? v : 0.f); });
+    case UN_RELU6: return run([](float v) { return std::isnan(v) ? v : (v > 0.f ? (v > 6.f ? 6.f : v) : 0.f); });
     case UN_SQRT: return run([](float v) { return std::sqrt(v); });
     case UN_SQUARE: return run([](float v) { return v * v; });
     case UN_RSQRT: return run([](float v) { return 1.f / std::sqrt(v); });

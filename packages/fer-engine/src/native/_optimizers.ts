@@ -4,7 +4,7 @@
 // same order (bit-identical weights and slots). Any other backend runs tfjs' own code, unchanged.
 import * as tf from '@tensorflow/tfjs';
 
-type VarGrads = tf.NamedTensorMap | tf.NamedTensor[];
+type VarGrads = tf.NamedTensorMap | { name: string; tensor: tf.Tensor }[];
 type Apply = (this: tf.Optimizer, vg: VarGrads) => void;
 type Slot = { originalName: string; variable: tf.Variable };
 
