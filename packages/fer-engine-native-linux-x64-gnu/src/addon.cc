@@ -251,6 +251,25 @@ napi_value BatchNorm(napi_env env, napi_callback_info info) {
   });
 }
 
+napi_value BatchNormGrad(napi_env env, napi_callback_info info) {
+  return guard(env, [&] {
+    Args a(env, info, "batchNormGrad");
+    size_t n;
+    const float* X = a.f32(0, &n);
+    const size_t C = size_t(a.num(10));
+    if (C < 1 || n % C) a.fail(10, "channels must divide the input size");
+    const float* mean = a.f32Len(1, C);
+    const float* var = a.f32Len(2, C);
+    const float* sc = a.f32Len(3, C, true);
+    const float* dy = a.f32Len(4, n);
+    float* dx = a.f32Len(5, n);
+    float* outs[4];
+    for (size_t i = 0; i < 4; i++) outs[i] = a.f32Len(6 + i, C);
+    fer::batch_norm_grad(X, mean, var, sc, dy, dx, outs[0], outs[1], outs[2], outs[3], n, C, float(a.num(11)));
+    return undefined(env);
+  });
+}
+
 napi_value MaxPool(napi_env env, napi_callback_info info) {
   return guard(env, [&] {
     Args a(env, info, "maxPool");
@@ -385,7 +404,7 @@ napi_value ClearCaches(napi_env env, napi_callback_info) {
 NAPI_MODULE_INIT() {
   const std::pair<const char*, napi_callback> fns[] = {
       {"convForward", ConvForward}, {"convBackwardData", ConvBackwardData}, {"convBackwardWeights", ConvBackwardWeights},
-      {"matmul", MatMul}, {"binary", Binary}, {"unary", Unary}, {"reduceLeading", ReduceLeading}, {"batchNorm", BatchNorm},
+      {"matmul", MatMul}, {"binary", Binary}, {"unary", Unary}, {"reduceLeading", ReduceLeading}, {"batchNorm", BatchNorm}, {"batchNormGrad", BatchNormGrad},
       {"maxPool", MaxPool}, {"maxPoolGrad", MaxPoolGrad}, {"adam", Adam}, {"dropoutMask", DropoutMask}, {"sgd", Sgd}, {"momentum", Momentum},
       {"setThreads", SetThreads}, {"info", Info}, {"clearCaches", ClearCaches},
   };

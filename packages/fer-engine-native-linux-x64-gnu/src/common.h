@@ -35,6 +35,9 @@ void reduce_leading(const float* x, float* out, size_t rows, size_t cols, bool m
 /** out = (x - mean) * scale / sqrt(var + eps) + offset, per channel (last axis, C; params of size C or 1). */
 void batch_norm(const float* x, const float* mean, size_t nmean, const float* var, size_t nvar, const float* offset, size_t noff,
                 const float* scale, size_t nscale, float* out, size_t n, size_t C, float eps);
+/** The FusedBatchNorm gradient for per-channel (size C) mean, variance and scale (scale may be null = 1). */
+void batch_norm_grad(const float* x, const float* mean, const float* var, const float* scale, const float* dy, float* dx, float* dmean,
+                     float* dvar, float* dscale, float* doffset, size_t n, size_t C, float eps);
 struct PoolDims {
   int B, H, W, C, Ho, Wo, fh, fw, sh, sw, pt, pl;
 };

@@ -16,6 +16,10 @@ export interface NativeAddon {
   unary(op: number, x: Float32Array, out: Float32Array, alpha: number): void;
   reduceLeading(x: Float32Array, out: Float32Array, rows: number, cols: number, mean: boolean): void;
   batchNorm(x: Float32Array, mean: Float32Array, variance: Float32Array, offset: Float32Array | null, scale: Float32Array | null, out: Float32Array, channels: number, eps: number): void;
+  batchNormGrad(
+    x: Float32Array, mean: Float32Array, variance: Float32Array, scale: Float32Array | null, dy: Float32Array,
+    dx: Float32Array, dmean: Float32Array, dvariance: Float32Array, dscale: Float32Array, doffset: Float32Array, channels: number, eps: number,
+  ): void;
   maxPool(x: Float32Array, y: Float32Array, dims: Int32Array): void;
   maxPoolGrad(x: Float32Array, dy: Float32Array, dx: Float32Array, dims: Int32Array): void;
   adam(w: Float32Array, g: Float32Array, m: Float32Array, v: Float32Array, w2: Float32Array, m2: Float32Array, v2: Float32Array, params: Float32Array): void;

@@ -28,6 +28,7 @@ export const NATIVE_SPECS: readonly Spec[] = [
   { name: 'MaxPool', make: (n, o) => o && maxPool(n, o) },
   { name: 'MaxPoolGrad', make: (n, o) => o && maxPoolGrad(n, o) },
   { name: 'Cast', make: (_n, o) => o && castSame(o) },
+  { name: 'FerBatchNormGrad', make: (n) => batchNormGrad(n) },
   { name: 'FerDropoutMask', make: (n) => dropoutMask(n) },
   { name: 'FerAdamUpdate', make: (n) => adamUpdate(n) },
   { name: 'FerSgdUpdate', make: (n) => sgdUpdate(n) },
@@ -261,6 +262,21 @@ function castSame(original: KernelFn): KernelFn {
     if (x.dtype !== 'float32' || (args.attrs as { dtype?: string } | undefined)?.dtype !== 'float32') return original(args);
     args.backend.incRef(x.dataId);
     return { dataId: x.dataId, shape: x.shape.slice(), dtype: x.dtype };
+  };
+}
+
+/** FusedBatchNorm's gradient for per-channel statistics: [dx, dmean, dvariance, dscale, doffset] (see _gradients.ts). */
+function batchNormGrad(n: NativeAddon): KernelFn {
+  return ({ inputs, backend, attrs }: Args) => {
+    const { x, mean, variance, scale, dy } = inputs as Record<string, TensorInfo | undefined>;
+    const C = x!.shape[x!.shape.length - 1]!;
+    const outs = [backend.makeOutput(x!.shape.slice(), 'float32'), ...[0, 1, 2, 3].map(() => backend.makeOutput([C], 'float32'))];
+    const v = outs.map((o) => heapF32(backend, o));
+    n.batchNormGrad(
+      heapF32(backend, x!), heapF32(backend, mean!), heapF32(backend, variance!), scale ? heapF32(backend, scale) : null, heapF32(backend, dy!),
+      v[0]!, v[1]!, v[2]!, v[3]!, v[4]!, C, Number((attrs as { varianceEpsilon: number }).varianceEpsilon),
+    );
+    return outs;
   };
 }
 
