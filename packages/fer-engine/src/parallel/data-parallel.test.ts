@@ -287,3 +287,45 @@ describe('createDataParallelStepper (wasm workers with the training kernels)', (
     }
   });
 });
+
+describe('createDataParallelStepper (wasm workers with the native kernels)', () => {
+  const required = !!process.env['CI'] || process.env['FER_NATIVE_REQUIRED'] === '1';
+
+  it('two native workers equal one native worker, and both equal WASM-kernel workers (model without BN)', async () => {
+    const model = denseModel(7);
+    const make = (workers: number, native: boolean | 'auto') =>
+      createDataParallelStepper({ workers, backend: 'wasm', native, threads: 1 })({ model, optimizer: ADAM, seed: 3 }) as Promise<DataParallelStepper>;
+    const [one, two, plain] = await Promise.all([make(1, 'auto'), make(2, 'auto'), make(2, false)]);
+    try {
+      const active = one.nativeKernels[0]?.active ?? false;
+      if (required) expect(active, `native kernels in the worker: ${one.nativeKernels[0]?.why}`).toBe(true);
+      expect(two.nativeKernels.map((n) => n?.active)).toEqual([active, active]);
+      expect(plain.nativeKernels.every((n) => n === undefined)).toBe(true);
+      for (let i = 0; i < 3; i++) {
+        const batch = makeBatch(9, 700 + i, true);
+        const [r1, r2, rp] = await Promise.all([one.step(batch, 0.01), two.step(batch, 0.01), plain.step(batch, 0.01)]);
+        expect(r2.loss).toBeCloseTo(r1.loss, 5);
+        expect(rp.loss).toBeCloseTo(r1.loss, 5);
+      }
+      const [w1, w2, wp] = await Promise.all([one.replicaWeights(0), two.replicaWeights(1), plain.replicaWeights(0)]);
+      expect(maxAbsDiff(w2, w1)).toBeLessThan(1e-5);
+      expect(maxAbsDiff(wp, w1)).toBeLessThan(1e-5);
+    } finally {
+      await Promise.all([one.dispose(), two.dispose(), plain.dispose()]);
+      model.dispose();
+    }
+  });
+
+  it('native: true fails the start with E_NATIVE_UNAVAILABLE when the addon cannot load', async () => {
+    const model = denseModel(8);
+    const prev = process.env['FER_ENGINE_NATIVE'];
+    process.env['FER_ENGINE_NATIVE'] = '0'; // inherited by the worker threads
+    try {
+      await expect(createDataParallelStepper({ workers: 1, backend: 'wasm', native: true })({ model, optimizer: ADAM, seed: 1 })).rejects.toMatchObject({ code: 'E_NATIVE_UNAVAILABLE' });
+    } finally {
+      if (prev === undefined) delete process.env['FER_ENGINE_NATIVE'];
+      else process.env['FER_ENGINE_NATIVE'] = prev;
+      model.dispose();
+    }
+  });
+});
