@@ -253,7 +253,9 @@ async function initWasm(options: InitBackendOptions, why: string, rejected: Back
     throw new FerEngineError(
       'E_NATIVE_UNAVAILABLE',
       `backend "wasm" with native: true: got no native kernels: ${native.why}; expected @fer/engine-native-linux-x64-gnu to load. ` +
-        'Fix: install it (npm i @fer/engine-native-linux-x64-gnu on linux-x64 glibc), or pass native: "auto" to fall back to the WASM kernels.',
+        (/FER_ENGINE_NATIVE=/.test(native.why ?? '')
+          ? 'Fix: unset FER_ENGINE_NATIVE, or pass native: "auto" to fall back to the WASM kernels.'
+          : 'Fix: install it (npm i @fer/engine-native-linux-x64-gnu on linux-x64 glibc), or pass native: "auto" to fall back to the WASM kernels.'),
     );
   }
   if (!(await tf.setBackend('wasm'))) {

@@ -71,7 +71,9 @@ function tryLoad(): NativeLoad {
   let pkg = 'FER_ENGINE_NATIVE_PATH';
   let version = '';
   if (!path) {
-    const name = nativePackageName();
+    // NOTE: test hook: FER_ENGINE_NATIVE_PACKAGE replaces the platform package name looked up (fallback.test.ts
+    // sets a name that is not installed, to check the WASM fallback without uninstalling the package).
+    const name = process.env['FER_ENGINE_NATIVE_PACKAGE'] || nativePackageName();
     if (!name) {
       return { ok: false, why: `no native kernels are built for ${process.platform}-${process.arch}${process.platform === 'linux' ? ' (musl)' : ''}; only linux-x64 with glibc has them` };
     }
@@ -102,7 +104,7 @@ function tryLoad(): NativeLoad {
     const hint = /cannot open shared object file/.test(msg)
       ? ' Fix: install the library it names (Debian: apt-get install libdnnl2), or reinstall the package, which carries its libraries in lib/.'
       : '';
-    return { ok: false, why: `${path} failed to load: ${msg.split('\n')[0]}.${hint}` };
+    return { ok: false, why: `${path} failed to load: ${msg.split('\n')[0]!.replace(/[.;:\s]+$/, '')}.${hint}` };
   }
   if (typeof addon.convForward !== 'function' || typeof addon.info !== 'function') {
     return { ok: false, why: `${path} is not the @fer/engine native addon (no convForward/info)` };

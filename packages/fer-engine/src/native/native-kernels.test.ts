@@ -1,0 +1,416 @@
+// The native kernels (@fer/engine-native-<platform>: oneDNN and OpenMP) registered on 'wasm', each against
+// tfjs-backend-cpu (the reference) through tf.engine().runKernel, over seeded random shapes. Every case
+// also counts the addon calls, so a case the native kernel should take cannot pass on the WASM fallback,
+// and a case it must hand to the fallback (e.g. a [2,1] x [1,3] broadcast) is checked to do so.
+// Bounds: max |native - cpu| <= 1e-4 * max(1, max |cpu|) (float32 sums in another order); element-wise
+// ops that are one IEEE float32 operation per element (add, sub, mul, div, max, min, sqrt, square, neg,
+// abs, relu, relu6, step, reciprocal) must equal cpu, and the WASM kernel they replace, bit for bit.
+// When the addon does not load the native blocks are skipped, saying why, unless CI or
+// FER_NATIVE_REQUIRED=1 is set: then the 'loads' test fails with the reason.
+import * as tf from '@tensorflow/tfjs';
+import '@tensorflow/tfjs-backend-wasm';
+import { mulberry32 } from '@fer/testing';
+import { describe, expect, it } from 'vitest';
+import { randomValues, type KernelCase } from '../kernels/_test-utils.js';
+import type { WasmBackendLike } from '../kernels/_wasm.js';
+import { describeNativeKernels, registerNativeKernels } from '../native-kernels.js';
+import { registerWasmTrainingKernels } from '../wasm-kernels.js';
+import { loadNative } from './_addon.js';
+
+registerWasmTrainingKernels();
+// The kernels the native ones wrap, captured before they are replaced: "wasm without native".
+const wasmOriginal = new Map(tf.getKernelsForBackend('wasm').map((k) => [k.kernelName, k.kernelFunc]));
+// NOTE: 3 threads (more than this machine may have) so the OpenMP splits are uneven on purpose.
+const status = registerNativeKernels({ threads: 3 });
+const required = Boolean(process.env['CI']) || process.env['FER_NATIVE_REQUIRED'] === '1';
+const skipped = status.active ? '' : ` (SKIPPED: native kernels not loaded: ${status.why})`;
+
+// Counts calls into the addon, per function (the kernels look the functions up on the addon object per call).
+const calls = new Map<string, number>();
+const load = loadNative();
+if (load.ok) {
+  const addon = load.addon as unknown as Record<string, unknown>;
+  for (const [name, fn] of Object.entries(addon)) {
+    if (typeof fn !== 'function') continue;
+    addon[name] = (...args: unknown[]) => {
+      calls.set(name, (calls.get(name) ?? 0) + 1);
+      return (fn as (...a: unknown[]) => unknown).apply(load.addon, args);
+    };
+  }
+}
+
+const REL = 1e-4;
+
+type Values = { shape: number[]; values: Float32Array };
+type Input = { shape: number[]; values: Float32Array };
+
+const size = (shape: number[]): number => shape.reduce((a, b) => a * b, 1);
+const t = (shape: number[], seed: number, scale = 1, shift = 0): Input => ({ shape, values: randomValues(size(shape), seed).map((v) => v * scale + shift) });
+
+function makeInputs(c: KernelCase): Record<string, tf.Tensor> {
+  const ins: Record<string, tf.Tensor> = {};
+  for (const [k, v] of Object.entries(c.inputs)) ins[k] = tf.tensor(v.values, v.shape, 'float32');
+  return ins;
+}
+
+/** Runs `c` on `backend` (no tensor or wasm data left behind); `native` = addon calls it made, by function. */
+async function runOn(backend: 'cpu' | 'wasm', c: KernelCase): Promise<Values & { native: Map<string, number> }> {
+  await tf.setBackend(backend);
+  const before = new Map(calls);
+  const tensors = tf.memory().numTensors;
+  const dataIds = tf.engine().backend.numDataIds();
+  const ins = makeInputs(c);
+  const out = tf.engine().runKernel(c.name, ins as unknown as tf.NamedTensorMap, c.attrs as unknown as tf.NamedAttrMap) as tf.Tensor;
+  const values = Float32Array.from((await out.data()) as Float32Array);
+  const shape = out.shape.slice();
+  tf.dispose([out, ...Object.values(ins)]);
+  expect(tf.memory().numTensors, `${c.name} on ${backend} leaked tensors`).toBe(tensors);
+  expect(tf.engine().backend.numDataIds(), `${c.name} on ${backend} left data in the backend`).toBe(dataIds);
+  const native = new Map<string, number>();
+  for (const [k, n] of calls) if (n !== (before.get(k) ?? 0)) native.set(k, n - (before.get(k) ?? 0));
+  return { shape, values, native };
+}
+
+/** Runs `c` through the WASM kernel the native one replaced (tfjs-backend-wasm or @fer/engine's WASM kernel). */
+async function runWasmOriginal(c: KernelCase): Promise<Values> {
+  await tf.setBackend('wasm');
+  const ins = makeInputs(c);
+  const backend = tf.backend() as unknown as WasmBackendLike;
+  const fn = wasmOriginal.get(c.name)!;
+  const out = fn({ inputs: ins as never, backend, attrs: c.attrs as never }) as tf.TensorInfo;
+  const values = Float32Array.from(backend.readSync(out.dataId) as Float32Array);
+  backend.disposeData(out.dataId);
+  tf.dispose(Object.values(ins));
+  return { shape: out.shape.slice(), values };
+}
+
+function expectClose(got: Float32Array, want: Float32Array, what: string, rel = REL): void {
+  expect(got.length, what).toBe(want.length);
+  let diff = 0;
+  let scale = 0;
+  let at = -1;
+  for (let i = 0; i < want.length; i++) {
+    if (Number.isNaN(want[i]) && Number.isNaN(got[i])) continue;
+    const d = Math.abs(got[i] - want[i]);
+    if (!(d <= diff)) {
+      diff = d;
+      at = i;
+    }
+    scale = Math.max(scale, Math.abs(want[i]));
+  }
+  const bound = rel * Math.max(1, scale);
+  expect(diff, `${what}: max |native - cpu| = ${diff} at ${at} (native ${got[at]}, cpu ${want[at]}), bound ${bound}`).toBeLessThanOrEqual(bound);
+}
+
+function expectBits(got: Float32Array, want: Float32Array, what: string): void {
+  expect(got.length, what).toBe(want.length);
+  const a = new Uint32Array(got.buffer, got.byteOffset, got.length);
+  const b = new Uint32Array(want.buffer, want.byteOffset, want.length);
+  let bad = 0;
+  let first = -1;
+  for (let i = 0; i < a.length; i++) {
+    if (a[i] !== b[i] && !(Number.isNaN(got[i]) && Number.isNaN(want[i]))) {
+      if (first < 0) first = i;
+      bad++;
+    }
+  }
+  expect(bad, `${what}: ${bad} of ${a.length} values differ in their bits; first at ${first}: ${got[first]} vs ${want[first]}`).toBe(0);
+}
+
+/** Native vs cpu; `fn` is the addon function the case must call once (undefined: must fall back, no native call). */
+async function compare(c: KernelCase, fn: string | undefined, o: { exact?: boolean; rel?: number } = {}): Promise<Values> {
+  const ref = await runOn('cpu', c);
+  const got = await runOn('wasm', c);
+  const what = `${c.name} ${JSON.stringify(Object.fromEntries(Object.entries(c.inputs).map(([k, v]) => [k, v.shape])))} ${JSON.stringify(c.attrs)}`;
+  expect(got.shape, what).toEqual(ref.shape);
+  if (fn) expect(Object.fromEntries(got.native), `${what}: expected one native ${fn} call`).toEqual({ [fn]: 1 });
+  else expect(got.native.size, `${what}: expected the WASM fallback, got native calls ${JSON.stringify([...got.native])}`).toBe(0);
+  if (o.exact) expectBits(got.values, ref.values, what);
+  else expectClose(got.values, ref.values, what, o.rel);
+  return got;
+}
+
+describe('native kernels: loading', () => {
+  it.runIf(required || status.active)(`load and register on wasm${required ? ' (required here: CI or FER_NATIVE_REQUIRED=1)' : ''}`, () => {
+    expect(status.active, `the native kernels did not load: ${status.why}`).toBe(true);
+    expect(status.kernels).toEqual(expect.arrayContaining([
+      'Conv2D', 'FusedConv2D', 'Conv2DBackpropInput', 'Conv2DBackpropFilter', 'BatchMatMul', '_FusedMatMul',
+      'Add', 'Sub', 'Multiply', 'RealDiv', 'SquaredDifference', 'Maximum', 'Minimum',
+      'Relu', 'Sqrt', 'Square', 'Rsqrt', 'Neg', 'Exp', 'Log', 'Abs', 'Step', 'Relu6', 'Sigmoid', 'Reciprocal',
+      'Sum', 'Mean', 'FusedBatchNorm', 'MaxPool', 'MaxPoolGrad', 'Cast', 'FerDropoutMask', 'FerAdamUpdate', 'FerSgdUpdate', 'FerMomentumUpdate',
+    ]));
+    expect(status).toMatchObject({ threads: 3, dnnl: expect.any(String), isa: expect.any(String) });
+  });
+
+  it.skipIf(status.active)(`report why they are off${skipped}`, () => {
+    expect(status.why).toEqual(expect.any(String));
+    expect(describeNativeKernels()).toMatchObject({ active: false, why: status.why });
+  });
+});
+
+// --- Convolutions ---
+
+interface ConvCase { B: number; H: number; W: number; Ci: number; Co: number; kh: number; kw: number; strides: [number, number]; pad: 'same' | 'valid' | number[][]; dil: number }
+
+function convCases(): ConvCase[] {
+  const r = mulberry32(11);
+  const int = (lo: number, hi: number): number => lo + Math.floor(r() * (hi - lo + 1));
+  const pick = <T>(xs: T[]): T => xs[Math.floor(r() * xs.length)];
+  const out: ConvCase[] = [
+    { B: 1, H: 7, W: 9, Ci: 3, Co: 5, kh: 3, kw: 3, strides: [1, 1], pad: 'same', dil: 1 },
+    { B: 2, H: 7, W: 9, Ci: 4, Co: 6, kh: 5, kw: 5, strides: [2, 2], pad: 'same', dil: 1 },
+    { B: 3, H: 9, W: 7, Ci: 17, Co: 1, kh: 1, kw: 1, strides: [2, 2], pad: 'valid', dil: 1 },
+    { B: 1, H: 8, W: 8, Ci: 1, Co: 17, kh: 3, kw: 3, strides: [2, 1], pad: [[0, 0], [1, 0], [2, 1], [0, 0]], dil: 1 },
+    { B: 2, H: 9, W: 11, Ci: 5, Co: 7, kh: 3, kw: 3, strides: [1, 1], pad: 'same', dil: 2 },
+    { B: 2, H: 10, W: 10, Ci: 3, Co: 4, kh: 3, kw: 5, strides: [1, 1], pad: 'valid', dil: 2 },
+    // Larger, blocked-layout friendly shapes (oneDNN takes other code paths for 16/64 channels).
+    { B: 2, H: 16, W: 16, Ci: 16, Co: 32, kh: 3, kw: 3, strides: [1, 1], pad: 'same', dil: 1 },
+    { B: 2, H: 12, W: 12, Ci: 64, Co: 64, kh: 3, kw: 3, strides: [1, 1], pad: 'same', dil: 1 },
+    { B: 2, H: 12, W: 12, Ci: 32, Co: 48, kh: 5, kw: 5, strides: [2, 2], pad: 'same', dil: 1 },
+  ];
+  for (let i = 0; i < 24; i++) {
+    const k = pick([1, 3, 5]);
+    const strides: [number, number] = [pick([1, 2]), pick([1, 2])];
+    const kind = pick(['same', 'valid', 'explicit'] as const);
+    const pads = [int(0, 2), int(0, 2), int(0, 2), int(0, 2)];
+    const minH = kind === 'valid' ? k : kind === 'explicit' ? Math.max(1, k - pads[0] - pads[1]) : 1;
+    const minW = kind === 'valid' ? k : kind === 'explicit' ? Math.max(1, k - pads[2] - pads[3]) : 1;
+    out.push({
+      B: pick([1, 1, 2, 3]), H: int(minH, 11), W: int(minW, 11), Ci: int(1, 17), Co: int(1, 17), kh: k, kw: k, strides,
+      pad: kind === 'explicit' ? [[0, 0], [pads[0], pads[1]], [pads[2], pads[3]], [0, 0]] : kind, dil: 1,
+    });
+  }
+  return out;
+}
+
+describe.skipIf(!status.active)(`Conv2D, FusedConv2D, Conv2DBackpropInput, Conv2DBackpropFilter: native = cpu${skipped}`, () => {
+  it.each(convCases().map((c, i) => [i, c] as const))('case %i %j', async (i, c) => {
+    const x = t([c.B, c.H, c.W, c.Ci], 1000 + i);
+    const filter = t([c.kh, c.kw, c.Ci, c.Co], 2000 + i);
+    const bias = t([c.Co], 3000 + i);
+    const conv = { strides: c.strides, pad: c.pad, dataFormat: 'NHWC', dilations: [c.dil, c.dil], dimRoundingMode: undefined };
+    const y = await compare({ name: 'Conv2D', inputs: { x, filter }, attrs: conv }, 'convForward');
+    await compare({ name: 'FusedConv2D', inputs: { x, filter, bias }, attrs: { ...conv, activation: 'relu' } }, 'convForward');
+    await compare({ name: 'FusedConv2D', inputs: { x, filter, bias }, attrs: { ...conv, activation: 'linear' } }, 'convForward');
+    await compare({ name: 'FusedConv2D', inputs: { x, filter }, attrs: { ...conv, activation: 'relu' } }, 'convForward');
+    if (c.dil !== 1) return; // the backprop kernels take no dilations
+    const dy = t(y.shape, 4000 + i);
+    const grad = { strides: c.strides, pad: c.pad, dataFormat: 'NHWC', dimRoundingMode: undefined };
+    await compare({ name: 'Conv2DBackpropInput', inputs: { dy, filter }, attrs: { ...grad, inputShape: x.shape } }, 'convBackwardData');
+    await compare({ name: 'Conv2DBackpropFilter', inputs: { x, dy }, attrs: { ...grad, filterShape: filter.shape } }, 'convBackwardWeights');
+  });
+
+  it('hands FusedConv2D with a leakyrelu activation to the WASM kernel, with the right result', async () => {
+    const x = t([2, 6, 6, 3], 5001);
+    const filter = t([3, 3, 3, 4], 5002);
+    const bias = t([4], 5003);
+    await compare({ name: 'FusedConv2D', inputs: { x, filter, bias }, attrs: { strides: [1, 1], pad: 'same', dataFormat: 'NHWC', dilations: [1, 1], activation: 'leakyrelu', leakyreluAlpha: 0.2 } }, undefined);
+  });
+});
+
+// --- Matrix products ---
+
+describe.skipIf(!status.active)(`BatchMatMul, _FusedMatMul: native = cpu${skipped}`, () => {
+  const r = mulberry32(21);
+  const n = (hi: number): number => 1 + Math.floor(r() * hi);
+  const cases = Array.from({ length: 16 }, (_, i) => ({ i, M: n(40), K: n(40) * (i % 4 === 3 ? 12 : 1), N: n(40), tA: (i & 1) === 1, tB: (i & 2) === 2, rank3: i % 3 === 0 }));
+  cases.push({ i: 16, M: 1, K: 1, N: 1, tA: false, tB: false, rank3: false }, { i: 17, M: 128, K: 300, N: 96, tA: false, tB: true, rank3: true });
+  it.each(cases)('%j', async ({ i, M, K, N, tA, tB, rank3 }) => {
+    const lead = rank3 ? [1] : [];
+    const a = t([...lead, ...(tA ? [K, M] : [M, K])], 100 + i);
+    const b = t([...lead, ...(tB ? [N, K] : [K, N])], 200 + i);
+    const bias = t([N], 300 + i);
+    await compare({ name: 'BatchMatMul', inputs: { a, b }, attrs: { transposeA: tA, transposeB: tB } }, 'matmul');
+    for (const activation of ['linear', 'relu']) {
+      await compare({ name: '_FusedMatMul', inputs: { a, b, bias }, attrs: { transposeA: tA, transposeB: tB, activation } }, 'matmul');
+    }
+    await compare({ name: '_FusedMatMul', inputs: { a, b }, attrs: { transposeA: tA, transposeB: tB, activation: 'relu' } }, 'matmul');
+  });
+
+  it('hands a batch of 3 products to the WASM kernel, with the right result', async () => {
+    await compare({ name: 'BatchMatMul', inputs: { a: t([3, 5, 7], 401), b: t([3, 7, 4], 402) }, attrs: { transposeA: false, transposeB: false } }, undefined);
+    await compare({ name: 'BatchMatMul', inputs: { a: t([3, 7, 5], 403), b: t([3, 4, 7], 404) }, attrs: { transposeA: true, transposeB: true } }, undefined);
+  });
+});
+
+// --- Element-wise ---
+
+const BINARY_OPS = ['Add', 'Sub', 'Multiply', 'RealDiv', 'SquaredDifference', 'Maximum', 'Minimum'];
+// One IEEE float32 operation per element (max/min: none): the same bits on every backend.
+const BINARY_EXACT = new Set(['Add', 'Sub', 'Multiply', 'RealDiv', 'Maximum', 'Minimum']);
+
+const BROADCASTS: { mode: string; a: number[]; b: number[]; native: boolean }[] = [
+  { mode: 'same shape', a: [3, 5, 7], b: [3, 5, 7], native: true },
+  { mode: 'same size, other rank', a: [1, 35], b: [35], native: true },
+  { mode: 'scalar b', a: [4, 9], b: [], native: true },
+  { mode: 'scalar a', a: [], b: [4, 9], native: true },
+  { mode: 'size-1 b of rank 2', a: [2, 3, 4], b: [1, 1], native: true },
+  { mode: 'size-1 a', a: [1], b: [6, 5], native: true },
+  { mode: 'row b (channels)', a: [2, 3, 4, 5], b: [5], native: true },
+  { mode: 'row b (two trailing dims)', a: [2, 3, 4, 5], b: [4, 5], native: true },
+  { mode: 'row b with leading 1s', a: [2, 3, 4, 5], b: [1, 1, 5], native: true },
+  { mode: 'row a', a: [5], b: [2, 3, 4, 5], native: true },
+  { mode: 'row a with leading 1s', a: [1, 3, 1], b: [2, 3, 1], native: true },
+  { mode: 'large same shape (threads)', a: [3, 100, 120], b: [3, 100, 120], native: true },
+  { mode: 'large scalar (threads)', a: [3, 100, 120], b: [], native: true },
+  { mode: 'large row (threads)', a: [120], b: [3, 100, 120], native: true },
+  { mode: 'outer product: fallback', a: [2, 1], b: [1, 3], native: false },
+  { mode: 'column broadcast: fallback', a: [3, 1], b: [3, 4], native: false },
+  { mode: 'middle-axis broadcast: fallback', a: [4, 1, 5], b: [4, 3, 5], native: false },
+  { mode: 'both broadcast, same size: fallback', a: [1, 6], b: [6, 1], native: false },
+];
+
+describe.skipIf(!status.active)(`binary ops: native = cpu (bit-identical for add, sub, mul, div, max, min)${skipped}`, () => {
+  it.each(BINARY_OPS.flatMap((op, i) => BROADCASTS.map((m, j) => [op, m.mode, i * 100 + j] as const)))('%s, %s', async (op, mode, seed) => {
+    const m = BROADCASTS.find((x) => x.mode === mode)!;
+    const a = t(m.a, 6000 + seed, 2);
+    const b = t(m.b, 7000 + seed, 2);
+    const c: KernelCase = { name: op, inputs: { a, b }, attrs: {} };
+    const got = await compare(c, m.native ? 'binary' : undefined, { exact: BINARY_EXACT.has(op) });
+    if (m.native) {
+      // The WASM kernel it replaced: the same float32 arithmetic, so the same bits.
+      const wasm = await runWasmOriginal(c);
+      expect(wasm.shape).toEqual(got.shape);
+      expectBits(got.values, wasm.values, `${op} ${mode}: native vs the WASM kernel it replaced`);
+    }
+  });
+
+  it('Maximum and Minimum propagate NaN and order signed zeros as cpu (Math.max, Math.min) does', async () => {
+    const a = { shape: [10], values: Float32Array.of(NaN, 1, NaN, -2, 3, 0.5, -0, 0, -0, 0) };
+    const b = { shape: [10], values: Float32Array.of(0, NaN, NaN, 4, -3, 0.25, 0, -0, -0, 0) };
+    for (const op of ['Maximum', 'Minimum']) await compare({ name: op, inputs: { a, b }, attrs: {} }, 'binary', { exact: true });
+  });
+});
+
+const UNARY: { op: string; scale: number; shift: number; exact: boolean; attrs?: Record<string, unknown> }[] = [
+  { op: 'Relu', scale: 1, shift: 0, exact: true },
+  { op: 'Relu6', scale: 8, shift: 0, exact: true },
+  { op: 'Sqrt', scale: 2, shift: 2.5, exact: true },
+  { op: 'Square', scale: 3, shift: 0, exact: true },
+  { op: 'Neg', scale: 1, shift: 0, exact: true },
+  { op: 'Abs', scale: 1, shift: 0, exact: true },
+  { op: 'Reciprocal', scale: 1, shift: 1.5, exact: true },
+  { op: 'Step', scale: 1, shift: 0, exact: true, attrs: { alpha: 0 } },
+  { op: 'Step', scale: 1, shift: 0, exact: true, attrs: { alpha: 0.3 } },
+  { op: 'Rsqrt', scale: 2, shift: 2.5, exact: false },
+  { op: 'Exp', scale: 5, shift: 0, exact: false },
+  { op: 'Log', scale: 2, shift: 2.5, exact: false },
+  { op: 'Sigmoid', scale: 6, shift: 0, exact: false },
+];
+
+describe.skipIf(!status.active)(`unary ops: native = cpu (bit-identical where one IEEE operation)${skipped}`, () => {
+  it.each(UNARY.flatMap((u, i) => [[5, 7], [3, 110, 110]].map((shape) => [u.op, JSON.stringify(u.attrs ?? {}), shape, i] as const)))('%s %s %j', async (op, attrsText, shape, i) => {
+    const u = UNARY.find((x) => x.op === op && JSON.stringify(x.attrs ?? {}) === attrsText)!;
+    const x = t(shape, 8000 + i * 10 + shape.length, u.scale, u.shift);
+    // Exact zeros, where relu/step/abs switch.
+    x.values[0] = 0;
+    x.values[1] = -0;
+    if (u.shift > 0) x.values[0] = x.values[1] = u.shift;
+    const c: KernelCase = { name: op, inputs: { x }, attrs: u.attrs ?? {} };
+    const got = await compare(c, 'unary', { exact: u.exact });
+    if (u.exact) expectBits(got.values, (await runWasmOriginal(c)).values, `${op}: native vs the WASM kernel it replaced`);
+  });
+
+  it('Relu, Relu6, Step and Abs keep NaN as cpu does', async () => {
+    const x = { shape: [4], values: Float32Array.of(NaN, -1, 2, 7) };
+    for (const op of ['Relu', 'Relu6', 'Step', 'Abs']) await compare({ name: op, inputs: { x }, attrs: { alpha: 0.5 } }, 'unary', { exact: true });
+  });
+});
+
+// --- Reductions, batch norm, pooling, cast ---
+
+describe.skipIf(!status.active)(`Sum, Mean over leading axes: native = cpu${skipped}`, () => {
+  const cases: { shape: number[]; axis: number[]; native: boolean }[] = [
+    { shape: [2, 3, 4, 5], axis: [0], native: true },
+    { shape: [2, 3, 4, 5], axis: [0, 1], native: true },
+    { shape: [2, 3, 4, 5], axis: [1, 0, 2], native: true },
+    { shape: [2, 3, 4, 5], axis: [-4], native: true },
+    { shape: [7, 9], axis: [0], native: true },
+    { shape: [1, 6], axis: [0], native: true },
+    { shape: [9, 1], axis: [0], native: true },
+    { shape: [64, 600], axis: [0], native: true },
+    { shape: [40, 30, 40], axis: [0, 1], native: true },
+    { shape: [2, 3, 4, 5], axis: [1], native: false },
+    { shape: [2, 3, 4, 5], axis: [0, 2], native: false },
+    { shape: [2, 3, 4, 5], axis: [3], native: false },
+    { shape: [7, 9], axis: [0, 1], native: false },
+  ];
+  it.each(cases.map((c, i) => [i, c] as const))('case %i %j', async (i, c) => {
+    const x = t(c.shape, 9000 + i);
+    for (const name of ['Sum', 'Mean']) {
+      for (const keepDims of [false, true]) {
+        await compare({ name, inputs: { x }, attrs: { axis: c.axis, keepDims } }, c.native ? 'reduceLeading' : undefined);
+      }
+    }
+  });
+});
+
+describe.skipIf(!status.active)(`FusedBatchNorm: native = cpu${skipped}`, () => {
+  const shapes = [[2, 5, 7, 3], [1, 7, 9, 17], [4, 16], [3, 1, 1, 1], [2, 60, 60, 5]];
+  const combos = [{ offset: true, scale: true }, { offset: false, scale: true }, { offset: true, scale: false }, { offset: false, scale: false }];
+  it.each(shapes.flatMap((s, i) => combos.map((o) => [i, s, o] as const)))('case %i %j %j', async (i, shape, o) => {
+    const C = shape[shape.length - 1];
+    const seed = 10_000 + i * 10;
+    const inputs: KernelCase['inputs'] = { x: t(shape, seed, 3, 0.5), mean: t([C], seed + 1), variance: t([C], seed + 2, 0.5, 0.7) };
+    if (o.offset) inputs['offset'] = t([C], seed + 3);
+    if (o.scale) inputs['scale'] = t([C], seed + 4, 0.5, 1);
+    await compare({ name: 'FusedBatchNorm', inputs, attrs: { varianceEpsilon: 1e-3 } }, 'batchNorm');
+  });
+
+  it('takes size-1 mean, variance, offset and scale', async () => {
+    const inputs = { x: t([2, 4, 4, 6], 10_900), mean: t([1], 10_901), variance: t([1], 10_902, 0.2, 1), offset: t([1], 10_903), scale: t([1], 10_904, 0.5, 1) };
+    await compare({ name: 'FusedBatchNorm', inputs, attrs: { varianceEpsilon: 1e-5 } }, 'batchNorm');
+  });
+});
+
+describe.skipIf(!status.active)(`MaxPool, MaxPoolGrad: native = cpu${skipped}`, () => {
+  const r = mulberry32(31);
+  const int = (lo: number, hi: number): number => lo + Math.floor(r() * (hi - lo + 1));
+  const cases: { B: number; H: number; W: number; C: number; f: number; s: number; pad: 'same' | 'valid' }[] = [];
+  for (const f of [2, 3]) {
+    for (const s of [1, 2]) {
+      for (const pad of ['same', 'valid'] as const) {
+        cases.push({ B: 1, H: 7, W: 9, C: int(1, 17), f, s, pad });
+        cases.push({ B: int(2, 3), H: int(f, 12), W: int(f, 12), C: int(1, 17), f, s, pad });
+      }
+    }
+  }
+  cases.push({ B: 3, H: 40, W: 40, C: 8, f: 2, s: 2, pad: 'valid' }, { B: 3, H: 41, W: 39, C: 8, f: 3, s: 1, pad: 'same' }); // threads
+  it.each(cases.map((c, i) => [i, c] as const))('case %i %j', async (i, c) => {
+    const x = t([c.B, c.H, c.W, c.C], 11_000 + i);
+    const attrs = { filterSize: [c.f, c.f], strides: [c.s, c.s], pad: c.pad, dimRoundingMode: undefined };
+    const y = await compare({ name: 'MaxPool', inputs: { x }, attrs }, 'maxPool', { exact: true });
+    const dy = t(y.shape, 12_000 + i);
+    await compare({ name: 'MaxPoolGrad', inputs: { dy, input: x, output: { shape: y.shape, values: y.values } }, attrs }, 'maxPoolGrad');
+  });
+});
+
+describe.skipIf(!status.active)(`Cast to the same dtype${skipped}`, () => {
+  it('shares the data (refcounted): the result outlives its input, and nothing is left behind', async () => {
+    await tf.setBackend('wasm');
+    const tensors = tf.memory().numTensors;
+    const dataIds = tf.engine().backend.numDataIds();
+    const x = tf.tensor([1.5, -2.25, 3], [3], 'float32');
+    const y = tf.engine().runKernel('Cast', { x }, { dtype: 'float32' }) as tf.Tensor;
+    expect(tf.engine().backend.numDataIds()).toBe(dataIds + 1);
+    x.dispose();
+    expect(Array.from(await y.data())).toEqual([1.5, -2.25, 3]);
+    const z = tf.engine().runKernel('Cast', { x: y }, { dtype: 'int32' }) as tf.Tensor;
+    expect(z.dtype).toBe('int32');
+    expect(Array.from(await z.data())).toEqual([1, -2, 3]);
+    tf.dispose([y, z]);
+    expect(tf.memory().numTensors).toBe(tensors);
+    expect(tf.engine().backend.numDataIds()).toBe(dataIds);
+  });
+});
+
+describe.skipIf(!status.active)(`after all the kernel cases${skipped}`, () => {
+  it('no native call failed over to the WASM kernels (describeNativeKernels().failures is empty)', () => {
+    const d = describeNativeKernels();
+    expect(d.active).toBe(true);
+    expect(d.failures).toEqual([]);
+    for (const fn of ['convForward', 'convBackwardData', 'convBackwardWeights', 'matmul', 'binary', 'unary', 'reduceLeading', 'batchNorm', 'maxPool', 'maxPoolGrad']) {
+      expect(calls.get(fn) ?? 0, `native ${fn} calls`).toBeGreaterThan(0);
+    }
+  });
+});
