@@ -1,7 +1,8 @@
 // Memory-bound kernels of a training step (batch norm, its gradient chain, pooling, optimizer updates),
 // each one pass over memory on the calling thread's OpenMP team. Element-wise results are computed with
-// the same float32 operations, in the same order, as tfjs-backend-wasm (built with -ffp-contract=off:
-// no fused multiply-add), so they are bit-identical; reductions accumulate in double.
+// the same float32 operations, in the same order, as tfjs-backend-cpu and -wasm (built with
+// -ffp-contract=off: no fused multiply-add), so they are bit-identical, signed zeros included; NaN follows
+// tfjs-backend-cpu (tfjs-backend-wasm's Relu6 and Maximum drop NaN). Reductions accumulate in double.
 #include <cmath>
 #include <algorithm>
 #include <cstring>
