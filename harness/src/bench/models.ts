@@ -115,6 +115,7 @@ async function runChild(o: Options): Promise<void> {
   if (o.backend === 'native') {
     const d = describeNativeKernels();
     if (d.failures?.length) out({ warning: 'native kernels fell back to WASM', failures: d.failures });
+    if (o.profile) out({ native: { dnnl: d.dnnl, isa: d.isa, threads: d.threads, libraries: d.libraries, primitives: d.primitives } });
   }
 }
 

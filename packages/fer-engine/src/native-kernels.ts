@@ -38,6 +38,8 @@ export interface NativeKernelsStatus {
   kernels?: string[];
   /** Native calls that failed and went to the WASM fallback (should stay empty; report it if not). */
   failures?: { kernel: string; message: string }[];
+  /** The oneDNN implementation of each primitive used so far on this thread, e.g. `conv_fwd:128x48x48x1x...: brgconv:avx512_core`. */
+  primitives?: Record<string, string>;
 }
 
 let status: NativeKernelsStatus | undefined;
@@ -110,11 +112,7 @@ export function describeNativeKernels(): NativeKernelsStatus {
     const name = nativePackageName();
     return { active: false, why: `registerNativeKernels() was not called${name ? '' : ` (and none are built for ${process.platform}-${process.arch})`}` };
   }
-  return status.active ? { ...status, failures: nativeFailures.slice() } : { ...status };
-}
-
-/** @internal The oneDNN implementation of each cached primitive (for `pnpm bench models --profile`). */
-export function nativePrimitives(): Record<string, string> {
+  if (!status.active) return { ...status };
   const load = loadNative();
-  return load.ok ? load.addon.info().primitives : {};
+  return { ...status, failures: nativeFailures.slice(), primitives: load.ok ? load.addon.info().primitives : {} };
 }
