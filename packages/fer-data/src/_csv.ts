@@ -23,6 +23,8 @@ export interface CsvParseOptions {
   /** Expected uncompressed size in bytes (for sizing the pixel buffer), 0 when unknown. */
   sizeHint: number;
   numClasses: number;
+  /** The header must have an `emotion` column (the train side of train.csv/test.csv). */
+  requireEmotion?: boolean;
 }
 
 export interface CsvParseResult {
@@ -70,6 +72,7 @@ export class _CsvPixelParser {
   private digits = 0;
   private label = 0;
   private labelDigits = 0;
+  private labelEnded = false; // a space after the label's digits
   private usage = new Uint8Array(24);
   private usageLen = 0;
   private bad: BadRow | null = null;
@@ -186,8 +189,15 @@ export class _CsvPixelParser {
       if (c === 44 && !inQuote) { col++; rowHasData = true; i++; continue; }
       rowHasData = true;
       if (col === colE) {
-        if (c === 32 || c === 9) { i++; continue; }
-        if (c <= 57 && c >= 48) { this.label = this.label * 10 + (c - 48); this.labelDigits++; i++; continue; }
+        if (c === 32 || c === 9) { if (this.labelDigits > 0) this.labelEnded = true; i++; continue; }
+        if (c <= 57 && c >= 48) {
+          if (this.labelEnded) {
+            this.col = col;
+            this.fail('emotion', 'E_BAD_LABEL', `got a space inside the value, expected one integer 0-${this.o.numClasses - 1}`);
+            continue;
+          }
+          this.label = this.label * 10 + (c - 48); this.labelDigits++; i++; continue;
+        }
         this.col = col;
         this.fail('emotion', 'E_BAD_LABEL', `got the non-numeric character ${JSON.stringify(String.fromCharCode(c))}, expected an integer 0-${this.o.numClasses - 1}`);
         continue;
@@ -256,14 +266,40 @@ export class _CsvPixelParser {
     this.colEmotion = lower.indexOf('emotion');
     this.colPixels = lower.indexOf('pixels');
     this.colUsage = lower.indexOf('usage');
-    if (this.colPixels < 0) {
-      const ferplus = lower.includes('image name') && lower.includes('nf');
+    const got = `got header "${text.trim().slice(0, 120)}"`;
+    const where = (col: string) => `${this.o.file} line 1, field "${col.slice(0, 40)}"`;
+    // Every column must be a known one: a misspelled "emotion" or "Usage" would otherwise drop every label or
+    // make every row Training without a word.
+    if (this.colPixels < 0 && lower.includes('image name') && lower.includes('nf')) {
       throw new FerDataError(
         'E_BAD_HEADER',
-        `${this.o.file} line 1: header is "${text.trim().slice(0, 120)}", expected a "pixels" column (Kaggle "emotion,pixels,Usage", "emotion, Usage, pixels", "emotion,pixels" or "pixels"). ` +
-          (ferplus
-            ? 'This looks like the FER+ label file fer2013new.csv: it has no pixels; load fer2013.csv with { ferPlus: "<path to fer2013new.csv>" }.'
-            : 'Point the loader at the FER2013 CSV.'),
+        `${this.o.file} line 1: header is "${text.trim().slice(0, 120)}", expected a "pixels" column. This looks like the FER+ label file fer2013new.csv: it has no pixels; load fer2013.csv with { ferPlus: "<path to fer2013new.csv>" }.`,
+      );
+    }
+    const unknown = this.header.filter((_, i) => !(CSV_COLUMNS as readonly string[]).includes(lower[i]));
+    if (unknown.length > 0) {
+      const list = unknown.map((c) => (c === '' ? '(empty name)' : JSON.stringify(c.slice(0, 40)))).join(', ');
+      const hints = unknown.map((c) => _nearest(c, CSV_COLUMN_NAMES)).map((n, i) => (n ? ` ${JSON.stringify(unknown[i].slice(0, 40))}: did you mean "${n}"?` : '')).join('');
+      throw new FerDataError(
+        'E_BAD_HEADER',
+        `${where(unknown[0])}: unknown column${unknown.length > 1 ? 's' : ''} ${list} (${got}), expected only the columns ${CSV_SHAPES}.${hints} Fix the header.`,
+      );
+    }
+    const dup = lower.find((h, i) => lower.indexOf(h) !== i);
+    if (dup !== undefined) {
+      const name = CSV_COLUMN_NAMES[CSV_COLUMNS.indexOf(dup as (typeof CSV_COLUMNS)[number])];
+      throw new FerDataError('E_BAD_HEADER', `${where(name)}: column "${name}" appears twice (${got}), expected each of ${CSV_SHAPES} once. Remove the duplicate column.`);
+    }
+    if (this.colPixels < 0) {
+      throw new FerDataError(
+        'E_BAD_HEADER',
+        `${this.o.file} line 1: missing column "pixels" (${got}), expected ${CSV_SHAPES}. Point the loader at the FER2013 CSV.`,
+      );
+    }
+    if (this.colEmotion < 0 && (this.colUsage >= 0 || this.o.requireEmotion)) {
+      throw new FerDataError(
+        'E_BAD_HEADER',
+        `${this.o.file} line 1: missing column "emotion" (${got}), expected ${this.colUsage >= 0 ? '"emotion,pixels,Usage" (a file with a Usage column is labelled)' : '"emotion,pixels" (the training file of train.csv/test.csv is labelled)'}; only the unlabelled test.csv has "pixels" alone. Fix the header.`,
       );
     }
     this.line = 2;
@@ -305,7 +341,7 @@ export class _CsvPixelParser {
     const hadData = this.rowHasData || this.col > 0 || this.pix > 0 || this.labelDigits > 0;
     const col = this.col, pix = this.pix, label = this.label, labelDigits = this.labelDigits, usageLen = this.usageLen;
     this.col = 0; this.pix = 0; this.val = 0; this.digits = 0; this.inQuote = false; this.rowHasData = false;
-    this.label = 0; this.labelDigits = 0; this.usageLen = 0; this.bad = null;
+    this.label = 0; this.labelDigits = 0; this.labelEnded = false; this.usageLen = 0; this.bad = null;
     this.consumedNow = bytesSoFar;
     if (wasBad) { this.skip(wasBad); return; }
     if (!hadData) return; // blank line
@@ -363,6 +399,32 @@ export class _CsvPixelParser {
     }
     return -1;
   }
+}
+
+/** The columns of the FER2013 CSV shapes, lower case (the header is matched case-insensitively, trimmed). */
+const CSV_COLUMNS = ['emotion', 'pixels', 'usage'] as const;
+const CSV_COLUMN_NAMES = ['emotion', 'pixels', 'Usage'];
+const CSV_SHAPES = 'emotion, pixels, Usage (fer2013.csv "emotion,pixels,Usage", icml_face_data.csv "emotion, Usage, pixels", train.csv "emotion,pixels", test.csv "pixels")';
+
+/**
+ * The expected name nearest to `got` (case-insensitive Levenshtein distance), or null when none is close
+ * (more than a third of the longer name, at least 2, differs).
+ */
+export function _nearest(got: string, names: readonly string[]): string | null {
+  const a = got.toLowerCase();
+  let best: string | null = null, bestD = Infinity;
+  for (const name of names) {
+    const b = name.toLowerCase();
+    let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
+    for (let i = 1; i <= a.length; i++) {
+      const cur = [i];
+      for (let j = 1; j <= b.length; j++) cur[j] = Math.min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1));
+      prev = cur;
+    }
+    const d = prev[b.length];
+    if (d < bestD) { bestD = d; best = name; }
+  }
+  return best !== null && bestD <= Math.max(2, Math.floor(Math.max(a.length, best.length) / 3)) ? best : null;
 }
 
 const FAST = { i: 0, pix: 0 };

@@ -1,12 +1,13 @@
 /** Machine-readable error codes of @fer/data. Branch on `code`, not `instanceof`. */
 export type FerDataErrorCode =
   | 'E_EMPTY' // empty file, or no data rows / images
-  | 'E_BAD_HEADER' // CSV header lacks a required column
+  | 'E_BAD_HEADER' // CSV header: a required column missing, an unknown (e.g. misspelled) or duplicate column
   | 'E_BAD_ROW' // wrong number of fields in a CSV row
   | 'E_BAD_PIXELS' // wrong pixel count, non-numeric or out-of-range pixel value
   | 'E_BAD_LABEL' // label outside 0-6, non-numeric or empty
   | 'E_BAD_USAGE' // unknown Usage / split name
-  | 'E_TRUNCATED' // truncated or corrupt .gz
+  | 'E_TRUNCATED' // the file ends early: truncated .gz, or a tar member shorter than its header declares
+  | 'E_CORRUPT' // damaged compressed data or archive: bad gzip data or checksum, bad tar header checksum
   | 'E_READ' // the file or folder cannot be read
   | 'E_BAD_IMAGE' // an image in an image folder cannot be decoded
   | 'E_UNKNOWN_FORMAT' // loadDataset cannot tell the format

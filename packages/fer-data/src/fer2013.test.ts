@@ -215,3 +215,78 @@ describe('real FER2013 (FER2013_PATH)', () => {
   });
   if (!path) it.skip('FER2013_PATH is unset: skipping the real-data test (pnpm test sets it to ../shared/data)', () => {});
 });
+
+describe('nothing silent (issue 13)', () => {
+  const rowsOf = (header: string, cols: ('emotion' | 'pixels' | 'Usage')[], n = 3, sep = ',') =>
+    [header, ...Array.from({ length: n }, (_, i) => cols.map((c) => (c === 'emotion' ? String(faces.labels[i]) : c === 'pixels' ? px(i) : USAGES[i])).join(sep))].join('\n') + '\n';
+  it('a misspelled, unknown or duplicate header column is E_BAD_HEADER naming it, the expected names and the nearest one', async () => {
+    const cases: [string, ('emotion' | 'pixels' | 'Usage')[], string, string | null][] = [
+      ['emotoin,pixels,Usage', ['emotion', 'pixels', 'Usage'], 'emotoin', 'emotion'],
+      ['emotion,pixels,Usgae', ['emotion', 'pixels', 'Usage'], 'Usgae', 'Usage'],
+      ['emotion, Usgae, pixels', ['emotion', 'Usage', 'pixels'], 'Usgae', 'Usage'],
+      ['emotion,pixels,Usage,comment', ['emotion', 'pixels', 'Usage', 'Usage'], 'comment', null],
+      ['emotion,pixels,emotion', ['emotion', 'pixels', 'emotion'], 'emotion', null],
+    ];
+    for (const [header, cols, bad, near] of cases) {
+      const p = write(`hdr-${cases.findIndex((c) => c[0] === header)}.csv`, rowsOf(header, cols));
+      const e = await codeOf(loadFer2013Csv(p));
+      expect(e.code, header).toBe('E_BAD_HEADER');
+      expect(e.message).toContain(`${p} line 1, field "${bad}"`);
+      expect(e.message).toContain('emotion, pixels, Usage');
+      if (near) expect(e.message).toContain(`did you mean "${near}"`);
+    }
+  });
+  it('a missing required column is E_BAD_HEADER; test.csv (pixels only) stays valid', async () => {
+    const noEmotion = await codeOf(loadFer2013Csv(write('nolabel.csv', rowsOf('pixels,Usage', ['pixels', 'Usage']))));
+    expect(noEmotion.code).toBe('E_BAD_HEADER');
+    expect(noEmotion.message).toContain('missing column "emotion"');
+    const t = write('train-nolabel.csv', rowsOf('pixels', ['pixels']));
+    const s = write('test-ok.csv', rowsOf('pixels', ['pixels']));
+    const train = await codeOf(loadKaggleTrainTest(t, s));
+    expect(train.code).toBe('E_BAD_HEADER');
+    expect(train.message).toContain(`${t} line 1`);
+    expect(train.message).toContain('missing column "emotion"');
+    const test = await loadFer2013Csv(s);
+    expect(test.count).toBe(3);
+    expect(Array.from(test.labels)).toEqual([255, 255, 255]);
+    expect((await loadFer2013Csv(write('icml_face_data.csv', rowsOf('emotion, Usage, pixels', ['emotion', 'Usage', 'pixels'], 3, ', ')))).count).toBe(3);
+  });
+  it('a tar archive cut at a row boundary is E_TRUNCATED naming the file, member, declared and actual sizes', async () => {
+    const csv = Buffer.from(fer2013Text());
+    const t = tarOf([['fer2013/fer2013.csv', csv]]);
+    const cut = csv.indexOf('\n', Math.floor(csv.length / 2)) + 1; // a row boundary
+    for (const [name, data] of [['cut.tar', t.subarray(0, 512 + cut)], ['cut.tar.gz', gzipSync(t.subarray(0, 512 + cut))]] as const) {
+      const p = write(name, data);
+      const e = await codeOf(loadFer2013Csv(p));
+      expect(e.code, name).toBe('E_TRUNCATED');
+      expect(e.message).toContain(`${p}: tar member fer2013/fer2013.csv declares ${csv.length} bytes but the archive ends after ${cut}`);
+    }
+  });
+  it('a tar header with a wrong checksum is E_CORRUPT', async () => {
+    const t = Buffer.from(tarOf([['fer2013/fer2013.csv', Buffer.from(fer2013Text())]]));
+    t[130] = 0x31; // one octal digit of the size field
+    const e = await codeOf(loadFer2013Csv(write('badsum.tar', t)));
+    expect(e.code).toBe('E_CORRUPT');
+    expect(e.message).toContain('badsum.tar: tar header of "fer2013/fer2013.csv" at byte 0 has checksum');
+  });
+  it('a corrupt .gz is reported as a corrupt stream (not a bad row), also with onBadRow: skip', async () => {
+    // 300 rows (2.4 MB) in stored blocks: the damaged byte reaches the parser long before zlib's CRC check.
+    const text = fer2013Text() + fer2013Text().split('\n').slice(1).join('\n').repeat(24);
+    const gz = Buffer.from(gzipSync(text, { level: 0 }));
+    gz[10 + 5 + 3000] = 0x78; // 'x' in the pixels of row 1
+    const p = write('corrupt.csv.gz', gz);
+    for (const onBadRow of ['throw', 'skip'] as const) {
+      const seen: number[] = [];
+      const e = await codeOf(loadFer2013Csv(p, { onBadRow, onSkip: (b) => seen.push(b.line) }));
+      expect(e.code, onBadRow).toBe('E_CORRUPT');
+      expect(e.message).toMatch(new RegExp(`corrupt gzip stream in ${p.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} at byte \\d+ of ${gz.length}; expected .*; the file is damaged, re-download it`));
+      expect(e.message).not.toContain('skip');
+      expect(seen).toEqual([]);
+    }
+    const trunc = gzipSync(fer2013Text());
+    const t = write('trunc2.csv.gz', trunc.subarray(0, trunc.length - 100));
+    const e = await codeOf(loadFer2013Csv(t, { onBadRow: 'skip' }));
+    expect(e.code).toBe('E_TRUNCATED');
+    expect(e.message).toContain(`truncated gzip stream in ${t}`);
+  });
+});

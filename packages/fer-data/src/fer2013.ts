@@ -50,6 +50,26 @@ const OFFICIAL_TEST_ROWS = 3589;
  */
 export async function loadFer2013Csv(path: string, opts: CsvLoadOptions = {}): Promise<FerDataset> {
   checkKeys('loadFer2013Csv', opts, CSV_KEYS);
+  return loadCsv(path, opts, basename(path).toLowerCase().startsWith('train'));
+}
+
+/**
+ * Loads the Kaggle `train.csv` (`emotion,pixels`, all Training) + `test.csv` (`pixels`, no labels:
+ * PublicTest rows then PrivateTest rows) pair as one data set.
+ * @example
+ * const ds = await loadKaggleTrainTest('/data/train.csv', '/data/test.csv');
+ */
+export async function loadKaggleTrainTest(trainPath: string, testPath: string, opts: CsvLoadOptions = {}): Promise<FerDataset> {
+  checkKeys('loadKaggleTrainTest', opts, CSV_KEYS);
+  const { split: _ignored, ...rest } = opts;
+  const train = await loadCsv(trainPath, { ...rest, split: 'Training' }, true);
+  const test = await loadFer2013Csv(testPath, rest);
+  return _concatDatasets([train, test], `${trainPath}+${testPath}`);
+}
+
+// --- Internal helpers ---
+
+async function loadCsv(path: string, opts: CsvLoadOptions, requireEmotion: boolean): Promise<FerDataset> {
   const onBadRow = opts.onBadRow ?? 'throw';
   if (onBadRow !== 'throw' && onBadRow !== 'skip') {
     throw new FerDataError('E_BAD_CONFIG', `loadFer2013Csv: onBadRow is ${JSON.stringify(onBadRow)}, expected 'throw' or 'skip'.`);
@@ -57,8 +77,12 @@ export async function loadFer2013Csv(path: string, opts: CsvLoadOptions = {}): P
   if (opts.split !== undefined && !SPLITS.includes(opts.split)) {
     throw new FerDataError('E_BAD_CONFIG', `loadFer2013Csv: split is ${JSON.stringify(opts.split)}, expected one of ${SPLITS.join(', ')}.`);
   }
-  const { gz, sizeHint } = await probe(path);
-  const parser = new _CsvPixelParser({ file: path, onBadRow, ...(opts.onSkip ? { onSkip: opts.onSkip } : {}), sizeHint, numClasses: EMOTIONS.length });
+  const { gz, sizeHint, size } = await probe(path);
+  // NOTE: with .gz, skipped rows are reported once the whole stream is known to be sound: a damaged stream
+  // makes bad rows of its own, and those are not the file's rows.
+  const held: BadRow[] = [];
+  const onSkip = opts.onSkip && (gz ? (b: BadRow) => held.push(b) : opts.onSkip);
+  const parser = new _CsvPixelParser({ file: path, onBadRow, ...(onSkip ? { onSkip } : {}), sizeHint, numClasses: EMOTIONS.length, requireEmotion });
   const file = createReadStream(path, { highWaterMark: 1 << 20 });
   // NOTE: a 2 MB read-ahead lets zlib inflate the next chunks on the thread pool while this thread parses.
   const gzOptions: ZlibOptions & { highWaterMark: number } = { chunkSize: 1 << 18, highWaterMark: 1 << 21 }; // passed on to the Transform
@@ -70,7 +94,7 @@ export async function loadFer2013Csv(path: string, opts: CsvLoadOptions = {}): P
   const st: { mode: 'undecided' | 'csv' | 'tar' } = { mode: 'undecided' };
   let head: Buffer[] = [];
   let headLen = 0;
-  const tar = new _TarCsvFilter((b) => parser.push(b), (name) => parser.rename(`${path}:${name}`));
+  const tar = new _TarCsvFilter(path, (b) => parser.push(b), (name) => parser.rename(`${path}:${name}`));
   const decide = () => {
     const b = Buffer.concat(head);
     head = [];
@@ -86,11 +110,21 @@ export async function loadFer2013Csv(path: string, opts: CsvLoadOptions = {}): P
       if (headLen >= 512) decide();
     }
   };
+  // A row error in a .gz is only reported once the rest of the stream inflates cleanly (it is drained, not
+  // parsed): damaged compressed data is reported as such, never as a bad row.
+  let rowError: FerDataError | null = null;
   try {
     for await (const chunk of source as AsyncIterable<Buffer>) {
       if (opts.signal?.aborted) throw opts.signal.reason ?? new Error('aborted');
-      feed(chunk);
       read += chunk.length;
+      if (rowError) continue;
+      try {
+        feed(chunk);
+      } catch (e) {
+        if (!gz || !(e instanceof FerDataError)) throw e;
+        rowError = e;
+        continue;
+      }
       if (opts.onProgress && read >= nextReport) {
         nextReport = read + (8 << 20);
         opts.onProgress({ rows: parser.rows, done: read, total: Math.max(sizeHint, read), unit: 'bytes' });
@@ -102,15 +136,18 @@ export async function loadFer2013Csv(path: string, opts: CsvLoadOptions = {}): P
     if (e instanceof FerDataError || e === opts.signal?.reason) throw e;
     const err = e as NodeJS.ErrnoException;
     if (gz && (err.code === 'Z_BUF_ERROR' || err.code === 'Z_DATA_ERROR' || /unexpected end|incorrect|invalid/i.test(err.message))) {
-      throw new FerDataError('E_TRUNCATED', `${path}: the gzip stream is truncated or corrupt (${err.message}), expected a complete .gz file. Download it again or check its sha256.`, { cause: e });
+      throw await gzipError(path, size, err, rowError);
     }
     throw new FerDataError('E_READ', `${path}: cannot read the file (${err.message}). Check the path and permissions.`, { cause: e });
   }
+  if (rowError) throw rowError;
   if (st.mode === 'undecided') decide();
+  if (st.mode === 'tar') tar.end();
   if (st.mode === 'tar' && tar.entry === null) {
     throw new FerDataError('E_UNKNOWN_FORMAT', `${path}: is a tar archive without a .csv file, expected one holding fer2013.csv (as Kaggle's fer2013.tar.gz). Check the archive (tar tzf ${path}).`);
   }
   const r = parser.end();
+  for (const b of held) opts.onSkip?.(b);
   opts.onProgress?.({ rows: r.count, done: read, total: read, unit: 'bytes' });
   const splits = r.splits;
   if (!r.hasUsage) {
@@ -127,23 +164,45 @@ export async function loadFer2013Csv(path: string, opts: CsvLoadOptions = {}): P
   };
 }
 
-/**
- * Loads the Kaggle `train.csv` (`emotion,pixels`, all Training) + `test.csv` (`pixels`, no labels:
- * PublicTest rows then PrivateTest rows) pair as one data set.
- * @example
- * const ds = await loadKaggleTrainTest('/data/train.csv', '/data/test.csv');
- */
-export async function loadKaggleTrainTest(trainPath: string, testPath: string, opts: CsvLoadOptions = {}): Promise<FerDataset> {
-  checkKeys('loadKaggleTrainTest', opts, CSV_KEYS);
-  const { split: _ignored, ...rest } = opts;
-  const train = await loadFer2013Csv(trainPath, { ...rest, split: 'Training' });
-  const test = await loadFer2013Csv(testPath, rest);
-  return _concatDatasets([train, test], `${trainPath}+${testPath}`);
+/** The typed error for a gzip stream that zlib refused: truncated (it ends early) or corrupt (with the byte where). */
+async function gzipError(path: string, size: number, err: NodeJS.ErrnoException, rowError: FerDataError | null): Promise<FerDataError> {
+  const cause = rowError ? new AggregateError([err, rowError], err.message) : err;
+  if (err.code === 'Z_BUF_ERROR' || /unexpected end/i.test(err.message)) {
+    return new FerDataError(
+      'E_TRUNCATED',
+      `truncated gzip stream in ${path}: it ends at byte ${size} before the end of the compressed data (zlib: "${err.message}"); expected a complete .gz file; the file is damaged, re-download it (and check its sha256).`,
+      { cause },
+    );
+  }
+  const at = await locateGzipError(path);
+  return new FerDataError(
+    'E_CORRUPT',
+    `corrupt gzip stream in ${path} at byte ${at} of ${size}; expected valid gzip (deflate) data with a matching CRC-32, zlib says "${err.message}"; the file is damaged, re-download it (and check its sha256).`,
+    { cause },
+  );
 }
 
-// --- Internal helpers ---
+/** Compressed byte offset (to within 4 KB) where zlib first fails on `path`: inflates again in small pieces. */
+async function locateGzipError(path: string): Promise<number> {
+  const gunzip = createGunzip({ chunkSize: 4096 });
+  const file = createReadStream(path, { highWaterMark: 4096 });
+  let fed = 0;
+  return new Promise((resolve) => {
+    const done = () => {
+      file.destroy();
+      gunzip.destroy();
+      resolve(Math.min(fed, gunzip.bytesWritten + 4096));
+    };
+    gunzip.on('error', done);
+    gunzip.on('end', done);
+    file.on('error', done);
+    gunzip.on('data', () => {});
+    file.on('data', (c) => { fed += c.length; });
+    file.pipe(gunzip);
+  });
+}
 
-async function probe(path: string): Promise<{ gz: boolean; sizeHint: number }> {
+async function probe(path: string): Promise<{ gz: boolean; sizeHint: number; size: number }> {
   let size: number;
   try {
     const st = await stat(path);
@@ -159,12 +218,12 @@ async function probe(path: string): Promise<{ gz: boolean; sizeHint: number }> {
     const head = Buffer.alloc(2);
     await fh.read(head, 0, 2, 0);
     const gz = head[0] === 0x1f && head[1] === 0x8b;
-    if (!gz) return { gz, sizeHint: size };
+    if (!gz) return { gz, sizeHint: size, size };
     // gzip trailer: ISIZE = uncompressed size mod 2^32 (RFC 1952 §2.3.1).
     const tail = Buffer.alloc(4);
     if (size >= 22) await fh.read(tail, 0, 4, size - 4);
     const isize = tail.readUInt32LE(0);
-    return { gz, sizeHint: isize > size ? isize : size * 3 };
+    return { gz, sizeHint: isize > size ? isize : size * 3, size };
   } finally {
     await fh.close();
   }

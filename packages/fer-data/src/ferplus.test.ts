@@ -70,3 +70,30 @@ describe('loadFerPlus', () => {
     expect(ds.softLabels?.length).toBe(ds.count * 7);
   });
 });
+
+describe('loadFerPlus: header (issue 13)', () => {
+  const bad = async (header: string) => {
+    const p = join(dir, `hdr-${header.length}-${header.charCodeAt(8)}.csv`);
+    writeFileSync(p, [header, ...rows].join('\n') + '\n');
+    try {
+      await loadFerPlus(base, p);
+    } catch (e) {
+      return { p, code: (e as { code: string }).code, message: (e as Error).message };
+    }
+    throw new Error('expected a rejection');
+  };
+  it('names a misspelled column and suggests the expected one', async () => {
+    const e = await bad(HEADER.replace('Image name', 'Image nmae'));
+    expect(e.code).toBe('E_BAD_HEADER');
+    expect(e.message).toContain(`${e.p} line 1, field "Image nmae"`);
+    expect(e.message).toContain('did you mean "Image name"');
+  });
+  it('names a missing column and an extra one', async () => {
+    const missing = await bad(HEADER.replace(',NF', ''));
+    expect(missing.code).toBe('E_BAD_HEADER');
+    expect(missing.message).toContain('missing column "NF"');
+    const extra = await bad(`${HEADER},notes`);
+    expect(extra.code).toBe('E_BAD_HEADER');
+    expect(extra.message).toContain('field "notes"');
+  });
+});

@@ -1,5 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { checkKeys } from './_config.js';
+import { _nearest } from './_csv.js';
 import type { FerDataset } from './dataset.js';
 import { FerDataError } from './errors.js';
 import { EMOTIONS, FERPLUS_EMOTIONS, NO_LABEL, SPLITS } from './labels.js';
@@ -45,14 +46,11 @@ export async function loadFerPlus(base: FerDataset, ferPlusPath: string, opts: F
   } catch (e) {
     throw new FerDataError('E_READ', `loadFerPlus: cannot read ${ferPlusPath} (${(e as Error).message}). Expected the FER+ fer2013new.csv.`, { cause: e });
   }
+  if (text.charCodeAt(0) === 0xfeff) text = text.slice(1); // UTF-8 byte order mark
   const lines = text.split(/\r?\n/);
   while (lines.length && lines[lines.length - 1].trim() === '') lines.pop();
   if (lines.length === 0) throw new FerDataError('E_EMPTY', `${ferPlusPath}: the file is empty, expected the FER+ CSV (Usage,Image name,neutral,...,NF).`);
-  const header = lines[0].split(',').map((h) => h.trim().toLowerCase());
-  const expected = ['usage', 'image name', 'neutral', 'happiness', 'surprise', 'sadness', 'anger', 'disgust', 'fear', 'contempt', 'unknown', 'nf'];
-  if (expected.some((h, i) => header[i] !== h)) {
-    throw new FerDataError('E_BAD_HEADER', `${ferPlusPath} line 1: header is "${lines[0].slice(0, 120)}", expected "Usage,Image name,neutral,happiness,surprise,sadness,anger,disgust,fear,contempt,unknown,NF".`);
-  }
+  checkHeader(ferPlusPath, lines[0]);
   const n = lines.length - 1;
   if (n !== base.count) {
     throw new FerDataError('E_FERPLUS_MISMATCH', `${ferPlusPath}: got ${n} rows, expected ${base.count} (one per row of ${base.source}, same order). Join FER+ with the complete, unfiltered fer2013.csv.`);
@@ -73,9 +71,10 @@ export async function loadFerPlus(base: FerDataset, ferPlusPath: string, opts: F
       throw new FerDataError('E_FERPLUS_MISMATCH', `${ferPlusPath} line ${line}: Usage is ${f[0]} but row ${r} of ${base.source} is ${SPLITS[base.splits[r]]}; expected the same row order as fer2013.csv.`);
     }
     for (let c = 0; c < 10; c++) {
-      const v = Number(f[c + 2]);
-      if (!Number.isInteger(v) || v < 0 || f[c + 2].trim() === '') {
-        throw new FerDataError('E_BAD_LABEL', `${ferPlusPath} line ${line}, field "${expected[c + 2]}": got ${JSON.stringify(f[c + 2])}, expected a non-negative integer vote count.`);
+      // NOTE: digits only: Number() would also take "1.", "0x3" or "1e1".
+      const v = /^\s*\d{1,9}\s*$/.test(f[c + 2]) ? Number(f[c + 2]) : NaN;
+      if (!Number.isInteger(v)) {
+        throw new FerDataError('E_BAD_LABEL', `${ferPlusPath} line ${line}, field "${FERPLUS_COLUMNS[c + 2]}": got ${JSON.stringify(f[c + 2])}, expected a non-negative integer vote count.`);
       }
       votes[c] = v;
     }
@@ -122,6 +121,36 @@ export async function loadFerPlus(base: FerDataset, ferPlusPath: string, opts: F
 }
 
 // --- Internal helpers ---
+
+const FERPLUS_COLUMNS = ['Usage', 'Image name', 'neutral', 'happiness', 'surprise', 'sadness', 'anger', 'disgust', 'fear', 'contempt', 'unknown', 'NF'];
+
+/** The FER+ header must be exactly FERPLUS_COLUMNS (case-insensitive, trimmed): names what differs. */
+function checkHeader(file: string, line: string): void {
+  const got = line.split(',').map((h) => h.trim());
+  const lower = got.map((h) => h.toLowerCase());
+  if (lower.length === FERPLUS_COLUMNS.length && FERPLUS_COLUMNS.every((h, i) => lower[i] === h.toLowerCase())) return;
+  const expected = `expected "${FERPLUS_COLUMNS.join(',')}"`;
+  const head = `got header "${line.slice(0, 120)}"`;
+  const known = FERPLUS_COLUMNS.map((h) => h.toLowerCase());
+  const unknown = got.filter((_, i) => !known.includes(lower[i]));
+  const missing = FERPLUS_COLUMNS.filter((h) => !lower.includes(h.toLowerCase()));
+  let what: string, field: string;
+  if (unknown.length > 0) {
+    field = unknown[0];
+    const near = unknown.map((u) => [u, _nearest(u, missing.length > 0 ? missing : FERPLUS_COLUMNS)] as const);
+    what = `unknown column${unknown.length > 1 ? 's' : ''} ${unknown.map((u) => JSON.stringify(u.slice(0, 40))).join(', ')}` +
+      near.map(([u, n]) => (n ? ` (${JSON.stringify(u.slice(0, 40))}: did you mean "${n}"?)` : '')).join('') +
+      (missing.length > 0 ? `, missing column${missing.length > 1 ? 's' : ''} ${missing.map((m) => `"${m}"`).join(', ')}` : '');
+  } else if (missing.length > 0) {
+    field = missing[0];
+    what = `missing column${missing.length > 1 ? 's' : ''} ${missing.map((m) => `"${m}"`).join(', ')}`;
+  } else {
+    const i = lower.findIndex((h, j) => h !== known[j] || lower.indexOf(h) !== j);
+    field = got[i] ?? 'header';
+    what = lower.indexOf(lower[i]) !== i ? `column "${got[i]}" appears twice` : `column ${i + 1} is "${got[i]}" where "${FERPLUS_COLUMNS[i]}" belongs (the columns are in another order)`;
+  }
+  throw new FerDataError('E_BAD_HEADER', `${file} line 1, field "${field.slice(0, 40)}": ${what} (${head}), ${expected} (the FER+ fer2013new.csv). Fix the header.`);
+}
 
 /** Winning column (0-9) or -1 for no majority. FER+ reference (microsoft/FERPlus ferplus.py _process_data). */
 function winner(votes: Float64Array, mode: 'majority' | 'plurality'): number {

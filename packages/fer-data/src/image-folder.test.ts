@@ -2,6 +2,7 @@ import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import jpeg from 'jpeg-js';
+import { crc32, deflateSync } from 'node:zlib';
 import { PNG } from 'pngjs';
 import { describe, expect, it } from 'vitest';
 import type { FerDataError } from './errors.js';
@@ -97,5 +98,32 @@ describe('loadImageFolder', () => {
   });
   it('toGray48 validates its input', () => {
     expect(() => toGray48({ data: new Uint8Array(3), width: 2, height: 2, channels: 1 }, new Uint8Array(2304))).toThrow(/expected 4/);
+  });
+  it('a PNG declaring more pixels than the cap is rejected from its header, before decoding', async () => {
+    // A tiny file (under 100 bytes) whose IHDR says 20000x20000: decoded it would need 1.6 GB of RGBA.
+    const chunk = (type: string, data: Buffer) => {
+      const body = Buffer.concat([Buffer.from(type, 'latin1'), data]);
+      const len = Buffer.alloc(4), crc = Buffer.alloc(4);
+      len.writeUInt32BE(data.length);
+      crc.writeUInt32BE(crc32(body));
+      return Buffer.concat([len, body, crc]);
+    };
+    const ihdr = Buffer.alloc(13);
+    ihdr.writeUInt32BE(20000, 0);
+    ihdr.writeUInt32BE(20000, 4);
+    ihdr[8] = 8; // bit depth
+    ihdr[9] = 0; // gray
+    const file = Buffer.concat([Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]), chunk('IHDR', ihdr), chunk('IDAT', deflateSync(Buffer.alloc(20001 * 2))), chunk('IEND', Buffer.alloc(0))]);
+    expect(file.length).toBeLessThan(200);
+    const root = mkdtempSync(join(tmpdir(), 'fer-data-img-'));
+    mkdirSync(join(root, 'train', 'happy'), { recursive: true });
+    const big = join(root, 'train', 'happy', 'huge.png');
+    writeFileSync(big, file);
+    writeFileSync(join(root, 'train', 'happy', 'ok.png'), png(48, 48, grad));
+    const e = await loadImageFolder(root).then(() => null, (x: FerDataError) => x);
+    expect(e?.code).toBe('E_BAD_IMAGE');
+    expect(e?.message).toContain(`${big}: PNG is 20000x20000 (400,000,000 pixels, 1.5 GiB as RGBA), expected at most 33,554,432 pixels`);
+    const ds = await loadImageFolder(root, { onBadImage: 'skip' });
+    expect(ds).toMatchObject({ count: 1, skipped: 1 });
   });
 });

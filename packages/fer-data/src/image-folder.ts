@@ -30,6 +30,11 @@ const CLASS_DIRS: Record<string, number> = {
   ...Object.fromEntries(EMOTIONS.map((_, i) => [String(i), i])),
 };
 const IMAGE_EXT = new Set(['.png', '.jpg', '.jpeg']);
+/**
+ * Most pixels a PNG may declare (2^25, e.g. 8192x4096: 128 MB as RGBA), checked from its IHDR header before
+ * decoding; JPEGs are capped by jpeg-js (maxMemoryUsageInMB 256 below).
+ */
+const MAX_IMAGE_PIXELS = 1 << 25;
 
 /**
  * Loads `<root>/<split>/<class>/*.{png,jpg}` (the common Kaggle image release: train|test / angry|disgust|...)
@@ -95,7 +100,9 @@ export async function loadImageFolder(root: string, opts: ImageFolderOptions = {
       const img = decode(buf, e.path);
       toGray48(img, pixels, count * IMAGE_PIXELS);
     } catch (err) {
-      const message = `${e.path}: cannot decode the image (${(err as Error).message}), expected a readable PNG or JPEG. Replace the file, or pass { onBadRow: 'skip' } to skip it (the count skipped is returned).`;
+      const message = err instanceof FerDataError
+        ? err.message.replace(/^\[fer-data\] /, '')
+        : `${e.path}: cannot decode the image (${(err as Error).message}), expected a readable PNG or JPEG. Replace the file, or pass { onBadRow: 'skip' } to skip it (the count skipped is returned).`;
       if (onBad === 'throw') throw new FerDataError('E_BAD_IMAGE', message, { cause: err });
       skipped++;
       opts.onSkip?.({ file: e.path, line: 0, field: 'image', code: 'E_BAD_IMAGE', message });
@@ -164,6 +171,17 @@ async function dirs(path: string): Promise<string[]> {
 
 function decode(buf: Buffer, path: string): { data: Uint8Array; width: number; height: number; channels: 4 } {
   if (buf.length >= 8 && buf[0] === 0x89 && buf[1] === 0x50 && buf[2] === 0x4e && buf[3] === 0x47) {
+    // PNG: signature (8), then the IHDR chunk: length (4), "IHDR" (4), width (4), height (4), big-endian.
+    if (buf.length >= 24 && buf.toString('latin1', 12, 16) === 'IHDR') {
+      const w = buf.readUInt32BE(16), h = buf.readUInt32BE(20);
+      if (w * h > MAX_IMAGE_PIXELS) {
+        throw new FerDataError(
+          'E_BAD_IMAGE',
+          `${path}: PNG is ${w}x${h} (${(w * h).toLocaleString('en-US')} pixels, ${((w * h * 4) / 2 ** 30).toFixed(1)} GiB as RGBA), expected at most ${MAX_IMAGE_PIXELS.toLocaleString('en-US')} pixels (e.g. 8192x4096). ` +
+            "Resize it (the loader makes 48x48 anyway), or pass { onBadRow: 'skip' } to skip it (the count skipped is returned).",
+        );
+      }
+    }
     const png = PNG.sync.read(buf); // always 8-bit RGBA out
     return { data: png.data, width: png.width, height: png.height, channels: 4 };
   }
