@@ -1,9 +1,11 @@
 #!/usr/bin/env node
 // The `fer` command line. Each subcommand lives in its own file under ./commands/.
-import { defineCommand, runMain } from 'citty';
+// Errors are printed once, as `fer: error <CODE>: <message>` (the message says what was got, what was
+// expected and how to fix it), with exit code 1; `--debug` adds the stack and the causes.
+import { defineCommand, runCommand, showUsage, type CommandDef } from 'citty';
 
 const main = defineCommand({
-  meta: { name: 'fer', description: 'Facial-expression recognition on TensorFlow.js: data, training, evaluation and the paper reproduction.' },
+  meta: { name: 'fer', description: 'Facial-expression recognition on TensorFlow.js: data, training, evaluation and the paper reproduction. Add --debug to any command to see error stacks.' },
   subCommands: {
     data: () => import('./commands/data.js').then((m) => m.default),
     train: () => import('./commands/train.js').then((m) => m.default),
@@ -14,4 +16,47 @@ const main = defineCommand({
   },
 });
 
-runMain(main);
+await runCli(main, process.argv.slice(2));
+
+/** Runs `cmd` like citty's runMain, but prints an error once (no framework stack) unless `--debug`. */
+async function runCli(cmd: CommandDef, argv: string[]): Promise<void> {
+  const debug = argv.includes('--debug');
+  const rawArgs = argv.filter((a) => a !== '--debug');
+  try {
+    if (rawArgs.includes('--help') || rawArgs.includes('-h')) {
+      await showUsage(...(await usageTarget(cmd, rawArgs)));
+      return;
+    }
+    await runCommand(cmd, { rawArgs });
+  } catch (e) {
+    // NOTE: citty's own errors (unknown command, missing argument) come with the usage of the command.
+    if ((e as Error)?.name === 'CLIError') await showUsage(...(await usageTarget(cmd, rawArgs))).catch(() => undefined);
+    process.stderr.write(`${formatError(e, debug)}\n`);
+    process.exit(1);
+  }
+}
+
+/** `fer: error <CODE>: <message>`; with `debug`, the stack and every cause's stack follow. */
+function formatError(e: unknown, debug: boolean): string {
+  const err = e instanceof Error ? e : new Error(String(e));
+  const raw = (err as Error & { code?: unknown }).code;
+  const code = typeof raw === 'string' ? raw : undefined;
+  const lines = [`fer: error${code ? ` ${code}` : ''}: ${err.message}`];
+  if (debug) {
+    for (let c: unknown = err, depth = 0; c instanceof Error && depth < 5; c = c.cause, depth++) {
+      lines.push(depth === 0 ? '' : `caused by: ${c.message}`, (c.stack ?? '').split('\n').filter((l) => /^\s+at /.test(l)).join('\n'));
+    }
+  } else if (!code) {
+    lines.push('(run again with --debug for the stack)');
+  }
+  return lines.filter((l, i) => i === 0 || l !== '').join('\n');
+}
+
+async function usageTarget(cmd: CommandDef, rawArgs: string[]): Promise<[CommandDef, CommandDef?]> {
+  const subs = (typeof cmd.subCommands === 'function' ? await cmd.subCommands() : await cmd.subCommands) ?? {};
+  const name = rawArgs.find((a) => !a.startsWith('-'));
+  const sub = name ? (subs as Record<string, unknown>)[name] : undefined;
+  if (!sub) return [cmd];
+  const resolved = (typeof sub === 'function' ? await (sub as () => Promise<CommandDef>)() : await sub) as CommandDef;
+  return [resolved, cmd];
+}

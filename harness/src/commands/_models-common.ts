@@ -7,6 +7,77 @@ import {
 } from '@fer/data';
 import { hogBatch } from '@fer/hog';
 import type { ProgressEvent, StepperFactory, TrainSource, ValidationSet } from '@fer/models';
+import { mkdir, readdir, rename, rm, writeFile } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
+
+/**
+ * An error of the `fer` commands that is not a library's: a `code` (E_RUN_EXISTS, E_FS, E_IMAGE, ...) and
+ * a message saying what was got, what was expected and how to fix it. The CLI prints the message once.
+ */
+export class FerCliError extends Error {
+  readonly code: string;
+  constructor(code: string, message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = 'FerCliError';
+    this.code = code;
+  }
+}
+
+/** A file-system error as E_FS: `<CODE> while <phase> <path>: <meaning>` (read-only says read-only, full says full). */
+export function fsError(e: unknown, phase: string, path: string): FerCliError {
+  if (e instanceof FerCliError) return e;
+  const code = (e as NodeJS.ErrnoException)?.code ?? 'EIO';
+  const meaning: Record<string, string> = {
+    ENOSPC: 'the disk is full. Free space or choose another --out, then rerun with --resume',
+    EDQUOT: 'the disk quota is used up. Free space or choose another --out, then rerun with --resume',
+    EROFS: 'the file system is read-only. Choose a writable --out folder',
+    EACCES: 'the folder is read-only or not writable by this user (permission denied). Choose a writable --out or fix its permissions',
+    EPERM: 'the folder is read-only or the operation is not permitted. Choose a writable --out or fix its permissions',
+    ENOTDIR: `a part of the path is a file, not a folder (${basename(dirname(path))}). Choose another --out or remove that file`,
+    EEXIST: 'a file is in the way where a folder is needed. Choose another --out or remove that file',
+    EISDIR: 'a folder is in the way where a file is needed. Remove that folder',
+  };
+  return new FerCliError('E_FS', `${code} while ${phase} ${path}: ${meaning[code] ?? `${(e as Error)?.message ?? String(e)}. Check the path and the disk`}.`, { cause: e });
+}
+
+/** Writes a run file atomically (`<path>.tmp-<pid>-<time>`, then rename), so a reader or a kill never sees it half written. */
+export async function writeRunFile(path: string, data: string | Uint8Array, what: string): Promise<void> {
+  const tmp = `${path}.tmp-${process.pid}-${Date.now()}`;
+  try {
+    await mkdir(dirname(path), { recursive: true });
+    await writeFile(tmp, data);
+    await rename(tmp, path);
+  } catch (e) {
+    await rm(tmp, { force: true }).catch(() => undefined);
+    throw fsError(e, `writing ${what}`, path);
+  }
+}
+
+/** The run-file writes of `fer train`, behind one object so tests can observe them. */
+export const runFiles = { write: writeRunFile };
+
+/** Removes leftover `*.tmp-<pid>-<time>` files (of a killed run) in `dirs`; returns their paths. */
+export async function removeStaleTempFiles(dirs: string[]): Promise<string[]> {
+  const removed: string[] = [];
+  for (const dir of dirs) {
+    let names: string[];
+    try {
+      names = await readdir(dir);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'ENOENT') continue;
+      throw fsError(e, 'listing the run folder', dir);
+    }
+    for (const n of names.filter((x) => /\.tmp-\d+(-\d+)?$/.test(x) && !x.includes(`.tmp-${process.pid}-`))) {
+      try {
+        await rm(join(dir, n), { force: true });
+      } catch (e) {
+        throw fsError(e, 'removing a stale temp file', join(dir, n));
+      }
+      removed.push(join(dir, n));
+    }
+  }
+  return removed;
+}
 
 /** CLI-level data config (`--set data.<key>=...`). */
 export interface DataConfig {

@@ -2,16 +2,16 @@ import * as tf from '@tensorflow/tfjs';
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { PNG } from 'pngjs';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { builtinModels, createRegistry, saveModel } from '@fer/models';
 import { createBatcher, makeSyntheticFer, splitIndices } from '@fer/data';
 import { hogBatch, PAPER_HOG_OPTIONS } from '@fer/hog';
-import { createProgressRenderer, DATA_DEFAULTS, formatSeconds, gather, parseSets, prepareTrainingData } from './_models-common.js';
+import { createProgressRenderer, DATA_DEFAULTS, formatSeconds, gather, parseSets, prepareTrainingData, runFiles } from './_models-common.js';
 import { formatEvaluation, runEvaluate } from './evaluate.js';
 import { imageToGray48, runPredict } from './predict.js';
 import { gridJobs, randomJobs, runSweep } from './sweep.js';
@@ -228,4 +228,92 @@ describe('fer sweep', () => {
       if (saved !== undefined) process.env.FER2013_PATH = saved;
     }
   }, 120_000);
+});
+
+describe('nothing silent (issue 13)', () => {
+  const tiny = ['model.filters=[2,2]', 'model.denseUnits=4', 'epochs=1', 'batch=16', 'limit=32', 'data.validationLimit=16'];
+  afterEach(() => {
+    vi.restoreAllMocks();
+  });
+  async function tmpFiles(root: string): Promise<string[]> {
+    const out: string[] = [];
+    for (const e of await readdir(root, { withFileTypes: true, recursive: true })) if (e.name.includes('.tmp-')) out.push(e.name);
+    return out;
+  }
+
+  it('fer train writes every run file atomically, removes stale temp files and leaves none', async () => {
+    const out = join(dir, 'atomic');
+    await mkdir(join(out, 'checkpoints'), { recursive: true });
+    await writeFile(join(out, 'history.json.tmp-99999999-1700000000000'), '');
+    await writeFile(join(out, 'checkpoints', 'ckpt-000001.ferckpt.tmp-99999999-1700000000000'), 'half');
+    await runTrain({ model: 'paper-shallow', out, backend: 'cpu', log: quiet, onProgress: quiet, sets: [...tiny, 'epochs=2'] });
+    expect(await tmpFiles(out)).toEqual([]);
+    // every run file goes through the atomic writer, and history.json parses at every write
+    const written: string[] = [];
+    vi.spyOn(runFiles, 'write').mockImplementation(async (path, data, what) => {
+      written.push(path.slice(out.length + 1));
+      if (path.endsWith('history.json')) expect(JSON.parse(String(data)).length).toBeGreaterThan(0);
+      const { writeRunFile } = await import('./_models-common.js');
+      return writeRunFile(path, data, what);
+    });
+    await runTrain({ model: 'paper-shallow', out, backend: 'cpu', log: quiet, onProgress: quiet, sets: [...tiny, 'epochs=2'], overwrite: true });
+    expect(written).toEqual(['config.json', 'history.json', 'history.json', 'history.json', 'metrics.json']);
+    expect(JSON.parse(await readFile(join(out, 'history.json'), 'utf8'))).toHaveLength(2);
+    expect(await tmpFiles(out)).toEqual([]);
+  }, 120_000);
+
+  it('a fresh run into another run\'s folder refuses unless --overwrite; --resume refuses another config naming the keys', async () => {
+    const out = join(dir, 'two-runs');
+    await runTrain({ model: 'paper-shallow', out, backend: 'cpu', log: quiet, onProgress: quiet, sets: tiny });
+    await expect(runTrain({ model: 'paper-shallow', out, backend: 'cpu', log: quiet, onProgress: quiet, sets: [...tiny, 'seed=2'] })).rejects.toMatchObject({
+      code: 'E_RUN_EXISTS',
+      message: expect.stringMatching(/already holds another run \(metrics\.json, model\/, 1 checkpoint in checkpoints\/\).*--resume.*--overwrite/),
+    });
+    await expect(runTrain({ model: 'paper-shallow', out, backend: 'cpu', log: quiet, onProgress: quiet, sets: [...tiny, 'seed=2', 'epochs=2', 'model.denseUnits=5'], resume: true })).rejects.toMatchObject({
+      code: 'E_CHECKPOINT_MISMATCH',
+      message: expect.stringMatching(/train\.seed: checkpoint 1, now 2.*run\.model\.config\.denseUnits: checkpoint 4, now 5/),
+    });
+    expect(JSON.parse(await readFile(join(out, 'config.json'), 'utf8'))).toMatchObject({ train: { seed: 1 } });
+    const r = await runTrain({ model: 'paper-shallow', out, backend: 'cpu', log: quiet, onProgress: quiet, sets: [...tiny, 'seed=2'], overwrite: true });
+    expect(r.result.resumedFromEpoch).toBe(0);
+    expect(JSON.parse(await readFile(join(out, 'config.json'), 'utf8'))).toMatchObject({ train: { seed: 2 } });
+    const more = await runTrain({ model: 'paper-shallow', out, backend: 'cpu', log: quiet, onProgress: quiet, sets: [...tiny, 'seed=2', 'epochs=2'], resume: true });
+    expect(more.result).toMatchObject({ resumedFromEpoch: 1 });
+  }, 120_000);
+
+  it('the CLI prints an error once, with its code and no stack, exits non-zero; --debug shows the stack', async () => {
+    const out = join(dir, 'cli-error');
+    const r = await runCli(['train', '--model', 'no-such-model', '--out', out, '--backend', 'cpu']);
+    const all = r.stdout + r.stderr;
+    expect(r.code).not.toBe(0);
+    expect(all.match(/E_UNKNOWN_MODEL/g) ?? []).toHaveLength(1);
+    expect(all.match(/unknown model "no-such-model"/gi) ?? []).toHaveLength(1);
+    expect(r.stderr).toMatch(/^fer: error E_UNKNOWN_MODEL: \[fer-models\] Unknown model "no-such-model".*\n$/s);
+    expect(all).not.toMatch(/^\s+at /m);
+    const d = await runCli(['train', '--model', 'no-such-model', '--out', out, '--backend', 'cpu', '--debug']);
+    expect(d.code).not.toBe(0);
+    expect(d.stderr.match(/E_UNKNOWN_MODEL/g) ?? []).toHaveLength(1);
+    expect(d.stderr).toMatch(/^\s+at /m);
+  }, 60_000);
+
+  it('fer predict names the file, its size and the expected format when an image does not decode', async () => {
+    const garbage = join(dir, 'garbage.jpg');
+    await writeFile(garbage, Buffer.concat([Buffer.from([0xff, 0xd8]), Buffer.alloc(121, 7)]));
+    await expect(imageToGray48(garbage)).rejects.toMatchObject({
+      code: 'E_IMAGE',
+      message: expect.stringMatching(/^could not decode .*garbage\.jpg \(123 bytes\) as JPEG: .+; expected a complete PNG or JPEG image/),
+    });
+    const full = join(dir, 'full.png');
+    await writePng(full, 40, 40, (x, y) => [(x * 37) % 256, (y * 91) % 256, (x * y) % 256]);
+    const bytes = await readFile(full);
+    const cut = join(dir, 'truncated.png');
+    await writeFile(cut, bytes.subarray(0, Math.floor(bytes.length / 2)));
+    await expect(imageToGray48(cut)).rejects.toMatchObject({
+      code: 'E_IMAGE',
+      message: expect.stringMatching(new RegExp(`^could not decode .*truncated\\.png \\(${Math.floor(bytes.length / 2)} bytes\\) as PNG: .+; expected a complete PNG or JPEG image`)),
+    });
+    const text = join(dir, 'notes.png');
+    await writeFile(text, 'hello');
+    await expect(imageToGray48(text)).rejects.toMatchObject({ code: 'E_IMAGE', message: expect.stringMatching(/notes\.png \(5 bytes\) is neither PNG nor JPEG/) });
+  });
 });

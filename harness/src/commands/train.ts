@@ -1,4 +1,5 @@
-import { mkdir, writeFile } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { mkdir, readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { defineCommand } from 'citty';
 import { classWeights } from '@fer/data';
@@ -8,7 +9,8 @@ import {
   type EpochRecord, type ProgressEvent, type TrainResult,
 } from '@fer/models';
 import {
-  createProgressRenderer, formatSeconds, gather, loadData, parseSets, prepareTrainingData, resolveDataConfig, setupBackend, stepperFor,
+  createProgressRenderer, FerCliError, formatSeconds, fsError, gather, loadData, parseSets, prepareTrainingData, removeStaleTempFiles, resolveDataConfig,
+  runFiles, setupBackend, stepperFor,
 } from './_models-common.js';
 import { splitIndices } from '@fer/data';
 
@@ -23,6 +25,8 @@ export interface RunTrainOptions {
   /** CPU threads of the native kernels (@fer/engine initBackend `threads`); default one per core. */
   threads?: number;
   resume?: boolean;
+  /** Delete another run's files in `out` first (a fresh run into a folder holding a run throws E_RUN_EXISTS otherwise). */
+  overwrite?: boolean;
   log?: (line: string) => void;
   onProgress?: (p: ProgressEvent) => void;
 }
@@ -44,7 +48,8 @@ export interface TrainMetrics {
 
 /**
  * Trains a registry model on a data set and writes config.json (resolved), history.json, model/ (saved
- * model), checkpoints/ and metrics.json (PublicTest) into `out`.
+ * model), checkpoints/ and metrics.json (PublicTest) into `out`, each file atomically. A fresh run into a
+ * folder holding another run throws E_RUN_EXISTS unless `overwrite`; `resume` refuses checkpoints of another config.
  */
 export async function runTrain(o: RunTrainOptions): Promise<{ metrics: TrainMetrics; result: TrainResult }> {
   const log = o.log ?? ((l: string) => process.stdout.write(`${l}\n`));
@@ -66,7 +71,7 @@ export async function runTrain(o: RunTrainOptions): Promise<{ metrics: TrainMetr
   const hog = def.inputs.hog ? (modelConfig.hog as Record<string, unknown>) : undefined;
   const prepared = prepareTrainingData({ ds, data: dataConfig, batchSize: trainConfig.batchSize, seed: trainConfig.seed, hog });
   if (dataConfig.classWeights === 'balanced') trainConfig.classWeights = Array.from(classWeights(prepared.trainLabels, def.numClasses));
-  await mkdir(o.out, { recursive: true });
+  await prepareRunFolder(o.out, { resume: o.resume ?? false, overwrite: o.overwrite ?? false });
   const resolved = {
     model: { name: o.model, config: modelConfig },
     train: trainConfig,
@@ -74,10 +79,14 @@ export async function runTrain(o: RunTrainOptions): Promise<{ metrics: TrainMetr
     backend: backend.backend,
     workers: o.workers ?? 1,
   };
-  await writeFile(join(o.out, 'config.json'), `${JSON.stringify(resolved, null, 2)}\n`);
+  const configText = `${JSON.stringify(resolved, null, 2)}\n`;
+  // NOTE: on resume, config.json is rewritten only after train() accepted the checkpoints' config.
+  if (!o.resume || !existsSync(join(o.out, 'config.json'))) await runFiles.write(join(o.out, 'config.json'), configText, 'run config');
   log(`training ${o.model} on ${prepared.trainIdx.length} ${ds.synthetic ? 'SYNTHETIC' : ''} rows, validating on ${prepared.validation.count} PublicTest rows, ${trainConfig.epochs} epochs of ${prepared.train.stepsPerEpoch} steps`);
   const model = registry.create(o.model, modelConfig, { seed: trainConfig.seed });
   const history: EpochRecord[] = [];
+  const historyFile = join(o.out, 'history.json');
+  let historyWrite: Promise<void> = Promise.resolve();
   const bar = o.onProgress ? undefined : createProgressRenderer();
   let result: TrainResult;
   try {
@@ -88,16 +97,22 @@ export async function runTrain(o: RunTrainOptions): Promise<{ metrics: TrainMetr
       stepper: stepperFor(o.workers ?? 1, backend.backend),
       checkpointDir: join(o.out, 'checkpoints'),
       resume: o.resume ?? false,
+      overwrite: o.overwrite ?? false,
+      runConfig: { model: resolved.model, data: { ...dataConfig, source: ds.source, synthetic: ds.synthetic } },
       onProgress: o.onProgress ?? ((p) => bar!.update(p)),
       onWarning: (w) => log(`warning: ${w.message}`),
       onEpoch: (r) => {
         bar?.done();
         history.push(r);
         log(`epoch ${r.epoch}: loss ${r.loss.toFixed(4)} acc ${(r.accuracy * 100).toFixed(2)}% val_loss ${r.valLoss?.toFixed(4)} val_acc ${((r.valAccuracy ?? NaN) * 100).toFixed(2)}% lr ${r.lr} (${formatSeconds(r.seconds)})`);
-        void writeFile(join(o.out, 'history.json'), `${JSON.stringify(history, null, 2)}\n`);
+        const text = `${JSON.stringify(history, null, 2)}\n`;
+        historyWrite = historyWrite.then(() => runFiles.write(historyFile, text, 'training history'));
+        historyWrite.catch(() => undefined); // awaited below; this only marks it handled if train() throws first
       },
     });
-    await writeFile(join(o.out, 'history.json'), `${JSON.stringify(result.history, null, 2)}\n`);
+    await historyWrite;
+    await runFiles.write(historyFile, `${JSON.stringify(result.history, null, 2)}\n`, 'training history');
+    if (o.resume) await runFiles.write(join(o.out, 'config.json'), configText, 'run config');
     const stored = await saveModel(join(o.out, 'model'), model, {
       modelName: o.model,
       config: modelConfig,
@@ -122,7 +137,7 @@ export async function runTrain(o: RunTrainOptions): Promise<{ metrics: TrainMetr
       synthetic: ds.synthetic,
       trainRows: prepared.trainIdx.length,
     };
-    await writeFile(join(o.out, 'metrics.json'), `${JSON.stringify(metrics, null, 2)}\n`);
+    await runFiles.write(join(o.out, 'metrics.json'), `${JSON.stringify(metrics, null, 2)}\n`, 'metrics');
     log(`PublicTest accuracy ${(report.accuracy * 100).toFixed(2)}% (best epoch ${result.bestEpoch}), ${formatSeconds(result.seconds)} on ${backend.backend}${ds.synthetic ? ' -- SYNTHETIC data' : ''}`);
     return { metrics, result };
   } finally {
@@ -140,7 +155,8 @@ export default defineCommand({
     backend: { type: 'string', description: 'wasm | cpu | webgpu | tensorflow | auto', default: 'auto' },
     workers: { type: 'string', description: 'data-parallel worker threads (@fer/engine)', default: '1' },
     threads: { type: 'string', description: 'CPU threads of the native kernels (default: one per core)' },
-    resume: { type: 'boolean', description: 'continue from out/checkpoints', default: false },
+    resume: { type: 'boolean', description: 'continue from out/checkpoints (refused when their config differs)', default: false },
+    overwrite: { type: 'boolean', description: 'delete another run\'s files in --out first (a fresh run refuses a folder holding a run)', default: false },
   },
   async run({ args, rawArgs }) {
     await runTrain({
@@ -152,9 +168,44 @@ export default defineCommand({
       workers: Number(args.workers),
       ...(args.threads !== undefined ? { threads: positiveThreads(args.threads) } : {}),
       resume: Boolean(args.resume),
+      overwrite: Boolean(args.overwrite),
     });
   },
 });
+
+/** The files of a run in its `out` folder; `--overwrite` deletes them. */
+const RUN_FILES = ['config.json', 'history.json', 'metrics.json', 'model', 'checkpoints', 'train.log'];
+
+/**
+ * Creates `out`, removes stale temp files, and for a fresh run refuses a folder holding another run
+ * (metrics.json, model/ or checkpoints) unless `overwrite`, which deletes that run's files.
+ */
+async function prepareRunFolder(out: string, o: { resume: boolean; overwrite: boolean }): Promise<void> {
+  try {
+    await mkdir(out, { recursive: true });
+  } catch (e) {
+    throw fsError(e, 'creating the run folder', out);
+  }
+  await removeStaleTempFiles([out, join(out, 'model'), join(out, 'checkpoints')]);
+  if (o.resume) return;
+  const ckpts = existsSync(join(out, 'checkpoints')) ? (await readdir(join(out, 'checkpoints'))).filter((n) => n.endsWith('.ferckpt')) : [];
+  const found = [
+    ...(existsSync(join(out, 'metrics.json')) ? ['metrics.json'] : []),
+    ...(existsSync(join(out, 'model')) ? ['model/'] : []),
+    ...(ckpts.length ? [`${ckpts.length} checkpoint${ckpts.length > 1 ? 's' : ''} in checkpoints/`] : []),
+  ];
+  if (found.length === 0) return;
+  if (!o.overwrite) {
+    throw new FerCliError('E_RUN_EXISTS', `fer train: ${out} already holds another run (${found.join(', ')}); expected an empty or new folder for a fresh run. Pass --resume to continue that run, --overwrite to delete its files and start over, or choose another --out.`);
+  }
+  for (const f of RUN_FILES) {
+    try {
+      await rm(join(out, f), { recursive: true, force: true });
+    } catch (e) {
+      throw fsError(e, 'removing the old run\'s files (--overwrite)', join(out, f));
+    }
+  }
+}
 
 function positiveThreads(v: string): number {
   const n = Number(v);

@@ -8,6 +8,10 @@ export type FerModelsErrorCode =
   | 'E_CHECKPOINT_CORRUPT'
   | 'E_CHECKPOINT_MISSING'
   | 'E_NAN_LOSS'
+  | 'E_DIVERGED'
+  | 'E_RUN_EXISTS'
+  | 'E_CHECKPOINT_MISMATCH'
+  | 'E_FS'
   | 'E_MODEL_LOAD'
   | 'E_MISSING_DEPENDENCY'
   | 'E_ABORTED';

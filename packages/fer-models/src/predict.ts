@@ -60,6 +60,10 @@ export async function predict(loaded: LoadedModel, pixels: Uint8Array, count: nu
       out.dispose();
     }
   }
+  const bad = probabilities.findIndex((p) => !Number.isFinite(p));
+  if (bad >= 0) {
+    throw new FerModelsError('E_INVALID_INPUT', `predict: the model gave ${probabilities[bad]} for image ${Math.floor(bad / numClasses)}, class ${bad % numClasses}; expected finite probabilities. Its weights or the normalizer in fer.json hold NaN/Infinity: load it with loadModel (which checks the weights) or re-train it.`);
+  }
   const labels = new Uint8Array(count);
   for (let i = 0; i < count; i++) {
     let best = 0;

@@ -19,6 +19,33 @@ afterAll(async () => {
 
 const registry = createRegistry(builtinModels);
 const small = { filters: [2, 3], denseUnits: 4 };
+const seven = ['a', 'b', 'c', 'd', 'e', 'f', 'g'];
+
+/** A fresh saved tiny model in `dir/name`. */
+async function savedModel(name: string): Promise<string> {
+  const model = registry.create('paper-shallow', small, { seed: 1 });
+  const out = join(dir, name);
+  await saveModel(out, model, { modelName: 'paper-shallow', config: registry.resolveConfig('paper-shallow', small), classNames: seven });
+  model.dispose();
+  return out;
+}
+
+async function editJson(file: string, edit: (j: any) => void): Promise<void> {
+  const j = JSON.parse(await readFile(file, 'utf8'));
+  edit(j);
+  await writeFile(file, JSON.stringify(j));
+}
+
+/** Byte offset of weight `name` in weights.bin (float32, manifest order). */
+async function offsetOf(out: string, name: string): Promise<number> {
+  const j = JSON.parse(await readFile(join(out, 'model.json'), 'utf8'));
+  let off = 0;
+  for (const w of j.weightsManifest[0].weights) {
+    if (w.name === name) return off;
+    off += w.shape.reduce((a: number, b: number) => a * b, 1) * 4;
+  }
+  throw new Error(`no weight ${name}`);
+}
 
 describe('saveModel / loadModel / predict', () => {
   it('round-trips weights, topology and meta; predict matches and leaks nothing', async () => {
@@ -80,7 +107,7 @@ describe('saveModel / loadModel / predict', () => {
     await expect(loadModel(join(dir, 'nothing'))).rejects.toMatchObject({ code: 'E_MODEL_LOAD', message: expect.stringMatching(/fer\.json/) });
     const model = registry.create('paper-shallow', small, { seed: 1 });
     const out = join(dir, 'corrupt');
-    await saveModel(out, model, { modelName: 'paper-shallow', config: {}, classNames: [] });
+    await saveModel(out, model, { modelName: 'paper-shallow', config: {}, classNames: seven });
     model.dispose();
     await writeFile(join(out, 'weights.bin'), new Uint8Array(10));
     await expect(loadModel(out)).rejects.toMatchObject({ code: 'E_MODEL_LOAD', message: expect.stringMatching(/hold 10 bytes/) });
@@ -92,5 +119,82 @@ describe('saveModel / loadModel / predict', () => {
     const model = registry.create('paper-shallow', small, { seed: 1 });
     await expect(predict({ model, meta: { format: 'fer-model@1', modelName: 'x', config: {}, classNames: [], inputSize: [48, 48, 1] } }, new Uint8Array(100), 1)).rejects.toThrow(/expected count \* 48 \* 48 = 2304/);
     model.dispose();
+  });
+
+  describe('refuses bad saved models on load (issue 13)', () => {
+    it('NaN and Infinity weights, naming the weight', async () => {
+      for (const [value, label] of [[NaN, 'NaN'], [Infinity, 'Infinity'], [-Infinity, '-Infinity']] as const) {
+        const out = await savedModel(`nan-${label}`);
+        const j = JSON.parse(await readFile(join(out, 'model.json'), 'utf8'));
+        const name = j.weightsManifest[0].weights[2].name as string;
+        const bytes = await readFile(join(out, 'weights.bin'));
+        const off = await offsetOf(out, name);
+        new DataView(bytes.buffer, bytes.byteOffset).setFloat32(off + 4, value, true);
+        await writeFile(join(out, 'weights.bin'), bytes);
+        await expect(loadModel(out)).rejects.toMatchObject({ code: 'E_MODEL_LOAD', message: expect.stringContaining(`weight ${name} holds ${label} at index 1`) });
+      }
+    });
+
+    it('a bit flip that keeps the weights finite (sha256 in fer.json)', async () => {
+      const out = await savedModel('bitflip');
+      const bytes = await readFile(join(out, 'weights.bin'));
+      bytes[100] ^= 0x01;
+      await writeFile(join(out, 'weights.bin'), bytes);
+      await expect(loadModel(out)).rejects.toMatchObject({ code: 'E_MODEL_LOAD', message: expect.stringMatching(/weights\.bin.*sha256/) });
+    });
+
+    it('weight names or shapes that do not match the topology, naming the weight and both shapes', async () => {
+      const out = await savedModel('swapped');
+      let gamma = '', beta = '';
+      await editJson(join(out, 'model.json'), (j) => {
+        const ws = j.weightsManifest[0].weights as { name: string }[];
+        const g = ws.findIndex((w) => w.name.endsWith('/gamma'));
+        const b = ws.findIndex((w) => w.name.endsWith('/beta'));
+        [gamma, beta] = [ws[g].name, ws[b].name];
+        [ws[g].name, ws[b].name] = [beta, gamma];
+      });
+      await expect(loadModel(out)).rejects.toMatchObject({ code: 'E_MODEL_LOAD', message: expect.stringMatching(new RegExp(`model\\.json names weight ${beta} \\(shape \\[2\\]\\) where the topology has ${gamma} \\(shape \\[2\\]\\)`)) });
+      const out2 = await savedModel('reshaped');
+      let name = '';
+      await editJson(join(out2, 'model.json'), (j) => {
+        const w = (j.weightsManifest[0].weights as { name: string; shape: number[] }[]).find((x) => x.name.endsWith('/bias') && x.shape.length === 1)!;
+        name = w.name;
+        w.shape = [1, w.shape[0]]; // same byte count, other shape
+      });
+      await expect(loadModel(out2)).rejects.toMatchObject({ code: 'E_MODEL_LOAD', message: expect.stringMatching(new RegExp(`weight ${name} has shape \\[1, \\d+\\] in model\\.json, the topology expects \\[\\d+\\]`)) });
+    });
+
+    it('a class-name count other than the output units (on save and on load)', async () => {
+      const out = await savedModel('classes');
+      await editJson(join(out, 'fer.json'), (j) => (j.classNames = ['a', 'b', 'c']));
+      await expect(loadModel(out)).rejects.toMatchObject({ code: 'E_MODEL_LOAD', message: expect.stringMatching(/fer\.json: got 3 class names, expected 7/) });
+      const model = registry.create('paper-shallow', small, { seed: 1 });
+      await expect(saveModel(join(dir, 'classes-save'), model, { modelName: 'paper-shallow', config: {}, classNames: ['a'] })).rejects.toMatchObject({ code: 'E_INVALID_INPUT', message: expect.stringMatching(/got 1 class names, expected 7/) });
+      model.dispose();
+    });
+
+    it('weight paths in model.json that leave the model folder', async () => {
+      for (const p of ['../../../../etc/hostname', '/etc/hostname', 'sub/../../weights.bin']) {
+        const out = await savedModel(`traversal-${p.length}`);
+        await editJson(join(out, 'model.json'), (j) => (j.weightsManifest[0].paths = [p]));
+        await expect(loadModel(out)).rejects.toMatchObject({ code: 'E_MODEL_LOAD', message: expect.stringContaining(`weights path ${JSON.stringify(p)} leaves the model folder`) });
+      }
+    });
+
+    it('predict refuses to report NaN probabilities of an unchecked model', async () => {
+      const model = registry.create('paper-shallow', small, { seed: 1 });
+      const v = model.weights[0];
+      tf.tidy(() => { v.write(tf.fill(v.shape as number[], NaN)); });
+      await expect(predict({ model, meta: { format: 'fer-model@1', modelName: 'x', config: {}, classNames: seven, inputSize: [48, 48, 1] } }, new Uint8Array(2304), 1)).rejects.toMatchObject({ code: 'E_INVALID_INPUT', message: expect.stringMatching(/gave NaN for image 0/) });
+      model.dispose();
+    });
+
+    it('saveModel refuses non-finite weights', async () => {
+      const model = registry.create('paper-shallow', small, { seed: 1 });
+      const v = model.weights[0];
+      tf.tidy(() => { v.write(tf.fill(v.shape as number[], NaN)); });
+      await expect(saveModel(join(dir, 'nan-save'), model, { modelName: 'paper-shallow', config: {}, classNames: seven })).rejects.toMatchObject({ code: 'E_INVALID_INPUT', message: expect.stringMatching(/NaN/) });
+      model.dispose();
+    });
   });
 });

@@ -6,8 +6,10 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { expectNoLeak } from '@fer/testing';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { builtinModels, createRegistry, learningRateAt, resolveTrainConfig, train, type TrainStepBatch } from './index.js';
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { fsOps } from './_fs.js';
+import { listCheckpoints, readCheckpoint } from './_checkpoint.js';
+import { builtinModels, createRegistry, learningRateAt, localStepper, resolveTrainConfig, train, type StepperFactory, type TrainStepBatch } from './index.js';
 import { tinyTrainData } from './testing.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -117,7 +119,7 @@ describe('train', () => {
     };
     await expect(train({ model, data: { train: source }, config: { epochs: 3 }, checkpointDir: ck })).rejects.toMatchObject({
       code: 'E_NAN_LOSS',
-      message: expect.stringMatching(/epoch 2, step 3/),
+      message: expect.stringMatching(/epoch 2, step 3.*last good checkpoint is .*ckpt-000001\.ferckpt/),
     });
     expect(await readdir(ck)).toEqual(['ckpt-000001.ferckpt']);
     model.dispose();
@@ -139,7 +141,7 @@ describe('train', () => {
     const r = await train({ model: m2, data, config: { epochs: 3 }, checkpointDir: ck, resume: true, onWarning: (w) => warnings.push(w.code) });
     expect(r.resumedFromEpoch).toBe(2);
     expect(warnings).toEqual(['E_CHECKPOINT_CORRUPT']);
-    expect(r.warnings[0].message).toMatch(/ckpt-000003.ferckpt: payload checksum mismatch/);
+    expect(r.warnings[0].message).toMatch(/ckpt-000003.ferckpt: checksum mismatch/);
     expect(r.history).toHaveLength(3);
     // every checkpoint corrupt -> a clear error
     for (const f of await readdir(ck)) await writeFile(join(ck, f), 'garbage');
@@ -178,4 +180,179 @@ describe('train', () => {
     expect(a.length).toBeGreaterThan(1000);
     expect(Buffer.compare(a, b)).toBe(0);
   }, 120_000);
+});
+
+/** localStepper, but after global step `at` (1-based) one weight of the model becomes NaN: a bad last update. */
+function poisonAfterStep(at: number): StepperFactory {
+  return async (a) => {
+    const inner = await localStepper(a);
+    let n = 0;
+    return {
+      ...inner,
+      async step(batch, lr) {
+        const r = await inner.step(batch, lr);
+        if (++n === at) {
+          const v = a.model.weights[0];
+          tf.tidy(() => { v.write(tf.fill(v.shape as number[], NaN)); });
+        }
+        return r;
+      },
+    };
+  };
+}
+
+async function allFinite(file: string): Promise<boolean> {
+  const ck = await readCheckpoint(file);
+  return ck.arrays.every((x) => x.data.every(Number.isFinite));
+}
+
+describe('nothing silent (issue 13)', () => {
+  afterEach(() => {
+    vi.restoreAllMocks();
+  });
+
+  it('NaN weights after the last step of an epoch: E_DIVERGED names the last good checkpoint, which is kept', async () => {
+    const ck = join(dir, 'nan-epoch-end');
+    const model = registry.create('paper-shallow', small, { seed: 1 });
+    const data = tinyTrainData({ count: 12, inputSize: 16, batchSize: 4 }); // 3 steps per epoch
+    await expect(train({ model, data, config: { epochs: 3 }, checkpointDir: ck, stepper: poisonAfterStep(6) })).rejects.toMatchObject({
+      code: 'E_DIVERGED',
+      message: expect.stringMatching(/epoch 2.*NaN.*last good checkpoint is .*ckpt-000001\.ferckpt/s),
+    });
+    expect(await readdir(ck)).toEqual(['ckpt-000001.ferckpt']);
+    expect(await allFinite(join(ck, 'ckpt-000001.ferckpt'))).toBe(true);
+    model.dispose();
+  });
+
+  it('NaN weights after the last step of the run: E_DIVERGED instead of a result, finite checkpoints kept', async () => {
+    const ck = join(dir, 'nan-run-end');
+    const model = registry.create('paper-shallow', small, { seed: 1 });
+    const data = tinyTrainData({ count: 12, inputSize: 16, batchSize: 4 });
+    await expect(train({ model, data, config: { epochs: 3 }, checkpointDir: ck, stepper: poisonAfterStep(9) })).rejects.toMatchObject({
+      code: 'E_DIVERGED',
+      message: expect.stringMatching(/epoch 3.*last good checkpoint is .*ckpt-000002\.ferckpt/s),
+    });
+    expect(await readdir(ck)).toEqual(['ckpt-000001.ferckpt', 'ckpt-000002.ferckpt']);
+    for (const f of await readdir(ck)) expect(await allFinite(join(ck, f))).toBe(true);
+    // without a checkpointDir too
+    const m2 = registry.create('paper-shallow', small, { seed: 1 });
+    await expect(train({ model: m2, data, config: { epochs: 1 }, stepper: poisonAfterStep(3) })).rejects.toMatchObject({ code: 'E_DIVERGED', message: expect.stringMatching(/no checkpoint/) });
+    model.dispose();
+    m2.dispose();
+  });
+
+  it('a checkpoint whose header was edited (RNG state, epoch) is refused naming the file', async () => {
+    const ck = join(dir, 'tamper');
+    const data = tinyTrainData({ count: 8, inputSize: 16, batchSize: 4 });
+    const m1 = registry.create('paper-shallow', small, { seed: 1 });
+    await train({ model: m1, data, config: { epochs: 2 }, checkpointDir: ck });
+    m1.dispose();
+    const edit = async (file: string, re: RegExp, to: (m: string) => string) => {
+      const text = (await readFile(file)).toString('latin1');
+      const m = re.exec(text)!;
+      expect(m, String(re)).not.toBeNull();
+      const edited = text.slice(0, m.index) + to(m[0]) + text.slice(m.index + m[0].length);
+      expect(edited.length).toBe(text.length);
+      await writeFile(file, Buffer.from(edited, 'latin1'));
+    };
+    // RNG state of the newest: one digit changed (same length)
+    await edit(join(ck, 'ckpt-000002.ferckpt'), /"rng":\d/, (s) => s.slice(0, -1) + String((Number(s.at(-1)) + 1) % 10));
+    const m2 = registry.create('paper-shallow', small, { seed: 1 });
+    const r = await train({ model: m2, data, config: { epochs: 2 }, checkpointDir: ck, resume: true });
+    expect(r.resumedFromEpoch).toBe(1);
+    expect(r.warnings.map((w) => w.code)).toEqual(['E_CHECKPOINT_CORRUPT']);
+    expect(r.warnings[0].message).toMatch(/ckpt-000002\.ferckpt: checksum mismatch/);
+    // epoch number of both: no usable checkpoint, a clear error naming the files
+    await edit(join(ck, 'ckpt-000001.ferckpt'), /"epoch":1/, () => '"epoch":7');
+    await edit(join(ck, 'ckpt-000002.ferckpt'), /"epoch":2/, () => '"epoch":7');
+    await expect(train({ model: m2, data, config: { epochs: 2 }, checkpointDir: ck, resume: true })).rejects.toMatchObject({
+      code: 'E_CHECKPOINT_CORRUPT',
+      message: expect.stringMatching(/ckpt-000002\.ferckpt: checksum mismatch.*ckpt-000001\.ferckpt: checksum mismatch/s),
+    });
+    m2.dispose();
+  });
+
+  it('a fresh run into a folder holding another run refuses unless overwrite; overwrite clears it', async () => {
+    const ck = join(dir, 'fresh-into-old');
+    const data = tinyTrainData({ count: 8, inputSize: 16, batchSize: 4 });
+    const m1 = registry.create('paper-shallow', small, { seed: 1 });
+    await train({ model: m1, data, config: { epochs: 2, seed: 1 }, checkpointDir: ck });
+    await expect(train({ model: m1, data, config: { epochs: 1, seed: 2 }, checkpointDir: ck })).rejects.toMatchObject({
+      code: 'E_RUN_EXISTS',
+      message: expect.stringMatching(/fresh-into-old.*2 checkpoints.*resume.*overwrite/s),
+    });
+    expect(await readdir(ck)).toEqual(['ckpt-000001.ferckpt', 'ckpt-000002.ferckpt']);
+    const r = await train({ model: m1, data, config: { epochs: 1, seed: 2 }, checkpointDir: ck, overwrite: true });
+    expect(r.history).toHaveLength(1);
+    expect(await readdir(ck)).toEqual(['ckpt-000001.ferckpt']);
+    expect((await readCheckpoint(join(ck, 'ckpt-000001.ferckpt'))).state).toMatchObject({ config: { seed: 2 } });
+    m1.dispose();
+  });
+
+  it('resume refuses checkpoints of another config, naming the differing keys (more epochs are allowed)', async () => {
+    const ck = join(dir, 'resume-other-config');
+    const data = tinyTrainData({ count: 8, inputSize: 16, batchSize: 4 });
+    const m1 = registry.create('paper-shallow', small, { seed: 1 });
+    const runConfig = { model: { name: 'paper-shallow', config: small } };
+    await train({ model: m1, data, config: { epochs: 1, seed: 1 }, checkpointDir: ck, runConfig });
+    await expect(train({ model: m1, data, config: { epochs: 2, seed: 2, optimizer: { learningRate: 1e-3 } }, checkpointDir: ck, resume: true, runConfig })).rejects.toMatchObject({
+      code: 'E_CHECKPOINT_MISMATCH',
+      message: expect.stringMatching(/train\.seed: checkpoint 1, now 2.*train\.optimizer\.learningRate: checkpoint 0\.0001, now 0\.001/s),
+    });
+    await expect(train({ model: m1, data, config: { epochs: 2, seed: 1 }, checkpointDir: ck, resume: true, runConfig: { model: { name: 'paper-shallow', config: { ...small, denseUnits: 7 } } } })).rejects.toMatchObject({
+      code: 'E_CHECKPOINT_MISMATCH',
+      message: expect.stringMatching(/run\.model\.config\.denseUnits: checkpoint 6, now 7/),
+    });
+    const ok = await train({ model: m1, data, config: { epochs: 2, seed: 1 }, checkpointDir: ck, resume: true, runConfig });
+    expect(ok).toMatchObject({ resumedFromEpoch: 1 });
+    expect(ok.history).toHaveLength(2);
+    m1.dispose();
+  });
+
+  it('removes stale temp files on start and leaves none behind', async () => {
+    const ck = join(dir, 'stale-tmp');
+    const data = tinyTrainData({ count: 8, inputSize: 16, batchSize: 4 });
+    const m1 = registry.create('paper-shallow', small, { seed: 1 });
+    await train({ model: m1, data, config: { epochs: 1 }, checkpointDir: ck });
+    await writeFile(join(ck, 'ckpt-000002.ferckpt.tmp-99999999-1700000000000'), 'half a checkpoint');
+    const r = await train({ model: m1, data, config: { epochs: 2 }, checkpointDir: ck, resume: true });
+    expect(r.resumedFromEpoch).toBe(1);
+    expect((await readdir(ck)).filter((n) => n.includes('.tmp-'))).toEqual([]);
+    expect(await readdir(ck)).toEqual(['ckpt-000001.ferckpt', 'ckpt-000002.ferckpt']);
+    m1.dispose();
+  });
+
+  it('file-system errors name the code, the phase and the path; read-only says read-only', async () => {
+    const data = tinyTrainData({ count: 8, inputSize: 16, batchSize: 4 });
+    const m1 = registry.create('paper-shallow', small, { seed: 1 });
+    // a real error: the checkpoint folder lies below a regular file
+    const file = join(dir, 'a-file');
+    await writeFile(file, 'x');
+    await expect(train({ model: m1, data, config: { epochs: 1 }, checkpointDir: join(file, 'ckpts') })).rejects.toMatchObject({
+      code: 'E_FS',
+      message: expect.stringMatching(/ENOTDIR while .*checkpoint.* .*a-file\/ckpts.*is a file, not a folder/),
+    });
+    // a read-only folder: chmod when not root (root writes anyway), else the fs call fails as on a read-only mount
+    const ro = join(dir, 'read-only');
+    const asRoot = process.getuid?.() === 0;
+    if (asRoot) {
+      vi.spyOn(fsOps, 'writeFile').mockRejectedValue(Object.assign(new Error(`EROFS: read-only file system, open '${ro}/x'`), { code: 'EROFS' }));
+    } else {
+      await import('node:fs/promises').then(async (fs) => { await fs.mkdir(ro); await fs.chmod(ro, 0o555); });
+    }
+    await expect(train({ model: m1, data, config: { epochs: 1 }, checkpointDir: ro })).rejects.toMatchObject({
+      code: 'E_FS',
+      message: expect.stringMatching(/(EROFS|EACCES) while writing checkpoint .*read-only.*ckpt-000001\.ferckpt|(EROFS|EACCES) while writing checkpoint .*ckpt-000001\.ferckpt: .*read-only/),
+    });
+    vi.restoreAllMocks();
+    // a full disk
+    vi.spyOn(fsOps, 'writeFile').mockRejectedValue(Object.assign(new Error('ENOSPC: no space left on device'), { code: 'ENOSPC' }));
+    await expect(train({ model: m1, data, config: { epochs: 1 }, checkpointDir: join(dir, 'full-disk') })).rejects.toMatchObject({
+      code: 'E_FS',
+      message: expect.stringMatching(/^\[fer-models\] ENOSPC while writing checkpoint .*full-disk\/ckpt-000001\.ferckpt: the disk is full/),
+    });
+    expect(await listCheckpoints(join(dir, 'full-disk'))).toEqual([]);
+    expect((await readdir(join(dir, 'full-disk'))).filter((n) => n.includes('.tmp-'))).toEqual([]);
+    m1.dispose();
+  });
 });

@@ -1,6 +1,8 @@
 import * as tf from '@tensorflow/tfjs';
+import { createHash } from 'node:crypto';
 import { checkInt, checkOneOf, checkRange, resolveConfig } from './_config.js';
-import { listCheckpoints, readCheckpoint, writeCheckpoint, type CheckpointArray } from './_checkpoint.js';
+import { firstNonFinite, listCheckpoints, readCheckpoint, writeCheckpoint, type Checkpoint, type CheckpointArray } from './_checkpoint.js';
+import { fsError, fsOps, removeStaleTempFiles } from './_fs.js';
 import { SeededRandom } from './_random.js';
 import { FerModelsError } from './errors.js';
 import { localStepper, type OptimizerSpec, type StepperFactory, type TrainStepBatch } from './stepper.js';
@@ -134,10 +136,17 @@ export interface TrainArgs {
   signal?: AbortSignal;
   /** Step implementation; default {@link localStepper}. @fer/engine's `createDataParallelStepper()` fits here. */
   stepper?: StepperFactory;
-  /** Writes a checkpoint after every epoch (keeps the newest two). */
+  /** Writes a checkpoint after every epoch (keeps the newest two). Stale `*.tmp-*` files in it are removed on start. */
   checkpointDir?: string;
-  /** Continue from the newest valid checkpoint in checkpointDir (a fresh start if there is none). */
+  /**
+   * Continue from the newest valid checkpoint in checkpointDir (a fresh start if there is none). The
+   * checkpoint's config (train config except `epochs`, plus `runConfig`) must equal this run's, else E_CHECKPOINT_MISMATCH.
+   */
   resume?: boolean;
+  /** A fresh run (no resume) into a checkpointDir holding checkpoints throws E_RUN_EXISTS unless this is true; then they are deleted first. */
+  overwrite?: boolean;
+  /** The rest of the run's resolved config (model, data; JSON-able). Stored in every checkpoint and compared on resume. */
+  runConfig?: Record<string, unknown>;
 }
 
 /** What {@link train} returns (JSON-able). */
@@ -158,8 +167,11 @@ export interface TrainResult {
 /**
  * Trains `model` in place. Deterministic for a given seed and backend (data order comes from the source,
  * Dropout masks from a seeded PRNG). With `checkpointDir`, writes weights, optimizer state, RNG state,
- * history and best-so-far after every epoch, atomically; `resume: true` continues exactly. A NaN or
- * infinite loss throws E_NAN_LOSS naming epoch and step (the last good checkpoint stays).
+ * history, best-so-far and the resolved config after every epoch, atomically; `resume: true` continues exactly
+ * (and refuses checkpoints of another config: E_CHECKPOINT_MISMATCH); a fresh run into a folder holding checkpoints
+ * throws E_RUN_EXISTS unless `overwrite`. A NaN or infinite loss throws E_NAN_LOSS naming epoch and step;
+ * non-finite weights after an epoch throw E_DIVERGED before anything is written. Both name the last good
+ * checkpoint, which is kept. File-system errors throw E_FS naming the code, the phase and the path.
  * @example
  * const batcher = createBatcher({ dataset, indices, batchSize: 128, seed: 1, normalizer });
  * const result = await train({ model, data: { train: batcher, validation }, config: { epochs: 2 },
@@ -189,12 +201,37 @@ export async function train(args: TrainArgs): Promise<TrainResult> {
   let bestWeights: Float32Array[] | null = null;
   let startEpoch = 0;
   let optimizerState: { name: string; data: Float32Array; shape: number[] }[] | null = null;
+  const runConfig = { train: { ...jsonCopy(config), epochs: undefined }, run: jsonCopy(args.runConfig ?? null) };
+  const configHash = createHash('sha256').update(JSON.stringify(runConfig)).digest('hex');
+  /** The newest checkpoint known to hold finite weights (written or resumed from by this run). */
+  let lastGood: string | null = null;
+  const lastGoodText = () =>
+    !args.checkpointDir ? 'no checkpoint was written (no checkpointDir)' : lastGood ? `the last good checkpoint is ${lastGood}` : `no checkpoint was written yet in ${args.checkpointDir}`;
 
-  if (args.resume) {
-    if (!args.checkpointDir) throw new FerModelsError('E_INVALID_CONFIG', 'train: resume is true but no checkpointDir was given. Pass the checkpointDir of the run to resume.');
+  if (args.resume && !args.checkpointDir) throw new FerModelsError('E_INVALID_CONFIG', 'train: resume is true but no checkpointDir was given. Pass the checkpointDir of the run to resume.');
+  if (args.checkpointDir) {
+    await removeStaleTempFiles(args.checkpointDir, 'checkpoint folder');
+    if (!args.resume) {
+      const old = await listCheckpoints(args.checkpointDir);
+      if (old.length && !args.overwrite) {
+        throw new FerModelsError('E_RUN_EXISTS', `train: checkpointDir ${args.checkpointDir} already holds ${old.length} checkpoints of another run (newest: epoch ${old[0].epoch}), expected an empty folder for a fresh run. Pass resume: true (fer train --resume) to continue that run, overwrite: true (fer train --overwrite) to delete them and start over, or choose another folder.`);
+      }
+      for (const f of old) {
+        try {
+          await fsOps.rm(f.file, { force: true });
+        } catch (e) {
+          throw fsError(e, 'removing the old run\'s checkpoint', f.file);
+        }
+      }
+    }
+  }
+  if (args.resume && args.checkpointDir) {
     const found = await loadNewestCheckpoint(args.checkpointDir, warn);
     if (found) {
-      const ck = found;
+      const { ck, file } = found;
+      if (ck.legacy) warn({ code: 'E_CHECKPOINT_LEGACY', message: `${file}: an older checkpoint format (FERCKPT1) whose header (epoch, RNG state, history) is not checksummed; resuming from it anyway. New checkpoints cover the whole file.` });
+      checkSameConfig(file, ck, runConfig, configHash, warn);
+      lastGood = file;
       const weights = ck.arrays.filter((a) => a.group === 'weights');
       setModelWeights(model, weights, ck.epoch);
       const best = ck.arrays.filter((a) => a.group === 'best');
@@ -252,7 +289,7 @@ export async function train(args: TrainArgs): Promise<TrainResult> {
         const r = await pending;
         s++;
         if (!Number.isFinite(r.loss)) {
-          throw new FerModelsError('E_NAN_LOSS', `train: the loss became ${r.loss} in epoch ${e + 1}, step ${s} (of ${steps}) at learning rate ${lr}. Lower the learning rate, check the inputs for NaN/Inf, or add L2/clipping; the last good checkpoint${args.checkpointDir ? ` in ${args.checkpointDir}` : ''} is kept.`);
+          throw new FerModelsError('E_NAN_LOSS', `train: the loss became ${r.loss} in epoch ${e + 1}, step ${s} (of ${steps}) at learning rate ${lr}, expected a finite loss. Lower the learning rate, check the inputs for NaN/Inf, or add L2/clipping; ${lastGoodText()} (kept).`);
         }
         trainSeconds += (performance.now() - ts) / 1000;
         stepsDone++;
@@ -271,6 +308,13 @@ export async function train(args: TrainArgs): Promise<TrainResult> {
         }
       }
       await stepper.syncToModel();
+      // NOTE: the loss is computed before the update, so a bad last update of an epoch leaves a finite
+      // loss and NaN weights: check the weights themselves before anything is evaluated or written.
+      const weights = await readModelWeights(model);
+      const bad = firstNonFinite(weights);
+      if (bad) {
+        throw new FerModelsError('E_DIVERGED', `train: diverged in epoch ${e + 1} (learning rate ${lr}): after its last step weight ${bad.array.name} (shape [${bad.array.shape.join(', ')}]) holds ${bad.value} at index ${bad.index}, expected finite weights (the losses were finite). Nothing of this epoch was saved; ${lastGoodText()}. Lower the learning rate or add L2/clipping and start over (overwrite: true / fer train --overwrite).`);
+      }
       const val = data.validation ? await evaluateArrays(model, data.validation, config.evalBatchSize) : null;
       const record: EpochRecord = {
         epoch: e + 1,
@@ -287,7 +331,7 @@ export async function train(args: TrainArgs): Promise<TrainResult> {
           state.bestValAccuracy = val.accuracy;
           state.bestEpoch = e + 1;
           state.sinceBest = 0;
-          if (config.earlyStopping.restoreBest) bestWeights = (await readModelWeights(model)).map((a) => a.data);
+          if (config.earlyStopping.restoreBest) bestWeights = weights.map((a) => a.data);
         } else {
           state.sinceBest++;
         }
@@ -304,13 +348,17 @@ export async function train(args: TrainArgs): Promise<TrainResult> {
       }
       if (args.checkpointDir) {
         const arrays: CheckpointArray[] = [
-          ...(await readModelWeights(model)),
+          ...weights,
           ...(await stepper.getOptimizerState()).map((o) => ({ group: 'optimizer', name: o.name, shape: o.shape, data: o.data })),
           ...(bestWeights ? bestWeights.map((d, i) => ({ group: 'best', name: String(i), shape: [d.length], data: d })) : []),
         ];
-        await writeCheckpoint(args.checkpointDir, {
+        const badState = firstNonFinite(arrays);
+        if (badState) {
+          throw new FerModelsError('E_DIVERGED', `train: diverged in epoch ${e + 1} (learning rate ${lr}): ${badState.array.group} ${badState.array.name} holds ${badState.value} at index ${badState.index}, expected finite values. Nothing of this epoch was saved; ${lastGoodText()}. Lower the learning rate and start over (overwrite: true / fer train --overwrite).`);
+        }
+        lastGood = await writeCheckpoint(args.checkpointDir, {
           epoch: e + 1,
-          state: { ...state, plateau: { ...state.plateau, best: Number.isFinite(state.plateau.best) ? state.plateau.best : null }, rng: rng.state, stoppedEarly, config },
+          state: { ...state, plateau: { ...state.plateau, best: Number.isFinite(state.plateau.best) ? state.plateau.best : null }, rng: rng.state, stoppedEarly, config, runConfig: runConfig.run, configHash },
           arrays,
         });
       }
@@ -415,12 +463,12 @@ function setModelWeights(model: tf.LayersModel, arrays: CheckpointArray[], epoch
   tf.tidy(() => vars.forEach((v, i) => v.write(tf.tensor(arrays[i].data, v.shape as number[]))));
 }
 
-async function loadNewestCheckpoint(dir: string, warn: (w: TrainWarning) => void) {
+async function loadNewestCheckpoint(dir: string, warn: (w: TrainWarning) => void): Promise<{ ck: Checkpoint; file: string } | null> {
   const files = await listCheckpoints(dir);
   const errors: string[] = [];
   for (const f of files) {
     try {
-      return await readCheckpoint(f.file);
+      return { ck: await readCheckpoint(f.file), file: f.file };
     } catch (e) {
       const message = (e as Error).message;
       errors.push(message);
@@ -428,7 +476,37 @@ async function loadNewestCheckpoint(dir: string, warn: (w: TrainWarning) => void
     }
   }
   if (files.length > 0) {
-    throw new FerModelsError('E_CHECKPOINT_CORRUPT', `no usable checkpoint in ${dir}: ${errors.join(' | ')}. Delete the folder to start over.`);
+    throw new FerModelsError('E_CHECKPOINT_CORRUPT', `no usable checkpoint in ${dir}: ${errors.join(' | ')}. Start over with overwrite: true (fer train --overwrite) or delete the folder.`);
   }
   return null;
+}
+
+/** Throws E_CHECKPOINT_MISMATCH when checkpoint `file` was written under another config, naming the differing keys. */
+function checkSameConfig(file: string, ck: Checkpoint, now: { train: unknown; run: unknown }, hash: string, warn: (w: TrainWarning) => void): void {
+  const s = ck.state as { config?: Record<string, unknown>; runConfig?: unknown; configHash?: string };
+  if (!s.config) {
+    warn({ code: 'E_CHECKPOINT_MISMATCH', message: `${file}: holds no config to compare with this run's; resuming without the check.` });
+    return;
+  }
+  if (s.configHash === hash) return;
+  const saved = { train: { ...s.config, epochs: undefined }, run: s.runConfig ?? null };
+  const diffs: string[] = [];
+  diffConfig(jsonCopy(saved), jsonCopy(now), '', diffs);
+  // NOTE: FERCKPT1 checkpoints carry the train config but no run config or hash.
+  if (s.configHash === undefined) diffs.splice(0, diffs.length, ...diffs.filter((d) => !d.startsWith('run')));
+  if (diffs.length === 0) return;
+  throw new FerModelsError('E_CHECKPOINT_MISMATCH', `train: cannot resume from ${file}: it was written by a run with another config (${diffs.length} differing key${diffs.length > 1 ? 's' : ''}: ${diffs.slice(0, 12).join('; ')}${diffs.length > 12 ? '; ...' : ''}). Expected the same resolved config (only train.epochs may change on resume). Resume with the checkpoint's config, start over with overwrite: true (fer train --overwrite), or use another folder.`);
+}
+
+function diffConfig(a: unknown, b: unknown, path: string, out: string[]): void {
+  const isObj = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+  if (isObj(a) && isObj(b)) {
+    for (const k of new Set([...Object.keys(a), ...Object.keys(b)])) diffConfig(a[k], b[k], path ? `${path}.${k}` : k, out);
+    return;
+  }
+  if (JSON.stringify(a) !== JSON.stringify(b)) out.push(`${path}: checkpoint ${JSON.stringify(a) ?? 'absent'}, now ${JSON.stringify(b) ?? 'absent'}`);
+}
+
+function jsonCopy<T>(v: T): T {
+  return v === undefined ? v : (JSON.parse(JSON.stringify(v)) as T);
 }
