@@ -56,6 +56,21 @@ describe('initBackend', () => {
     }
   });
 
+  it('auto with FER_ENGINE_WEBGPU=0 does not probe WebGPU and says so', async () => {
+    const prev = process.env['FER_ENGINE_WEBGPU'];
+    process.env['FER_ENGINE_WEBGPU'] = '0';
+    try {
+      const info = await initBackend({ backend: 'auto' });
+      expect(info.backend).toBe('wasm');
+      expect(info.rejected.find((r) => r.backend === 'webgpu')?.why).toBe('not probed: FER_ENGINE_WEBGPU=0');
+      expect(info.adapter).toBeUndefined();
+      expect(info.reason).toContain('webgpu (not probed: FER_ENGINE_WEBGPU=0)');
+    } finally {
+      if (prev === undefined) delete process.env['FER_ENGINE_WEBGPU'];
+      else process.env['FER_ENGINE_WEBGPU'] = prev;
+    }
+  });
+
   it('explicit tensorflow without tfjs-node throws E_BACKEND_UNAVAILABLE explaining the 403 and the fix', async () => {
     const err = await initBackend({ backend: 'tensorflow' }).catch((e: unknown) => e);
     if (!(err instanceof Error)) return; // tfjs-node is installed and works here

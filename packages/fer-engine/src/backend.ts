@@ -70,7 +70,8 @@ export interface BackendDescription {
  *
  * - `auto`: `@tensorflow/tfjs-node-gpu`, then `@tensorflow/tfjs-node` when they load (both optional; their
  *   libtensorflow download is broken, so mostly they do not); then WebGPU when Dawn finds a **hardware**
- *   adapter (never a software one); else WASM with the @fer/engine training kernels.
+ *   adapter (never a software one; `FER_ENGINE_WEBGPU=0` skips the probe); else WASM with the native
+ *   kernels when they load, else the WASM training kernels.
  * - `webgpu`: Dawn (`webgpu` package) + `@tensorflow/tfjs-backend-webgpu`; throws `E_NO_ADAPTER` when there
  *   is no adapter, `E_SOFTWARE_ADAPTER` for a software one unless `allowSoftwareAdapter: true`.
  * - `tensorflow`: throws `E_BACKEND_UNAVAILABLE` when neither native package loads.
@@ -162,6 +163,12 @@ async function initAuto(options: InitBackendOptions): Promise<BackendInfo> {
   const native = await initTensorflow(false, rejected);
   if (native) return native;
   let adapter: AdapterReport | undefined;
+  // NOTE: FER_ENGINE_WEBGPU=0 keeps `auto` from starting Dawn at all (its probe loads a Vulkan driver, prints
+  // Dawn's warnings, and Dawn can crash a process while tearing down at exit).
+  if (process.env['FER_ENGINE_WEBGPU'] === '0') {
+    rejected.push({ backend: 'webgpu', why: 'not probed: FER_ENGINE_WEBGPU=0' });
+    return initWasm(options, 'wasm: the fastest backend that works here without a native install', rejected);
+  }
   try {
     const gpu = await initWebGpu({ ...options, allowSoftwareAdapter: false }, false, rejected);
     if (gpu.backend === 'webgpu') return gpu;
