@@ -78,7 +78,10 @@ export function registerNativeKernels(options: NativeKernelsOptions = {}): Nativ
   const { addon, origin } = load;
   addon.setThreads(threads);
   const kernels: string[] = [];
+  // NOTE: FER_ENGINE_NATIVE_EXCLUDE=Kernel,Kernel leaves those kernels to WASM (to isolate a native kernel).
+  const exclude = new Set((process.env['FER_ENGINE_NATIVE_EXCLUDE'] ?? '').split(',').map((k) => k.trim()).filter(Boolean));
   for (const spec of NATIVE_SPECS) {
+    if (exclude.has(spec.name)) continue;
     const current = getKernel(spec.name, 'wasm');
     if (current && (current.kernelFunc as unknown as Record<symbol, unknown>)[MARK]) {
       kernels.push(spec.name);

@@ -77,7 +77,13 @@ function dimsOf(info: backend_util.Conv2DInfo): Int32Array {
   );
 }
 
-/** Every output element is computed: no padding below zero, and the window fits (oneDNN's geometry). */
+/**
+ * A geometry oneDNN handles: no padding below zero, the window fits (oneDNN's floor arithmetic), and every
+ * input row and column is read, i.e. the implicit bottom/right padding `(Ho-1)*s + effK - H - top` is not
+ * negative. NOTE: oneDNN 2.6's JIT convolutions write out of bounds for a negative implicit padding (seen:
+ * backward-filter of a 1x1 stride-2 convolution over an even size with 2 channels, in mini-xception,
+ * corrupting the process heap; confirmed with valgrind), so those geometries go to the WASM kernels.
+ */
 function regular(info: backend_util.Conv2DInfo): boolean {
   const p = info.padInfo;
   const effH = (info.filterHeight - 1) * info.dilationHeight + 1;
@@ -86,6 +92,8 @@ function regular(info: backend_util.Conv2DInfo): boolean {
     p.top >= 0 && p.bottom >= 0 && p.left >= 0 && p.right >= 0 &&
     Math.floor((info.inHeight + p.top + p.bottom - effH) / info.strideHeight) + 1 === info.outHeight &&
     Math.floor((info.inWidth + p.left + p.right - effW) / info.strideWidth) + 1 === info.outWidth &&
+    (info.outHeight - 1) * info.strideHeight + effH - info.inHeight - p.top >= 0 &&
+    (info.outWidth - 1) * info.strideWidth + effW - info.inWidth - p.left >= 0 &&
     info.batchSize > 0 && info.outHeight > 0 && info.outWidth > 0
   );
 }
