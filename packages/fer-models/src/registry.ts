@@ -2,6 +2,7 @@ import type * as tf from '@tensorflow/tfjs';
 import { resolveConfig } from './_config.js';
 import { SeededRandom, withRandom } from './_random.js';
 import { FerModelsError } from './errors.js';
+import { checkRecipe, type ModelRecipe } from './recipe.js';
 
 /** Numbers a paper reports for a model on FER2013 (fractions in [0, 1]). */
 export interface ReportedNumbers {
@@ -42,6 +43,22 @@ export interface ModelDef<C extends object = object> {
   numClasses: number;
   defaults: C;
   build(config: C): tf.LayersModel;
+  /**
+   * How the model's paper trains it (epochs, batch size, optimizer, learning rate, normalizer,
+   * augmentation); unset keys are RECIPE_DEFAULTS. Read with `modelRecipe(def)`.
+   */
+  recipe?: Partial<ModelRecipe>;
+  /**
+   * The config with every width (filter and unit counts) multiplied by `factor` (> 0), for small-budget
+   * runs (the reproduction's smoke budget uses 1/8). Without it a model always trains at full width.
+   * `scaleWidths(config, ['filters', 'denseUnits'], factor)` does it for named keys.
+   */
+  scaleWidth?(config: C, factor: number): C;
+  /**
+   * Short names of config keys for command lines and sweeps, e.g. `{ dropout: 'denseDropout', units: 'denseUnits' }`
+   * (`fer train --set dropout=0.3`). Each target must be a key of `defaults`.
+   */
+  aliases?: Readonly<Record<string, string>>;
 }
 
 /**
@@ -66,6 +83,15 @@ export function defineModel<C extends object>(def: ModelDef<C>): ModelDef<C> {
   }
   if (!def.paper || typeof def.paper.cite !== 'string') {
     throw new FerModelsError('E_INVALID_MODEL_DEF', `defineModel("${def.name}"): paper.cite must be a string (use 'none' for original work).`);
+  }
+  checkRecipe(`defineModel("${def.name}"): recipe`, def.recipe);
+  if (def.scaleWidth !== undefined && typeof def.scaleWidth !== 'function') {
+    throw new FerModelsError('E_INVALID_MODEL_DEF', `defineModel("${def.name}"): got scaleWidth of type ${typeof def.scaleWidth}, expected a function (config, factor) => config.`);
+  }
+  for (const [alias, key] of Object.entries(def.aliases ?? {})) {
+    if (!Object.prototype.hasOwnProperty.call(def.defaults, key)) {
+      throw new FerModelsError('E_INVALID_MODEL_DEF', `defineModel("${def.name}"): alias "${alias}" names "${key}", which is not a key of defaults (${Object.keys(def.defaults).join(', ')}).`);
+    }
   }
   return def;
 }

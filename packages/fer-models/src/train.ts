@@ -7,7 +7,7 @@ import { SeededRandom } from './_random.js';
 import { FerModelsError } from './errors.js';
 import { localStepper, type OptimizerSpec, type StepperFactory, type TrainStepBatch } from './stepper.js';
 
-/** Training config. Plain data; unknown keys throw. The defaults are the `paper` preset (see {@link paperTrainConfig}). */
+/** Training config. Plain data; unknown keys throw. The defaults are the `paper` preset (a model's own recipe: `paperTrainConfig` of ./builtins). */
 export interface TrainConfig {
   /** Epochs. Paper: 30 (shallow), 35 (deep). */
   epochs: number;
@@ -47,15 +47,6 @@ export const TRAIN_DEFAULTS: TrainConfig = Object.freeze({
   labelSmoothing: 0,
   evalBatchSize: 256,
 }) as TrainConfig;
-
-/**
- * The paper's recipe for a model: 35 epochs for the deep networks, 30 otherwise, other keys as {@link TRAIN_DEFAULTS}.
- * @example
- * const config = resolveTrainConfig({ ...paperTrainConfig('paper-deep'), seed: 2 });
- */
-export function paperTrainConfig(modelName: string): Partial<TrainConfig> {
-  return { epochs: /deep/.test(modelName) ? 35 : 30, batchSize: 128 };
-}
 
 /**
  * Validates a (partial) train config and fills the defaults. Unknown keys and bad values throw E_INVALID_CONFIG.

@@ -2,6 +2,7 @@ import * as tf from '@tensorflow/tfjs';
 import { checkInt, checkRange } from '../_config.js';
 import { FerModelsError } from '../errors.js';
 import { defineModel, type ModelDef } from '../registry.js';
+import { scaleWidths } from '../recipe.js';
 import { imageInput, l2Reg, type SymT } from './_layers.js';
 
 /** Config of `mini-xception`. */
@@ -29,6 +30,9 @@ export const miniXception: ModelDef<MiniXceptionConfig> = defineModel({
   inputs: { image: [48, 48, 1] },
   numClasses: 7,
   defaults: { inputSize: 48, numClasses: 7, baseFilters: 8, moduleFilters: [16, 32, 64, 128], l2: 0.01 },
+  // NOTE: the authors train up to 10,000 epochs with early stopping; this recipe is the paper networks' cap (35).
+  recipe: { epochs: 35 },
+  scaleWidth: (c, f) => scaleWidths(c, ['baseFilters', 'moduleFilters'], f),
   build(c) {
     checkInt('mini-xception.inputSize', c.inputSize, 8, 1024);
     checkInt('mini-xception.numClasses', c.numClasses, 2, 1000);

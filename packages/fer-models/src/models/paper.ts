@@ -3,6 +3,7 @@ import { hogLength } from '@fer/hog';
 import { checkInt, checkOneOf, checkRange } from '../_config.js';
 import { FerModelsError } from '../errors.js';
 import { defineModel, type ModelDef } from '../registry.js';
+import { scaleWidths } from '../recipe.js';
 import { convBlock, denseBlock, imageInput, softmaxHead, type SymT } from './_layers.js';
 
 // Alizadeh & Fazel 2017, "Convolutional Neural Networks for Facial Expression Recognition",
@@ -100,6 +101,11 @@ const HYBRID_EXTRA: HybridExtraConfig = {
   fusion: 'flatten',
 };
 
+// The paper's recipe: batch 128, 30 (shallow) / 35 (deep) epochs; optimizer, learning rate, normalizer and
+// augmentation are not given, so they stay at RECIPE_DEFAULTS (Adam 1e-4, mean image, horizontal flips).
+/** Command-line names of the keys the paper's validation search tunes (`--set dropout=0.3`, `units=1024`). */
+const PAPER_ALIASES = { dropout: 'denseDropout', units: 'denseUnits' } as const;
+
 const SHALLOW_REPORTED = {
   validation: 0.55, test: 0.54,
   perClass: { Angry: 0.41, Disgust: 0.32, Fear: 0.54, Happy: 0.75, Sad: 0.32, Surprise: 0.675, Neutral: 0.399 },
@@ -179,6 +185,9 @@ export const paperShallow: ModelDef<PaperShallowConfig> = defineModel({
   inputs: { image: [48, 48, 1] },
   numClasses: 7,
   defaults: SHALLOW_DEFAULTS,
+  recipe: { epochs: 30 },
+  scaleWidth: (c, f) => scaleWidths(c, ['filters', 'denseUnits'], f),
+  aliases: PAPER_ALIASES,
   build(c) {
     const image = imageInput(c.inputSize);
     let x = shallowTrunk('paper-shallow', c, image);
@@ -195,6 +204,9 @@ export const paperDeep: ModelDef<PaperDeepConfig> = defineModel({
   inputs: { image: [48, 48, 1] },
   numClasses: 7,
   defaults: DEEP_DEFAULTS,
+  recipe: { epochs: 35 },
+  scaleWidth: (c, f) => scaleWidths(c, ['filters', 'denseUnits'], f),
+  aliases: PAPER_ALIASES,
   build(c) {
     const image = imageInput(c.inputSize);
     const x = deepHead('paper-deep', c, deepTrunk('paper-deep', c, image));
@@ -212,6 +224,9 @@ export const paperHybridShallow: ModelDef<PaperHybridShallowConfig> = defineMode
   inputs: { image: [48, 48, 1], hog: { length: 900, options: HYBRID_EXTRA.hog as unknown as Record<string, unknown> } },
   numClasses: 7,
   defaults: { ...SHALLOW_DEFAULTS, ...HYBRID_EXTRA },
+  recipe: { epochs: 30 },
+  scaleWidth: (c, f) => scaleWidths(c, ['filters', 'denseUnits', 'hogUnits'], f),
+  aliases: PAPER_ALIASES,
   build(c) {
     const name = 'paper-hybrid-shallow';
     const image = imageInput(c.inputSize);
@@ -232,6 +247,9 @@ export const paperHybridDeep: ModelDef<PaperHybridDeepConfig> = defineModel({
   inputs: { image: [48, 48, 1], hog: { length: 900, options: HYBRID_EXTRA.hog as unknown as Record<string, unknown> } },
   numClasses: 7,
   defaults: { ...DEEP_DEFAULTS, ...HYBRID_EXTRA },
+  recipe: { epochs: 35 },
+  scaleWidth: (c, f) => scaleWidths(c, ['filters', 'denseUnits', 'hogUnits'], f),
+  aliases: PAPER_ALIASES,
   build(c) {
     const name = 'paper-hybrid-deep';
     const image = imageInput(c.inputSize);

@@ -2,6 +2,7 @@ import * as tf from '@tensorflow/tfjs';
 import { checkInt, checkRange } from '../_config.js';
 import { FerModelsError } from '../errors.js';
 import { defineModel, type ModelDef } from '../registry.js';
+import { scaleWidths } from '../recipe.js';
 import { denseBlock, imageInput, l2Reg, softmaxHead, type SymT } from './_layers.js';
 
 /** Config of `vgg-fer`. */
@@ -31,6 +32,11 @@ export const vggFer: ModelDef<VggFerConfig> = defineModel({
   inputs: { image: [48, 48, 1] },
   numClasses: 7,
   defaults: { inputSize: 48, numClasses: 7, filters: [64, 128, 256, 512], denseUnits: [4096, 4096], dropout: 0.2, l2: 5e-5 },
+  // NOTE: the authors train 300 epochs of SGD (Nesterov momentum, lr reduced on plateau); this recipe is the
+  // paper networks' schedule cap (35 epochs, Adam 1e-4), so the zoo row compares the models on one budget.
+  recipe: { epochs: 35 },
+  scaleWidth: (c, f) => scaleWidths(c, ['filters', 'denseUnits'], f),
+  aliases: { units: 'denseUnits' },
   build(c) {
     checkInt('vgg-fer.inputSize', c.inputSize, 16, 1024);
     if (c.inputSize % 16 !== 0) throw new FerModelsError('E_INVALID_CONFIG', `vgg-fer.inputSize: got ${c.inputSize}, expected a multiple of 16 (four 2x2 pools).`);
