@@ -35,6 +35,15 @@ export function checkpointFile(dir: string, epoch: number): string {
   return join(dir, `ckpt-${String(epoch).padStart(6, '0')}.ferckpt`);
 }
 
+/**
+ * The mid-epoch checkpoint written when train() is stopped between steps (`stop` signal): same format,
+ * `epoch` = completed epochs, `state.partial` = where in the next epoch it stopped. Not rotated; removed
+ * when the next epoch's checkpoint is written.
+ */
+export function partialCheckpointFile(dir: string): string {
+  return join(dir, 'partial.ferckpt');
+}
+
 /** The first non-finite value among `arrays` (group 'weights' and 'best' and 'optimizer'), or null. */
 export function firstNonFinite(arrays: CheckpointArray[]): { array: CheckpointArray; index: number; value: number } | null {
   for (const a of arrays) {
@@ -50,8 +59,7 @@ export function firstNonFinite(arrays: CheckpointArray[]): { array: CheckpointAr
  * Writes a checkpoint atomically and deletes all but the newest `keep` checkpoints. Refuses
  * (E_DIVERGED) arrays holding NaN/Infinity, so the rotation never deletes the last finite checkpoint.
  */
-export async function writeCheckpoint(dir: string, ck: Checkpoint, keep = 2): Promise<string> {
-  const file = checkpointFile(dir, ck.epoch);
+export async function writeCheckpoint(dir: string, ck: Checkpoint, keep = 2, file = checkpointFile(dir, ck.epoch)): Promise<string> {
   const bad = firstNonFinite(ck.arrays);
   if (bad) {
     throw new FerModelsError('E_DIVERGED', `refusing to write checkpoint ${file}: ${bad.array.group} ${bad.array.name} holds ${bad.value} at index ${bad.index}; expected finite values. Lower the learning rate and resume from the previous checkpoint.`);

@@ -180,6 +180,36 @@ describe('train', () => {
     expect(a.length).toBeGreaterThan(1000);
     expect(Buffer.compare(a, b)).toBe(0);
   }, 120_000);
+
+  it('a stop signal ends at a step boundary with a mid-epoch checkpoint; resume continues bit-exactly', async () => {
+    const data = () => tinyTrainData({ count: 12, inputSize: 16, batchSize: 4 });
+    const config = { epochs: 3, seed: 5, optimizer: { learningRate: 1e-3 } };
+    const strip = (h: { seconds: number }[]) => h.map((r) => ({ ...r, seconds: 0 }));
+    const m0 = registry.create('paper-shallow', small, { seed: 1 });
+    const whole = await train({ model: m0, data: data(), config, checkpointDir: join(dir, 'stop-full') });
+    const w0 = flatWeights(m0);
+    m0.dispose();
+    // Stop after global step 5 = epoch 2, step 2 of 3; then once more at the start of epoch 3 (step 0).
+    const ck = join(dir, 'stop-cut');
+    for (const at of [5, 1]) {
+      const m = registry.create('paper-shallow', small, { seed: 1 });
+      const ac = new AbortController();
+      let n = 0;
+      const r = await expectNoLeak(tf, () => train({ model: m, data: data(), config, checkpointDir: ck, resume: true, stop: ac.signal, onProgress: () => { if (++n === at) ac.abort(); } }));
+      m.dispose();
+      expect(r.stopped).toEqual(at === 5 ? { epoch: 2, step: 2, steps: 3 } : { epoch: 3, step: 0, steps: 3 });
+      expect(await readdir(ck)).toContain('partial.ferckpt');
+      expect((await readCheckpoint(join(ck, 'partial.ferckpt'))).state.partial).toMatchObject({ step: at === 5 ? 2 : 0 });
+    }
+    const m1 = registry.create('paper-shallow', small, { seed: 1 });
+    const rest = await train({ model: m1, data: data(), config, checkpointDir: ck, resume: true });
+    expect(rest.stopped).toBeNull();
+    expect(rest.resumedFromEpoch).toBe(2);
+    expect(flatWeights(m1)).toEqual(w0);
+    expect(strip(rest.history)).toEqual(strip(whole.history));
+    expect(await readdir(ck)).not.toContain('partial.ferckpt');
+    m1.dispose();
+  });
 });
 
 /** localStepper, but after global step `at` (1-based) one weight of the model becomes NaN: a bad last update. */

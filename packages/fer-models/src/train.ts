@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { createHash } from 'node:crypto';
 import { checkInt, checkOneOf, checkRange, resolveConfig } from './_config.js';
-import { firstNonFinite, listCheckpoints, readCheckpoint, writeCheckpoint, type Checkpoint, type CheckpointArray } from './_checkpoint.js';
+import { firstNonFinite, listCheckpoints, partialCheckpointFile, readCheckpoint, writeCheckpoint, type Checkpoint, type CheckpointArray } from './_checkpoint.js';
 import { fsError, fsOps, removeStaleTempFiles } from './_fs.js';
 import { SeededRandom } from './_random.js';
 import { FerModelsError } from './errors.js';
@@ -125,6 +125,13 @@ export interface TrainArgs {
   onProgress?: (event: ProgressEvent) => void;
   onWarning?: (warning: TrainWarning) => void;
   signal?: AbortSignal;
+  /**
+   * A graceful stop: checked before every step; once aborted, training stops at that step boundary, writes a
+   * mid-epoch checkpoint (`partial.ferckpt` in checkpointDir: weights, optimizer, RNG, the epoch's running sums)
+   * and returns with `stopped` set. `resume: true` later continues from that very step, bit-exactly.
+   * (`signal` instead throws E_ABORTED and keeps only the last completed epoch.)
+   */
+  stop?: AbortSignal;
   /** Step implementation; default {@link localStepper}. @fer/engine's `createDataParallelStepper()` fits here. */
   stepper?: StepperFactory;
   /** Writes a checkpoint after every epoch (keeps the newest two). Stale `*.tmp-*` files in it are removed on start. */
@@ -151,6 +158,8 @@ export interface TrainResult {
   resumedFromEpoch: number;
   /** True when the best epoch's weights were put back at the end. */
   restoredBest: boolean;
+  /** Set when `stop` ended training early: the 1-based epoch it was in and the steps of it done. The model holds the weights of that moment (not the best epoch's). */
+  stopped: { epoch: number; step: number; steps: number } | null;
   warnings: TrainWarning[];
   seconds: number;
 }
@@ -207,7 +216,7 @@ export async function train(args: TrainArgs): Promise<TrainResult> {
       if (old.length && !args.overwrite) {
         throw new FerModelsError('E_RUN_EXISTS', `train: checkpointDir ${args.checkpointDir} already holds ${old.length} checkpoints of another run (newest: epoch ${old[0].epoch}), expected an empty folder for a fresh run. Pass resume: true (fer train --resume) to continue that run, overwrite: true (fer train --overwrite) to delete them and start over, or choose another folder.`);
       }
-      for (const f of old) {
+      for (const f of [...old, { file: partialCheckpointFile(args.checkpointDir) }]) {
         try {
           await fsOps.rm(f.file, { force: true });
         } catch (e) {
@@ -216,8 +225,13 @@ export async function train(args: TrainArgs): Promise<TrainResult> {
       }
     }
   }
+  /** Where a mid-epoch checkpoint left off in epoch `startEpoch`: steps done and the epoch's running sums. */
+  type MidEpoch = { step: number; lossSum: number; accSum: number; seen: number; images: number; seconds: number };
+  let partial: MidEpoch | null = null;
   if (args.resume && args.checkpointDir) {
-    const found = await loadNewestCheckpoint(args.checkpointDir, warn);
+    const full = await loadNewestCheckpoint(args.checkpointDir, warn);
+    const mid = await loadPartialCheckpoint(args.checkpointDir, full?.ck.epoch ?? 0, warn);
+    const found = mid ?? full;
     if (found) {
       const { ck, file } = found;
       if (ck.legacy) warn({ code: 'E_CHECKPOINT_LEGACY', message: `${file}: an older checkpoint format (FERCKPT1) whose header (epoch, RNG state, history) is not checksummed; resuming from it anyway. New checkpoints cover the whole file.` });
@@ -236,6 +250,7 @@ export async function train(args: TrainArgs): Promise<TrainResult> {
       state.sinceBest = s.sinceBest;
       state.plateau = { ...s.plateau, best: s.plateau.best ?? -Infinity };
       startEpoch = ck.epoch;
+      partial = mid ? (ck.state.partial as MidEpoch) : null;
     }
   }
 
@@ -250,20 +265,46 @@ export async function train(args: TrainArgs): Promise<TrainResult> {
   };
   const stepper = await (args.stepper ?? localStepper)({ model, optimizer: spec, seed: config.seed, labelSmoothing: config.labelSmoothing });
   let stoppedEarly = false;
+  let stopped: TrainResult['stopped'] = null;
   try {
     if (optimizerState && optimizerState.length) await stepper.setOptimizerState(optimizerState);
     const steps = data.train.stepsPerEpoch;
     let images = 0;
     let trainSeconds = 0;
     let stepsDone = 0;
-    const totalSteps = (config.epochs - startEpoch) * steps;
+    const totalSteps = (config.epochs - startEpoch) * steps - (partial?.step ?? 0);
     if (startEpoch >= config.epochs) stoppedEarly = state.history.length < config.epochs;
     for (let e = startEpoch; e < config.epochs; e++) {
       if (stoppedEarly) break;
       const te = performance.now();
       const lr = learningRateAt(config, e, state.plateau.lr);
-      let lossSum = 0, accSum = 0, seen = 0, s = 0;
+      // A mid-epoch resume replays the epoch's batches (a pure function of e) and skips the steps already done.
+      const skip = e === startEpoch && partial ? partial.step : 0;
+      const carried = e === startEpoch && partial ? partial.seconds : 0;
+      let lossSum = skip ? partial!.lossSum : 0, accSum = skip ? partial!.accSum : 0, seen = skip ? partial!.seen : 0, s = 0;
       for (const batch of data.train.epoch(e)) {
+        if (s < skip) {
+          s++;
+          continue;
+        }
+        if (args.stop?.aborted) {
+          stopped = { epoch: e + 1, step: s, steps };
+          if (args.checkpointDir) {
+            await stepper.syncToModel();
+            const arrays: CheckpointArray[] = [
+              ...(await readModelWeights(model)),
+              ...(await stepper.getOptimizerState()).map((o) => ({ group: 'optimizer', name: o.name, shape: o.shape, data: o.data })),
+              ...(bestWeights ? bestWeights.map((d, i) => ({ group: 'best', name: String(i), shape: [d.length], data: d })) : []),
+            ];
+            const seconds = carried + (performance.now() - te) / 1000;
+            await writeCheckpoint(args.checkpointDir, {
+              epoch: e,
+              state: { ...state, plateau: { ...state.plateau, best: Number.isFinite(state.plateau.best) ? state.plateau.best : null }, rng: rng.state, stoppedEarly, config, runConfig: runConfig.run, configHash, partial: { step: s, lossSum, accSum, seen, images: seen, seconds } },
+              arrays,
+            }, 2, partialCheckpointFile(args.checkpointDir));
+          }
+          break;
+        }
         if (args.signal?.aborted) {
           throw new FerModelsError('E_ABORTED', `train: aborted in epoch ${e + 1}, step ${s + 1}; the newest checkpoint (if any) holds the last completed epoch. Pass resume: true to continue.`);
         }
@@ -298,6 +339,7 @@ export async function train(args: TrainArgs): Promise<TrainResult> {
           });
         }
       }
+      if (stopped) break;
       await stepper.syncToModel();
       // NOTE: the loss is computed before the update, so a bad last update of an epoch leaves a finite
       // loss and NaN weights: check the weights themselves before anything is evaluated or written.
@@ -314,7 +356,7 @@ export async function train(args: TrainArgs): Promise<TrainResult> {
         valLoss: val ? val.loss : null,
         valAccuracy: val ? val.accuracy : null,
         lr,
-        seconds: (performance.now() - te) / 1000,
+        seconds: carried + (performance.now() - te) / 1000,
       };
       state.history.push(record);
       if (val) {
@@ -352,6 +394,7 @@ export async function train(args: TrainArgs): Promise<TrainResult> {
           state: { ...state, plateau: { ...state.plateau, best: Number.isFinite(state.plateau.best) ? state.plateau.best : null }, rng: rng.state, stoppedEarly, config, runConfig: runConfig.run, configHash },
           arrays,
         });
+        await fsOps.rm(partialCheckpointFile(args.checkpointDir), { force: true }).catch((err: unknown) => { throw fsError(err, 'removing the mid-epoch checkpoint', partialCheckpointFile(args.checkpointDir!)); });
       }
       args.onEpoch?.(record);
     }
@@ -359,7 +402,7 @@ export async function train(args: TrainArgs): Promise<TrainResult> {
     await stepper.dispose();
   }
   let restoredBest = false;
-  if (config.earlyStopping.restoreBest && bestWeights && state.bestEpoch !== null && state.bestEpoch !== state.history.length) {
+  if (!stopped && config.earlyStopping.restoreBest && bestWeights && state.bestEpoch !== null && state.bestEpoch !== state.history.length) {
     setModelWeights(model, (await readModelWeights(model)).map((a, i) => ({ ...a, data: bestWeights![i] })), state.bestEpoch);
     restoredBest = true;
   }
@@ -371,6 +414,7 @@ export async function train(args: TrainArgs): Promise<TrainResult> {
     stoppedEarly,
     resumedFromEpoch: startEpoch,
     restoredBest,
+    stopped,
     warnings,
     seconds: (performance.now() - t0) / 1000,
   };
@@ -452,6 +496,19 @@ function setModelWeights(model: tf.LayersModel, arrays: CheckpointArray[], epoch
     }
   });
   tf.tidy(() => vars.forEach((v, i) => v.write(tf.tensor(arrays[i].data, v.shape as number[]))));
+}
+
+/** The mid-epoch checkpoint when it is newer than the newest full one (`after` completed epochs), else null (a stale one is ignored). */
+async function loadPartialCheckpoint(dir: string, after: number, warn: (w: TrainWarning) => void): Promise<{ ck: Checkpoint; file: string } | null> {
+  const file = partialCheckpointFile(dir);
+  if (!(await fsOps.readdir(dir).catch(() => [] as string[])).includes('partial.ferckpt')) return null;
+  try {
+    const ck = await readCheckpoint(file);
+    return ck.epoch >= after && ck.state.partial ? { ck, file } : null;
+  } catch (e) {
+    warn({ code: (e as FerModelsError).code ?? 'E_CHECKPOINT_CORRUPT', message: `${(e as Error).message} Falling back to the last completed epoch's checkpoint.` });
+    return null;
+  }
 }
 
 async function loadNewestCheckpoint(dir: string, warn: (w: TrainWarning) => void): Promise<{ ck: Checkpoint; file: string } | null> {
