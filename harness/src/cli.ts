@@ -2,10 +2,14 @@
 // The `fer` command line. Each subcommand lives in its own file under ./commands/.
 // Errors are printed once, as `fer: error <CODE>: <message>` (the message says what was got, what was
 // expected and how to fix it), with exit code 1; `--debug` adds the stack and the causes.
+import { createRequire } from 'node:module';
 import { defineCommand, runCommand, showUsage, type CommandDef } from 'citty';
 
+const require = createRequire(import.meta.url);
+const VERSION = (require('../package.json') as { version: string }).version;
+
 const main = defineCommand({
-  meta: { name: 'fer', description: 'Facial-expression recognition on TensorFlow.js: data, training, evaluation and the paper reproduction. Add --debug to any command to see error stacks.' },
+  meta: { name: 'fer', version: VERSION, description: 'Facial-expression recognition on TensorFlow.js: data, training, evaluation and the paper reproduction. Add --debug to any command to see error stacks; --version prints the versions.' },
   subCommands: {
     data: () => import('./commands/data.js').then((m) => m.default),
     train: () => import('./commands/train.js').then((m) => m.default),
@@ -13,8 +17,20 @@ const main = defineCommand({
     evaluate: () => import('./commands/evaluate.js').then((m) => m.default),
     predict: () => import('./commands/predict.js').then((m) => m.default),
     reproduce: () => import('./commands/reproduce.js').then((m) => m.default),
+    worker: () => import('./commands/worker.js').then((m) => m.default),
   },
 });
+
+/** One line per subcommand for `fer --help` (cli.test.ts checks they match the commands' own meta). */
+const SUMMARIES: Record<string, CommandDef> = Object.fromEntries(Object.entries({
+  data: 'Inspect FER data sets.',
+  train: 'Train a registry model (paper preset by default) and save it with its config, history and PublicTest metrics.',
+  sweep: "The paper's validation search: grid or random over learning rate, L2, dropout, hidden sizes; parallel, resumable, ranked by PublicTest accuracy.",
+  evaluate: 'Accuracy, per-class accuracy and the confusion matrix of a saved model on a split.',
+  predict: 'Top-3 expressions of PNG/JPEG images of any size (converted to 48x48 gray: BT.601 luma, area-average resize).',
+  reproduce: "Re-do every table and figure of Alizadeh & Fazel 2017 and write report.md / report.html next to the paper's numbers.",
+  worker: 'Run training jobs that `pnpm reproduce --queue` / `fer sweep --queue` put on a Redis queue (BullMQ); results go to the shared results folder. See docs/distributed.md.',
+}).map(([name, description]) => [name, { meta: { name, description } }]));
 
 await runCli(main, process.argv.slice(2));
 
@@ -23,6 +39,17 @@ async function runCli(cmd: CommandDef, argv: string[]): Promise<void> {
   const debug = argv.includes('--debug');
   const rawArgs = argv.filter((a) => a !== '--debug');
   try {
+    // NOTE: `fer --version` / `fer --help` load no subcommand: citty's usage would import every one of them
+    // (and with them tfjs) just to print their descriptions, about 0.5 s.
+    const first = rawArgs.find((a) => !a.startsWith('-'));
+    if (!first && (rawArgs.includes('--version') || rawArgs.includes('-v'))) {
+      process.stdout.write(`${versionText()}\n`);
+      return;
+    }
+    if (!first && (rawArgs.includes('--help') || rawArgs.includes('-h'))) {
+      await showUsage(defineCommand({ meta: main.meta, subCommands: SUMMARIES }));
+      return;
+    }
     if (rawArgs.includes('--help') || rawArgs.includes('-h')) {
       await showUsage(...(await usageTarget(cmd, rawArgs)));
       return;
@@ -34,6 +61,18 @@ async function runCli(cmd: CommandDef, argv: string[]): Promise<void> {
     process.stderr.write(`${formatError(e, debug)}\n`);
     process.exit(1);
   }
+}
+
+/** `fer 0.0.0` and the versions of the packages it runs on (read from their package.json files, nothing loaded). */
+function versionText(): string {
+  const pkgs = ['@fer/data', '@fer/hog', '@fer/metrics', '@fer/models', '@fer/engine', '@tensorflow/tfjs'].map((name) => {
+    try {
+      return `${name} ${(require(`${name}/package.json`) as { version: string }).version}`;
+    } catch {
+      return `${name} (not installed)`;
+    }
+  });
+  return `fer ${VERSION}\n${pkgs.join(', ')}; node ${process.versions.node}`;
 }
 
 /** `fer: error <CODE>: <message>`; with `debug`, the stack and every cause's stack follow. */
