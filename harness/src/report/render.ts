@@ -5,7 +5,7 @@ import { marked } from 'marked';
 import { markdownTable } from '@fer/metrics';
 import type { Section, VerdictRow } from './sections.js';
 
-export interface JobRow { hash: string; model: string; seed: number; epochs: number; trainRows: number; status: string; wallSeconds: number; bestEpoch: number; usedBy: string }
+export interface JobRow { hash: string; model: string; seed: number; epochs: number; trainRows: number; status: string; wallSeconds: number; bestEpoch: number; usedBy: string; /** reproduce --queue: the worker that finished the job and its attempt's time. */ worker?: string }
 
 export interface ReportModel {
   title: string;
@@ -59,9 +59,10 @@ export function renderMarkdown(m: ReportModel): string {
     for (const f of s.figures) out.push(`![${f.caption}](${f.file})`, '', `*${f.caption}*`, '');
   }
   out.push('## Jobs', '', 'Every training job ran once and fed every table that uses it; results and checkpoints live in `jobs/<hash>/` (re-running the same command skips finished jobs and resumes interrupted ones).', '');
+  const queued = m.jobs.some((j) => j.worker);
   out.push(markdownTable({
-    header: ['job', 'model', 'seed', 'epochs', 'train rows', 'best epoch', 'status', 'wall time', 'used by'],
-    rows: m.jobs.map((j) => [`\`${j.hash}\``, j.model, j.seed, j.epochs, j.trainRows, j.bestEpoch, j.status, fmtTime(j.wallSeconds), j.usedBy]),
+    header: ['job', 'model', 'seed', 'epochs', 'train rows', 'best epoch', 'status', 'wall time', 'used by', ...(queued ? ['worker (time of the finishing attempt)'] : [])],
+    rows: m.jobs.map((j) => [`\`${j.hash}\``, j.model, j.seed, j.epochs, j.trainRows, j.bestEpoch, j.status, fmtTime(j.wallSeconds), j.usedBy, ...(queued ? [j.worker ?? 'here (cached)'] : [])]),
   }), '');
   if (m.notes.length) out.push('## Notes', '', ...m.notes.map((n) => `- ${n}`), '');
   out.push('## Files', '', '`results.json` (every number above), `config.json` (the resolved run config), `env.json` (backend, adapter, versions, git commit, machine), `figures/`, `jobs/<hash>/`.', '');

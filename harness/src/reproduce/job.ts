@@ -41,6 +41,8 @@ export interface JobOutcome {
   /** Activation-map pictures, relative to the job folder. */
   activations: { epoch: number; layer: string; file: string }[];
   filters?: { layer: string; count: number; file: string };
+  /** Set when a `fer worker` ran the job (reproduce --queue): who, how long the finishing attempt took, where it started. */
+  worker?: { name: string; seconds: number; attempt: number; resumedFrom: number };
 }
 
 /**

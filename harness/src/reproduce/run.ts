@@ -35,6 +35,10 @@ export interface ReproduceOptions {
   log?: (line: string) => void;
   /** Skip the warm-up ETA (tests). */
   noWarmup?: boolean;
+  /** Run the jobs on `fer worker`s through the Redis queue at this URL (redis://HOST:PORT) instead of here (docs/distributed.md). */
+  queue?: string;
+  /** Attempts of a queued job that throws before it ends as failed (default 3). */
+  queueAttempts?: number;
   /** Print the plan and the measured ETA, then stop. */
   dryRun?: boolean;
   experiments?: readonly ExperimentSpec[];
@@ -127,7 +131,7 @@ async function reproduceOn(opts: ReproduceOptions): Promise<ReproduceResult> {
 
   // The plan and a measured ETA.
   const trainRows = splitIndices(ds, 'Training').length;
-  const rate = opts.noWarmup ? new Map<string, number>() : await warmup(plan, registry, ds, prepared, stepperFactory, log);
+  const rate = opts.noWarmup || opts.queue ? new Map<string, number>() : await warmup(plan, registry, ds, prepared, stepperFactory, log);
   let etaTotal = 0;
   log(`plan: ${plan.jobs.length} training job(s) for ${exps.length} experiment(s)`);
   for (const j of plan.jobs) {
@@ -140,6 +144,11 @@ async function reproduceOn(opts: ReproduceOptions): Promise<ReproduceResult> {
   if (rate.size) log(`ETA (from a measured warm-up, training only): ~${fmt(etaTotal)}`);
   if (opts.dryRun) return { outDir, plan, outcomes: new Map(), sections: [] };
 
+  // The job executor: here (runJob), or `fer worker`s through a Redis queue (--queue: every job is enqueued now, then awaited).
+  const execute = opts.queue
+    ? (await (await import('../queue/submit.js')).createQueueRunner({ url: opts.queue, plan, outDir, data: opts.data || process.env.FER2013_PATH || '', fingerprint: identity.fingerprint, backend: opts.backend ?? 'auto', threads: workers, attempts: opts.queueAttempts, log })).run
+    : runJob;
+
   // Train.
   const outcomes = new Map<string, JobOutcome>();
   const tty = process.stdout.isTTY && !opts.log;
@@ -148,7 +157,7 @@ async function reproduceOn(opts: ReproduceOptions): Promise<ReproduceResult> {
     const label = `[${k + 1}/${plan.jobs.length}] ${job.model.name} seed ${job.seed}`;
     const jt = performance.now();
     const expected = (rate.get(job.model.name) ?? NaN) * jobImages(job, trainRows);
-    const o = await runJob({
+    const o = await execute({
       job, dir: join(outDir, 'jobs', job.hash), registry, dataset: ds, data: prepared(job), settings: plan.settings, stepperFactory,
       onProgress: tty ? (p) => {
         process.stdout.write(`\r${label} epoch ${p.epoch}/${p.epochs} step ${p.step}/${p.steps} loss ${p.loss.toFixed(3)} | ${p.imagesPerSecond.toFixed(1)} img/s | job ETA ${fmt(p.etaSeconds)}   `);
@@ -198,7 +207,7 @@ async function reproduceOn(opts: ReproduceOptions): Promise<ReproduceResult> {
   const totalSeconds = (performance.now() - t0) / 1000;
   const jobs: JobRow[] = plan.jobs.map((j) => {
     const o = outcomes.get(j.hash)!;
-    return { hash: j.hash, model: j.model.name, seed: j.seed, epochs: j.train.epochs, trainRows: o.trainRows, status: o.status, wallSeconds: o.wallSeconds, bestEpoch: o.bestEpoch, usedBy: [...new Set(j.uses.map((u) => u.experiment))].join(', ') };
+    return { hash: j.hash, model: j.model.name, seed: j.seed, epochs: j.train.epochs, trainRows: o.trainRows, status: o.status, wallSeconds: o.wallSeconds, bestEpoch: o.bestEpoch, usedBy: [...new Set(j.uses.map((u) => u.experiment))].join(', '), ...(o.worker ? { worker: `${o.worker.name}, ${fmt(o.worker.seconds)}${o.worker.resumedFrom ? `, resumed from epoch ${o.worker.resumedFrom}` : ''}` } : {}) };
   });
   const notes = reportNotes(backend, plan, workers);
   const title = 'Alizadeh & Fazel 2017 on FER2013, re-done with TensorFlow.js';

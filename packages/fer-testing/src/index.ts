@@ -1,4 +1,7 @@
 // Private test utilities shared by the packages' tests (never published).
-export { mulberry32, seededInts } from './rng.js';
+export { mulberry32, randomValues, seededInts } from './rng.js';
 export { expectNoLeak } from './leak.js';
 export { tinyFaces } from './fixtures.js';
+export { countCalls, expectAllClose, expectBitIdentical, expectNormClose, maxAbsDiff, rootMeanSquare } from './compare.js';
+export { expectKernelClose, gradStep, readWeights, runKernelOn, setWeights, useFastCpuFilterGradient } from './tfjs.js';
+export type { GradStep, KernelCase } from './tfjs.js';

@@ -15,3 +15,11 @@ export function seededInts(count: number, max: number, seed = 1): number[] {
   const r = mulberry32(seed);
   return Array.from({ length: count }, () => Math.floor(r() * max));
 }
+
+/** `n` seeded float32 values, uniform in [-1, 1). */
+export function randomValues(n: number, seed: number): Float32Array {
+  const r = mulberry32(seed);
+  const out = new Float32Array(n);
+  for (let i = 0; i < n; i++) out[i] = r() * 2 - 1;
+  return out;
+}

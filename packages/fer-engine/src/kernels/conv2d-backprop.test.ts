@@ -1,7 +1,8 @@
 import * as tf from '@tensorflow/tfjs';
-import { beforeAll, describe, expect, it } from 'vitest';
-import { mulberry32 } from '@fer/testing';
-import { maxAbsDiff, randomValues, runOn, setupWasm, type KernelCase } from './_test-utils.js';
+import '@tensorflow/tfjs-backend-wasm';
+import { beforeAll, describe, it } from 'vitest';
+import { expectKernelClose, mulberry32, randomValues, type KernelCase } from '@fer/testing';
+import { registerWasmTrainingKernels } from '../wasm-kernels.js';
 
 // Error bound: max |wasm - cpu| <= 1e-4 * max(1, max |cpu|) (float32 sums in a different order).
 const REL = 1e-4;
@@ -27,12 +28,11 @@ function outShape(c: ConvCase): number[] {
   return tf.backend_util.computeConv2DInfo([c.B, c.H, c.W, c.Ci], [c.fh, c.fw, c.Ci, c.Co], c.s, 1, c.pad as 'same', undefined, false, 'channelsLast').outShape;
 }
 
-async function compare(kc: KernelCase): Promise<void> {
-  const ref = await runOn('cpu', kc);
-  const got = await runOn('wasm', kc);
-  expect(got.shape).toEqual(ref.shape);
-  const { diff, scale } = maxAbsDiff(got.values, ref.values);
-  expect(diff).toBeLessThanOrEqual(REL * Math.max(1, scale));
+const compare = (kc: KernelCase) => expectKernelClose(tf, kc, { backend: 'wasm', rel: REL });
+
+async function setupWasm(): Promise<void> {
+  registerWasmTrainingKernels();
+  await tf.setBackend('wasm');
 }
 
 describe('Conv2D gradients on wasm = cpu', () => {

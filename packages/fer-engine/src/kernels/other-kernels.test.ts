@@ -1,17 +1,17 @@
 import * as tf from '@tensorflow/tfjs';
-import { beforeAll, describe, expect, it } from 'vitest';
-import { mulberry32 } from '@fer/testing';
-import { maxAbsDiff, randomValues, runOn, setupWasm, type KernelCase } from './_test-utils.js';
+import '@tensorflow/tfjs-backend-wasm';
+import { beforeAll, describe, it } from 'vitest';
+import { expectAllClose, expectKernelClose, mulberry32, randomValues, runKernelOn, type KernelCase } from '@fer/testing';
+import { registerWasmTrainingKernels } from '../wasm-kernels.js';
 
 // Error bound: max |wasm - cpu| <= 1e-4 * max(1, max |cpu|) (float32 sums in a different order).
 const REL = 1e-4;
 
-async function compare(kc: KernelCase): Promise<void> {
-  const ref = await runOn('cpu', kc);
-  const got = await runOn('wasm', kc);
-  expect(got.shape).toEqual(ref.shape);
-  const { diff, scale } = maxAbsDiff(got.values, ref.values);
-  expect(diff).toBeLessThanOrEqual(REL * Math.max(1, scale));
+const compare = (kc: KernelCase) => expectKernelClose(tf, kc, { backend: 'wasm', rel: REL });
+
+async function setupWasm(): Promise<void> {
+  registerWasmTrainingKernels();
+  await tf.setBackend('wasm');
 }
 
 const t = (shape: number[], seed: number) => ({ shape, values: randomValues(shape.reduce((a, b) => a * b, 1), seed) });
@@ -40,14 +40,13 @@ describe('BatchMatMul with a reused right operand (inference weights) on wasm = 
   it('gives the same product on the first and later calls', async () => {
     const a = t([5, 300], 1000);
     const b = t([300, 40], 1001);
-    const ref = await runOn('cpu', { name: 'BatchMatMul', inputs: { a, b }, attrs: { transposeA: false, transposeB: false } });
+    const ref = await runKernelOn(tf, 'cpu', { name: 'BatchMatMul', inputs: { a, b }, attrs: { transposeA: false, transposeB: false } });
     await tf.setBackend('wasm');
     const at = tf.tensor(a.values, a.shape);
     const bt = tf.tensor(b.values, b.shape);
     for (let i = 0; i < 3; i++) {
       const p = tf.matMul(at as tf.Tensor2D, bt as tf.Tensor2D);
-      const { diff, scale } = maxAbsDiff((await p.data()) as Float32Array, ref.values);
-      expect(diff).toBeLessThanOrEqual(REL * Math.max(1, scale));
+      expectAllClose((await p.data()) as Float32Array, ref.values, `call ${i}`, REL);
       p.dispose();
     }
     tf.dispose([at, bt]);
@@ -109,7 +108,7 @@ describe('MaxPoolGrad on wasm = cpu', () => {
     // Ties: a coarse grid of values makes equal maxima likely, to check the first-max rule.
     if (i % 4 === 1) for (let k = 0; k < input.values.length; k++) input.values[k] = Math.round(input.values[k]! * 2);
     const dy = t(info.outShape, 900 + i);
-    const output = await runOn('cpu', { name: 'MaxPool', inputs: { x: input }, attrs: { filterSize: [fh, fw], strides: [s, s], pad } });
+    const output = await runKernelOn(tf, 'cpu', { name: 'MaxPool', inputs: { x: input }, attrs: { filterSize: [fh, fw], strides: [s, s], pad } });
     await compare({ name: 'MaxPoolGrad', inputs: { dy, input, output }, attrs: { filterSize: [fh, fw], strides: [s, s], pad } });
   });
 });

@@ -9,9 +9,8 @@
 // FER_NATIVE_REQUIRED=1 is set: then the 'loads' test fails with the reason.
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
-import { mulberry32 } from '@fer/testing';
+import { countCalls, expectAllClose, expectBitIdentical, mulberry32, randomValues, type KernelCase } from '@fer/testing';
 import { describe, expect, it } from 'vitest';
-import { randomValues, type KernelCase } from '../kernels/_test-utils.js';
 import type { WasmBackendLike } from '../kernels/_wasm.js';
 import { describeNativeKernels, registerNativeKernels } from '../native-kernels.js';
 import { registerWasmTrainingKernels } from '../wasm-kernels.js';
@@ -26,18 +25,8 @@ const required = Boolean(process.env['CI']) || process.env['FER_NATIVE_REQUIRED'
 const skipped = status.active ? '' : ` (SKIPPED: native kernels not loaded: ${status.why})`;
 
 // Counts calls into the addon, per function (the kernels look the functions up on the addon object per call).
-const calls = new Map<string, number>();
 const load = loadNative();
-if (load.ok) {
-  const addon = load.addon as unknown as Record<string, unknown>;
-  for (const [name, fn] of Object.entries(addon)) {
-    if (typeof fn !== 'function') continue;
-    addon[name] = (...args: unknown[]) => {
-      calls.set(name, (calls.get(name) ?? 0) + 1);
-      return (fn as (...a: unknown[]) => unknown).apply(load.addon, args);
-    };
-  }
-}
+const calls = load.ok ? countCalls(load.addon) : new Map<string, number>();
 
 const REL = 1e-4;
 
@@ -84,39 +73,6 @@ async function runWasmOriginal(c: KernelCase): Promise<Values> {
   return { shape: out.shape.slice(), values };
 }
 
-function expectClose(got: Float32Array, want: Float32Array, what: string, rel = REL): void {
-  expect(got.length, what).toBe(want.length);
-  let diff = 0;
-  let scale = 0;
-  let at = -1;
-  for (let i = 0; i < want.length; i++) {
-    if (Number.isNaN(want[i]) && Number.isNaN(got[i])) continue;
-    const d = Math.abs(got[i] - want[i]);
-    if (!(d <= diff)) {
-      diff = d;
-      at = i;
-    }
-    scale = Math.max(scale, Math.abs(want[i]));
-  }
-  const bound = rel * Math.max(1, scale);
-  expect(diff, `${what}: max |native - cpu| = ${diff} at ${at} (native ${got[at]}, cpu ${want[at]}), bound ${bound}`).toBeLessThanOrEqual(bound);
-}
-
-function expectBits(got: Float32Array, want: Float32Array, what: string): void {
-  expect(got.length, what).toBe(want.length);
-  const a = new Uint32Array(got.buffer, got.byteOffset, got.length);
-  const b = new Uint32Array(want.buffer, want.byteOffset, want.length);
-  let bad = 0;
-  let first = -1;
-  for (let i = 0; i < a.length; i++) {
-    if (a[i] !== b[i] && !(Number.isNaN(got[i]) && Number.isNaN(want[i]))) {
-      if (first < 0) first = i;
-      bad++;
-    }
-  }
-  expect(bad, `${what}: ${bad} of ${a.length} values differ in their bits; first at ${first}: ${got[first]} vs ${want[first]}`).toBe(0);
-}
-
 /**
  * Native vs cpu; `fn` is the addon function the case must call once (undefined: must fall back, no native call;
  * `notFn`: must fall back, and the fallback may use other native kernels, e.g. a forward conv, but not `notFn`).
@@ -129,8 +85,8 @@ async function compare(c: KernelCase, fn: string | undefined, o: { exact?: boole
   if (fn) expect(Object.fromEntries(got.native), `${what}: expected one native ${fn} call`).toEqual({ [fn]: 1 });
   else if (o.notFn) expect(got.native.has(o.notFn), `${what}: expected the WASM fallback, got native ${o.notFn} calls`).toBe(false);
   else expect(got.native.size, `${what}: expected the WASM fallback, got native calls ${JSON.stringify([...got.native])}`).toBe(0);
-  if (o.exact) expectBits(got.values, ref.values, what);
-  else expectClose(got.values, ref.values, what, o.rel);
+  if (o.exact) expectBitIdentical(got.values, ref.values, what);
+  else expectAllClose(got.values, ref.values, what, o.rel ?? REL);
   return got;
 }
 
@@ -300,7 +256,7 @@ describe.skipIf(!status.active)(`binary ops: native = cpu (bit-identical for add
       // The WASM kernel it replaced: the same float32 arithmetic, so the same bits.
       const wasm = await runWasmOriginal(c);
       expect(wasm.shape).toEqual(got.shape);
-      expectBits(got.values, wasm.values, `${op} ${mode}: native vs the WASM kernel it replaced`);
+      expectBitIdentical(got.values, wasm.values, `${op} ${mode}: native vs the WASM kernel it replaced`);
     }
   });
 
@@ -337,7 +293,7 @@ describe.skipIf(!status.active)(`unary ops: native = cpu (bit-identical where on
     if (u.shift > 0) x.values[0] = x.values[1] = u.shift;
     const c: KernelCase = { name: op, inputs: { x }, attrs: u.attrs ?? {} };
     const got = await compare(c, 'unary', { exact: u.exact });
-    if (u.exact) expectBits(got.values, (await runWasmOriginal(c)).values, `${op}: native vs the WASM kernel it replaced`);
+    if (u.exact) expectBitIdentical(got.values, (await runWasmOriginal(c)).values, `${op}: native vs the WASM kernel it replaced`);
   });
 
   it('Relu, Relu6, Step and Abs keep NaN as cpu does', async () => {

@@ -6,9 +6,12 @@
 // FER_NATIVE_REQUIRED=1).
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
-import { expectNoLeak, mulberry32 } from '@fer/testing';
+import { builtinModels, createRegistry } from '@fer/models';
+import {
+  countCalls, expectBitIdentical, expectNoLeak, expectNormClose, gradStep, mulberry32, randomValues, readWeights, rootMeanSquare, setWeights,
+  useFastCpuFilterGradient,
+} from '@fer/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { randomValues } from '../kernels/_test-utils.js';
 import type { WasmBackendLike } from '../kernels/_wasm.js';
 import { describeNativeKernels, registerNativeKernels } from '../native-kernels.js';
 import { registerWasmTrainingKernels } from '../wasm-kernels.js';
@@ -19,135 +22,27 @@ const status = registerNativeKernels({ threads: 2 });
 const skipped = status.active ? '' : ` (SKIPPED: native kernels not loaded: ${status.why})`;
 
 // Counts calls into the addon, per function (the kernels look the functions up on the addon object per call).
-const calls = new Map<string, number>();
 const load = loadNative();
-if (load.ok) {
-  const addon = load.addon as unknown as Record<string, unknown>;
-  for (const [name, fn] of Object.entries(addon)) {
-    if (typeof fn !== 'function') continue;
-    addon[name] = (...args: unknown[]) => {
-      calls.set(name, (calls.get(name) ?? 0) + 1);
-      return (fn as (...a: unknown[]) => unknown).apply(load.addon, args);
-    };
-  }
-}
+const calls = load.ok ? countCalls(load.addon) : new Map<string, number>();
 const callCount = (fn: string): number => calls.get(fn) ?? 0;
 
 // NOTE: tfjs-backend-cpu's Conv2DBackpropFilter is a scalar loop (TensorBuffer.get per term): a paper-model
 // step takes tens of seconds with it. The cpu reference gets the same sum as one forward convolution of the
-// cpu backend instead (as webgpu.test.ts does; checked against the original kernel below), for stride 1,
-// odd kernel, 'same' padding only; anything else goes to the original.
-const originalFilterGrad = tf.getKernel('Conv2DBackpropFilter', 'cpu')!;
+// cpu backend instead (as webgpu.test.ts does; checked against the original kernel below).
+let fastFilterGrad: ReturnType<typeof useFastCpuFilterGradient>;
 const realRandom = Math.random;
 
 beforeAll(() => {
-  tf.unregisterKernel('Conv2DBackpropFilter', 'cpu');
-  tf.registerKernel({ ...originalFilterGrad, kernelFunc: fastCpuConv2dBackpropFilter(originalFilterGrad.kernelFunc) });
+  fastFilterGrad = useFastCpuFilterGradient(tf);
 });
 
 afterAll(() => {
   Math.random = realRandom;
-  tf.unregisterKernel('Conv2DBackpropFilter', 'cpu');
-  tf.registerKernel(originalFilterGrad);
+  fastFilterGrad.restore();
 });
 
-// --- The paper models (harness/src/bench/models.ts, with the input size as a parameter) ---
-
-function convBlock(m: tf.Sequential, filters: number, k: number, pool: boolean, size: number | undefined): void {
-  m.add(tf.layers.conv2d({ filters, kernelSize: k, padding: 'same', ...(size ? { inputShape: [size, size, 1] } : {}) }));
-  m.add(tf.layers.batchNormalization({ axis: -1, momentum: 0.9, epsilon: 1e-5 }));
-  m.add(tf.layers.reLU());
-  if (pool) m.add(tf.layers.maxPooling2d({ poolSize: 2, strides: 2 }));
-  m.add(tf.layers.dropout({ rate: 0.25 }));
-}
-
-/** The paper's shallow network: conv32 3x3, conv64 3x3 + pool, dense 512, dense 7. */
-function buildShallow(size: number): tf.Sequential {
-  const m = tf.sequential({ name: 'paper_shallow' });
-  convBlock(m, 32, 3, false, size);
-  convBlock(m, 64, 3, true, undefined);
-  m.add(tf.layers.flatten());
-  m.add(tf.layers.dense({ units: 512, activation: 'relu' }));
-  m.add(tf.layers.dropout({ rate: 0.5 }));
-  m.add(tf.layers.dense({ units: 7, activation: 'softmax' }));
-  return m;
-}
-
-/** The paper's deep network: conv 64 3x3, 128 5x5, 512 3x3, 512 3x3 (each pooled), dense 256, 512, 7. */
-function buildDeep(size: number): tf.Sequential {
-  const m = tf.sequential({ name: 'paper_deep' });
-  convBlock(m, 64, 3, true, size);
-  convBlock(m, 128, 5, true, undefined);
-  convBlock(m, 512, 3, true, undefined);
-  convBlock(m, 512, 3, true, undefined);
-  m.add(tf.layers.flatten());
-  for (const units of [256, 512]) {
-    m.add(tf.layers.dense({ units }));
-    m.add(tf.layers.batchNormalization({ axis: -1, momentum: 0.9, epsilon: 1e-5 }));
-    m.add(tf.layers.reLU());
-    m.add(tf.layers.dropout({ rate: 0.25 }));
-  }
-  m.add(tf.layers.dense({ units: 7, activation: 'softmax' }));
-  return m;
-}
-
-interface Step { loss: number; grads: Float32Array[]; names: string[] }
-
-/** One training step's loss and the gradient of every trainable weight, with Math.random seeded (dropout). */
-async function gradStep(m: tf.LayersModel, xv: Float32Array, xShape: number[], labels: number[], seed: number): Promise<Step> {
-  const vars = m.trainableWeights.map((w) => w.read() as tf.Variable);
-  const x = tf.tensor(xv, xShape);
-  const y = tf.tidy(() => tf.oneHot(tf.tensor1d(labels, 'int32'), 7).toFloat());
-  Math.random = mulberry32(seed);
-  let value: tf.Scalar;
-  let grads: tf.NamedTensorMap;
-  try {
-    ({ value, grads } = tf.variableGrads(() => tf.metrics.categoricalCrossentropy(y, m.apply(x, { training: true }) as tf.Tensor).mean() as tf.Scalar, vars));
-  } finally {
-    Math.random = realRandom;
-  }
-  const loss = (await value.data())[0];
-  const out: Float32Array[] = [];
-  for (const v of vars) out.push((await grads[v.name].data()) as Float32Array);
-  tf.dispose([value, x, y, ...Object.values(grads)]);
-  return { loss, grads: out, names: m.trainableWeights.map((w) => w.originalName) };
-}
-
-function setWeights(m: tf.LayersModel, values: Float32Array[]): void {
-  const ts = m.getWeights().map((w, i) => tf.tensor(values[i], w.shape));
-  m.setWeights(ts);
-  tf.dispose(ts);
-}
-
-// ||g_native - g_cpu||_2 <= 1e-3 * (||g_cpu||_2 + rms * sqrt(n)), rms over all the model's gradient values:
-// the second term covers the conv biases that feed batch norm, whose true gradient is 0 (float noise on both).
-function expectGradClose(got: Float32Array, want: Float32Array, what: string, rms: number): void {
-  expect(got.length, what).toBe(want.length);
-  let num = 0;
-  let den = 0;
-  for (let i = 0; i < want.length; i++) {
-    num += (got[i] - want[i]) ** 2;
-    den += want[i] ** 2;
-  }
-  const err = Math.sqrt(num);
-  const bound = 1e-3 * (Math.sqrt(den) + rms * Math.sqrt(want.length));
-  expect(err, `${what}: ||native - cpu|| = ${err.toExponential(2)}, ||cpu|| = ${Math.sqrt(den).toExponential(2)}, bound ${bound.toExponential(2)}`).toBeLessThanOrEqual(bound);
-}
-
-function expectBits(got: ArrayLike<number>, want: ArrayLike<number>, what: string): void {
-  const a = new Uint32Array(Float32Array.from(got).buffer);
-  const b = new Uint32Array(Float32Array.from(want).buffer);
-  expect(a.length, what).toBe(b.length);
-  let bad = 0;
-  let first = -1;
-  for (let i = 0; i < a.length; i++) {
-    if (a[i] !== b[i]) {
-      if (first < 0) first = i;
-      bad++;
-    }
-  }
-  expect(bad, `${what}: ${bad} of ${a.length} values differ in their bits; first at ${first}: ${got[first]} vs ${want[first]}`).toBe(0);
-}
+// The paper models of @fer/models, at a smaller input size.
+const models = createRegistry(builtinModels);
 
 describe(`the cpu reference${skipped}`, () => {
   it.skipIf(!status.active)('computes Conv2DBackpropFilter (stride 1, same) as tfjs-backend-cpu does', async () => {
@@ -156,7 +51,7 @@ describe(`the cpu reference${skipped}`, () => {
     const dy = tf.tensor4d(randomValues(2 * 7 * 6 * 5, 2), [2, 7, 6, 5]);
     const attrs = { strides: [1, 1], pad: 'same', dataFormat: 'NHWC', dimRoundingMode: undefined, filterShape: [3, 3, 3, 5] };
     const backend = tf.backend();
-    const want = originalFilterGrad.kernelFunc({ inputs: { x, dy }, backend, attrs: attrs as never }) as tf.TensorInfo;
+    const want = fastFilterGrad.original({ inputs: { x, dy }, backend, attrs: attrs as never }) as tf.TensorInfo;
     const got = tf.engine().runKernel('Conv2DBackpropFilter', { x, dy }, attrs as never) as tf.Tensor;
     const w = backend.readSync(want.dataId) as Float32Array;
     const g = (await got.data()) as Float32Array;
@@ -168,41 +63,42 @@ describe(`the cpu reference${skipped}`, () => {
 
 describe.skipIf(!status.active)(`paper models: a training step on wasm + native = cpu${skipped}`, () => {
   it.each([
-    { name: 'shallow', size: 48, batch: 2 },
-    // NOTE: 4 max-pools: 24 -> 1. Batch 4, not 2: batch norm over 2 samples maps each dense feature to about
+    { name: 'paper-shallow', size: 48, batch: 2, masks: 3 },
+    // NOTE: 4 max-pools: 16 -> 1. Batch 4, not 2: batch norm over 2 samples maps each dense feature to about
     // +-1 and its gradient nearly cancels, so the conv gradients are float noise amplified (~5e-3 relative
     // between cpu and plain WASM too); at batch 4 every backend agrees to ~1e-5.
-    { name: 'deep', size: 24, batch: 4 },
-  ])('$name ($size x $size, batch $batch): same loss and every gradient, dropout and batch norm in training mode', async ({ name, size, batch }) => {
-    const build = name === 'shallow' ? buildShallow : buildDeep;
+    { name: 'paper-deep', size: 16, batch: 4, masks: 6 },
+  ])('$name ($size x $size, batch $batch): same loss and every gradient, dropout and batch norm in training mode', async ({ name, size, batch, masks }) => {
+    const build = (): tf.LayersModel => models.create(name, { inputSize: size }, { seed: 3 });
     const xv = randomValues(batch * size * size, 77);
-    const xShape = [batch, size, size, 1];
+    const inputs = (): tf.Tensor => tf.tensor4d(xv, [batch, size, size, 1]);
     const labels = Array.from({ length: batch }, (_, i) => (i * 3) % 7);
 
     await tf.setBackend('cpu');
-    const ref = build(size);
-    const weights = await Promise.all(ref.getWeights().map(async (w) => Float32Array.from((await w.data()) as Float32Array)));
-    const cpu = await gradStep(ref, xv, xShape, labels, 5);
+    const ref = build();
+    const weights = await readWeights(ref);
+    const cpu = await gradStep(tf, ref, inputs, labels, 5);
     ref.dispose();
 
     await tf.setBackend('wasm');
     const before = { conv: callCount('convBackwardWeights'), mask: callCount('dropoutMask') };
     const got = await expectNoLeak(tf, async () => {
-      const m = build(size);
-      setWeights(m, weights);
-      const out = await gradStep(m, xv, xShape, labels, 5);
+      const m = build();
+      setWeights(tf, m, weights);
+      const out = await gradStep(tf, m, inputs, labels, 5);
       m.dispose();
       return out;
     });
     expect(callCount('convBackwardWeights')).toBeGreaterThan(before.conv); // the native kernels did the work
-    expect(callCount('dropoutMask') - before.mask, 'native dropout masks').toBe(name === 'shallow' ? 3 : 6);
+    expect(callCount('dropoutMask') - before.mask, 'native dropout masks').toBe(masks);
 
     expect(Number.isFinite(cpu.loss)).toBe(true);
     expect(Math.abs(got.loss - cpu.loss), `loss: native ${got.loss}, cpu ${cpu.loss}`).toBeLessThanOrEqual(1e-4 * Math.abs(cpu.loss));
     expect(got.grads.length).toBe(cpu.grads.length);
-    const n = cpu.grads.reduce((a, g) => a + g.length, 0);
-    const rms = Math.sqrt(cpu.grads.reduce((a, g) => a + g.reduce((u, v) => u + v * v, 0), 0) / n);
-    cpu.grads.forEach((g, i) => expectGradClose(got.grads[i], g, `gradient of ${cpu.names[i]}`, rms));
+    const rms = rootMeanSquare(cpu.grads);
+    // ||g_native - g_cpu||_2 <= 1e-3 * (||g_cpu||_2 + rms * sqrt(n)): the second term covers the conv biases
+    // that feed batch norm, whose true gradient is 0 (float noise on both).
+    cpu.grads.forEach((g, i) => expectNormClose(got.grads[i], g, `gradient of ${cpu.names[i]}`, { rtol: 1e-3, rms }));
   });
 });
 
@@ -250,9 +146,9 @@ describe.skipIf(!status.active)(`fused optimizer updates: weights and slots bit-
     const before = callCount(fn);
     const got = await optimize('wasm', make, arrayForm);
     expect(callCount(fn) - before, `native ${fn} calls`).toBe(3 * Object.keys(VAR_SHAPES).length);
-    got.weights.forEach((w, i) => expectBits(w, ref.weights[i], `weight ${Object.keys(VAR_SHAPES)[i]}`));
+    got.weights.forEach((w, i) => expectBitIdentical(w, ref.weights[i], `weight ${Object.keys(VAR_SHAPES)[i]}`));
     expect(got.slots.map((s) => s.name)).toEqual(ref.slots.map((s) => s.name));
-    got.slots.forEach((s, i) => expectBits(s.values, ref.slots[i].values, `optimizer slot ${s.name}`));
+    got.slots.forEach((s, i) => expectBitIdentical(s.values, ref.slots[i].values, `optimizer slot ${s.name}`));
   });
 });
 
@@ -280,7 +176,7 @@ describe.skipIf(!status.active)(`Dropout layer on wasm + native: tfjs' own mask,
       const layer = tf.layers.dropout({ rate, seed });
       const x = tf.tensor(xv, shape);
       const y = layer.apply(x, { training: true }) as tf.Tensor;
-      expectBits((await y.data()) as Float32Array, want, `dropout rate ${rate}`);
+      expectBitIdentical((await y.data()) as Float32Array, want, `dropout rate ${rate}`);
       tf.dispose([x, y]);
       layer.dispose();
     });
@@ -315,7 +211,7 @@ describe.skipIf(!status.active)(`Dropout layer on wasm + native: tfjs' own mask,
     const before = callCount('dropoutMask');
     const got = await expectNoLeak(tf, () => run('wasm'));
     expect(callCount('dropoutMask') - before).toBe(2);
-    expectBits(got, want, `dropout rate ${rate}, Math.random seeded`);
+    expectBitIdentical(got, want, `dropout rate ${rate}, Math.random seeded`);
     expect(Array.from(got.subarray(0, got.length / 2))).not.toEqual(Array.from(got.subarray(got.length / 2))); // two different masks
   });
 
@@ -334,10 +230,10 @@ describe.skipIf(!status.active)(`Dropout layer on wasm + native: tfjs' own mask,
       const x = tf.tensor(xv, shape);
       const plain = tf.layers.dropout({ rate: 0.5, seed: 3 });
       const y = plain.apply(x, { training: false }) as tf.Tensor;
-      expectBits((await y.data()) as Float32Array, xv, 'inference');
+      expectBitIdentical((await y.data()) as Float32Array, xv, 'inference');
       const spatial = tf.layers.dropout({ rate: 0.5, noiseShape: [2, 1, 1, 3], seed: 11 });
       const z = spatial.apply(x, { training: true }) as tf.Tensor;
-      expectBits((await z.data()) as Float32Array, want, 'noiseShape [2,1,1,3]');
+      expectBitIdentical((await z.data()) as Float32Array, want, 'noiseShape [2,1,1,3]');
       tf.dispose([x, y, z]);
       plain.dispose();
       spatial.dispose();
@@ -381,8 +277,8 @@ describe.skipIf(!status.active)(`Sum and Mean gradients on wasm + native: bit-id
     };
     const want = await run('cpu');
     const got = await run('wasm');
-    expectBits(got[0], want[0], 'Sum gradient');
-    expectBits(got[1], want[1], 'Mean gradient');
+    expectBitIdentical(got[0], want[0], 'Sum gradient');
+    expectBitIdentical(got[1], want[1], 'Mean gradient');
   });
 });
 
@@ -522,32 +418,3 @@ describe.skipIf(!status.active)(`30 Adam steps of a conv + batch norm + dropout 
     expect(describeNativeKernels().failures).toEqual([]);
   });
 });
-
-// --- Internal helpers ---
-
-/** Conv2DBackpropFilter as a forward conv: x as [Ci,H,W,B] (batch as channels) with dy as a [Ho,Wo,B,Co] filter. */
-function fastCpuConv2dBackpropFilter(original: tf.KernelFunc): tf.KernelFunc {
-  return ({ inputs, backend, attrs }) => {
-    const { x, dy } = inputs as { x: tf.TensorInfo; dy: tf.TensorInfo };
-    const a = attrs as unknown as { strides: number | number[]; pad: unknown; dataFormat?: string; filterShape: number[] };
-    const [kh, kw] = a.filterShape;
-    const st = typeof a.strides === 'number' ? [a.strides, a.strides] : a.strides;
-    if (a.pad !== 'same' || st[0] !== 1 || st[1] !== 1 || kh % 2 === 0 || kw % 2 === 0 || (a.dataFormat ?? 'NHWC') !== 'NHWC') {
-      return original({ inputs, backend, attrs });
-    }
-    const cpu = backend as tf.KernelBackend;
-    const transpose = (t: tf.TensorInfo, perm: number[]): tf.TensorInfo => tf.getKernel('Transpose', 'cpu')!.kernelFunc({ inputs: { x: t }, backend, attrs: { perm } }) as tf.TensorInfo;
-    const xt = transpose(x, [3, 1, 2, 0]);
-    const dyt = transpose(dy, [1, 2, 0, 3]);
-    const ph = (kh - 1) / 2;
-    const pw = (kw - 1) / 2;
-    const out = tf.getKernel('Conv2D', 'cpu')!.kernelFunc({
-      inputs: { x: xt, filter: dyt },
-      backend,
-      attrs: { strides: [1, 1], pad: [[0, 0], [ph, ph], [pw, pw], [0, 0]], dataFormat: 'NHWC', dilations: [1, 1] } as never,
-    }) as tf.TensorInfo;
-    const result = transpose(out, [1, 2, 0, 3]);
-    for (const t of [xt, dyt, out]) cpu.disposeData(t.dataId);
-    return result;
-  };
-}
