@@ -7,7 +7,7 @@ import { scaleWidths } from '../recipe.js';
 import { convBlock, denseBlock, imageInput, softmaxHead, type SymT } from './_layers.js';
 
 // Alizadeh & Fazel 2017, "Convolutional Neural Networks for Facial Expression Recognition",
-// arXiv 1704.06756. Layer shapes follow the paper's figures and /shared/bench/torch_reference.py.
+// arXiv 1704.06756. Layer shapes follow the paper's figures and the PyTorch peer (harness/peers/torch_models.py).
 
 const CITE = 'Alizadeh, S. & Fazel, A. (2017). Convolutional Neural Networks for Facial Expression Recognition. arXiv:1704.06756';
 const URL = 'https://arxiv.org/abs/1704.06756';
