@@ -18,6 +18,8 @@ export default defineCommand({
     out: { type: 'string', description: 'output folder (default results/<budget>-<data-id>/)' },
     set: { type: 'string', description: 'override a setting, key=value (repeatable), e.g. --set train.epochs=1' },
     'dry-run': { type: 'boolean', description: 'print the plan and a measured ETA, then stop', default: false },
+    queue: { type: 'string', description: 'redis://HOST:PORT: run the jobs on `fer worker`s through this Redis queue (BullMQ); --out must be the folder the workers share (docs/distributed.md)' },
+    attempts: { type: 'string', description: 'with --queue: attempts of a failing job before it ends as failed (default 3)' },
   },
   async run({ args }) {
     const seeds = Number(args.seeds);
@@ -27,6 +29,7 @@ export default defineCommand({
     await reproduce({
       data: args.data, budget: args.budget as BudgetName | undefined, seeds, backend: args.backend, workers,
       only: list(args.only), out: args.out, set: many(args.set), dryRun: Boolean(args['dry-run']),
+      queue: args.queue, queueAttempts: args.attempts === undefined ? undefined : Number(args.attempts),
     });
   },
 });

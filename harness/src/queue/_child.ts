@@ -1,0 +1,110 @@
+// The training child process of `fer worker`: one per job, so a CPU-bound training step never
+// stalls the worker's queue-lock renewal. Gets a ChildRequest over IPC, trains the job (resuming
+// from its checkpoint), reports progress, and exits. Dies with its worker (IPC disconnect).
+// Not part of any public API.
+import { loadDataset, makeSyntheticFer } from '@fer/data';
+import { createDataParallelStepper, disposeBackend, initBackend, type BackendChoice } from '@fer/engine';
+import type { HogOptions } from '@fer/hog';
+import { builtinModels, createRegistry, localStepper, type StepperFactory, type TrainStepper } from '@fer/models';
+import { isFinished, runJob } from '../reproduce/job.js';
+import { prepareData, rowSets } from '../reproduce/prepare.js';
+import { dataIdentity } from '../reproduce/run.js';
+import type { ChildMessage, ChildRequest, ReproduceJobData } from './protocol.js';
+
+let finished = false;
+// The worker stops (SIGTERM): training ends at the next step with a mid-epoch checkpoint.
+const stop = new AbortController();
+process.on('SIGTERM', () => stop.abort());
+// NOTE: the worker died (kill -9, lost machine): stop at once, so this orphan never races the
+// attempt another worker starts from the same checkpoint folder.
+process.on('disconnect', () => {
+  if (!finished) process.exit(70);
+});
+
+const send = (m: ChildMessage): Promise<void> => new Promise((res) => {
+  if (!process.connected) return res();
+  process.send!(m, undefined, {}, () => res());
+});
+
+process.once('message', (req: ChildRequest) => {
+  void run(req).then(
+    async (m) => { finished = true; await send(m); process.exit(0); },
+    async (e: unknown) => {
+      finished = true;
+      const err = e as Error & { code?: unknown };
+      const code = typeof err?.code === 'string' ? err.code : undefined;
+      // A worker with other data than the submitter's will never succeed: no retries.
+      await send({ type: 'error', code, message: err?.message ?? String(e), permanent: code === 'E_DATA_MISMATCH' });
+      process.exit(1);
+    },
+  );
+});
+
+async function run(req: ChildRequest): Promise<ChildMessage> {
+  if (req.data.kind !== 'reproduce') throw new Error(`training child: job kind ${req.data.kind} is not run here`);
+  const d: ReproduceJobData = req.data;
+  const backend = req.backend ?? d.backend ?? 'auto';
+  await initBackend({ backend: backend as BackendChoice, ...(backend === 'webgpu' ? { allowSoftwareAdapter: true } : {}) });
+  try {
+    const dataPath = req.dataPath ?? d.data;
+    const ds = dataPath ? await loadDataset(dataPath) : makeSyntheticFer({ seed: 2017 });
+    const id = dataIdentity(ds);
+    if (id.fingerprint !== d.fingerprint) {
+      throw Object.assign(new Error(`data ${dataPath || 'synthetic'} has fingerprint ${id.fingerprint}, the job was planned on data with fingerprint ${d.fingerprint}. Give this worker the submitter's data set (fer worker --data PATH).`), { code: 'E_DATA_MISMATCH' });
+    }
+    const registry = createRegistry(builtinModels);
+    const job = d.job;
+    const hog = registry.get(job.model.name).inputs.hog ? (registry.resolveConfig(job.model.name, job.model.config).hog as HogOptions) : undefined;
+    const data = prepareData(ds, rowSets(ds, job.train), job.train, hog);
+    const base: StepperFactory | undefined = d.threads > 1 ? createDataParallelStepper({ workers: d.threads, backend: backend === 'cpu' ? 'cpu' : 'wasm' }) : undefined;
+    const hold = Number(process.env.FER_QUEUE_TEST_HOLD_AFTER_EPOCH ?? 0);
+    let heldAfter = 0;
+    let started = false;
+    let lastProgress = 0;
+    const outcome = await runJob({
+      job, dir: req.dir, registry, dataset: ds, data, settings: d.settings, stop: stop.signal,
+      stepperFactory: hold > 0 ? holdingStepper(base ?? localStepper, () => heldAfter) : base,
+      onProgress: (p) => {
+        if (!started) { started = true; void send({ type: 'started', startEpoch: p.epoch - 1 }); }
+        const now = performance.now();
+        if (now - lastProgress < 1000) return;
+        lastProgress = now;
+        void send({ type: 'progress', epoch: p.epoch, epochs: p.epochs, step: p.step, steps: p.steps, loss: p.loss });
+      },
+      onEpoch: (l) => {
+        void send({ type: 'epoch', epoch: l.epoch, epochs: job.train.epochs, loss: l.loss, valAccuracy: l.valAccuracy, seconds: l.seconds });
+        if (hold > 0 && l.epoch >= hold && l.epoch < job.train.epochs) heldAfter = l.epoch;
+      },
+    });
+    if (!isFinished(outcome)) throw Object.assign(new Error(`stopped in epoch ${outcome.at.epoch} step ${outcome.at.step}/${outcome.at.steps} (checkpoint written)`), { code: 'E_STOPPED' });
+    return { type: 'done', resumedFrom: outcome.resumedFrom, cached: outcome.status === 'cached' };
+  } finally {
+    await disposeBackend();
+  }
+}
+
+/**
+ * Test hook (FER_QUEUE_TEST_HOLD_AFTER_EPOCH=N): after epoch N's checkpoint, the next training step
+ * never returns, so a test can SIGKILL the worker mid-job at a known point. The event loop stays free
+ * (the IPC disconnect still ends this process).
+ */
+function holdingStepper(base: StepperFactory, heldAfter: () => number): StepperFactory {
+  return async (args) => {
+    const st = await base(args);
+    return new Proxy(st, {
+      get(target, prop) {
+        if (prop === 'step') {
+          return async (...a: Parameters<TrainStepper['step']>) => {
+            if (heldAfter() > 0) {
+              await send({ type: 'held', epoch: heldAfter(), pid: process.pid });
+              await new Promise(() => undefined);
+            }
+            return target.step(...a);
+          };
+        }
+        const v = Reflect.get(target, prop) as unknown;
+        return typeof v === 'function' ? (v as (...x: unknown[]) => unknown).bind(target) : v;
+      },
+    });
+  };
+}

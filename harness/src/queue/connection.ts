@@ -1,0 +1,110 @@
+// The Redis side of `--queue redis://HOST:PORT`: URL parsing, a bounded reachability check (ioredis
+// retries forever by default, so a missing Redis would hang), and the connection options BullMQ gets.
+import { Redis, type RedisOptions } from 'ioredis';
+
+/** The BullMQ queue every `pnpm reproduce --queue` / `fer sweep --queue` / `fer worker` shares. */
+export const QUEUE_NAME = 'fer-jobs';
+
+/** Defaults of the queue settings (one place; the commands read them). */
+export const QUEUE_DEFAULTS = {
+  /** Attempts of a job that throws (a bad config, NaN) before it ends as failed. */
+  attempts: 3,
+  /** First retry delay (ms); doubles each attempt. */
+  backoffMs: 2000,
+  /**
+   * Lock duration = stalled-check interval (ms): a worker that dies (kill -9, machine lost) leaves its
+   * job locked this long, then another worker takes it and resumes it from its last checkpoint.
+   */
+  stallMs: 30_000,
+  /** Times a job may be recovered from a dead worker before it ends as failed. */
+  maxStalls: 5,
+  /** How long `--queue` waits for Redis to answer before E_QUEUE_UNREACHABLE. */
+  connectMs: 5000,
+  /** Reconnect attempts after a lost connection (~1 min in all) before giving up. */
+  reconnects: 20,
+} as const;
+
+/** Errors of the queue commands: `code` + what was got, what was expected and how to fix it. */
+export class QueueError extends Error {
+  readonly code: string;
+  constructor(code: string, message: string, options?: { cause?: unknown }) {
+    super(`[fer queue] ${message}`, options);
+    this.name = 'QueueError';
+    this.code = code;
+  }
+}
+
+/** The URL with its password hidden, for messages. */
+export function redactUrl(url: string): string {
+  return url.replace(/\/\/([^:@/]*):[^@/]*@/, '//$1:***@');
+}
+
+/**
+ * `redis://[user:password@]host[:port][/db]` (or `rediss://` for TLS) as ioredis options.
+ * @example
+ * parseQueueUrl('redis://10.0.0.5:6380/2') // { host: '10.0.0.5', port: 6380, db: 2 }
+ */
+export function parseQueueUrl(url: string): RedisOptions {
+  let u: URL;
+  try {
+    u = new URL(url);
+  } catch {
+    throw new QueueError('E_BAD_QUEUE_URL', `--queue ${JSON.stringify(url)} is not a URL; expected redis://HOST:PORT (e.g. redis://127.0.0.1:6379).`);
+  }
+  if (u.protocol !== 'redis:' && u.protocol !== 'rediss:') {
+    throw new QueueError('E_BAD_QUEUE_URL', `--queue ${redactUrl(url)}: scheme "${u.protocol}", expected redis:// or rediss:// (TLS), e.g. redis://127.0.0.1:6379.`);
+  }
+  if (!u.hostname) throw new QueueError('E_BAD_QUEUE_URL', `--queue ${redactUrl(url)} names no host; expected redis://HOST:PORT.`);
+  const db = u.pathname && u.pathname !== '/' ? Number(u.pathname.slice(1)) : 0;
+  if (!Number.isInteger(db) || db < 0) throw new QueueError('E_BAD_QUEUE_URL', `--queue ${redactUrl(url)}: database "${u.pathname.slice(1)}" is not a number; expected redis://HOST:PORT/<db number>.`);
+  return {
+    host: u.hostname.replace(/^\[|\]$/g, ''),
+    port: u.port ? Number(u.port) : 6379,
+    db,
+    ...(u.username ? { username: decodeURIComponent(u.username) } : {}),
+    ...(u.password ? { password: decodeURIComponent(u.password) } : {}),
+    ...(u.protocol === 'rediss:' ? { tls: {} } : {}),
+  };
+}
+
+/**
+ * Connects once with a bounded timeout and no retries: E_QUEUE_UNREACHABLE naming the URL within
+ * `timeoutMs` instead of ioredis' endless reconnecting. Also checks that Redis is 5+ (BullMQ's need).
+ */
+export async function checkRedis(url: string, timeoutMs: number = QUEUE_DEFAULTS.connectMs): Promise<{ version: string }> {
+  const client = new Redis({ ...parseQueueUrl(url), lazyConnect: true, connectTimeout: timeoutMs, maxRetriesPerRequest: 0, enableOfflineQueue: false, retryStrategy: () => null });
+  let lastError: Error | undefined;
+  client.on('error', (e: Error) => { lastError = e; });
+  try {
+    const timer = new Promise<never>((_, rej) => setTimeout(() => rej(new Error(`no answer within ${timeoutMs} ms`)), timeoutMs).unref());
+    await Promise.race([client.connect().then(() => client.ping()), timer]);
+    const info = await client.info('server');
+    const version = /redis_version:([\d.]+)/.exec(info)?.[1] ?? '?';
+    if (Number(version.split('.')[0]) < 5) throw new QueueError('E_QUEUE_UNREACHABLE', `Redis at ${redactUrl(url)} is version ${version}; BullMQ needs Redis 5 or newer.`);
+    return { version };
+  } catch (e) {
+    if (e instanceof QueueError) throw e;
+    const why = (lastError ?? (e as Error)).message || String(e);
+    throw new QueueError('E_QUEUE_UNREACHABLE', `cannot reach Redis at ${redactUrl(url)} (${why}). Expected a running Redis 5+ there: start one (e.g. \`redis-server --port 6379\`, or the docker-compose in docs/distributed.md) or fix --queue.`, { cause: e });
+  } finally {
+    client.disconnect();
+  }
+}
+
+/**
+ * A connection for BullMQ that gives up after a bounded number of reconnects (about a minute), so a
+ * lost Redis ends the command with an error instead of a hang. `blocking` connections (workers,
+ * event listeners) need `maxRetriesPerRequest: null` (BullMQ's rule).
+ */
+export function createConnection(url: string, opts: { blocking: boolean; onEnd?: () => void }): Redis {
+  const conn = new Redis({
+    ...parseQueueUrl(url),
+    connectTimeout: QUEUE_DEFAULTS.connectMs,
+    maxRetriesPerRequest: opts.blocking ? null : 3,
+    retryStrategy: (times) => (times > QUEUE_DEFAULTS.reconnects ? null : Math.min(times * 500, 3000)),
+  });
+  // NOTE: errors are reported through 'end' (the retries are used up) and through the failing calls.
+  conn.on('error', () => undefined);
+  if (opts.onEnd) conn.on('end', opts.onEnd);
+  return conn;
+}
