@@ -1,0 +1,44 @@
+import { createServer } from 'node:net';
+import { describe, expect, it } from 'vitest';
+import { checkRedis, parseQueueUrl, redactUrl } from './connection.js';
+
+describe('queue URLs', () => {
+  it('parses redis:// and rediss:// URLs into ioredis options', () => {
+    expect(parseQueueUrl('redis://10.0.0.5:6380/2')).toEqual({ host: '10.0.0.5', port: 6380, db: 2 });
+    expect(parseQueueUrl('redis://localhost')).toEqual({ host: 'localhost', port: 6379, db: 0 });
+    expect(parseQueueUrl('rediss://user:p%40ss@h:1')).toEqual({ host: 'h', port: 1, db: 0, username: 'user', password: 'p@ss', tls: {} });
+    expect(parseQueueUrl('redis://[::1]:7000')).toMatchObject({ host: '::1', port: 7000 });
+  });
+
+  it('rejects what is not a Redis URL, saying what was expected', () => {
+    expect(() => parseQueueUrl('localhost:6379')).toThrow(/scheme "localhost:", expected redis:\/\//);
+    expect(() => parseQueueUrl('not a url')).toThrow(expect.objectContaining({ code: 'E_BAD_QUEUE_URL' }));
+    expect(() => parseQueueUrl('http://h:1')).toThrow(/expected redis:\/\/ or rediss:\/\//);
+    expect(() => parseQueueUrl('redis://h:1/x')).toThrow(/database "x" is not a number/);
+  });
+
+  it('hides passwords in messages', () => {
+    expect(redactUrl('redis://u:secret@h:1/0')).toBe('redis://u:***@h:1/0');
+    expect(redactUrl('redis://h:1')).toBe('redis://h:1');
+  });
+
+  it('a port where nothing listens: E_QUEUE_UNREACHABLE naming the URL, quickly', async () => {
+    const port = await new Promise<number>((res) => {
+      const s = createServer().listen(0, '127.0.0.1', () => { const p = (s.address() as { port: number }).port; s.close(() => res(p)); });
+    });
+    await expect(checkRedis(`redis://:pw@127.0.0.1:${port}`, 3000)).rejects.toMatchObject({
+      code: 'E_QUEUE_UNREACHABLE',
+      message: expect.stringContaining(`cannot reach Redis at redis://:***@127.0.0.1:${port}`),
+    });
+  });
+
+  it('a server that never answers: E_QUEUE_UNREACHABLE after the timeout, not a hang', async () => {
+    const silent = createServer(() => undefined);
+    const port = await new Promise<number>((res) => silent.listen(0, '127.0.0.1', () => res((silent.address() as { port: number }).port)));
+    try {
+      await expect(checkRedis(`redis://127.0.0.1:${port}`, 500)).rejects.toMatchObject({ code: 'E_QUEUE_UNREACHABLE', message: expect.stringContaining(`127.0.0.1:${port}`) });
+    } finally {
+      silent.close();
+    }
+  });
+});

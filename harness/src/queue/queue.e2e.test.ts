@@ -1,0 +1,206 @@
+// End to end through a real Redis (Debian's redis-server, started here on a free loopback port and
+// stopped at the end) and real `fer worker` / `pnpm reproduce --queue` processes:
+// (a) two workers, one SIGKILLed mid-job after its epoch-1 checkpoint: the run completes, every job has
+//     one result, the killed job resumed from its checkpoint, and the numbers equal a local run's;
+// (b) the same reproduction enqueued twice enqueues nothing new and each job runs once; a third run
+//     finds every result in the shared folder and enqueues nothing;
+// (c) a diverging job fails after its attempts and reproduce exits non-zero naming it;
+// (d) no Redis at the URL: a clear error naming it, not a hang.
+// Skipped (loudly) only when redis-server is not installed; .ci/run installs it.
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, readdirSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { AttemptRecord, QueueRunInfo } from './protocol.js';
+
+const harness = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
+const cli = join(harness, 'src', 'cli.ts');
+const backend = process.env.FER_BACKEND ?? 'auto';
+const hasRedis = spawnSync('redis-server', ['--version'], { stdio: 'ignore' }).status === 0;
+if (!hasRedis) {
+  console.warn('\n*** SKIPPED harness/src/queue/queue.e2e.test.ts: redis-server is not installed (apt-get install redis-server; .ci/run installs it). The distributed-queue tests did NOT run. ***\n');
+}
+
+const MIN = 60_000;
+
+/** A child process whose output is kept, with event-driven waits on it. */
+class Proc {
+  out = '';
+  readonly exited: Promise<number | null>;
+  private listeners = new Set<() => void>();
+  constructor(readonly name: string, readonly child: ChildProcess) {
+    const keep = (b: Buffer) => { this.out += b.toString(); for (const l of this.listeners) l(); };
+    child.stdout!.on('data', keep);
+    child.stderr!.on('data', keep);
+    this.exited = new Promise((res) => child.on('exit', (code) => { for (const l of this.listeners) l(); res(code); }));
+  }
+  /** Resolves with the match once the output matches `re`; rejects if the process exits first or after `ms`. */
+  waitFor(re: RegExp, ms = 5 * MIN): Promise<RegExpMatchArray> {
+    return new Promise((res, rej) => {
+      const check = () => {
+        const m = this.out.match(re);
+        if (m) { done(); res(m); } else if (this.child.exitCode !== null || this.child.signalCode !== null) { done(); rej(new Error(`${this.name} exited (${this.child.exitCode ?? this.child.signalCode}) before printing ${re}:\n${this.out.slice(-3000)}`)); }
+      };
+      const timer = setTimeout(() => { done(); rej(new Error(`${this.name}: no ${re} within ${ms / 1000}s:\n${this.out.slice(-3000)}`)); }, ms);
+      const done = () => { clearTimeout(timer); this.listeners.delete(check); };
+      this.listeners.add(check);
+      check();
+    });
+  }
+  kill(sig: NodeJS.Signals = 'SIGTERM') { if (this.child.exitCode === null && this.child.signalCode === null) this.child.kill(sig); }
+}
+
+const procs: Proc[] = [];
+function fer(name: string, args: string[], env: Record<string, string> = {}): Proc {
+  const child = spawn(process.execPath, ['--conditions=@fer/source', '--import', 'tsx', cli, ...args], {
+    cwd: harness, env: { ...process.env, FER_ENGINE_WEBGPU: '0', ...env }, stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const p = new Proc(name, child);
+  procs.push(p);
+  return p;
+}
+
+function freePort(): Promise<number> {
+  return new Promise((res, rej) => {
+    const s = createServer();
+    s.on('error', rej);
+    s.listen(0, '127.0.0.1', () => {
+      const port = (s.address() as { port: number }).port;
+      s.close(() => res(port));
+    });
+  });
+}
+
+const readJson = <T>(file: string): T => JSON.parse(readFileSync(file, 'utf8')) as T;
+const attempts = (dir: string): AttemptRecord[] => readFileSync(join(dir, 'attempts.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as AttemptRecord);
+const jobDirs = (out: string) => readdirSync(join(out, 'jobs')).map((h) => join(out, 'jobs', h));
+const alive = (pid: number) => { try { process.kill(pid, 0); return true; } catch { return false; } };
+
+describe.skipIf(!hasRedis)('distributed reproduce through BullMQ on a real redis-server', () => {
+  let redis: Proc;
+  let url = '';
+  beforeAll(async () => {
+    const port = await freePort();
+    const child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    redis = new Proc('redis-server', child);
+    await redis.waitFor(/Ready to accept connections/, MIN);
+    url = `redis://127.0.0.1:${port}`;
+  }, 2 * MIN);
+  afterAll(async () => {
+    for (const p of procs) p.kill('SIGKILL');
+    await Promise.all(procs.map((p) => p.exited));
+    redis?.kill('SIGTERM');
+    await redis?.exited;
+  }, MIN);
+
+  it('(a) a worker SIGKILLed mid-job: the job resumes from its checkpoint on the other worker; one result per job; same numbers as a local run', async () => {
+    const q = `${url}/1`;
+    const out = mkdtempSync(join(tmpdir(), 'fer-queue-a-'));
+    const local = mkdtempSync(join(tmpdir(), 'fer-queue-local-'));
+    const common = ['--budget', 'smoke', '--only', 'accuracy', '--backend', backend];
+    // Worker A holds its first job after the epoch-1 checkpoint (test hook) so the kill lands mid-job.
+    const a = fer('worker-a', ['worker', '--queue', q, '--name', 'worker-a', '--stall-ms', '2000'], { FER_QUEUE_TEST_HOLD_AFTER_EPOCH: '1' });
+    await a.waitFor(/ready on/);
+    const run = fer('reproduce --queue', ['reproduce', ...common, '--queue', q, '--out', out]);
+    await run.waitFor(/2 job\(s\) enqueued, 0 already in the queue, 0 finished before/);
+    const held = await a.waitFor(/(\S+) seed \d+ \((\w+)\) held after epoch 1 .*child pid (\d+)/);
+    const [heldHash, childPid] = [held[2], Number(held[3])];
+    await run.waitFor(new RegExp(`\\(${heldHash}\\): running on worker-a, epoch 1/2`));
+    const b = fer('worker-b', ['worker', '--queue', q, '--name', 'worker-b', '--stall-ms', '2000']);
+    await b.waitFor(/ready on/);
+    a.kill('SIGKILL');
+    await a.exited;
+    // The orphaned training child ends with its worker (IPC disconnect), so it cannot race the new attempt.
+    for (let i = 0; i < 600 && alive(childPid); i++) await new Promise((r) => setTimeout(r, 100));
+    expect(alive(childPid), 'the killed worker\'s training child is gone').toBe(false);
+    expect(await run.exited, run.out.slice(-3000)).toBe(0);
+    expect(b.out).toMatch(new RegExp(`\\(${heldHash}\\) resuming from the checkpoint of epoch 1`));
+
+    // Every job: exactly one result, one finished attempt; the killed one resumed from epoch 1 on worker-b.
+    const dirs = jobDirs(out);
+    expect(dirs).toHaveLength(2);
+    for (const dir of dirs) {
+      expect(existsSync(join(dir, 'result.json'))).toBe(true);
+      const recs = attempts(dir);
+      expect(recs.filter((r) => r.event === 'end' && r.status === 'done')).toHaveLength(1);
+      const info = readJson<QueueRunInfo>(join(dir, 'queue.json'));
+      const result = readJson<{ resumedFrom: number; history: unknown[] }>(join(dir, 'result.json'));
+      expect(result.history).toHaveLength(2);
+      if (dir.endsWith(heldHash)) {
+        expect(recs.map((r) => `${r.event} ${r.worker}`)).toEqual(['start worker-a', 'start worker-b', 'end worker-b']);
+        expect(info).toMatchObject({ worker: 'worker-b', resumedFrom: 1, cached: false });
+        expect(result.resumedFrom).toBe(1);
+      } else {
+        expect(result.resumedFrom).toBe(0);
+      }
+    }
+    const report = readFileSync(join(out, 'report.md'), 'utf8');
+    expect(report).toContain('worker (time of the finishing attempt)');
+    expect(report).toMatch(/worker-b, [\d.]+s, resumed from epoch 1/);
+
+    // The same seeds run here, without the queue: the same numbers.
+    const here = fer('reproduce (local)', ['reproduce', ...common, '--out', local]);
+    expect(await here.exited, here.out.slice(-3000)).toBe(0);
+    type Results = { sections: unknown[]; jobs: { hash: string; validation: number; test: number; bestEpoch: number; history: { seconds?: number }[] }[] };
+    const numbers = (r: Results) => ({
+      sections: r.sections,
+      jobs: r.jobs.map((j) => ({ hash: j.hash, validation: j.validation, test: j.test, bestEpoch: j.bestEpoch, history: j.history.map(({ seconds: _s, ...h }) => h) })),
+    });
+    expect(numbers(readJson<Results>(join(out, 'results.json')))).toEqual(numbers(readJson<Results>(join(local, 'results.json'))));
+    for (const dir of dirs) {
+      const pred = (d: string) => { const r = readJson<{ validation: { predicted: number[] }; test: { predicted: number[] } }>(join(d, 'result.json')); return [r.validation.predicted, r.test.predicted]; };
+      expect(pred(dir)).toEqual(pred(join(local, 'jobs', dir.split('/').pop()!)));
+    }
+    b.kill('SIGTERM');
+    expect(await b.waitFor(/stopped/)).toBeTruthy();
+  }, 15 * MIN);
+
+  it('(b) the same reproduction enqueued twice enqueues nothing new, each job runs once; with every result on disk nothing is enqueued', async () => {
+    const q = `${url}/2`;
+    const out = mkdtempSync(join(tmpdir(), 'fer-queue-b-'));
+    const args = ['reproduce', '--budget', 'smoke', '--only', 'accuracy', '--backend', backend, '--queue', q, '--out', out];
+    const first = fer('reproduce #1', args);
+    await first.waitFor(/2 job\(s\) enqueued, 0 already in the queue, 0 finished before/);
+    const second = fer('reproduce #2', args);
+    await second.waitFor(/0 job\(s\) enqueued, 2 already in the queue, 0 finished before/);
+    const w = fer('worker', ['worker', '--queue', q, '--name', 'worker-b1', '--stall-ms', '2000']);
+    expect(await first.exited, first.out.slice(-3000)).toBe(0);
+    expect(await second.exited, second.out.slice(-3000)).toBe(0);
+    for (const dir of jobDirs(out)) expect(attempts(dir).filter((r) => r.event === 'start')).toHaveLength(1);
+    const third = fer('reproduce #3', args);
+    await third.waitFor(/0 job\(s\) enqueued, 0 already in the queue, 2 finished before/);
+    expect(await third.exited, third.out.slice(-3000)).toBe(0);
+    w.kill('SIGTERM');
+    await w.exited;
+  }, 10 * MIN);
+
+  it('(c) a diverging job ends as failed after its attempts and reproduce exits non-zero naming it', async () => {
+    const q = `${url}/3`;
+    const out = mkdtempSync(join(tmpdir(), 'fer-queue-c-'));
+    const w = fer('worker', ['worker', '--queue', q, '--name', 'worker-c', '--stall-ms', '2000']);
+    await w.waitFor(/ready on/);
+    const run = fer('reproduce (diverging)', ['reproduce', '--budget', 'smoke', '--only', 'filters', '--backend', backend, '--set', 'train.learningRate=1e38', '--queue', q, '--out', out, '--attempts', '2']);
+    const code = await run.exited;
+    expect(code, run.out.slice(-3000)).not.toBe(0);
+    const [hash] = readdirSync(join(out, 'jobs'));
+    expect(run.out).toMatch(/E_JOBS_FAILED/);
+    expect(run.out).toMatch(new RegExp(`paper-deep seed 1 \\(${hash}\\) failed after 2 attempt\\(s\\): .*(?:E_NON_FINITE_LOSS|E_DIVERGED)`));
+    expect(attempts(join(out, 'jobs', hash)).filter((r) => r.event === 'end' && r.status === 'failed')).toHaveLength(2);
+    w.kill('SIGTERM');
+    await w.exited;
+  }, 10 * MIN);
+
+  it('(d) no Redis at the URL: E_QUEUE_UNREACHABLE naming it, for the worker and for reproduce', async () => {
+    const port = await freePort(); // nothing listens there
+    const q = `redis://127.0.0.1:${port}`;
+    const w = fer('worker (no redis)', ['worker', '--queue', q]);
+    expect(await w.exited).not.toBe(0);
+    expect(w.out).toContain(`E_QUEUE_UNREACHABLE: [fer queue] cannot reach Redis at ${q}`);
+    const run = fer('reproduce (no redis)', ['reproduce', '--budget', 'smoke', '--only', 'filters', '--backend', backend, '--queue', q, '--out', mkdtempSync(join(tmpdir(), 'fer-queue-d-'))]);
+    expect(await run.exited).not.toBe(0);
+    expect(run.out).toContain(`cannot reach Redis at ${q}`);
+  }, 5 * MIN);
+});
