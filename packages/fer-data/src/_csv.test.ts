@@ -39,7 +39,7 @@ describe('CSV parser under random corruption (seeded)', () => {
       try {
         res = parse(bytes, 'skip', chunk);
       } catch (err) {
-        expect((err as FerDataError).code).toBe('E_EMPTY'); // every row bad
+        expect((err as FerDataError).code).toBe('E_EMPTY_INPUT'); // every row bad
         continue;
       }
       const lines = Buffer.from(bytes).toString('latin1').split('\n').slice(1).filter((l) => l.replace(/[\r \t]/g, '') !== '').length;

@@ -219,7 +219,7 @@ export class _CsvPixelParser {
   end(): CsvParseResult {
     if (!this.headerDone) {
       if (this.headerBytes.length === 0 || Buffer.from(this.headerBytes).toString('latin1').trim() === '') {
-        throw new FerDataError('E_EMPTY', `${this.o.file}: the file is empty, expected a CSV with a header (e.g. "emotion,pixels,Usage") and rows. Check the path and the download.`);
+        throw new FerDataError('E_EMPTY_INPUT', `${this.o.file}: the file is empty, expected a CSV with a header (e.g. "emotion,pixels,Usage") and rows. Check the path and the download.`);
       }
       this.finishHeader();
       this.ensureRow();
@@ -234,7 +234,7 @@ export class _CsvPixelParser {
     }
     if (this.rowHasData || this.col > 0 || this.pix > 0 || this.labelDigits > 0) this.endRow(this.consumed);
     if (this.count === 0 && this.skipped === 0) {
-      throw new FerDataError('E_EMPTY', `${this.o.file}: got a header (${this.header.join(',')}) but no data rows, expected at least one row. Check the file is complete.`);
+      throw new FerDataError('E_EMPTY_INPUT', `${this.o.file}: got a header (${this.header.join(',')}) but no data rows, expected at least one row. Check the file is complete.`);
     }
     const count = this.count;
     // NOTE: keep a small over-allocation as a view; copy when the slack is large (memory target: <= 1.5x raw pixels).

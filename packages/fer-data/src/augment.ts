@@ -45,7 +45,7 @@ interface Resolved {
 }
 
 /**
- * Validates augmentation specs (unknown names or keys throw E_BAD_CONFIG) and fills defaults.
+ * Validates augmentation specs (unknown names or keys throw E_BAD_OPTION) and fills defaults.
  * @example
  * validateAugment([{ name: 'hflip' }, { name: 'shift', max: 3 }]);
  */
@@ -87,14 +87,14 @@ export function augment(
 // --- Internal helpers ---
 
 function resolveAll(specs: readonly AugmentSpec[]): Resolved[] {
-  if (!Array.isArray(specs)) throw new FerDataError('E_BAD_CONFIG', `augment: specs is ${typeof specs}, expected an array like [{ name: 'hflip' }].`);
+  if (!Array.isArray(specs)) throw new FerDataError('E_BAD_OPTION', `augment: specs is ${typeof specs}, expected an array like [{ name: 'hflip' }].`);
   return specs.map((s, k) => resolve(s, k));
 }
 
 function resolve(s: AugmentSpec, k: number): Resolved {
   const where = `augment spec #${k}`;
   if (!s || typeof s !== 'object' || !AUGMENT_NAMES.includes(s.name)) {
-    throw new FerDataError('E_BAD_CONFIG', `${where}: name is ${JSON.stringify((s as { name?: unknown })?.name)}, expected one of ${AUGMENT_NAMES.join(', ')}.`);
+    throw new FerDataError('E_BAD_OPTION', `${where}: name is ${JSON.stringify((s as { name?: unknown })?.name)}, expected one of ${AUGMENT_NAMES.join(', ')}.`);
   }
   checkKeys(`${where} (${s.name})`, s, KEYS[s.name]);
   const o = s as Record<string, unknown>;
@@ -102,7 +102,7 @@ function resolve(s: AugmentSpec, k: number): Resolved {
   const p = num('p', s.name === 'hflip' || s.name === 'erase' ? 0.5 : 1, 0, 1);
   const fillOf = (): { fill: FillMode | 'value'; value: number } => {
     const f = o.fill ?? 'edge';
-    if (f !== 'edge' && f !== 'reflect' && f !== 'constant') throw new FerDataError('E_BAD_CONFIG', `${where}: fill is ${JSON.stringify(f)}, expected 'edge', 'reflect' or 'constant'.`);
+    if (f !== 'edge' && f !== 'reflect' && f !== 'constant') throw new FerDataError('E_BAD_OPTION', `${where}: fill is ${JSON.stringify(f)}, expected 'edge', 'reflect' or 'constant'.`);
     return { fill: f, value: num('value', 0, 0, 255) };
   };
   const base = { name: s.name, p, a: 0, b: 0, c: 0, d: 0, fill: 'edge' as Resolved['fill'], value: 0 };
@@ -113,27 +113,27 @@ function resolve(s: AugmentSpec, k: number): Resolved {
     case 'rotate': return { ...base, ...fillOf(), a: num('degrees', 10, 0, 180) };
     case 'scale': {
       const lo = num('min', 0.9, 0.1, 10), hi = num('max', 1.1, 0.1, 10);
-      if (lo > hi) throw new FerDataError('E_BAD_CONFIG', `${where}: min ${lo} > max ${hi}, expected min <= max.`);
+      if (lo > hi) throw new FerDataError('E_BAD_OPTION', `${where}: min ${lo} > max ${hi}, expected min <= max.`);
       return { ...base, ...fillOf(), a: lo, b: hi };
     }
     case 'brightness': return { ...base, a: num('max', 0.2, 0, 1) };
     case 'contrast': {
       const lo = num('min', 0.8, 0, 10), hi = num('max', 1.2, 0, 10);
-      if (lo > hi) throw new FerDataError('E_BAD_CONFIG', `${where}: min ${lo} > max ${hi}, expected min <= max.`);
+      if (lo > hi) throw new FerDataError('E_BAD_OPTION', `${where}: min ${lo} > max ${hi}, expected min <= max.`);
       return { ...base, a: lo, b: hi };
     }
     case 'erase': {
       const pair = (key: string, def: [number, number], lo: number, hi: number): [number, number] => {
         const v = o[key] ?? def;
         if (!Array.isArray(v) || v.length !== 2 || v.some((t) => typeof t !== 'number' || !(t >= lo && t <= hi)) || v[0] > v[1]) {
-          throw new FerDataError('E_BAD_CONFIG', `${where}: ${key} is ${JSON.stringify(v)}, expected [lo, hi] with ${lo} <= lo <= hi <= ${hi}.`);
+          throw new FerDataError('E_BAD_OPTION', `${where}: ${key} is ${JSON.stringify(v)}, expected [lo, hi] with ${lo} <= lo <= hi <= ${hi}.`);
         }
         return v as [number, number];
       };
       const [a, b] = pair('area', [0.02, 0.2], 0, 1);
       const [c, d] = pair('ratio', [0.3, 3.3], 0.01, 100);
       const f = o.fill ?? 'random';
-      if (f !== 'random' && !(typeof f === 'number' && f >= 0 && f <= 255)) throw new FerDataError('E_BAD_CONFIG', `${where}: fill is ${JSON.stringify(f)}, expected 'random' or a number 0-255.`);
+      if (f !== 'random' && !(typeof f === 'number' && f >= 0 && f <= 255)) throw new FerDataError('E_BAD_OPTION', `${where}: fill is ${JSON.stringify(f)}, expected 'random' or a number 0-255.`);
       return { ...base, a, b, c, d, fill: f === 'random' ? 'random' : 'value', value: f === 'random' ? 0 : f };
     }
   }

@@ -79,10 +79,10 @@ describe('createBatcher', () => {
   });
   it('rejects bad options', () => {
     const code = (f: () => unknown) => { try { f(); } catch (e) { return (e as FerDataError).code; } return 'none'; };
-    expect(code(() => createBatcher({ dataset: ds, indices: train, batchSize: 0, seed: 1, normalizer: norm }))).toBe('E_BAD_CONFIG');
+    expect(code(() => createBatcher({ dataset: ds, indices: train, batchSize: 0, seed: 1, normalizer: norm }))).toBe('E_BAD_OPTION');
     expect(code(() => createBatcher({ dataset: ds, indices: [9999], batchSize: 4, seed: 1, normalizer: norm }))).toBe('E_BAD_INDEX');
-    expect(code(() => createBatcher({ dataset: ds, indices: train, batchSize: 4, seed: 1, normalizer: norm, augment: [{ name: 'flip' } as never] }))).toBe('E_BAD_CONFIG');
-    expect(code(() => createBatcher({ dataset: ds, indices: train, batchSize: 4, seed: 1, normalizer: norm, shufle: true } as never))).toBe('E_BAD_CONFIG');
+    expect(code(() => createBatcher({ dataset: ds, indices: train, batchSize: 4, seed: 1, normalizer: norm, augment: [{ name: 'flip' } as never] }))).toBe('E_BAD_OPTION');
+    expect(code(() => createBatcher({ dataset: ds, indices: train, batchSize: 4, seed: 1, normalizer: norm, shufle: true } as never))).toBe('E_BAD_OPTION');
   });
 });
 

@@ -66,11 +66,11 @@ export interface Batcher {
 export function createBatcher(opts: BatcherOptions): Batcher {
   checkKeys('createBatcher', opts, ['dataset', 'indices', 'batchSize', 'seed', 'shuffle', 'augment', 'normalizer', 'classBalanced', 'dropLast', 'keepRaw']);
   const ds = opts.dataset;
-  if (!ds || !(ds.pixels instanceof Uint8Array)) throw new FerDataError('E_BAD_CONFIG', 'createBatcher: dataset is missing, expected a FerDataset (from loadDataset or makeSyntheticFer).');
+  if (!ds || !(ds.pixels instanceof Uint8Array)) throw new FerDataError('E_BAD_OPTION', 'createBatcher: dataset is missing, expected a FerDataset (from loadDataset or makeSyntheticFer).');
   const batchSize = checkNumber('createBatcher', 'batchSize', opts.batchSize, 1, 1 << 20, true);
   const seed = checkNumber('createBatcher', 'seed', opts.seed, 0, 2 ** 32 - 1, true);
   if (!opts.normalizer || typeof opts.normalizer.applyInPlace !== 'function') {
-    throw new FerDataError('E_BAD_CONFIG', 'createBatcher: normalizer is missing, expected one from fitNormalizer() or normalizerFromJSON().');
+    throw new FerDataError('E_BAD_OPTION', 'createBatcher: normalizer is missing, expected one from fitNormalizer() or normalizerFromJSON().');
   }
   const specs = validateAugment(opts.augment ?? []);
   const px = ds.width * ds.height;
@@ -87,13 +87,13 @@ export function createBatcher(opts: BatcherOptions): Batcher {
   const shuffle = opts.shuffle ?? true;
   const keepRaw = opts.keepRaw ?? false;
   const stepsPerEpoch = dropLast ? Math.floor(n / batchSize) : Math.ceil(n / batchSize);
-  if (stepsPerEpoch === 0) throw new FerDataError('E_BAD_CONFIG', `createBatcher: ${n} rows with batchSize ${batchSize} and dropLast give 0 batches; lower batchSize or set dropLast: false.`);
+  if (stepsPerEpoch === 0) throw new FerDataError('E_BAD_OPTION', `createBatcher: ${n} rows with batchSize ${batchSize} and dropLast give 0 batches; lower batchSize or set dropLast: false.`);
   let byClass: Uint32Array[] | null = null;
   if (opts.classBalanced) {
     const lists: number[][] = Array.from({ length: k }, () => []);
     for (const i of rows) if (ds.labels[i] !== NO_LABEL && ds.labels[i] < k) lists[ds.labels[i]].push(i);
     byClass = lists.filter((l) => l.length > 0).map((l) => Uint32Array.from(l));
-    if (byClass.length === 0) throw new FerDataError('E_BAD_CONFIG', 'createBatcher: classBalanced needs labelled rows, got none.');
+    if (byClass.length === 0) throw new FerDataError('E_BAD_OPTION', 'createBatcher: classBalanced needs labelled rows, got none.');
   }
 
   function order(e: number): Uint32Array {

@@ -114,7 +114,7 @@ export function createDataset(args: {
     if (splits[i] >= SPLITS.length) throw new FerDataError('E_BAD_USAGE', `createDataset: splits[${i}] is ${splits[i]}, expected an index into ${SPLITS.join(', ')} (0-2).`);
   }
   if (args.softLabels && args.softLabels.length !== count * classNames.length) {
-    throw new FerDataError('E_BAD_CONFIG', `createDataset: softLabels has ${args.softLabels.length} values, expected ${count * classNames.length} (count x classes).`);
+    throw new FerDataError('E_BAD_OPTION', `createDataset: softLabels has ${args.softLabels.length} values, expected ${count * classNames.length} (count x classes).`);
   }
   return {
     count, width: IMAGE_SIZE, height: IMAGE_SIZE, pixels: args.pixels, labels: args.labels, splits,

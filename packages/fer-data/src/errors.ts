@@ -1,6 +1,6 @@
 /** Machine-readable error codes of @fer/data. Branch on `code`, not `instanceof`. */
 export type FerDataErrorCode =
-  | 'E_EMPTY' // empty file, or no data rows / images
+  | 'E_EMPTY_INPUT' // empty file, or no data rows / images
   | 'E_BAD_HEADER' // CSV header: a required column missing, an unknown (e.g. misspelled) or duplicate column
   | 'E_BAD_ROW' // wrong number of fields in a CSV row
   | 'E_BAD_PIXELS' // wrong pixel count, non-numeric or out-of-range pixel value
@@ -8,11 +8,11 @@ export type FerDataErrorCode =
   | 'E_BAD_USAGE' // unknown Usage / split name
   | 'E_TRUNCATED' // the file ends early: truncated .gz, or a tar member shorter than its header declares
   | 'E_CORRUPT' // damaged compressed data or archive: bad gzip data or checksum, bad tar header checksum
-  | 'E_READ' // the file or folder cannot be read
+  | 'E_FS' // the file or folder cannot be read
   | 'E_BAD_IMAGE' // an image in an image folder cannot be decoded
   | 'E_UNKNOWN_FORMAT' // loadDataset cannot tell the format
   | 'E_FERPLUS_MISMATCH' // FER+ file does not line up with the FER2013 rows
-  | 'E_BAD_CONFIG' // bad option: unknown key, wrong type or value
+  | 'E_BAD_OPTION' // bad option: unknown key, wrong type or value
   | 'E_BAD_INDEX' // a row index outside the data set
   | 'E_BAD_JSON'; // normalizerFromJSON got something else
 

@@ -166,14 +166,14 @@ describe('loadFer2013Csv: bad input', () => {
     expect(e.message).toContain('trunc.csv.gz');
   });
   it('empty file, header only, missing pixels column, missing file', async () => {
-    expect((await codeOf(loadFer2013Csv(write('empty.csv', '')))).code).toBe('E_EMPTY');
-    expect((await codeOf(loadFer2013Csv(write('empty.csv.gz', gzipSync(''))))).code).toBe('E_EMPTY');
-    expect((await codeOf(loadFer2013Csv(write('header.csv', 'emotion,pixels,Usage\n')))).code).toBe('E_EMPTY');
+    expect((await codeOf(loadFer2013Csv(write('empty.csv', '')))).code).toBe('E_EMPTY_INPUT');
+    expect((await codeOf(loadFer2013Csv(write('empty.csv.gz', gzipSync(''))))).code).toBe('E_EMPTY_INPUT');
+    expect((await codeOf(loadFer2013Csv(write('header.csv', 'emotion,pixels,Usage\n')))).code).toBe('E_EMPTY_INPUT');
     const h = await codeOf(loadFer2013Csv(write('nopix.csv', 'emotion,image,Usage\n0,1 2,Training\n')));
     expect(h.code).toBe('E_BAD_HEADER');
     const fp = await codeOf(loadFer2013Csv(write('fer2013new.csv', 'Usage,Image name,neutral,happiness,surprise,sadness,anger,disgust,fear,contempt,unknown,NF\n')));
     expect(fp.message).toContain('ferPlus');
-    expect((await codeOf(loadFer2013Csv(join(dir, 'nope.csv')))).code).toBe('E_READ');
+    expect((await codeOf(loadFer2013Csv(join(dir, 'nope.csv')))).code).toBe('E_FS');
   });
   it('a binary file gets a clear error, not an unbounded header', async () => {
     const bin = Buffer.alloc(100_000, 7);
@@ -197,7 +197,7 @@ describe('loadFer2013Csv: bad input', () => {
     expect(Buffer.from(ds.pixels.subarray(2304, 4608)).equals(Buffer.from(faces.pixels.subarray(2 * 2304, 3 * 2304)))).toBe(true);
   });
   it('rejects unknown options', async () => {
-    expect((await codeOf(loadFer2013Csv('x', { onBadRows: 'skip' } as never))).code).toBe('E_BAD_CONFIG');
+    expect((await codeOf(loadFer2013Csv('x', { onBadRows: 'skip' } as never))).code).toBe('E_BAD_OPTION');
   });
 });
 

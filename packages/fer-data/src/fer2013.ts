@@ -72,10 +72,10 @@ export async function loadKaggleTrainTest(trainPath: string, testPath: string, o
 async function loadCsv(path: string, opts: CsvLoadOptions, requireEmotion: boolean): Promise<FerDataset> {
   const onBadRow = opts.onBadRow ?? 'throw';
   if (onBadRow !== 'throw' && onBadRow !== 'skip') {
-    throw new FerDataError('E_BAD_CONFIG', `loadFer2013Csv: onBadRow is ${JSON.stringify(onBadRow)}, expected 'throw' or 'skip'.`);
+    throw new FerDataError('E_BAD_OPTION', `loadFer2013Csv: onBadRow is ${JSON.stringify(onBadRow)}, expected 'throw' or 'skip'.`);
   }
   if (opts.split !== undefined && !SPLITS.includes(opts.split)) {
-    throw new FerDataError('E_BAD_CONFIG', `loadFer2013Csv: split is ${JSON.stringify(opts.split)}, expected one of ${SPLITS.join(', ')}.`);
+    throw new FerDataError('E_BAD_OPTION', `loadFer2013Csv: split is ${JSON.stringify(opts.split)}, expected one of ${SPLITS.join(', ')}.`);
   }
   const { gz, sizeHint, size } = await probe(path);
   // NOTE: with .gz, skipped rows are reported once the whole stream is known to be sound: a damaged stream
@@ -138,7 +138,7 @@ async function loadCsv(path: string, opts: CsvLoadOptions, requireEmotion: boole
     if (gz && (err.code === 'Z_BUF_ERROR' || err.code === 'Z_DATA_ERROR' || /unexpected end|incorrect|invalid/i.test(err.message))) {
       throw await gzipError(path, size, err, rowError);
     }
-    throw new FerDataError('E_READ', `${path}: cannot read the file (${err.message}). Check the path and permissions.`, { cause: e });
+    throw new FerDataError('E_FS', `${path}: cannot read the file (${err.message}). Check the path and permissions.`, { cause: e });
   }
   if (rowError) throw rowError;
   if (st.mode === 'undecided') decide();
@@ -206,13 +206,13 @@ async function probe(path: string): Promise<{ gz: boolean; sizeHint: number; siz
   let size: number;
   try {
     const st = await stat(path);
-    if (!st.isFile()) throw new FerDataError('E_READ', `${path}: is not a file, expected a FER2013 CSV (.csv or .csv.gz).`);
+    if (!st.isFile()) throw new FerDataError('E_FS', `${path}: is not a file, expected a FER2013 CSV (.csv or .csv.gz).`);
     size = st.size;
   } catch (e) {
     if (e instanceof FerDataError) throw e;
-    throw new FerDataError('E_READ', `${path}: cannot read the file (${(e as Error).message}). Check the path (flag --data or FER2013_PATH).`, { cause: e });
+    throw new FerDataError('E_FS', `${path}: cannot read the file (${(e as Error).message}). Check the path (flag --data or FER2013_PATH).`, { cause: e });
   }
-  if (size === 0) throw new FerDataError('E_EMPTY', `${path}: the file is empty (0 bytes), expected a FER2013 CSV. Check the download.`);
+  if (size === 0) throw new FerDataError('E_EMPTY_INPUT', `${path}: the file is empty (0 bytes), expected a FER2013 CSV. Check the download.`);
   const fh = await open(path, 'r');
   try {
     const head = Buffer.alloc(2);

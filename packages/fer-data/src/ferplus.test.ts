@@ -58,7 +58,7 @@ describe('loadFerPlus', () => {
     const badVote = join(dir, 'vote.csv');
     writeFileSync(badVote, [HEADER, ...rows.slice(0, 5), rows[5].replace(',7,', ',x,')].join('\n'));
     await expect(loadFerPlus(base, badVote)).rejects.toThrow(/line 7, field "surprise"/);
-    await expect(loadFerPlus(base, path, { mode: 'vote' } as never)).rejects.toMatchObject({ code: 'E_BAD_CONFIG' });
+    await expect(loadFerPlus(base, path, { mode: 'vote' } as never)).rejects.toMatchObject({ code: 'E_BAD_OPTION' });
   });
   const real = process.env.FER2013_PATH;
   const plusPath = process.env.FERPLUS_PATH ?? (real ? join(real, '..', '..', 'ferplus', 'fer2013new.csv') : '');

@@ -37,19 +37,19 @@ export async function loadFerPlus(base: FerDataset, ferPlusPath: string, opts: F
   checkKeys('loadFerPlus', opts, ['mode', 'classes', 'dropUnknown', 'dropNotFace']);
   const mode = opts.mode ?? 'majority';
   const classes = opts.classes ?? 'fer2013';
-  if (mode !== 'majority' && mode !== 'plurality') throw new FerDataError('E_BAD_CONFIG', `loadFerPlus: mode is ${JSON.stringify(mode)}, expected 'majority' or 'plurality'.`);
-  if (classes !== 'fer2013' && classes !== 'ferplus') throw new FerDataError('E_BAD_CONFIG', `loadFerPlus: classes is ${JSON.stringify(classes)}, expected 'fer2013' or 'ferplus'.`);
+  if (mode !== 'majority' && mode !== 'plurality') throw new FerDataError('E_BAD_OPTION', `loadFerPlus: mode is ${JSON.stringify(mode)}, expected 'majority' or 'plurality'.`);
+  if (classes !== 'fer2013' && classes !== 'ferplus') throw new FerDataError('E_BAD_OPTION', `loadFerPlus: classes is ${JSON.stringify(classes)}, expected 'fer2013' or 'ferplus'.`);
   const dropUnknown = opts.dropUnknown ?? true, dropNotFace = opts.dropNotFace ?? true;
   let text: string;
   try {
     text = await readFile(ferPlusPath, 'utf8');
   } catch (e) {
-    throw new FerDataError('E_READ', `loadFerPlus: cannot read ${ferPlusPath} (${(e as Error).message}). Expected the FER+ fer2013new.csv.`, { cause: e });
+    throw new FerDataError('E_FS', `loadFerPlus: cannot read ${ferPlusPath} (${(e as Error).message}). Expected the FER+ fer2013new.csv.`, { cause: e });
   }
   if (text.charCodeAt(0) === 0xfeff) text = text.slice(1); // UTF-8 byte order mark
   const lines = text.split(/\r?\n/);
   while (lines.length && lines[lines.length - 1].trim() === '') lines.pop();
-  if (lines.length === 0) throw new FerDataError('E_EMPTY', `${ferPlusPath}: the file is empty, expected the FER+ CSV (Usage,Image name,neutral,...,NF).`);
+  if (lines.length === 0) throw new FerDataError('E_EMPTY_INPUT', `${ferPlusPath}: the file is empty, expected the FER+ CSV (Usage,Image name,neutral,...,NF).`);
   checkHeader(ferPlusPath, lines[0]);
   const n = lines.length - 1;
   if (n !== base.count) {

@@ -91,7 +91,7 @@ describe('loadImageFolder', () => {
     await expect(loadImageFolder(root)).rejects.toMatchObject({ code: 'E_BAD_LABEL' });
     const empty = mkdtempSync(join(tmpdir(), 'fer-data-img-'));
     mkdirSync(join(empty, 'train', 'happy'), { recursive: true });
-    await expect(loadImageFolder(empty)).rejects.toMatchObject({ code: 'E_EMPTY' });
+    await expect(loadImageFolder(empty)).rejects.toMatchObject({ code: 'E_EMPTY_INPUT' });
     const other = mkdtempSync(join(tmpdir(), 'fer-data-img-'));
     mkdirSync(join(other, 'stuff'));
     await expect(loadImageFolder(other)).rejects.toMatchObject({ code: 'E_UNKNOWN_FORMAT' });

@@ -50,7 +50,7 @@ const MAX_IMAGE_PIXELS = 1 << 25;
 export async function loadImageFolder(root: string, opts: ImageFolderOptions = {}): Promise<FerDataset> {
   checkKeys('loadImageFolder', opts, ['onBadImage', 'onSkip', 'signal', 'onProgress']);
   const onBad = opts.onBadImage ?? 'throw';
-  if (onBad !== 'throw' && onBad !== 'skip') throw new FerDataError('E_BAD_CONFIG', `loadImageFolder: onBadImage is ${JSON.stringify(onBad)}, expected 'throw' or 'skip'.`);
+  if (onBad !== 'throw' && onBad !== 'skip') throw new FerDataError('E_BAD_OPTION', `loadImageFolder: onBadImage is ${JSON.stringify(onBad)}, expected 'throw' or 'skip'.`);
   const top = await dirs(root);
   const entries: { path: string; label: number; split: number }[] = [];
   const topLower = top.map((d) => d.toLowerCase());
@@ -80,7 +80,7 @@ export async function loadImageFolder(root: string, opts: ImageFolderOptions = {
     }
   }
   entries.sort((a, b) => a.split - b.split || a.label - b.label || (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
-  if (entries.length === 0) throw new FerDataError('E_EMPTY', `${root}: found no .png/.jpg images, expected <root>/<split>/<class>/*.png|jpg.`);
+  if (entries.length === 0) throw new FerDataError('E_EMPTY_INPUT', `${root}: found no .png/.jpg images, expected <root>/<split>/<class>/*.png|jpg.`);
   const pixels = new Uint8Array(entries.length * IMAGE_PIXELS);
   const labels = new Uint8Array(entries.length), splits = new Uint8Array(entries.length);
   let count = 0, skipped = 0;
@@ -113,7 +113,7 @@ export async function loadImageFolder(root: string, opts: ImageFolderOptions = {
     count++;
   }
   opts.onProgress?.({ rows: count, done: entries.length, total: entries.length, unit: 'images' });
-  if (count === 0) throw new FerDataError('E_EMPTY', `${root}: all ${entries.length} images were unreadable (skipped), expected at least one.`);
+  if (count === 0) throw new FerDataError('E_EMPTY_INPUT', `${root}: all ${entries.length} images were unreadable (skipped), expected at least one.`);
   return {
     count, width: IMAGE_SIZE, height: IMAGE_SIZE,
     pixels: count === entries.length ? pixels : pixels.slice(0, count * IMAGE_PIXELS),
@@ -165,7 +165,7 @@ async function dirs(path: string): Promise<string[]> {
     const list = await readdir(path, { withFileTypes: true });
     return list.filter((d) => d.isDirectory()).map((d) => d.name).sort();
   } catch (e) {
-    throw new FerDataError('E_READ', `${path}: cannot read the folder (${(e as Error).message}). Check the path.`, { cause: e });
+    throw new FerDataError('E_FS', `${path}: cannot read the folder (${(e as Error).message}). Check the path.`, { cause: e });
   }
 }
 

@@ -34,12 +34,12 @@ describe('loadDataset', () => {
     const dir = mkdtempSync(join(tmpdir(), 'fer-data-load-'));
     const p = join(dir, 'x.csv');
     writeFileSync(p, text);
-    await expect(loadDataset(p, { format: 'parquet' as never })).rejects.toMatchObject({ code: 'E_BAD_CONFIG' });
-    await expect(loadDataset(p, { ferPlusOptions: { mode: 'majority' } })).rejects.toMatchObject({ code: 'E_BAD_CONFIG' });
-    await expect(loadDataset(p, { skipBad: true } as never)).rejects.toMatchObject({ code: 'E_BAD_CONFIG' });
+    await expect(loadDataset(p, { format: 'parquet' as never })).rejects.toMatchObject({ code: 'E_BAD_OPTION' });
+    await expect(loadDataset(p, { ferPlusOptions: { mode: 'majority' } })).rejects.toMatchObject({ code: 'E_BAD_OPTION' });
+    await expect(loadDataset(p, { skipBad: true } as never)).rejects.toMatchObject({ code: 'E_BAD_OPTION' });
     await expect(loadDataset(p, { format: 'image-folder' })).rejects.toMatchObject({ code: 'E_UNKNOWN_FORMAT' });
-    await expect(loadDataset(join(dir, 'missing.csv'))).rejects.toMatchObject({ code: 'E_READ' });
-    await expect(loadDataset('')).rejects.toMatchObject({ code: 'E_READ' });
+    await expect(loadDataset(join(dir, 'missing.csv'))).rejects.toMatchObject({ code: 'E_FS' });
+    await expect(loadDataset('')).rejects.toMatchObject({ code: 'E_FS' });
     mkdirSync(join(dir, 'sub'));
     await expect(loadDataset(join(dir, 'sub'), { format: 'csv' })).rejects.toMatchObject({ code: 'E_UNKNOWN_FORMAT' });
   });

@@ -44,12 +44,12 @@ const LOAD_KEYS = ['format', 'onBadRow', 'onSkip', 'split', 'ferPlus', 'ferPlusO
  */
 export async function loadDataset(path: string, opts: LoadOptions = {}): Promise<FerDataset> {
   checkKeys('loadDataset', opts, LOAD_KEYS);
-  if (typeof path !== 'string' || path === '') throw new FerDataError('E_READ', `loadDataset: path is ${JSON.stringify(path)}, expected a file or folder path (flag --data or FER2013_PATH).`);
+  if (typeof path !== 'string' || path === '') throw new FerDataError('E_FS', `loadDataset: path is ${JSON.stringify(path)}, expected a file or folder path (flag --data or FER2013_PATH).`);
   const format = opts.format ?? 'auto';
   if (!['auto', 'csv', 'kaggle-train-test', 'image-folder'].includes(format)) {
-    throw new FerDataError('E_BAD_CONFIG', `loadDataset: format is ${JSON.stringify(format)}, expected 'auto', 'csv', 'kaggle-train-test' or 'image-folder'.`);
+    throw new FerDataError('E_BAD_OPTION', `loadDataset: format is ${JSON.stringify(format)}, expected 'auto', 'csv', 'kaggle-train-test' or 'image-folder'.`);
   }
-  if (opts.ferPlusOptions && !opts.ferPlus) throw new FerDataError('E_BAD_CONFIG', 'loadDataset: ferPlusOptions given without ferPlus, expected { ferPlus: "<path to fer2013new.csv>", ferPlusOptions }.');
+  if (opts.ferPlusOptions && !opts.ferPlus) throw new FerDataError('E_BAD_OPTION', 'loadDataset: ferPlusOptions given without ferPlus, expected { ferPlus: "<path to fer2013new.csv>", ferPlusOptions }.');
   const csvOpts = {
     ...(opts.onBadRow ? { onBadRow: opts.onBadRow } : {}),
     ...(opts.onSkip ? { onSkip: opts.onSkip } : {}),
@@ -61,7 +61,7 @@ export async function loadDataset(path: string, opts: LoadOptions = {}): Promise
   try {
     st = await stat(path);
   } catch (e) {
-    throw new FerDataError('E_READ', `loadDataset: cannot read ${path} (${(e as Error).message}). Expected a FER2013 CSV (.csv/.csv.gz) or a folder; check the path (--data or FER2013_PATH).`, { cause: e });
+    throw new FerDataError('E_FS', `loadDataset: cannot read ${path} (${(e as Error).message}). Expected a FER2013 CSV (.csv/.csv.gz) or a folder; check the path (--data or FER2013_PATH).`, { cause: e });
   }
   let ds: FerDataset;
   if (st.isDirectory()) {

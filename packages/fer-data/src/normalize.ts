@@ -45,10 +45,10 @@ export function fitNormalizer(ds: FerDataset, indices: ArrayLike<number>, opts: 
   const kind = opts.kind;
   if (kind === 'per-image' || kind === 'unit') return normalizerFromJSON({ kind, width: ds.width, height: ds.height });
   if (kind !== 'mean-image' && kind !== 'global') {
-    throw new FerDataError('E_BAD_CONFIG', `fitNormalizer: kind is ${JSON.stringify(kind)}, expected 'mean-image', 'global', 'per-image' or 'unit'.`);
+    throw new FerDataError('E_BAD_OPTION', `fitNormalizer: kind is ${JSON.stringify(kind)}, expected 'mean-image', 'global', 'per-image' or 'unit'.`);
   }
   if (opts.scale !== undefined && opts.scale !== 'std' && opts.scale !== 'none') {
-    throw new FerDataError('E_BAD_CONFIG', `fitNormalizer: scale is ${JSON.stringify(opts.scale)}, expected 'std' or 'none'.`);
+    throw new FerDataError('E_BAD_OPTION', `fitNormalizer: scale is ${JSON.stringify(opts.scale)}, expected 'std' or 'none'.`);
   }
   if (indices.length === 0) throw new FerDataError('E_BAD_INDEX', 'fitNormalizer: got 0 indices, expected the training rows to fit on (e.g. splitIndices(ds, "Training")).');
   const sum = new Float64Array(px);

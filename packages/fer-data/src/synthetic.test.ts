@@ -37,11 +37,11 @@ describe('makeSyntheticFer', () => {
   });
   it('rejects bad options', () => {
     const code = (f: () => unknown) => { try { f(); } catch (e) { return (e as FerDataError).code; } return 'none'; };
-    expect(code(() => makeSyntheticFer({ seeds: 1 } as never))).toBe('E_BAD_CONFIG');
-    expect(code(() => makeSyntheticFer({ counts: { Train: 5 } as never }))).toBe('E_BAD_CONFIG');
-    expect(code(() => makeSyntheticFer({ counts: { Training: -1 } }))).toBe('E_BAD_CONFIG');
-    expect(code(() => makeSyntheticFer({ classProportions: [1, 2] }))).toBe('E_BAD_CONFIG');
-    expect(code(() => makeSyntheticFer({ counts: { Training: 0, PublicTest: 0, PrivateTest: 0 } }))).toBe('E_BAD_CONFIG');
+    expect(code(() => makeSyntheticFer({ seeds: 1 } as never))).toBe('E_BAD_OPTION');
+    expect(code(() => makeSyntheticFer({ counts: { Train: 5 } as never }))).toBe('E_BAD_OPTION');
+    expect(code(() => makeSyntheticFer({ counts: { Training: -1 } }))).toBe('E_BAD_OPTION');
+    expect(code(() => makeSyntheticFer({ classProportions: [1, 2] }))).toBe('E_BAD_OPTION');
+    expect(code(() => makeSyntheticFer({ counts: { Training: 0, PublicTest: 0, PrivateTest: 0 } }))).toBe('E_BAD_OPTION');
   });
   it('a split left out of counts keeps its default', () => {
     const ds = makeSyntheticFer({ counts: { Training: 7 } });

@@ -49,10 +49,10 @@ export function makeSyntheticFer(opts: SyntheticOptions = {}): FerDataset {
   const counts = SPLITS.map((s) => checkNumber('makeSyntheticFer', `counts.${s}`, opts.counts?.[s] ?? SYNTHETIC_DEFAULT_COUNTS[s], 0, 1e7, true));
   const props = opts.classProportions ?? EMOTIONS.map(() => 1);
   if (props.length !== EMOTIONS.length || props.some((p) => !(p >= 0) || !Number.isFinite(p)) || props.every((p) => p === 0)) {
-    throw new FerDataError('E_BAD_CONFIG', `makeSyntheticFer: classProportions is ${JSON.stringify(props)}, expected ${EMOTIONS.length} non-negative numbers, not all 0.`);
+    throw new FerDataError('E_BAD_OPTION', `makeSyntheticFer: classProportions is ${JSON.stringify(props)}, expected ${EMOTIONS.length} non-negative numbers, not all 0.`);
   }
   const total = counts.reduce((a, b) => a + b, 0);
-  if (total === 0) throw new FerDataError('E_BAD_CONFIG', 'makeSyntheticFer: counts are all 0, expected at least one row.');
+  if (total === 0) throw new FerDataError('E_BAD_OPTION', 'makeSyntheticFer: counts are all 0, expected at least one row.');
   const pixels = new Uint8Array(total * IMAGE_PIXELS);
   const labels = new Uint8Array(total);
   const splits = new Uint8Array(total);

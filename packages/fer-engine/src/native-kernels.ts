@@ -68,7 +68,7 @@ export function registerNativeKernels(options: NativeKernelsOptions = {}): Nativ
   }
   const threads = options.threads ?? defaultNativeThreads();
   if (!Number.isInteger(threads) || threads < 1) {
-    throw new FerEngineError('E_BAD_THREADS', `registerNativeKernels: got threads ${threads}; expected a positive integer. Fix: omit it (one per core) or pass e.g. { threads: 2 }.`);
+    throw new FerEngineError('E_BAD_OPTION', `registerNativeKernels: got threads ${threads}; expected a positive integer. Fix: omit it (one per core) or pass e.g. { threads: 2 }.`);
   }
   const load = loadNative();
   if (!load.ok) {

@@ -7,7 +7,7 @@
  * - `E_BAD_SIZE`: `width`, `height` or `count` is not a positive integer.
  * - `E_BAD_IMAGE`: the pixel buffer has the wrong type or length, or holds values HOG cannot take.
  * - `E_CELL_TOO_LARGE`: the cells or blocks do not fit in the image (no complete block).
- * - `E_WORKER`: a worker thread of `hogBatch({ workers })` failed.
+ * - `E_WORKER_FAILED`: a worker thread of `hogBatch({ workers })` failed.
  */
 export type FerHogErrorCode =
   | 'E_BAD_OPTION'
@@ -15,7 +15,7 @@ export type FerHogErrorCode =
   | 'E_BAD_SIZE'
   | 'E_BAD_IMAGE'
   | 'E_CELL_TOO_LARGE'
-  | 'E_WORKER';
+  | 'E_WORKER_FAILED';
 
 /**
  * The one error class of @fer/hog. The message says what was got, what was expected and how to fix it.

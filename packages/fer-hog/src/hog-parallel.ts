@@ -86,7 +86,7 @@ function runWorker(src: Uint8Array | Float32Array, isFloat: boolean, count: numb
     const fail = (why: string, cause?: unknown) => {
       if (done) return;
       done = true;
-      reject(new FerHogError('E_WORKER', `hogBatchParallel: a worker thread failed (${why}). Retry with workers: 0 to compute on the calling thread.`, { cause }));
+      reject(new FerHogError('E_WORKER_FAILED', `hogBatchParallel: a worker thread failed (${why}). Retry with workers: 0 to compute on the calling thread.`, { cause }));
     };
     let worker: Worker;
     try {

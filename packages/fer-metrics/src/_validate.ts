@@ -60,7 +60,7 @@ export function checkLabels(fn: string, field: string, arr: ArrayLike<number>, n
     if (!Number.isInteger(v) || v < 0 || (numClasses !== undefined && v >= numClasses)) {
       const range = numClasses === undefined ? 'a non-negative integer' : `an integer in [0, ${numClasses - 1}]`;
       throw new FerMetricsError(
-        'E_LABEL_OUT_OF_RANGE',
+        'E_BAD_LABEL',
         `${fn}: ${field}[${i}] is ${describe(v)}, expected ${range}. Map class names to indices first${numClasses === undefined ? '' : ', or raise numClasses'}.`,
       );
     }

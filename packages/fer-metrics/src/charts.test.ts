@@ -156,15 +156,15 @@ describe('chart specs', () => {
   });
 
   it('rejects bad input with typed errors', () => {
-    expect(codeOf(() => confusionHeatmapSpec([[1, 2], [3]]))).toBe('E_BAD_VALUE');
+    expect(codeOf(() => confusionHeatmapSpec([[1, 2], [3]]))).toBe('E_BAD_INPUT');
     expect(codeOf(() => confusionHeatmapSpec([]))).toBe('E_EMPTY_INPUT');
     expect(codeOf(() => confusionHeatmapSpec([[1]], { classNames: ['a', 'b'] }))).toBe('E_LENGTH_MISMATCH');
     expect(codeOf(() => confusionHeatmapSpec([[1]], { show: 'all' } as never))).toBe('E_BAD_OPTION');
     expect(codeOf(() => perClassBarsSpec({ classes: ['a', 'b'], series: [{ name: 'x', values: [1] }] }))).toBe('E_LENGTH_MISMATCH');
-    expect(codeOf(() => perClassBarsSpec({ classes: ['a'], series: [{ name: 'x', values: [1] }, { name: 'x', values: [1] }] }))).toBe('E_BAD_VALUE');
+    expect(codeOf(() => perClassBarsSpec({ classes: ['a'], series: [{ name: 'x', values: [1] }, { name: 'x', values: [1] }] }))).toBe('E_BAD_INPUT');
     expect(codeOf(() => perClassBarsSpec({ classes: ['a'], series: [] }))).toBe('E_EMPTY_INPUT');
     expect(codeOf(() => trainingCurvesSpec({ history: [] }))).toBe('E_EMPTY_INPUT');
-    expect(codeOf(() => trainingCurvesSpec({ history: [{ epoch: 1, loss: Number.NaN, accuracy: 0.5 }] }))).toBe('E_BAD_VALUE');
+    expect(codeOf(() => trainingCurvesSpec({ history: [{ epoch: 1, loss: Number.NaN, accuracy: 0.5 }] }))).toBe('E_BAD_INPUT');
   });
 
   it('renderSvg wraps vega failures, renderPng checks its options', async () => {

@@ -43,7 +43,7 @@ export function confusionHeatmapSpec(input: Pick<ConfusionReport, 'counts'> & Pa
   const k = counts.length;
   counts.forEach((row: unknown, i: number) => {
     if (!Array.isArray(row) || row.length !== k || row.some((v) => typeof v !== 'number' || !Number.isFinite(v) || v < 0)) {
-      throw new FerMetricsError('E_BAD_VALUE', `${fn}: counts[${i}] is ${describe(row)}, expected ${k} non-negative numbers (a square matrix).`);
+      throw new FerMetricsError('E_BAD_INPUT', `${fn}: counts[${i}] is ${describe(row)}, expected ${k} non-negative numbers (a square matrix).`);
     }
   });
   const names = checkClassNames(fn, options.classNames ?? (Array.isArray(input) ? undefined : (input as { classNames?: string[] }).classNames) ?? counts.map((_: unknown, i: number) => String(i)), k);
@@ -148,14 +148,14 @@ export function perClassBarsSpec(options: PerClassBarsOptions): VegaLiteSpec {
   const seriesNames: string[] = [];
   options.series.forEach((s, si) => {
     checkKeys(`${fn} series[${si}]`, s, ['name', 'values', 'ci']);
-    if (typeof s.name !== 'string') throw new FerMetricsError('E_BAD_VALUE', `${fn}: series[${si}].name is ${describe(s.name)}, expected a string.`);
-    if (seriesNames.includes(s.name)) throw new FerMetricsError('E_BAD_VALUE', `${fn}: series name "${s.name}" appears twice; give each series its own name.`);
+    if (typeof s.name !== 'string') throw new FerMetricsError('E_BAD_INPUT', `${fn}: series[${si}].name is ${describe(s.name)}, expected a string.`);
+    if (seriesNames.includes(s.name)) throw new FerMetricsError('E_BAD_INPUT', `${fn}: series name "${s.name}" appears twice; give each series its own name.`);
     seriesNames.push(s.name);
     if (!Array.isArray(s.values) || s.values.length !== classes.length) {
       throw new FerMetricsError('E_LENGTH_MISMATCH', `${fn}: series "${s.name}" has ${Array.isArray(s.values) ? s.values.length : 'no'} values, expected ${classes.length} (one per class, in classes order).`);
     }
     (s.values as readonly (number | null)[]).forEach((v, ci) => {
-      if (v !== null && typeof v !== 'number') throw new FerMetricsError('E_BAD_VALUE', `${fn}: series "${s.name}" value ${ci} is ${describe(v)}, expected a number or null.`);
+      if (v !== null && typeof v !== 'number') throw new FerMetricsError('E_BAD_INPUT', `${fn}: series "${s.name}" value ${ci} is ${describe(v)}, expected a number or null.`);
       if (v !== null && Number.isFinite(v)) rows.push({ cls: classes[ci], series: s.name, value: v });
     });
     if (s.ci !== undefined) {
@@ -165,7 +165,7 @@ export function perClassBarsSpec(options: PerClassBarsOptions): VegaLiteSpec {
       (s.ci as readonly (readonly [number, number] | null)[]).forEach((iv, ci) => {
         if (iv === null) return;
         if (!Array.isArray(iv) || iv.length !== 2 || typeof iv[0] !== 'number' || typeof iv[1] !== 'number') {
-          throw new FerMetricsError('E_BAD_VALUE', `${fn}: series "${s.name}" ci[${ci}] is ${describe(iv)}, expected [lo, hi] or null.`);
+          throw new FerMetricsError('E_BAD_INPUT', `${fn}: series "${s.name}" ci[${ci}] is ${describe(iv)}, expected [lo, hi] or null.`);
         }
         // NOTE: NaN bounds (bootstrapCI's answer for a class absent from the test rows) draw no error bar.
         if (Number.isFinite(iv[0]) && Number.isFinite(iv[1])) bars.push({ cls: classes[ci], series: s.name, lo: iv[0], hi: iv[1] });
@@ -246,10 +246,10 @@ export function trainingCurvesSpec(options: TrainingCurvesOptions): VegaLiteSpec
   }
   const values: { epoch: number; metric: string; split: string; value: number }[] = [];
   history.forEach((h, i) => {
-    if (h === null || typeof h !== 'object') throw new FerMetricsError('E_BAD_VALUE', `${fn}: history[${i}] is ${describe(h)}, expected { epoch, loss, accuracy, valLoss?, valAccuracy? }.`);
+    if (h === null || typeof h !== 'object') throw new FerMetricsError('E_BAD_INPUT', `${fn}: history[${i}] is ${describe(h)}, expected { epoch, loss, accuracy, valLoss?, valAccuracy? }.`);
     for (const key of ['epoch', 'loss', 'accuracy'] as const) {
       if (typeof h[key] !== 'number' || !Number.isFinite(h[key])) {
-        throw new FerMetricsError('E_BAD_VALUE', `${fn}: history[${i}].${key} is ${describe(h[key])}, expected a finite number.`);
+        throw new FerMetricsError('E_BAD_INPUT', `${fn}: history[${i}].${key} is ${describe(h[key])}, expected a finite number.`);
       }
     }
     values.push({ epoch: h.epoch, metric: 'loss', split: 'train', value: h.loss }, { epoch: h.epoch, metric: 'accuracy', split: 'train', value: h.accuracy });

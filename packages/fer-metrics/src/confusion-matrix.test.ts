@@ -89,12 +89,12 @@ describe('confusionMatrix bad input', () => {
     expect(codeOf(() => confusionReportFromCounts([[0, 0], [0, 0]]))).toBe('E_EMPTY_INPUT');
   });
   it('rejects labels out of range, negative or fractional', () => {
-    expect(codeOf(() => confusionMatrix({ actual: [0, 7], predicted: [0, 1], numClasses: 7 }))).toBe('E_LABEL_OUT_OF_RANGE');
+    expect(codeOf(() => confusionMatrix({ actual: [0, 7], predicted: [0, 1], numClasses: 7 }))).toBe('E_BAD_LABEL');
     expect(() => confusionMatrix({ actual: [0, 7], predicted: [0, 1], numClasses: 7 })).toThrow(/actual\[1\] is 7, expected an integer in \[0, 6\]/);
-    expect(codeOf(() => confusionMatrix({ actual: [0, -1], predicted: [0, 1] }))).toBe('E_LABEL_OUT_OF_RANGE');
-    expect(codeOf(() => confusionMatrix({ actual: [0, 1], predicted: [0, 1.5] }))).toBe('E_LABEL_OUT_OF_RANGE');
-    expect(codeOf(() => confusionMatrix({ actual: [0, 2], predicted: [0, 1], classNames: ['a', 'b'] }))).toBe('E_LABEL_OUT_OF_RANGE');
-    expect(codeOf(() => confusionMatrix({ actual: [0, 123456], predicted: [0, 1] }))).toBe('E_LABEL_OUT_OF_RANGE');
+    expect(codeOf(() => confusionMatrix({ actual: [0, -1], predicted: [0, 1] }))).toBe('E_BAD_LABEL');
+    expect(codeOf(() => confusionMatrix({ actual: [0, 1], predicted: [0, 1.5] }))).toBe('E_BAD_LABEL');
+    expect(codeOf(() => confusionMatrix({ actual: [0, 2], predicted: [0, 1], classNames: ['a', 'b'] }))).toBe('E_BAD_LABEL');
+    expect(codeOf(() => confusionMatrix({ actual: [0, 123456], predicted: [0, 1] }))).toBe('E_BAD_LABEL');
   });
   it('rejects unknown option keys, swapped-type inputs and bad class names', () => {
     expect(codeOf(() => confusionMatrix({ actual: [0], predicted: [0], numClass: 2 } as never))).toBe('E_BAD_OPTION');
@@ -102,6 +102,6 @@ describe('confusionMatrix bad input', () => {
     expect(codeOf(() => confusionMatrix({ actual: [0], predicted: [0], numClasses: 0 }))).toBe('E_BAD_OPTION');
     expect(codeOf(() => confusionMatrix({ actual: [0], predicted: [0], classNames: ['a'], labels: ['a'] }))).toBe('E_BAD_OPTION');
     expect(codeOf(() => confusionMatrix({ actual: [0], predicted: [0], numClasses: 3, classNames: ['a', 'b'] }))).toBe('E_LENGTH_MISMATCH');
-    expect(codeOf(() => confusionReportFromCounts([[1, 2], [3]]))).toBe('E_BAD_VALUE');
+    expect(codeOf(() => confusionReportFromCounts([[1, 2], [3]]))).toBe('E_BAD_INPUT');
   });
 });

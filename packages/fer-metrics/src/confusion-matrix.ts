@@ -118,12 +118,12 @@ export function confusionReportFromCounts(counts: readonly (readonly number[])[]
   for (let i = 0; i < k; i++) {
     const row = counts[i];
     if (!Array.isArray(row) || row.length !== k) {
-      throw new FerMetricsError('E_BAD_VALUE', `${fn}: counts[${i}] has ${Array.isArray(row) ? row.length : 'no'} entries, expected ${k} (a square matrix).`);
+      throw new FerMetricsError('E_BAD_INPUT', `${fn}: counts[${i}] has ${Array.isArray(row) ? row.length : 'no'} entries, expected ${k} (a square matrix).`);
     }
     for (let j = 0; j < k; j++) {
       const v = row[j];
       if (!Number.isInteger(v) || v < 0) {
-        throw new FerMetricsError('E_BAD_VALUE', `${fn}: counts[${i}][${j}] is ${v}, expected a non-negative integer count.`);
+        throw new FerMetricsError('E_BAD_INPUT', `${fn}: counts[${i}][${j}] is ${v}, expected a non-negative integer count.`);
       }
       total += v;
     }
@@ -148,7 +148,7 @@ function resolveNumClasses(fn: string, numClasses: unknown, names: readonly stri
   const k = inferNumClasses(...arrays);
   if (k > MAX_INFERRED_CLASSES) {
     throw new FerMetricsError(
-      'E_LABEL_OUT_OF_RANGE',
+      'E_BAD_LABEL',
       `${fn}: the largest label is ${k - 1}, which would make a ${k} x ${k} matrix; expected class indices (0..6 for FER2013). Pass numClasses explicitly if you really have ${k} classes.`,
     );
   }

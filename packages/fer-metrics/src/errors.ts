@@ -2,10 +2,10 @@
 export type FerMetricsErrorCode =
   | 'E_EMPTY_INPUT' // no rows (or no values) where at least one is needed
   | 'E_LENGTH_MISMATCH' // two arrays that must pair up row by row have different lengths
-  | 'E_LABEL_OUT_OF_RANGE' // a label is not an integer in [0, numClasses)
+  | 'E_BAD_LABEL' // a label is not an integer in [0, numClasses)
   | 'E_BAD_PROBABILITIES' // probabilities of the wrong shape, negative, NaN, or rows not summing to 1
   | 'E_BAD_OPTION' // an unknown option key, or an option of the wrong type or range
-  | 'E_BAD_VALUE' // a non-finite value where a finite number is needed
+  | 'E_BAD_INPUT' // a non-finite value where a finite number is needed
   | 'E_RENDER'; // vega or resvg failed to render a chart
 
 /**

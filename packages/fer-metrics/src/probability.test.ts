@@ -64,7 +64,7 @@ describe('probability bad input', () => {
     expect(codeOf(() => topKAccuracy({ ...ok, k: 1, probabilities: [[Number.NaN, 1], [0.2, 0.8]] }))).toBe('E_BAD_PROBABILITIES');
   });
   it('rejects labels out of range, empty input, bad k and unknown keys', () => {
-    expect(codeOf(() => logLoss({ ...ok, actual: [0, 2] }))).toBe('E_LABEL_OUT_OF_RANGE');
+    expect(codeOf(() => logLoss({ ...ok, actual: [0, 2] }))).toBe('E_BAD_LABEL');
     expect(codeOf(() => logLoss({ ...ok, actual: [], probabilities: [] }))).toBe('E_EMPTY_INPUT');
     expect(codeOf(() => topKAccuracy({ ...ok, k: 0 }))).toBe('E_BAD_OPTION');
     expect(codeOf(() => topKAccuracy({ ...ok, k: 1, eps: 1e-7 } as never))).toBe('E_BAD_OPTION');

@@ -23,7 +23,7 @@ export interface SeedSummary {
 export function summarizeSeeds(values: readonly number[] | Float32Array | Float64Array): SeedSummary {
   const fn = 'summarizeSeeds';
   if (!(Array.isArray(values) || values instanceof Float32Array || values instanceof Float64Array)) {
-    throw new FerMetricsError('E_BAD_VALUE', `${fn}: got ${describe(values)}, expected an array of numbers (one measure per seed).`);
+    throw new FerMetricsError('E_BAD_INPUT', `${fn}: got ${describe(values)}, expected an array of numbers (one measure per seed).`);
   }
   const n = values.length;
   if (n === 0) {
@@ -33,7 +33,7 @@ export function summarizeSeeds(values: readonly number[] | Float32Array | Float6
   for (let i = 0; i < n; i++) {
     const v = values[i];
     if (typeof v !== 'number' || !Number.isFinite(v)) {
-      throw new FerMetricsError('E_BAD_VALUE', `${fn}: values[${i}] is ${describe(v)}, expected a finite number. Drop failed runs before summarizing.`);
+      throw new FerMetricsError('E_BAD_INPUT', `${fn}: values[${i}] is ${describe(v)}, expected a finite number. Drop failed runs before summarizing.`);
     }
     sum += v;
   }

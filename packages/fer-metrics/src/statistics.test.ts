@@ -76,7 +76,7 @@ describe('bootstrapCI', () => {
   it('rejects bad input with typed errors', () => {
     expect(codeOf(() => bootstrapCI({ actual: [0, 1], predicted: [0] }))).toBe('E_LENGTH_MISMATCH');
     expect(codeOf(() => bootstrapCI({ actual: [], predicted: [] }))).toBe('E_EMPTY_INPUT');
-    expect(codeOf(() => bootstrapCI({ actual: [0, 3], predicted: [0, 1], numClasses: 3 }))).toBe('E_LABEL_OUT_OF_RANGE');
+    expect(codeOf(() => bootstrapCI({ actual: [0, 3], predicted: [0, 1], numClasses: 3 }))).toBe('E_BAD_LABEL');
     expect(codeOf(() => bootstrapCI({ actual: [0], predicted: [0], level: 1 }))).toBe('E_BAD_OPTION');
     expect(codeOf(() => bootstrapCI({ actual: [0], predicted: [0], seed: -1 }))).toBe('E_BAD_OPTION');
     expect(codeOf(() => bootstrapCI({ actual: [0], predicted: [0], iterations: 0 }))).toBe('E_BAD_OPTION');
@@ -114,7 +114,7 @@ describe('mcnemar', () => {
   it('rejects bad input with typed errors', () => {
     expect(codeOf(() => mcnemar({ actual: [0, 1], predictedA: [0, 1], predictedB: [0] }))).toBe('E_LENGTH_MISMATCH');
     expect(codeOf(() => mcnemar({ actual: [], predictedA: [], predictedB: [] }))).toBe('E_EMPTY_INPUT');
-    expect(codeOf(() => mcnemar({ actual: [0, -1], predictedA: [0, 1], predictedB: [0, 1] }))).toBe('E_LABEL_OUT_OF_RANGE');
+    expect(codeOf(() => mcnemar({ actual: [0, -1], predictedA: [0, 1], predictedB: [0, 1] }))).toBe('E_BAD_LABEL');
     expect(codeOf(() => mcnemar({ actual: [0], predicted: [0], predictedB: [0] } as never))).toBe('E_BAD_OPTION');
   });
 });
@@ -134,7 +134,7 @@ describe('summarizeSeeds', () => {
 
   it('rejects empty and non-finite values', () => {
     expect(codeOf(() => summarizeSeeds([]))).toBe('E_EMPTY_INPUT');
-    expect(codeOf(() => summarizeSeeds([0.5, Number.NaN]))).toBe('E_BAD_VALUE');
-    expect(codeOf(() => summarizeSeeds('0.5' as never))).toBe('E_BAD_VALUE');
+    expect(codeOf(() => summarizeSeeds([0.5, Number.NaN]))).toBe('E_BAD_INPUT');
+    expect(codeOf(() => summarizeSeeds('0.5' as never))).toBe('E_BAD_INPUT');
   });
 });

@@ -68,8 +68,8 @@ describe('compareTable', () => {
 
   it('rejects bad rows and options', () => {
     expect(codeOf(() => compareTable({ rows: [] }))).toBe('E_EMPTY_INPUT');
-    expect(codeOf(() => compareTable({ rows: [{ label: 'x', paper: '55' as never, ours: 0.5 }] }))).toBe('E_BAD_VALUE');
-    expect(codeOf(() => compareTable({ rows: [{ label: 'x', paper: 0.5, ours: 0.5, ci: [0.6, 0.4] }] }))).toBe('E_BAD_VALUE');
+    expect(codeOf(() => compareTable({ rows: [{ label: 'x', paper: '55' as never, ours: 0.5 }] }))).toBe('E_BAD_INPUT');
+    expect(codeOf(() => compareTable({ rows: [{ label: 'x', paper: 0.5, ours: 0.5, ci: [0.6, 0.4] }] }))).toBe('E_BAD_INPUT');
     expect(codeOf(() => compareTable({ rows: [{ label: 'x', paper: 0.5, ours: 0.5, delta: 0 } as never] }))).toBe('E_BAD_OPTION');
     expect(codeOf(() => compareTable({ rows, format: 'html' as never }))).toBe('E_BAD_OPTION');
     expect(codeOf(() => compareTable({ rows, verdict: { tolerance: -1 } }))).toBe('E_BAD_OPTION');

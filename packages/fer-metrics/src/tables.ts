@@ -126,17 +126,17 @@ export function compareTable(options: CompareTableOptions): string {
   const header = [h.label, h.paper, h.ours, h.delta, ...(hasCi ? [h.ci] : []), ...(verdict ? [h.verdict] : [])];
   const rows = options.rows.map((r, i) => {
     if (r === null || typeof r !== 'object' || typeof r.label !== 'string') {
-      throw new FerMetricsError('E_BAD_VALUE', `${fn}: rows[${i}] is ${describe(r)}, expected { label: string, paper, ours, ci? }.`);
+      throw new FerMetricsError('E_BAD_INPUT', `${fn}: rows[${i}] is ${describe(r)}, expected { label: string, paper, ours, ci? }.`);
     }
     checkKeys(`${fn} rows[${i}]`, r, ['label', 'paper', 'ours', 'ci']);
     for (const key of ['paper', 'ours'] as const) {
       const v = r[key];
       if (v != null && typeof v !== 'number') {
-        throw new FerMetricsError('E_BAD_VALUE', `${fn}: rows[${i}].${key} is ${describe(v)}, expected a number, null or undefined.`);
+        throw new FerMetricsError('E_BAD_INPUT', `${fn}: rows[${i}].${key} is ${describe(v)}, expected a number, null or undefined.`);
       }
     }
     if (r.ci != null && (!Array.isArray(r.ci) || r.ci.length !== 2 || !isNum(r.ci[0]) || !isNum(r.ci[1]) || r.ci[0] > r.ci[1])) {
-      throw new FerMetricsError('E_BAD_VALUE', `${fn}: rows[${i}].ci is ${describe(r.ci)}, expected [lo, hi] with finite lo <= hi.`);
+      throw new FerMetricsError('E_BAD_INPUT', `${fn}: rows[${i}].ci is ${describe(r.ci)}, expected [lo, hi] with finite lo <= hi.`);
     }
     const delta = isNum(r.paper) && isNum(r.ours) ? r.ours - r.paper : null;
     const deltaText = delta === null ? '—' : `${delta * scale > 0 ? '+' : ''}${(delta * scale).toFixed(digits)}`;

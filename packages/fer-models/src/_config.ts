@@ -5,19 +5,19 @@ export type ConfigValue = number | string | boolean | null | readonly ConfigValu
 
 /**
  * Validates `given` against `defaults` and returns the defaults with `given` merged in (deeply for
- * nested objects). Unknown keys and values of another type than the default's throw E_INVALID_CONFIG.
+ * nested objects). Unknown keys and values of another type than the default's throw E_BAD_OPTION.
  * A default of `null` accepts anything plain.
  */
 export function resolveConfig<C extends object>(where: string, defaults: C, given: unknown): C {
   if (given === undefined || given === null) return structuredClone(defaults);
   if (typeof given !== 'object' || Array.isArray(given)) {
-    throw new FerModelsError('E_INVALID_CONFIG', `${where}: got ${describe(given)}, expected a plain object of config keys (${Object.keys(defaults).join(', ')}). Pass e.g. { ${Object.keys(defaults)[0] ?? 'key'}: ... }.`);
+    throw new FerModelsError('E_BAD_OPTION', `${where}: got ${describe(given)}, expected a plain object of config keys (${Object.keys(defaults).join(', ')}). Pass e.g. { ${Object.keys(defaults)[0] ?? 'key'}: ... }.`);
   }
   const out: Record<string, unknown> = structuredClone(defaults) as Record<string, unknown>;
   const allowed = Object.keys(defaults);
   for (const [key, value] of Object.entries(given as Record<string, unknown>)) {
     if (!Object.prototype.hasOwnProperty.call(defaults, key)) {
-      throw new FerModelsError('E_INVALID_CONFIG', `${where}: unknown config key "${key}". Allowed keys: ${allowed.join(', ')}. Fix the spelling or remove it.`);
+      throw new FerModelsError('E_BAD_OPTION', `${where}: unknown config key "${key}". Allowed keys: ${allowed.join(', ')}. Fix the spelling or remove it.`);
     }
     if (value === undefined) continue;
     const def = (defaults as Record<string, unknown>)[key];
@@ -47,7 +47,7 @@ function checkValue(path: string, def: unknown, value: unknown): unknown {
 
 function typeError(path: string, def: unknown, value: unknown): FerModelsError {
   const want = Array.isArray(def) ? 'an array' : typeof def === 'number' ? 'a finite number' : `a ${typeof def}`;
-  return new FerModelsError('E_INVALID_CONFIG', `${path}: got ${describe(value)}, expected ${want} (default ${JSON.stringify(def)}). Fix the value's type.`);
+  return new FerModelsError('E_BAD_OPTION', `${path}: got ${describe(value)}, expected ${want} (default ${JSON.stringify(def)}). Fix the value's type.`);
 }
 
 /** Short description of a value for error messages. */
@@ -59,23 +59,23 @@ export function describe(v: unknown): string {
   return `${typeof v} ${String(v)}`;
 }
 
-/** Throws E_INVALID_CONFIG unless `v` is an integer in [lo, hi]. */
+/** Throws E_BAD_OPTION unless `v` is an integer in [lo, hi]. */
 export function checkInt(path: string, v: number, lo: number, hi = Number.MAX_SAFE_INTEGER): void {
   if (!Number.isInteger(v) || v < lo || v > hi) {
-    throw new FerModelsError('E_INVALID_CONFIG', `${path}: got ${v}, expected an integer in [${lo}, ${hi}]. Fix the value.`);
+    throw new FerModelsError('E_BAD_OPTION', `${path}: got ${v}, expected an integer in [${lo}, ${hi}]. Fix the value.`);
   }
 }
 
-/** Throws E_INVALID_CONFIG unless `v` is a number in [lo, hi] (or [lo, hi) when `openHigh`). */
+/** Throws E_BAD_OPTION unless `v` is a number in [lo, hi] (or [lo, hi) when `openHigh`). */
 export function checkRange(path: string, v: number, lo: number, hi: number, openHigh = false): void {
   if (!(v >= lo && (openHigh ? v < hi : v <= hi))) {
-    throw new FerModelsError('E_INVALID_CONFIG', `${path}: got ${v}, expected a number in [${lo}, ${hi}${openHigh ? ')' : ']'}. Fix the value.`);
+    throw new FerModelsError('E_BAD_OPTION', `${path}: got ${v}, expected a number in [${lo}, ${hi}${openHigh ? ')' : ']'}. Fix the value.`);
   }
 }
 
-/** Throws E_INVALID_CONFIG unless `v` is one of `choices`. */
+/** Throws E_BAD_OPTION unless `v` is one of `choices`. */
 export function checkOneOf<T extends string>(path: string, v: string, choices: readonly T[]): asserts v is T {
   if (!(choices as readonly string[]).includes(v)) {
-    throw new FerModelsError('E_INVALID_CONFIG', `${path}: got ${JSON.stringify(v)}, expected one of ${choices.map((c) => JSON.stringify(c)).join(', ')}.`);
+    throw new FerModelsError('E_BAD_OPTION', `${path}: got ${JSON.stringify(v)}, expected one of ${choices.map((c) => JSON.stringify(c)).join(', ')}.`);
   }
 }

@@ -31,7 +31,7 @@ export async function predict(loaded: LoadedModel, pixels: Uint8Array, count: nu
   const [h, w] = meta.inputSize;
   const size = h * w;
   if (!Number.isInteger(count) || count < 0 || pixels.length !== count * size) {
-    throw new FerModelsError('E_INVALID_INPUT', `predict: got ${pixels.length} pixels for count ${count}, expected count * ${h} * ${w} = ${count * size} raw gray bytes. Resize images to ${w}x${h} first.`);
+    throw new FerModelsError('E_BAD_INPUT', `predict: got ${pixels.length} pixels for count ${count}, expected count * ${h} * ${w} = ${count * size} raw gray bytes. Resize images to ${w}x${h} first.`);
   }
   const x = normalizerFor(meta.normalizer)(pixels, count);
   const hybrid = model.inputs.length > 1;
@@ -41,7 +41,7 @@ export async function predict(loaded: LoadedModel, pixels: Uint8Array, count: nu
     hogLen = model.inputs[1].shape[1] ?? 0;
     hog = opts.hog ?? hogBatch(pixels, { count, width: w, height: h, ...(meta.hog ?? {}) } as never);
     if (hog.length !== count * hogLen) {
-      throw new FerModelsError('E_INVALID_INPUT', `predict: got ${hog.length} HOG values, expected count * ${hogLen} = ${count * hogLen}. Compute them with the HOG options in fer.json.`);
+      throw new FerModelsError('E_BAD_INPUT', `predict: got ${hog.length} HOG values, expected count * ${hogLen} = ${count * hogLen}. Compute them with the HOG options in fer.json.`);
     }
   }
   const numClasses = model.outputs[0].shape[1] ?? 0;
@@ -62,7 +62,7 @@ export async function predict(loaded: LoadedModel, pixels: Uint8Array, count: nu
   }
   const bad = probabilities.findIndex((p) => !Number.isFinite(p));
   if (bad >= 0) {
-    throw new FerModelsError('E_INVALID_INPUT', `predict: the model gave ${probabilities[bad]} for image ${Math.floor(bad / numClasses)}, class ${bad % numClasses}; expected finite probabilities. Its weights or the normalizer in fer.json hold NaN/Infinity: load it with loadModel (which checks the weights) or re-train it.`);
+    throw new FerModelsError('E_BAD_INPUT', `predict: the model gave ${probabilities[bad]} for image ${Math.floor(bad / numClasses)}, class ${bad % numClasses}; expected finite probabilities. Its weights or the normalizer in fer.json hold NaN/Infinity: load it with loadModel (which checks the weights) or re-train it.`);
   }
   const labels = new Uint8Array(count);
   for (let i = 0; i < count; i++) {

@@ -37,20 +37,20 @@ export const RECIPE_DEFAULTS: Readonly<ModelRecipe> = Object.freeze({
 
 /**
  * Checks a (partial) recipe: unknown keys or values of another type than {@link RECIPE_DEFAULTS}' throw
- * E_INVALID_MODEL_DEF naming `where`.
+ * E_BAD_MODEL_DEF naming `where`.
  */
 export function checkRecipe(where: string, recipe: unknown): void {
   if (recipe === undefined) return;
   if (typeof recipe !== 'object' || recipe === null || Array.isArray(recipe)) {
-    throw new FerModelsError('E_INVALID_MODEL_DEF', `${where}: got ${typeof recipe}, expected a plain object with some of ${Object.keys(RECIPE_DEFAULTS).join(', ')}.`);
+    throw new FerModelsError('E_BAD_MODEL_DEF', `${where}: got ${typeof recipe}, expected a plain object with some of ${Object.keys(RECIPE_DEFAULTS).join(', ')}.`);
   }
   for (const [k, v] of Object.entries(recipe)) {
     if (!(k in RECIPE_DEFAULTS)) {
-      throw new FerModelsError('E_INVALID_MODEL_DEF', `${where}: unknown recipe key "${k}". Allowed keys: ${Object.keys(RECIPE_DEFAULTS).join(', ')}.`);
+      throw new FerModelsError('E_BAD_MODEL_DEF', `${where}: unknown recipe key "${k}". Allowed keys: ${Object.keys(RECIPE_DEFAULTS).join(', ')}.`);
     }
     const def = (RECIPE_DEFAULTS as unknown as Record<string, unknown>)[k];
     const ok = Array.isArray(def) ? Array.isArray(v) && v.every((x) => typeof x === 'string') : typeof v === typeof def && (typeof v !== 'number' || (Number.isFinite(v) && v > 0));
-    if (!ok) throw new FerModelsError('E_INVALID_MODEL_DEF', `${where}.${k}: got ${JSON.stringify(v)}, expected ${Array.isArray(def) ? 'an array of augmentation names' : typeof def === 'number' ? 'a positive number' : `a ${typeof def}`} like ${JSON.stringify(def)}.`);
+    if (!ok) throw new FerModelsError('E_BAD_MODEL_DEF', `${where}.${k}: got ${JSON.stringify(v)}, expected ${Array.isArray(def) ? 'an array of augmentation names' : typeof def === 'number' ? 'a positive number' : `a ${typeof def}`} like ${JSON.stringify(def)}.`);
   }
 }
 
@@ -73,7 +73,7 @@ export function modelRecipe(def: { name: string; recipe?: Partial<ModelRecipe> }
  */
 export function scaleWidths<C extends object>(config: C, keys: readonly (keyof C & string)[], factor: number): C {
   if (!(factor > 0) || !Number.isFinite(factor)) {
-    throw new FerModelsError('E_INVALID_CONFIG', `scaleWidth: got factor ${factor}, expected a positive number (1 = the paper's widths, 0.125 = 1/8).`);
+    throw new FerModelsError('E_BAD_OPTION', `scaleWidth: got factor ${factor}, expected a positive number (1 = the paper's widths, 0.125 = 1/8).`);
   }
   const out = structuredClone(config) as Record<string, unknown>;
   const s = (v: number) => (v > 0 ? Math.max(2, Math.round(v * factor)) : v);

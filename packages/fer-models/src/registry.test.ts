@@ -58,12 +58,12 @@ describe('registry', () => {
 
   it('validates config: unknown keys, wrong types, fills defaults', () => {
     const r = createRegistry([tiny, ...builtinModels]);
-    expect(code(() => r.create('tiny-test', { unit: 3 }))).toBe('E_INVALID_CONFIG');
+    expect(code(() => r.create('tiny-test', { unit: 3 }))).toBe('E_BAD_OPTION');
     expect(() => r.create('tiny-test', { unit: 3 })).toThrow(/unknown config key "unit". Allowed keys: units, nested/);
-    expect(code(() => r.create('tiny-test', { units: '3' }))).toBe('E_INVALID_CONFIG');
-    expect(code(() => r.create('tiny-test', { nested: { b: 1 } }))).toBe('E_INVALID_CONFIG');
-    expect(code(() => r.create('paper-shallow', { filters: ['a', 'b'] }))).toBe('E_INVALID_CONFIG');
-    expect(code(() => r.create('paper-shallow', { convDropout: 1.5 }))).toBe('E_INVALID_CONFIG');
+    expect(code(() => r.create('tiny-test', { units: '3' }))).toBe('E_BAD_OPTION');
+    expect(code(() => r.create('tiny-test', { nested: { b: 1 } }))).toBe('E_BAD_OPTION');
+    expect(code(() => r.create('paper-shallow', { filters: ['a', 'b'] }))).toBe('E_BAD_OPTION');
+    expect(code(() => r.create('paper-shallow', { convDropout: 1.5 }))).toBe('E_BAD_OPTION');
     expect(r.resolveConfig('paper-shallow', { l2: 0 })).toMatchObject({ l2: 0, filters: [32, 64], denseUnits: 512 });
     const m = r.create('tiny-test', { units: 7 });
     expect(m.outputs[0].shape).toEqual([null, 7]);
@@ -71,7 +71,7 @@ describe('registry', () => {
   });
 
   it('rejects malformed definitions', () => {
-    expect(code(() => defineModel({ ...tiny, name: 'Bad Name' }))).toBe('E_INVALID_MODEL_DEF');
+    expect(code(() => defineModel({ ...tiny, name: 'Bad Name' }))).toBe('E_BAD_MODEL_DEF');
   });
 
   it('create with a seed is reproducible', () => {

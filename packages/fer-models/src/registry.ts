@@ -70,27 +70,27 @@ export interface ModelDef<C extends object = object> {
  */
 export function defineModel<C extends object>(def: ModelDef<C>): ModelDef<C> {
   if (typeof def !== 'object' || def === null) {
-    throw new FerModelsError('E_INVALID_MODEL_DEF', `defineModel: got ${typeof def}, expected an object { name, description, paper, inputs, numClasses, defaults, build }.`);
+    throw new FerModelsError('E_BAD_MODEL_DEF', `defineModel: got ${typeof def}, expected an object { name, description, paper, inputs, numClasses, defaults, build }.`);
   }
   if (typeof def.name !== 'string' || !/^[a-z0-9]+(-[a-z0-9]+)*$/.test(def.name)) {
-    throw new FerModelsError('E_INVALID_MODEL_DEF', `defineModel: got name ${JSON.stringify(def.name)}, expected a kebab-case string like "mini-xception".`);
+    throw new FerModelsError('E_BAD_MODEL_DEF', `defineModel: got name ${JSON.stringify(def.name)}, expected a kebab-case string like "mini-xception".`);
   }
   if (typeof def.build !== 'function') {
-    throw new FerModelsError('E_INVALID_MODEL_DEF', `defineModel("${def.name}"): got build of type ${typeof def.build}, expected a function (config) => tf.LayersModel.`);
+    throw new FerModelsError('E_BAD_MODEL_DEF', `defineModel("${def.name}"): got build of type ${typeof def.build}, expected a function (config) => tf.LayersModel.`);
   }
   if (typeof def.defaults !== 'object' || def.defaults === null) {
-    throw new FerModelsError('E_INVALID_MODEL_DEF', `defineModel("${def.name}"): defaults must be a plain object listing every tunable with its default.`);
+    throw new FerModelsError('E_BAD_MODEL_DEF', `defineModel("${def.name}"): defaults must be a plain object listing every tunable with its default.`);
   }
   if (!def.paper || typeof def.paper.cite !== 'string') {
-    throw new FerModelsError('E_INVALID_MODEL_DEF', `defineModel("${def.name}"): paper.cite must be a string (use 'none' for original work).`);
+    throw new FerModelsError('E_BAD_MODEL_DEF', `defineModel("${def.name}"): paper.cite must be a string (use 'none' for original work).`);
   }
   checkRecipe(`defineModel("${def.name}"): recipe`, def.recipe);
   if (def.scaleWidth !== undefined && typeof def.scaleWidth !== 'function') {
-    throw new FerModelsError('E_INVALID_MODEL_DEF', `defineModel("${def.name}"): got scaleWidth of type ${typeof def.scaleWidth}, expected a function (config, factor) => config.`);
+    throw new FerModelsError('E_BAD_MODEL_DEF', `defineModel("${def.name}"): got scaleWidth of type ${typeof def.scaleWidth}, expected a function (config, factor) => config.`);
   }
   for (const [alias, key] of Object.entries(def.aliases ?? {})) {
     if (!Object.prototype.hasOwnProperty.call(def.defaults, key)) {
-      throw new FerModelsError('E_INVALID_MODEL_DEF', `defineModel("${def.name}"): alias "${alias}" names "${key}", which is not a key of defaults (${Object.keys(def.defaults).join(', ')}).`);
+      throw new FerModelsError('E_BAD_MODEL_DEF', `defineModel("${def.name}"): alias "${alias}" names "${key}", which is not a key of defaults (${Object.keys(def.defaults).join(', ')}).`);
     }
   }
   return def;
@@ -111,7 +111,7 @@ export interface ModelRegistry {
   get(name: string): ModelDef<any>;
   /** Sorted names, optionally filtered by a substring or RegExp. */
   list(filter?: string | RegExp): string[];
-  /** The defaults merged with `config`; unknown keys or wrong types throw E_INVALID_CONFIG. */
+  /** The defaults merged with `config`; unknown keys or wrong types throw E_BAD_OPTION. */
   resolveConfig(name: string, config?: Record<string, unknown>): Record<string, unknown>;
   /** Builds a model with the resolved config. */
   create(name: string, config?: Record<string, unknown>, opts?: CreateOptions): tf.LayersModel;

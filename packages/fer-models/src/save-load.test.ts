@@ -169,7 +169,7 @@ describe('saveModel / loadModel / predict', () => {
       await editJson(join(out, 'fer.json'), (j) => (j.classNames = ['a', 'b', 'c']));
       await expect(loadModel(out)).rejects.toMatchObject({ code: 'E_MODEL_LOAD', message: expect.stringMatching(/fer\.json: got 3 class names, expected 7/) });
       const model = registry.create('paper-shallow', small, { seed: 1 });
-      await expect(saveModel(join(dir, 'classes-save'), model, { modelName: 'paper-shallow', config: {}, classNames: ['a'] })).rejects.toMatchObject({ code: 'E_INVALID_INPUT', message: expect.stringMatching(/got 1 class names, expected 7/) });
+      await expect(saveModel(join(dir, 'classes-save'), model, { modelName: 'paper-shallow', config: {}, classNames: ['a'] })).rejects.toMatchObject({ code: 'E_BAD_INPUT', message: expect.stringMatching(/got 1 class names, expected 7/) });
       model.dispose();
     });
 
@@ -185,7 +185,7 @@ describe('saveModel / loadModel / predict', () => {
       const model = registry.create('paper-shallow', small, { seed: 1 });
       const v = model.weights[0];
       tf.tidy(() => { v.write(tf.fill(v.shape as number[], NaN)); });
-      await expect(predict({ model, meta: { format: 'fer-model@1', modelName: 'x', config: {}, classNames: seven, inputSize: [48, 48, 1] } }, new Uint8Array(2304), 1)).rejects.toMatchObject({ code: 'E_INVALID_INPUT', message: expect.stringMatching(/gave NaN for image 0/) });
+      await expect(predict({ model, meta: { format: 'fer-model@1', modelName: 'x', config: {}, classNames: seven, inputSize: [48, 48, 1] } }, new Uint8Array(2304), 1)).rejects.toMatchObject({ code: 'E_BAD_INPUT', message: expect.stringMatching(/gave NaN for image 0/) });
       model.dispose();
     });
 
@@ -193,7 +193,7 @@ describe('saveModel / loadModel / predict', () => {
       const model = registry.create('paper-shallow', small, { seed: 1 });
       const v = model.weights[0];
       tf.tidy(() => { v.write(tf.fill(v.shape as number[], NaN)); });
-      await expect(saveModel(join(dir, 'nan-save'), model, { modelName: 'paper-shallow', config: {}, classNames: seven })).rejects.toMatchObject({ code: 'E_INVALID_INPUT', message: expect.stringMatching(/NaN/) });
+      await expect(saveModel(join(dir, 'nan-save'), model, { modelName: 'paper-shallow', config: {}, classNames: seven })).rejects.toMatchObject({ code: 'E_BAD_INPUT', message: expect.stringMatching(/NaN/) });
       model.dispose();
     });
   });

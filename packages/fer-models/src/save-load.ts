@@ -39,20 +39,20 @@ export interface LoadedModel {
 /**
  * Saves `model` to `dir` as model.json + weights.bin (the tfjs layers format that `tf.loadLayersModel`
  * reads in a browser) and fer.json (`meta`, with the weights' sha256). Files are written atomically.
- * Non-finite weights and a class-name count other than the output units throw E_INVALID_INPUT.
+ * Non-finite weights and a class-name count other than the output units throw E_BAD_INPUT.
  * @example
  * await saveModel('out/model', model, { modelName: 'paper-shallow', config, classNames: [...EMOTIONS] });
  */
 export async function saveModel(dir: string, model: tf.LayersModel, meta: SavedModelMeta): Promise<StoredModelMeta> {
   const units = model.outputs[0].shape[1] ?? 0;
   if (!Array.isArray(meta.classNames) || meta.classNames.length !== units) {
-    throw new FerModelsError('E_INVALID_INPUT', `saveModel: got ${Array.isArray(meta.classNames) ? meta.classNames.length : 'no'} class names, expected ${units} (one per output unit of the model). Pass classNames in output order, e.g. the data set's classNames.`);
+    throw new FerModelsError('E_BAD_INPUT', `saveModel: got ${Array.isArray(meta.classNames) ? meta.classNames.length : 'no'} class names, expected ${units} (one per output unit of the model). Pass classNames in output order, e.g. the data set's classNames.`);
   }
   for (const v of model.weights) {
     const data = (await v.read().data()) as Float32Array;
     const i = data.findIndex((x) => !Number.isFinite(x));
     if (i >= 0) {
-      throw new FerModelsError('E_INVALID_INPUT', `saveModel: weight ${v.originalName} holds ${data[i]} at index ${i}, expected finite weights; refusing to save ${dir}. The training diverged: lower the learning rate and train again, or resume from the last good checkpoint.`);
+      throw new FerModelsError('E_BAD_INPUT', `saveModel: weight ${v.originalName} holds ${data[i]} at index ${i}, expected finite weights; refusing to save ${dir}. The training diverged: lower the learning rate and train again, or resume from the last good checkpoint.`);
     }
   }
   const imageShape = model.inputs[0].shape;

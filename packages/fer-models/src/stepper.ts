@@ -68,10 +68,10 @@ export const localStepper: StepperFactory = async ({ model, optimizer: spec, lab
       }
       const n = batch.size;
       if (batch.x.length !== n * h * w * c || batch.y.length !== n) {
-        throw new FerModelsError('E_INVALID_INPUT', `train step: got x of ${batch.x.length} values and ${batch.y.length} labels for size ${n}, expected ${n * h * w * c} values (${n}x${h}x${w}x${c}) and ${n} labels.`);
+        throw new FerModelsError('E_BAD_INPUT', `train step: got x of ${batch.x.length} values and ${batch.y.length} labels for size ${n}, expected ${n * h * w * c} values (${n}x${h}x${w}x${c}) and ${n} labels.`);
       }
       if (hybrid && (!batch.hog || batch.hog.length !== n * hogLen)) {
-        throw new FerModelsError('E_INVALID_INPUT', `train step: the hybrid model needs batch.hog of ${n * hogLen} values (${n}x${hogLen}), got ${batch.hog?.length ?? 'none'}. Compute HOG with @fer/hog's hogBatch on the raw pixels.`);
+        throw new FerModelsError('E_BAD_INPUT', `train step: the hybrid model needs batch.hog of ${n * hogLen} values (${n}x${hogLen}), got ${batch.hog?.length ?? 'none'}. Compute HOG with @fer/hog's hogBatch on the raw pixels.`);
       }
       let correct: tf.Tensor | undefined;
       const loss = tf.tidy(() => {
@@ -134,7 +134,7 @@ export const localStepper: StepperFactory = async ({ model, optimizer: spec, lab
 /** A tfjs optimizer for `spec`. */
 export function makeOptimizer(spec: OptimizerSpec): tf.Optimizer {
   checkOneOf('optimizer.name', spec.name, ['adam', 'sgd', 'rmsprop'] as const);
-  if (!(spec.learningRate > 0)) throw new FerModelsError('E_INVALID_CONFIG', `optimizer.learningRate: got ${spec.learningRate}, expected a positive number, e.g. 1e-4.`);
+  if (!(spec.learningRate > 0)) throw new FerModelsError('E_BAD_OPTION', `optimizer.learningRate: got ${spec.learningRate}, expected a positive number, e.g. 1e-4.`);
   switch (spec.name) {
     case 'adam':
       return tf.train.adam(spec.learningRate, spec.beta1 ?? 0.9, spec.beta2 ?? 0.999, spec.epsilon ?? 1e-7);

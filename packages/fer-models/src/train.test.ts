@@ -118,7 +118,7 @@ describe('train', () => {
       },
     };
     await expect(train({ model, data: { train: source }, config: { epochs: 3 }, checkpointDir: ck })).rejects.toMatchObject({
-      code: 'E_NAN_LOSS',
+      code: 'E_NON_FINITE_LOSS',
       message: expect.stringMatching(/epoch 2, step 3.*last good checkpoint is .*ckpt-000001\.ferckpt/),
     });
     expect(await readdir(ck)).toEqual(['ckpt-000001.ferckpt']);

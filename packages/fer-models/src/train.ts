@@ -49,7 +49,7 @@ export const TRAIN_DEFAULTS: TrainConfig = Object.freeze({
 }) as TrainConfig;
 
 /**
- * Validates a (partial) train config and fills the defaults. Unknown keys and bad values throw E_INVALID_CONFIG.
+ * Validates a (partial) train config and fills the defaults. Unknown keys and bad values throw E_BAD_OPTION.
  * @example
  * resolveTrainConfig({ epochs: 2, optimizer: { learningRate: 3e-4 } });
  */
@@ -67,7 +67,7 @@ export function resolveTrainConfig(config?: unknown): TrainConfig {
   checkRange('train config.labelSmoothing', c.labelSmoothing, 0, 1, true);
   checkInt('train config.evalBatchSize', c.evalBatchSize, 1);
   if (c.classWeights !== null && (!Array.isArray(c.classWeights) || c.classWeights.some((w) => typeof w !== 'number' || !(w >= 0) || !Number.isFinite(w)))) {
-    throw new FerModelsError('E_INVALID_CONFIG', `train config.classWeights: got ${JSON.stringify(c.classWeights)}, expected null or an array of non-negative numbers, one per class (e.g. from @fer/data's classWeights).`);
+    throw new FerModelsError('E_BAD_OPTION', `train config.classWeights: got ${JSON.stringify(c.classWeights)}, expected null or an array of non-negative numbers, one per class (e.g. from @fer/data's classWeights).`);
   }
   return c;
 }
@@ -169,7 +169,7 @@ export interface TrainResult {
  * Dropout masks from a seeded PRNG). With `checkpointDir`, writes weights, optimizer state, RNG state,
  * history, best-so-far and the resolved config after every epoch, atomically; `resume: true` continues exactly
  * (and refuses checkpoints of another config: E_CHECKPOINT_MISMATCH); a fresh run into a folder holding checkpoints
- * throws E_RUN_EXISTS unless `overwrite`. A NaN or infinite loss throws E_NAN_LOSS naming epoch and step;
+ * throws E_RUN_EXISTS unless `overwrite`. A NaN or infinite loss throws E_NON_FINITE_LOSS naming epoch and step;
  * non-finite weights after an epoch throw E_DIVERGED before anything is written. Both name the last good
  * checkpoint, which is kept. File-system errors throw E_FS naming the code, the phase and the path.
  * @example
@@ -188,7 +188,7 @@ export async function train(args: TrainArgs): Promise<TrainResult> {
   };
   const numClasses = model.outputs[0].shape[1] ?? 0;
   if (config.classWeights && config.classWeights.length !== numClasses) {
-    throw new FerModelsError('E_INVALID_CONFIG', `train config.classWeights: got ${config.classWeights.length} weights, expected ${numClasses} (one per model output class).`);
+    throw new FerModelsError('E_BAD_OPTION', `train config.classWeights: got ${config.classWeights.length} weights, expected ${numClasses} (one per model output class).`);
   }
   const rng = new SeededRandom(config.seed);
   const state = {
@@ -208,7 +208,7 @@ export async function train(args: TrainArgs): Promise<TrainResult> {
   const lastGoodText = () =>
     !args.checkpointDir ? 'no checkpoint was written (no checkpointDir)' : lastGood ? `the last good checkpoint is ${lastGood}` : `no checkpoint was written yet in ${args.checkpointDir}`;
 
-  if (args.resume && !args.checkpointDir) throw new FerModelsError('E_INVALID_CONFIG', 'train: resume is true but no checkpointDir was given. Pass the checkpointDir of the run to resume.');
+  if (args.resume && !args.checkpointDir) throw new FerModelsError('E_BAD_OPTION', 'train: resume is true but no checkpointDir was given. Pass the checkpointDir of the run to resume.');
   if (args.checkpointDir) {
     await removeStaleTempFiles(args.checkpointDir, 'checkpoint folder');
     if (!args.resume) {
@@ -321,7 +321,7 @@ export async function train(args: TrainArgs): Promise<TrainResult> {
         const r = await pending;
         s++;
         if (!Number.isFinite(r.loss)) {
-          throw new FerModelsError('E_NAN_LOSS', `train: the loss became ${r.loss} in epoch ${e + 1}, step ${s} (of ${steps}) at learning rate ${lr}, expected a finite loss. Lower the learning rate, check the inputs for NaN/Inf, or add L2/clipping; ${lastGoodText()} (kept).`);
+          throw new FerModelsError('E_NON_FINITE_LOSS', `train: the loss became ${r.loss} in epoch ${e + 1}, step ${s} (of ${steps}) at learning rate ${lr}, expected a finite loss. Lower the learning rate, check the inputs for NaN/Inf, or add L2/clipping; ${lastGoodText()} (kept).`);
         }
         trainSeconds += (performance.now() - ts) / 1000;
         stepsDone++;
@@ -431,10 +431,10 @@ export async function evaluateArrays(model: tf.LayersModel, set: ValidationSet, 
   const hybrid = model.inputs.length > 1;
   const hogLen = hybrid ? (model.inputs[1].shape[1] ?? 0) : 0;
   if (set.x.length !== set.count * size || set.y.length !== set.count) {
-    throw new FerModelsError('E_INVALID_INPUT', `validation: got ${set.x.length} values and ${set.y.length} labels for count ${set.count}, expected ${set.count * size} values and ${set.count} labels.`);
+    throw new FerModelsError('E_BAD_INPUT', `validation: got ${set.x.length} values and ${set.y.length} labels for count ${set.count}, expected ${set.count * size} values and ${set.count} labels.`);
   }
   if (hybrid && (!set.hog || set.hog.length !== set.count * hogLen)) {
-    throw new FerModelsError('E_INVALID_INPUT', `validation: the hybrid model needs hog of ${set.count * hogLen} values, got ${set.hog?.length ?? 'none'}.`);
+    throw new FerModelsError('E_BAD_INPUT', `validation: the hybrid model needs hog of ${set.count * hogLen} values, got ${set.hog?.length ?? 'none'}.`);
   }
   let lossSum = 0, correct = 0;
   for (let s = 0; s < set.count; s += batchSize) {

@@ -19,7 +19,7 @@ const ready = (async () => {
   if (init.backend === 'wasm') {
     await import('@tensorflow/tfjs-backend-wasm');
     if (!(await tf.setBackend('wasm'))) {
-      throw new FerEngineError('E_BACKEND', 'tf.setBackend("wasm") failed in the worker. Expected the @tensorflow/tfjs-backend-wasm binary to load; use backend: "cpu" instead.');
+      throw new FerEngineError('E_BACKEND_UNAVAILABLE', 'tf.setBackend("wasm") failed in the worker. Expected the @tensorflow/tfjs-backend-wasm binary to load; use backend: "cpu" instead.');
     }
     registerWasmTrainingKernels();
     if (init.native !== false) {

@@ -6,7 +6,7 @@ import { dirname, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import * as tf from '@tensorflow/tfjs';
-import { FerEngineError } from '../errors.js';
+import { FerEngineError, type FerEngineErrorCode } from '../errors.js';
 import type { NativeKernelsStatus } from '../native-kernels.js';
 import type { ReplicaInit, ReplicaMemory, Reply, Request, SerializedError, GradResult, WeightSpec } from './_protocol.js';
 import type { OptimizerSpec, OptimizerStateEntry, StepperFactory, TrainStepBatch, TrainStepper } from './types.js';
@@ -75,20 +75,20 @@ export function createDataParallelStepper(options: DataParallelOptions = {}): St
   const workers = options.workers ?? availableParallelism();
   const backend = options.backend ?? 'wasm';
   if (!Number.isInteger(workers) || workers < 1) {
-    throw new FerEngineError('E_BAD_OPTIONS', `workers is ${workers}. Expected an integer >= 1. Omit it to use os.availableParallelism().`);
+    throw new FerEngineError('E_BAD_OPTION', `workers is ${workers}. Expected an integer >= 1. Omit it to use os.availableParallelism().`);
   }
   if (backend !== 'wasm' && backend !== 'cpu') {
-    throw new FerEngineError('E_BAD_OPTIONS', `backend is ${JSON.stringify(backend)}. Expected "wasm" or "cpu".`);
+    throw new FerEngineError('E_BAD_OPTION', `backend is ${JSON.stringify(backend)}. Expected "wasm" or "cpu".`);
   }
   return async ({ model, optimizer, seed, labelSmoothing = 0 }) => {
     validateOptimizer(optimizer);
-    if (!Number.isFinite(seed)) throw new FerEngineError('E_BAD_OPTIONS', `seed is ${seed}. Expected a finite number.`);
+    if (!Number.isFinite(seed)) throw new FerEngineError('E_BAD_OPTION', `seed is ${seed}. Expected a finite number.`);
     if (!(labelSmoothing >= 0 && labelSmoothing < 1)) {
-      throw new FerEngineError('E_BAD_OPTIONS', `labelSmoothing is ${labelSmoothing}. Expected a number in [0, 1), e.g. 0.1.`);
+      throw new FerEngineError('E_BAD_OPTION', `labelSmoothing is ${labelSmoothing}. Expected a number in [0, 1), e.g. 0.1.`);
     }
     const native = options.native ?? 'auto';
     const threads = options.threads ?? Math.max(1, Math.floor(availableParallelism() / workers));
-    if (!Number.isInteger(threads) || threads < 1) throw new FerEngineError('E_BAD_OPTIONS', `threads is ${threads}. Expected an integer >= 1, or omit it.`);
+    if (!Number.isInteger(threads) || threads < 1) throw new FerEngineError('E_BAD_OPTION', `threads is ${threads}. Expected an integer >= 1, or omit it.`);
     return DataParallel.start(model, optimizer, seed, labelSmoothing, workers, backend, { native, threads });
   };
 }
@@ -154,10 +154,12 @@ class ReplicaHandle {
     else this.worker.unref();
   }
 
-  private wrap(op: string, e: SerializedError, code?: string): FerEngineError {
+  private wrap(op: string, e: SerializedError, code?: FerEngineErrorCode): FerEngineError {
     const cause = Object.assign(new Error(e.message), { name: e.name, stack: e.stack, code: e.code });
+    // A FerEngineError thrown in the worker keeps its code; anything else (tfjs, Node) is E_WORKER_FAILED.
+    const workerCode = e.name === 'FerEngineError' && e.code ? (e.code as FerEngineErrorCode) : undefined;
     return new FerEngineError(
-      code ?? e.code ?? 'E_WORKER_FAILED',
+      code ?? workerCode ?? 'E_WORKER_FAILED',
       `Worker ${this.index} of ${this.total} failed during "${op}": ${e.message.replace(/^\[fer-engine\] /, '')}`,
       { cause },
     );
@@ -336,7 +338,7 @@ class DataParallel implements DataParallelStepper {
   replicaWeights(index: number): Promise<Float32Array[]> {
     return this.enqueue(() => {
       const h = this.handles[index];
-      if (!h) throw new FerEngineError('E_BAD_OPTIONS', `Replica index ${index} is out of range. Expected 0..${this.handles.length - 1}.`);
+      if (!h) throw new FerEngineError('E_BAD_OPTION', `Replica index ${index} is out of range. Expected 0..${this.handles.length - 1}.`);
       return h.call<Float32Array[]>({ type: 'getWeights' });
     });
   }

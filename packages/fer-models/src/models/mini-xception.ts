@@ -38,7 +38,7 @@ export const miniXception: ModelDef<MiniXceptionConfig> = defineModel({
     checkInt('mini-xception.numClasses', c.numClasses, 2, 1000);
     checkInt('mini-xception.baseFilters', c.baseFilters, 1, 4096);
     checkRange('mini-xception.l2', c.l2, 0, 1);
-    if (c.moduleFilters.length < 1) throw new FerModelsError('E_INVALID_CONFIG', 'mini-xception.moduleFilters: got [], expected one filter count per module, e.g. [16, 32, 64, 128].');
+    if (c.moduleFilters.length < 1) throw new FerModelsError('E_BAD_OPTION', 'mini-xception.moduleFilters: got [], expected one filter count per module, e.g. [16, 32, 64, 128].');
     const reg = () => l2Reg(c.l2);
     const image = imageInput(c.inputSize);
     let x: SymT = image;

@@ -127,11 +127,11 @@ function checkCommon(name: string, c: { inputSize: number; numClasses: number; l
 function shallowTrunk(name: string, c: PaperShallowConfig, image: SymT): SymT {
   checkCommon(name, c);
   if (c.filters.length !== 2) {
-    throw new FerModelsError('E_INVALID_CONFIG', `${name}.filters: got ${c.filters.length} values, expected 2 (one per conv layer), e.g. [32, 64].`);
+    throw new FerModelsError('E_BAD_OPTION', `${name}.filters: got ${c.filters.length} values, expected 2 (one per conv layer), e.g. [32, 64].`);
   }
   c.filters.forEach((f, i) => checkInt(`${name}.filters[${i}]`, f, 1, 4096));
   checkInt(`${name}.denseUnits`, c.denseUnits, 1, 1 << 16);
-  if (c.inputSize % 2 !== 0) throw new FerModelsError('E_INVALID_CONFIG', `${name}.inputSize: got ${c.inputSize}, expected an even size (one 2x2 pool).`);
+  if (c.inputSize % 2 !== 0) throw new FerModelsError('E_BAD_OPTION', `${name}.inputSize: got ${c.inputSize}, expected an even size (one 2x2 pool).`);
   let x = convBlock(image, { filters: c.filters[0], kernelSize: 3, l2: c.l2, batchNorm: c.batchNorm, bnMomentum: c.bnMomentum, pool: false, dropout: c.convDropout, name: 'block1' });
   x = convBlock(x, { filters: c.filters[1], kernelSize: 3, l2: c.l2, batchNorm: c.batchNorm, bnMomentum: c.bnMomentum, pool: true, dropout: c.convDropout, name: 'block2' });
   return tf.layers.flatten({ name: 'flatten' }).apply(x) as SymT;
@@ -140,9 +140,9 @@ function shallowTrunk(name: string, c: PaperShallowConfig, image: SymT): SymT {
 function deepTrunk(name: string, c: PaperDeepConfig, image: SymT): SymT {
   checkCommon(name, c);
   if (c.filters.length !== 4 || c.kernelSizes.length !== 4) {
-    throw new FerModelsError('E_INVALID_CONFIG', `${name}: got ${c.filters.length} filters and ${c.kernelSizes.length} kernelSizes, expected 4 of each (one per conv layer).`);
+    throw new FerModelsError('E_BAD_OPTION', `${name}: got ${c.filters.length} filters and ${c.kernelSizes.length} kernelSizes, expected 4 of each (one per conv layer).`);
   }
-  if (c.inputSize % 16 !== 0) throw new FerModelsError('E_INVALID_CONFIG', `${name}.inputSize: got ${c.inputSize}, expected a multiple of 16 (four 2x2 pools), e.g. 48 or 16.`);
+  if (c.inputSize % 16 !== 0) throw new FerModelsError('E_BAD_OPTION', `${name}.inputSize: got ${c.inputSize}, expected a multiple of 16 (four 2x2 pools), e.g. 48 or 16.`);
   let x = image;
   for (let i = 0; i < 4; i++) {
     checkInt(`${name}.filters[${i}]`, c.filters[i], 1, 4096);
@@ -153,7 +153,7 @@ function deepTrunk(name: string, c: PaperDeepConfig, image: SymT): SymT {
 }
 
 function deepHead(name: string, c: PaperDeepConfig, x: SymT): SymT {
-  if (c.denseUnits.length < 1) throw new FerModelsError('E_INVALID_CONFIG', `${name}.denseUnits: got [], expected at least one hidden FC size, e.g. [256, 512].`);
+  if (c.denseUnits.length < 1) throw new FerModelsError('E_BAD_OPTION', `${name}.denseUnits: got [], expected at least one hidden FC size, e.g. [256, 512].`);
   c.denseUnits.forEach((u, i) => {
     checkInt(`${name}.denseUnits[${i}]`, u, 1, 1 << 16);
     x = denseBlock(x, { units: u, l2: c.l2, batchNorm: c.batchNorm, bnMomentum: c.bnMomentum, dropout: c.denseDropout, name: `fc${i + 1}` });

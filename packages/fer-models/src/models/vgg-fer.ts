@@ -39,11 +39,11 @@ export const vggFer: ModelDef<VggFerConfig> = defineModel({
   aliases: { units: 'denseUnits' },
   build(c) {
     checkInt('vgg-fer.inputSize', c.inputSize, 16, 1024);
-    if (c.inputSize % 16 !== 0) throw new FerModelsError('E_INVALID_CONFIG', `vgg-fer.inputSize: got ${c.inputSize}, expected a multiple of 16 (four 2x2 pools).`);
+    if (c.inputSize % 16 !== 0) throw new FerModelsError('E_BAD_OPTION', `vgg-fer.inputSize: got ${c.inputSize}, expected a multiple of 16 (four 2x2 pools).`);
     checkInt('vgg-fer.numClasses', c.numClasses, 2, 1000);
     checkRange('vgg-fer.dropout', c.dropout, 0, 1, true);
     checkRange('vgg-fer.l2', c.l2, 0, 1);
-    if (c.filters.length < 1) throw new FerModelsError('E_INVALID_CONFIG', 'vgg-fer.filters: got [], expected one filter count per stage, e.g. [64, 128, 256, 512].');
+    if (c.filters.length < 1) throw new FerModelsError('E_BAD_OPTION', 'vgg-fer.filters: got [], expected one filter count per stage, e.g. [64, 128, 256, 512].');
     const image = imageInput(c.inputSize);
     let x: SymT = image;
     c.filters.forEach((f, s) => {
