@@ -1,7 +1,7 @@
 import { defineExperiment } from '../src/reproduce/spec.js';
 import { deepRow, shallowRow } from './_rows.js';
 
-// Paper §4: shallow 55% validation / 54% test, deep 65% / 64%.
+// Paper §4: shallow 55% validation / 54% test, deep 65% / 64% (@fer/models paper.reported).
 export default defineExperiment({
   id: 'accuracy',
   ref: 'Table 1',
@@ -9,5 +9,5 @@ export default defineExperiment({
   produce: 'accuracy',
   description: 'Accuracy on FER2013 PublicTest (validation: used to pick the best epoch) and PrivateTest (test: reported once).',
   base: {},
-  rows: [shallowRow({ validation: 0.55, test: 0.54 }), deepRow({ validation: 0.65, test: 0.64 })],
+  rows: [shallowRow(['validation', 'test']), deepRow(['validation', 'test'])],
 });

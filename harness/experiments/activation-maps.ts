@@ -8,5 +8,5 @@ export default defineExperiment({
   produce: 'activation-maps',
   description: 'Outputs of the first and a deeper convolutional layer of the deep network for fixed sample faces (one per expression, from PublicTest), saved at the end of several epochs. Early maps look like edge detectors; later ones respond to eyes, brows and mouth.',
   base: {},
-  rows: [deepRow({})],
+  rows: [deepRow()],
 });

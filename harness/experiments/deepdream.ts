@@ -8,5 +8,5 @@ export default defineExperiment({
   produce: 'deepdream',
   description: 'Gradient ascent on the input image, from the mean face, to maximise each class score of the best model (highest PublicTest accuracy among the paper networks), with random jitter and periodic blur as regularisers (seeded).',
   base: {},
-  rows: [shallowRow({}), deepRow({})],
+  rows: [shallowRow(), deepRow()],
 });

@@ -8,5 +8,5 @@ export default defineExperiment({
   produce: 'filters',
   description: 'The kernels of the first convolutional layer of the trained deep network, each scaled to its own min..max and upscaled.',
   base: {},
-  rows: [deepRow({})],
+  rows: [deepRow()],
 });

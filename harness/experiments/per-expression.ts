@@ -8,5 +8,5 @@ export default defineExperiment({
   produce: 'per-class',
   description: 'Recall of each class on PrivateTest (the fraction of that expression the model gets right).',
   base: {},
-  rows: [shallowRow({ ...PER_CLASS.shallow }), deepRow({ ...PER_CLASS.deep })],
+  rows: [shallowRow(Object.keys(PER_CLASS.shallow)), deepRow(Object.keys(PER_CLASS.deep))],
 });

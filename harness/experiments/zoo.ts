@@ -1,6 +1,8 @@
-import { defineExperiment } from '../src/reproduce/spec.js';
+import { miniXception, vggFer } from '@fer/models';
+import { defineExperiment, modelRow } from '../src/reproduce/spec.js';
 
-// Not in the paper: two later models from the zoo, for context.
+// Not in the paper: two later models from the zoo, for context (their recipes and reported numbers are in
+// @fer/models), plus any model a fer.config file registers (see src/project.ts).
 export default defineExperiment({
   id: 'zoo',
   ref: 'Context',
@@ -9,7 +11,7 @@ export default defineExperiment({
   description: 'Later FER2013 models trained by the same harness and schedule cap. Their authors trained much longer (VGG-FER: 300 epochs of SGD with Nesterov momentum, learning rate reduced on plateau), so under the quick/paper budgets here they are expected to fall short of the reported numbers.',
   base: {},
   rows: [
-    { row: 'vgg-fer', label: 'VGG-FER (Khaireddin & Chen 2021)', model: { name: 'vgg-fer', config: {} }, train: { epochs: 35 }, paper: { test: 0.7328 }, source: 'Khaireddin & Chen 2021, arXiv 2105.03588' },
-    { row: 'mini-xception', label: 'mini-Xception (Arriaga et al. 2017)', model: { name: 'mini-xception', config: {} }, train: { epochs: 35 }, paper: { test: 0.66 }, source: 'Arriaga et al. 2017, arXiv 1710.07557' },
+    modelRow(vggFer, 'VGG-FER (Khaireddin & Chen 2021)'),
+    modelRow(miniXception, 'mini-Xception (Arriaga et al. 2017)'),
   ],
 });

@@ -1,7 +1,7 @@
 // `fer data stats --data PATH [--json]`: per split and class counts, duplicates.
-import { isAbsolute, resolve } from 'node:path';
 import { defineCommand } from 'citty';
-import { SPLITS, datasetStats, findDuplicates, loadDataset, makeSyntheticFer, type FerDataset } from '@fer/data';
+import { SPLITS, datasetStats, findDuplicates, type FerDataset } from '@fer/data';
+import { resolveData } from '../data.js';
 
 export interface DataStatsJSON {
   source: string;
@@ -19,17 +19,14 @@ export interface DataStatsJSON {
   };
 }
 
-/** Loads the data set the way every `fer` command does: --data, else FER2013_PATH, else the synthetic set. */
+/** Loads the data set the way every `fer` command does (src/data.ts: --data, else FER2013_PATH, else the synthetic set). */
 export async function loadForCli(opts: { data?: string; skipBadRows?: boolean; ferPlus?: string; dropTestDuplicates?: boolean }): Promise<FerDataset> {
-  let path = opts.data || process.env.FER2013_PATH;
-  if (!path) return makeSyntheticFer({ seed: 1 });
-  // `pnpm fer ...` runs at the repository root: resolve a relative path against where the user typed it.
-  if (!isAbsolute(path) && process.env.INIT_CWD) path = resolve(process.env.INIT_CWD, path);
-  return loadDataset(path, {
+  const { ds } = await resolveData(opts.data, () => undefined, {
     ...(opts.skipBadRows ? { onBadRow: 'skip' as const } : {}),
     ...(opts.ferPlus ? { ferPlus: opts.ferPlus } : {}),
     ...(opts.dropTestDuplicates ? { dropTestDuplicates: true } : {}),
   });
+  return ds;
 }
 
 export function dataStats(ds: FerDataset): DataStatsJSON {

@@ -2,19 +2,22 @@ import { defineCommand } from 'citty';
 import { splitIndices } from '@fer/data';
 import { confusionMatrix, perClassTable, textTable, type ConfusionReport } from '@fer/metrics';
 import { loadModel, predict } from '@fer/models';
-import { gather, isSplit, loadData, setupBackend } from './_models-common.js';
+import { startBackend } from '../backend.js';
+import { resolveData } from '../data.js';
+import { gather } from '../reproduce/prepare.js';
+import { isSplit } from './_models-common.js';
 
 /** Accuracy, per-class measures and the confusion matrix of a saved model on one split. */
 export async function runEvaluate(o: { model: string; data?: string; split?: string; backend?: string; log?: (l: string) => void }): Promise<{ split: string; synthetic: boolean; report: ConfusionReport }> {
   const split = o.split ?? 'PrivateTest';
   if (!isSplit(split)) throw new Error(`--split ${JSON.stringify(split)}: expected Training, PublicTest or PrivateTest.`);
-  await setupBackend(o.backend ?? 'auto');
+  await startBackend(o.backend ?? 'auto');
   const loaded = await loadModel(o.model);
   try {
-    const ds = await loadData(o.data, o.log ?? ((l) => process.stderr.write(`${l}\n`)));
+    const { ds } = await resolveData(o.data, o.log ?? ((l) => process.stderr.write(`${l}\n`)));
     const rows = gather(ds, splitIndices(ds, split));
-    if (rows.count === 0) throw new Error(`${ds.source}: the ${split} split is empty.`);
-    const { labels } = await predict(loaded, rows.pixels, rows.count);
+    if (rows.labels.length === 0) throw new Error(`${ds.source}: the ${split} split is empty.`);
+    const { labels } = await predict(loaded, rows.pixels, rows.labels.length);
     const classNames = loaded.meta.classNames.length ? loaded.meta.classNames : [...ds.classNames];
     const report = confusionMatrix({ actual: rows.labels, predicted: labels, numClasses: classNames.length, classNames });
     return { split, synthetic: ds.synthetic, report };

@@ -4,7 +4,8 @@ import { defineCommand } from 'citty';
 import { PNG } from 'pngjs';
 import { IMAGE_PIXELS, toGray48 } from '@fer/data';
 import { loadModel, predict } from '@fer/models';
-import { FerCliError, setupBackend } from './_models-common.js';
+import { startBackend } from '../backend.js';
+import { FerCliError } from '../errors.js';
 
 /** One image's top-k classes. */
 export interface ImagePrediction {
@@ -57,7 +58,7 @@ export async function imageToGray48(file: string): Promise<Uint8Array> {
 /** Runs a saved model on image files and returns the top-k classes of each. */
 export async function runPredict(o: { model: string; files: string[]; top?: number; backend?: string }): Promise<ImagePrediction[]> {
   if (o.files.length === 0) throw new FerCliError('E_USAGE', 'fer predict: got no images, expected one or more PNG/JPEG files. Usage: fer predict --model DIR face1.png face2.jpg');
-  await setupBackend(o.backend ?? 'auto');
+  await startBackend(o.backend ?? 'auto');
   const loaded = await loadModel(o.model);
   try {
     const [h, w] = loaded.meta.inputSize;

@@ -2,23 +2,34 @@ import { existsSync } from 'node:fs';
 import { mkdir, readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { defineCommand } from 'citty';
-import { classWeights } from '@fer/data';
+import { splitIndices } from '@fer/data';
 import { confusionMatrix } from '@fer/metrics';
 import {
-  builtinModels, createRegistry, paperTrainConfig, predict, resolveTrainConfig, saveModel, train,
-  type EpochRecord, type ProgressEvent, type TrainResult,
+  predict, resolveTrainConfig, saveModel, train,
+  type EpochRecord, type ModelRegistry, type ProgressEvent, type TrainConfig, type TrainResult,
 } from '@fer/models';
+import { startBackend } from '../backend.js';
+import { resolveData, type DataIdentity } from '../data.js';
+import { loadProject } from '../project.js';
+import { scaledConfig, trainConfig } from '../reproduce/job.js';
+import { DEFAULTS, BUDGETS, SpecError, type BudgetName } from '../reproduce/spec.js';
+import { parseOverrides } from '../reproduce/overrides.js';
+import { resolveJob, type Job } from '../reproduce/plan.js';
+import { gather, prepareData, rowSets, trainSource } from '../reproduce/prepare.js';
 import {
-  createProgressRenderer, FerCliError, formatSeconds, fsError, gather, loadData, parseSets, prepareTrainingData, removeStaleTempFiles, resolveDataConfig,
-  runFiles, setupBackend, stepperFor,
+  createProgressRenderer, FerCliError, formatSeconds, fsError, removeStaleTempFiles, runFiles, stepperFor,
 } from './_models-common.js';
-import { splitIndices } from '@fer/data';
 
 /** Options of {@link runTrain} (what `fer train` parses). */
 export interface RunTrainOptions {
   model: string;
   data?: string;
+  /** `--set key=value` overrides (the one grammar of src/reproduce/overrides.ts). */
   sets?: string[];
+  /** Budget of `pnpm reproduce` whose settings the run takes: smoke | quick | paper (default: paper, the model's own recipe). */
+  preset?: string;
+  /** A fer.config file registering user models (default fer.config.* in the current folder). */
+  config?: string;
   out: string;
   backend?: string;
   workers?: number;
@@ -46,44 +57,63 @@ export interface TrainMetrics {
   trainRows: number;
 }
 
+/** The settings `fer train --set` accepts: the run spec (seed, modelScale, train.*) and model.* (the reproduction's report keys are not a training run's). */
+const TRAIN_SETTINGS = { seed: DEFAULTS.seed, modelScale: DEFAULTS.modelScale, train: DEFAULTS.train };
+
 /**
- * Trains a registry model on a data set and writes config.json (resolved), history.json, model/ (saved
- * model), checkpoints/ and metrics.json (PublicTest) into `out`, each file atomically. A fresh run into a
- * folder holding another run throws E_RUN_EXISTS unless `overwrite`; `resume` refuses checkpoints of another config.
+ * The job `fer train` runs, resolved as `pnpm reproduce` resolves a table row (src/reproduce/plan.ts
+ * `resolveJob`): defaults <- the model's recipe <- the preset (a reproduce budget) <- `--set`. Same inputs,
+ * same job hash as the reproduction's row.
+ * @example
+ * resolveTrainJob({ model: 'paper-deep', preset: 'paper', data: dataIdentity(ds), registry }).hash
  */
-export async function runTrain(o: RunTrainOptions): Promise<{ metrics: TrainMetrics; result: TrainResult }> {
+export function resolveTrainJob(o: { model: string; preset?: string; sets?: string[]; data: DataIdentity; registry: ModelRegistry }): Omit<Job, 'uses'> {
+  const preset = (o.preset ?? 'paper') as BudgetName;
+  if (!BUDGETS.includes(preset)) throw new SpecError('E_BAD_OPTION', `--preset ${o.preset}: expected one of ${BUDGETS.join(', ')} (the budgets of pnpm reproduce).`);
+  o.registry.get(o.model);
+  const cli = parseOverrides(o.sets ?? [], TRAIN_SETTINGS);
+  return resolveJob({ budget: preset, model: { name: o.model, config: {} }, data: o.data, cli, registry: o.registry });
+}
+
+/**
+ * Trains a registry model (a built-in or one of a fer.config file) on a data set and writes config.json
+ * (resolved, with the job hash), history.json, model/ (saved model), checkpoints/ and metrics.json (PublicTest)
+ * into `out`, each file atomically. A fresh run into a folder holding another run throws E_RUN_EXISTS unless
+ * `overwrite`; `resume` refuses checkpoints of another config.
+ */
+export async function runTrain(o: RunTrainOptions): Promise<{ metrics: TrainMetrics; result: TrainResult; hash: string }> {
   const log = o.log ?? ((l: string) => process.stdout.write(`${l}\n`));
-  const registry = createRegistry(builtinModels);
+  const { registry } = await loadProject({ config: o.config });
   const def = registry.get(o.model);
-  const sets = parseSets(o.sets ?? []);
-  // NOTE: the `dropout` alias means denseDropout for the paper models and `dropout` for vgg-fer.
-  const defaults = def.defaults as Record<string, unknown>;
-  if ('denseDropout' in sets.model && !('denseDropout' in defaults) && 'dropout' in defaults) {
-    sets.model.dropout = sets.model.denseDropout;
-    delete sets.model.denseDropout;
-  }
-  const modelConfig = registry.resolveConfig(o.model, sets.model);
-  const trainConfig = resolveTrainConfig(mergeDeep(paperTrainConfig(o.model), sets.train));
-  const dataConfig = resolveDataConfig(sets.data);
-  const backend = await setupBackend(o.backend ?? 'auto', o.threads);
+  // Check the overrides before starting anything.
+  parseOverrides(o.sets ?? [], TRAIN_SETTINGS);
+  const backend = await startBackend(o.backend ?? 'auto', { threads: o.threads });
   log(`backend: ${backend.backend} (${backend.reason})`);
-  const ds = await loadData(o.data, log);
+  const { ds, identity } = await resolveData(o.data, log);
+  const job = resolveTrainJob({ model: o.model, preset: o.preset, sets: o.sets, data: identity, registry });
+  const modelConfig = scaledConfig(registry, o.model, job.model.config, job.modelScale);
   const hog = def.inputs.hog ? (modelConfig.hog as Record<string, unknown>) : undefined;
-  const prepared = prepareTrainingData({ ds, data: dataConfig, batchSize: trainConfig.batchSize, seed: trainConfig.seed, hog });
-  if (dataConfig.classWeights === 'balanced') trainConfig.classWeights = Array.from(classWeights(prepared.trainLabels, def.numClasses));
+  const data = prepareData(ds, rowSets(ds, job.train), job.train, hog as never);
+  const source = trainSource(ds, data, job.train, job.seed);
+  const trainCfg: TrainConfig = resolveTrainConfig(trainConfig(job.train, job.seed, data.trainLabels));
   await prepareRunFolder(o.out, { resume: o.resume ?? false, overwrite: o.overwrite ?? false });
+  const dataRecord = { source: ds.source, synthetic: ds.synthetic, fingerprint: identity.fingerprint, normalize: job.train.normalize, augment: job.train.augment, trainLimit: job.train.trainLimit, evalLimit: job.train.evalLimit };
   const resolved = {
+    hash: job.hash,
+    preset: job.budget,
     model: { name: o.model, config: modelConfig },
-    train: trainConfig,
-    data: { ...dataConfig, source: ds.source, synthetic: ds.synthetic, trainRows: prepared.trainIdx.length, validationRows: prepared.validation.count },
+    modelScale: job.modelScale,
+    spec: job.train,
+    train: trainCfg,
+    data: { ...dataRecord, trainRows: data.trainCount, validationRows: data.val.count },
     backend: backend.backend,
     workers: o.workers ?? 1,
   };
   const configText = `${JSON.stringify(resolved, null, 2)}\n`;
   // NOTE: on resume, config.json is rewritten only after train() accepted the checkpoints' config.
   if (!o.resume || !existsSync(join(o.out, 'config.json'))) await runFiles.write(join(o.out, 'config.json'), configText, 'run config');
-  log(`training ${o.model} on ${prepared.trainIdx.length} ${ds.synthetic ? 'SYNTHETIC' : ''} rows, validating on ${prepared.validation.count} PublicTest rows, ${trainConfig.epochs} epochs of ${prepared.train.stepsPerEpoch} steps`);
-  const model = registry.create(o.model, modelConfig, { seed: trainConfig.seed });
+  log(`training ${o.model} (job ${job.hash}, preset ${job.budget}) on ${data.trainCount} ${ds.synthetic ? 'SYNTHETIC' : ''} rows, validating on ${data.val.count} PublicTest rows, ${trainCfg.epochs} epochs of ${source.stepsPerEpoch} steps`);
+  const model = registry.create(o.model, modelConfig, { seed: job.seed });
   const history: EpochRecord[] = [];
   const historyFile = join(o.out, 'history.json');
   let historyWrite: Promise<void> = Promise.resolve();
@@ -92,13 +122,13 @@ export async function runTrain(o: RunTrainOptions): Promise<{ metrics: TrainMetr
   try {
     result = await train({
       model,
-      data: { train: prepared.train, validation: prepared.validation },
-      config: trainConfig,
+      data: { train: source, validation: { x: data.val.x, hog: data.val.hog, y: data.val.y, count: data.val.count } },
+      config: trainCfg,
       stepper: stepperFor(o.workers ?? 1, backend.backend),
       checkpointDir: join(o.out, 'checkpoints'),
       resume: o.resume ?? false,
       overwrite: o.overwrite ?? false,
-      runConfig: { model: resolved.model, data: { ...dataConfig, source: ds.source, synthetic: ds.synthetic } },
+      runConfig: { model: resolved.model, data: dataRecord },
       onProgress: o.onProgress ?? ((p) => bar!.update(p)),
       onWarning: (w) => log(`warning: ${w.message}`),
       onEpoch: (r) => {
@@ -117,12 +147,12 @@ export async function runTrain(o: RunTrainOptions): Promise<{ metrics: TrainMetr
       modelName: o.model,
       config: modelConfig,
       classNames: [...ds.classNames],
-      normalizer: prepared.normalizer.toJSON(),
+      normalizer: data.normalizer.toJSON(),
       ...(hog ? { hog } : {}),
-      training: { bestEpoch: result.bestEpoch, bestValAccuracy: result.bestValAccuracy, epochs: result.history.length, seconds: result.seconds, synthetic: ds.synthetic, source: ds.source },
+      training: { job: job.hash, bestEpoch: result.bestEpoch, bestValAccuracy: result.bestValAccuracy, epochs: result.history.length, seconds: result.seconds, synthetic: ds.synthetic, source: ds.source },
     });
     const val = gather(ds, splitIndices(ds, 'PublicTest'));
-    const pred = await predict({ model, meta: stored }, val.pixels, val.count);
+    const pred = await predict({ model, meta: stored }, val.pixels, val.labels.length);
     const report = confusionMatrix({ actual: val.labels, predicted: pred.labels, numClasses: def.numClasses, classNames: [...ds.classNames] });
     const metrics: TrainMetrics = {
       model: o.model,
@@ -135,24 +165,26 @@ export async function runTrain(o: RunTrainOptions): Promise<{ metrics: TrainMetr
       trainSeconds: result.seconds,
       backend: backend.backend,
       synthetic: ds.synthetic,
-      trainRows: prepared.trainIdx.length,
+      trainRows: data.trainCount,
     };
     await runFiles.write(join(o.out, 'metrics.json'), `${JSON.stringify(metrics, null, 2)}\n`, 'metrics');
     log(`PublicTest accuracy ${(report.accuracy * 100).toFixed(2)}% (best epoch ${result.bestEpoch}), ${formatSeconds(result.seconds)} on ${backend.backend}${ds.synthetic ? ' -- SYNTHETIC data' : ''}`);
-    return { metrics, result };
+    return { metrics, result, hash: job.hash };
   } finally {
     model.dispose();
   }
 }
 
 export default defineCommand({
-  meta: { name: 'train', description: 'Train a registry model (paper preset by default) and save it with its config, history and PublicTest metrics.' },
+  meta: { name: 'train', description: 'Train a registry model (its paper recipe by default: --preset paper) and save it with its resolved config (job hash), history and PublicTest metrics.' },
   args: {
-    model: { type: 'string', description: 'registry name, e.g. paper-shallow', required: true },
+    model: { type: 'string', description: 'registry name, e.g. paper-shallow, or a model of a fer.config file', required: true },
     data: { type: 'string', description: 'FER2013 csv(.gz) or other @fer/data format; default FER2013_PATH, else synthetic' },
-    set: { type: 'string', description: 'override, repeatable: model.<k>=v, train.<k>=v, data.<k>=v or an alias (lr, l2, dropout, units, epochs, batch, seed, limit)' },
+    preset: { type: 'string', description: 'smoke | quick | paper: the pnpm reproduce budget to take (default paper: the model\'s recipe, as the reproduction trains it)', default: 'paper' },
+    set: { type: 'string', description: 'override, repeatable: train.<k>=v, model.<k>=v, seed=N, modelScale=F or an alias (lr, epochs, batch, optimizer, normalizer, augment, limit, l2, dropout, units)' },
+    config: { type: 'string', description: 'fer.config file registering user models (default: fer.config.ts/.mjs/.js in the current folder)' },
     out: { type: 'string', description: 'output folder', required: true },
-    backend: { type: 'string', description: 'wasm | cpu | webgpu | tensorflow | auto', default: 'auto' },
+    backend: { type: 'string', description: 'auto | wasm | cpu | webgpu | tensorflow', default: 'auto' },
     workers: { type: 'string', description: 'data-parallel worker threads (@fer/engine)', default: '1' },
     threads: { type: 'string', description: 'CPU threads of the native kernels (default: one per core)' },
     resume: { type: 'boolean', description: 'continue from out/checkpoints (refused when their config differs)', default: false },
@@ -162,6 +194,8 @@ export default defineCommand({
     await runTrain({
       model: args.model,
       data: args.data,
+      preset: args.preset,
+      config: args.config,
       sets: collectRepeated(rawArgs, 'set'),
       out: args.out,
       backend: args.backend,
@@ -220,14 +254,6 @@ export function collectRepeated(rawArgs: string[], name: string): string[] {
     const a = rawArgs[i];
     if (a === `--${name}` && i + 1 < rawArgs.length) out.push(rawArgs[++i]);
     else if (a.startsWith(`--${name}=`)) out.push(a.slice(name.length + 3));
-  }
-  return out;
-}
-
-function mergeDeep(a: Record<string, unknown>, b: Record<string, unknown>): Record<string, unknown> {
-  const out: Record<string, unknown> = { ...a };
-  for (const [k, v] of Object.entries(b)) {
-    out[k] = v && typeof v === 'object' && !Array.isArray(v) && typeof out[k] === 'object' && out[k] !== null ? mergeDeep(out[k] as Record<string, unknown>, v as Record<string, unknown>) : v;
   }
   return out;
 }

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { makeSyntheticFer } from '@fer/data';
 import { initBackend } from '@fer/engine';
-import { builtinModels, createRegistry, loadModel } from '@fer/models';
+import { builtinModels, createRegistry, loadModel, resolveTrainConfig } from '@fer/models';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { runJob, trainConfig } from './job.js';
 import type { Job } from './plan.js';
@@ -25,7 +25,9 @@ describe('runJob', () => {
   const run = (dir: string, epochs: number) => runJob({ job: job(epochs), dir, registry, dataset: ds, data, settings });
 
   it('maps the train spec onto @fer/models TrainConfig', () => {
-    expect(trainConfig(DEFAULTS.train, 2)).toEqual({ epochs: 35, batchSize: 128, seed: 2, optimizer: { name: 'adam', learningRate: 0.0001 } });
+    expect(trainConfig(DEFAULTS.train, 2)).toMatchObject({ epochs: 30, batchSize: 128, seed: 2, optimizer: { name: 'adam', learningRate: 0.0001 }, schedule: { kind: 'constant' }, classWeights: null });
+    expect(resolveTrainConfig(trainConfig({ ...DEFAULTS.train, classWeights: 'balanced' }, 2, Uint8Array.from([0, 0, 1, 2, 3, 4, 5, 6]))).classWeights![0]).toBeCloseTo(8 / (7 * 2));
+    expect(() => trainConfig({ ...DEFAULTS.train, classWeights: 'inverse' }, 2)).toThrow(/expected "none" or "balanced"/);
   });
 
   it('is repeatable, resumes an interrupted job from its checkpoint and skips a finished one', async () => {

@@ -4,13 +4,13 @@
 // and saves the pictures.
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { FerDataset } from '@fer/data';
-import { predict, saveModel, train, type EpochRecord, type ModelRegistry, type ProgressEvent, type StepperFactory, type TrainConfig } from '@fer/models';
+import { classWeights, type FerDataset } from '@fer/data';
+import { TRAIN_DEFAULTS, predict, saveModel, train, type EpochRecord, type ModelRegistry, type ProgressEvent, type StepperFactory, type TrainConfig } from '@fer/models';
 import { activationTiles, filterTiles } from '../figures/pictures.js';
 import { encodePng } from '../figures/png.js';
 import type { Job } from './plan.js';
 import { trainSource, type PreparedData } from './prepare.js';
-import { CLASS_NAMES, type RunSettings, type TrainSpec } from './spec.js';
+import { CLASS_NAMES, SpecError, type RunSettings, type TrainSpec } from './spec.js';
 
 /** One epoch of a job's history (@fer/models' EpochRecord; validation is always given here). */
 export interface EpochLog {
@@ -46,32 +46,34 @@ export interface JobOutcome {
 }
 
 /**
- * The harness's train spec as @fer/models' TrainConfig (the rest, e.g. the constant LR schedule,
- * stays at TRAIN_DEFAULTS; L2 and dropout are model config keys). Adam lr 1e-4 by default.
+ * The harness's train spec as @fer/models' TrainConfig (L2 and dropout are model config keys). Class weights
+ * 'balanced' need the training rows' labels (@fer/data classWeights).
  * @example
- * trainConfig(DEFAULTS.train, 1) // { epochs: 35, batchSize: 128, seed: 1, optimizer: { name: 'adam', learningRate: 0.0001 } }
+ * trainConfig(DEFAULTS.train, 1) // { epochs: 30, batchSize: 128, seed: 1, optimizer: { name: 'adam', learningRate: 0.0001, ... }, ... }
  */
-export function trainConfig(t: TrainSpec, seed: number): Pick<TrainConfig, 'epochs' | 'batchSize' | 'seed'> & { optimizer: Pick<TrainConfig['optimizer'], 'name' | 'learningRate'> } {
-  return { epochs: t.epochs, batchSize: t.batchSize, seed, optimizer: { name: t.optimizer, learningRate: t.learningRate } };
+export function trainConfig(t: TrainSpec, seed: number, trainLabels?: Uint8Array): Partial<TrainConfig> {
+  if (!['none', 'balanced'].includes(t.classWeights)) throw new SpecError('E_BAD_SPEC', `train.classWeights is ${JSON.stringify(t.classWeights)}, expected "none" or "balanced".`);
+  if (t.classWeights === 'balanced' && !trainLabels) throw new SpecError('E_BAD_SPEC', 'train.classWeights "balanced" needs the training labels.');
+  return {
+    epochs: t.epochs, batchSize: t.batchSize, seed,
+    optimizer: { ...TRAIN_DEFAULTS.optimizer, name: t.optimizer, learningRate: t.learningRate, momentum: t.momentum, nesterov: t.nesterov },
+    schedule: { ...t.schedule }, earlyStopping: { ...t.earlyStopping }, labelSmoothing: t.labelSmoothing,
+    classWeights: t.classWeights === 'balanced' ? Array.from(classWeights(trainLabels!, CLASS_NAMES.length)) : null,
+  };
 }
 
 /** The model directory of a job (saveModel/loadModel format, best PublicTest epoch's weights). */
 export const MODEL_DIR = 'model';
 
-/** Keys of model configs that hold widths (filters/units) and shrink with `modelScale`. */
-const WIDTH_KEYS = ['filters', 'denseUnits', 'baseFilters', 'moduleFilters', 'hogUnits', 'units'];
-
-/** The model config a job builds: the row's config, widths scaled by `modelScale` (smoke budget). */
+/**
+ * The model config a job builds: the row's config resolved by the registry, widths scaled by `modelScale`
+ * (smoke budget) with the model's own `scaleWidth` (@fer/models); a model without one keeps its widths.
+ */
 export function scaledConfig(registry: ModelRegistry, name: string, config: Record<string, unknown>, scale: number): Record<string, unknown> {
   const resolved = registry.resolveConfig(name, config);
-  if (scale === 1) return resolved;
-  const s = (v: number) => (v > 0 ? Math.max(2, Math.round(v * scale)) : v);
-  for (const k of WIDTH_KEYS) {
-    const v = resolved[k];
-    if (typeof v === 'number') resolved[k] = s(v);
-    else if (Array.isArray(v) && v.every((x) => typeof x === 'number')) resolved[k] = v.map(s);
-  }
-  return resolved;
+  const def = registry.get(name);
+  if (scale === 1 || !def.scaleWidth) return resolved;
+  return registry.resolveConfig(name, def.scaleWidth(resolved, scale) as Record<string, unknown>);
 }
 
 /** Epochs at which activation maps are saved: `k` spread over 1..epochs, always including the last. */
@@ -133,7 +135,7 @@ export async function runJob(args: {
     const trained = await train({
       model,
       data: { train: trainSource(args.dataset, data, job.train, job.seed), validation: { x: data.val.x, hog: data.val.hog, y: data.val.y, count: data.val.count } },
-      config: trainConfig(job.train, job.seed),
+      config: trainConfig(job.train, job.seed, data.trainLabels),
       stepper: args.stepperFactory,
       checkpointDir: join(dir, 'checkpoint'),
       resume: true,

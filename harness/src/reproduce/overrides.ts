@@ -1,6 +1,35 @@
-// `--set key=value` overrides: the key must name an existing setting and the value must parse to
-// the default's type (nanoGPT's configurator, made strict).
+// The one `--set key=value` grammar of the harness (`fer train`, `fer sweep`, `pnpm reproduce`): the key must
+// name an existing setting (or be a documented alias) and the value must parse to the default's type
+// (nanoGPT's configurator, made strict); unknown keys name the nearest known one.
+import type { ModelDef } from '@fer/models';
+import { didYouMean } from '../suggest.js';
 import { DEFAULTS, SpecError, type DeepPartial, type RunSettings } from './spec.js';
+
+/**
+ * Short and former names of `--set` keys. `model.dropout` and `model.units` are then mapped by the model's own
+ * `aliases` (@fer/models ModelDef.aliases: `denseDropout`/`denseUnits` for the paper networks).
+ */
+export const SET_ALIASES: Readonly<Record<string, string>> = Object.freeze({
+  lr: 'train.learningRate',
+  epochs: 'train.epochs',
+  batch: 'train.batchSize',
+  optimizer: 'train.optimizer',
+  normalizer: 'train.normalize',
+  augment: 'train.augment',
+  limit: 'train.trainLimit',
+  l2: 'model.l2',
+  dropout: 'model.dropout',
+  units: 'model.units',
+  // the names `fer train` used before the run spec was shared with `pnpm reproduce`
+  'train.optimizer.learningRate': 'train.learningRate',
+  'train.seed': 'seed',
+  'data.limit': 'train.trainLimit',
+  'data.validationLimit': 'train.evalLimit',
+  'data.normalizer': 'train.normalize',
+});
+
+/** Parsed `--set` items: settings, plus `model` config overrides (checked against the model by @fer/models). */
+export type Overrides = DeepPartial<RunSettings> & { model?: Record<string, unknown> };
 
 /** All dotted keys that `--set` accepts, with their default values. */
 export function settingKeys(defaults: object = DEFAULTS): Record<string, unknown> {
@@ -17,32 +46,61 @@ export function settingKeys(defaults: object = DEFAULTS): Record<string, unknown
 }
 
 /**
- * Parses `key=value` strings into a partial settings object.
+ * Parses `key=value` strings into a partial settings object. Keys: the dotted keys of `defaults`, `model.<key>`
+ * (a model config key; the value is JSON when it parses, else a string) and the {@link SET_ALIASES}.
  * @example
- * parseOverrides(['train.epochs=1', 'seed=3']) // { train: { epochs: 1 }, seed: 3 }
+ * parseOverrides(['train.epochs=1', 'seed=3', 'lr=3e-4', 'model.filters=[4,8]'])
+ * // { train: { epochs: 1, learningRate: 0.0003 }, seed: 3, model: { filters: [4, 8] } }
  */
-export function parseOverrides(items: readonly string[], defaults: object = DEFAULTS): DeepPartial<RunSettings> {
+export function parseOverrides(items: readonly string[], defaults: object = DEFAULTS): Overrides {
   const known = settingKeys(defaults);
   const out: Record<string, unknown> = {};
   for (const item of items) {
     const eq = item.indexOf('=');
-    if (eq <= 0) throw new SpecError('E_BAD_OVERRIDE', `--set "${item}": expected key=value, e.g. --set train.epochs=1.`);
-    const key = item.slice(0, eq).trim();
+    if (eq <= 0) throw new SpecError('E_BAD_OVERRIDE', `--set "${item}": expected key=value, e.g. --set train.epochs=1 or --set lr=3e-4.`);
+    const given = item.slice(0, eq).trim();
     const raw = item.slice(eq + 1).trim();
-    if (!(key in known)) {
-      throw new SpecError('E_UNKNOWN_KEY', `--set ${key}: unknown key. Known keys: ${Object.keys(known).join(', ')}.`);
+    const key = SET_ALIASES[given] ?? given;
+    let value: unknown;
+    if (key.startsWith('model.') && key.length > 'model.'.length && !key.slice(6).includes('.')) {
+      value = parseJsonish(raw);
+    } else if (key in known) {
+      value = coerce(key, raw, known[key]);
+    } else {
+      const names = [...Object.keys(known), ...Object.keys(SET_ALIASES), 'model.<key>'];
+      throw new SpecError('E_UNKNOWN_KEY', `--set ${given}: unknown key.${didYouMean(given, names)} Known keys: ${Object.keys(known).join(', ')}, model.<config key>; aliases: ${Object.keys(SET_ALIASES).filter((a) => !a.includes('.')).join(', ')}.`);
     }
-    const value = coerce(key, raw, known[key]);
     const parts = key.split('.');
     let o = out;
     for (const p of parts.slice(0, -1)) o = (o[p] ??= {}) as Record<string, unknown>;
     o[parts[parts.length - 1]] = value;
   }
-  return out as DeepPartial<RunSettings>;
+  return out as Overrides;
+}
+
+/**
+ * `--set model.<key>` overrides in the model's own names: a key the model's defaults lack but its `aliases`
+ * name (`dropout` -> `denseDropout` on the paper networks) is renamed; others are left for @fer/models to check.
+ */
+export function modelOverrides(def: Pick<ModelDef, 'defaults' | 'aliases'>, given: Record<string, unknown> | undefined): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(given ?? {})) {
+    const own = Object.prototype.hasOwnProperty.call(def.defaults, k);
+    out[own ? k : def.aliases?.[k] ?? k] = v;
+  }
+  return out;
+}
+
+function parseJsonish(raw: string): unknown {
+  try {
+    return JSON.parse(raw);
+  } catch {
+    return raw;
+  }
 }
 
 // Settings whose default happens to be a whole number but which take fractions.
-const FRACTIONAL_KEYS = new Set(['modelScale']);
+const FRACTIONAL_KEYS = new Set(['modelScale', 'train.labelSmoothing', 'train.schedule.minLearningRate', 'train.earlyStopping.minDelta', 'train.momentum']);
 
 function coerce(key: string, raw: string, def: unknown): unknown {
   switch (typeof def) {

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { experiments } from '../../experiments/index.js';
 import { hashConfig, stableStringify } from './hash.js';
+import { modelRecipe, paperDeep, paperShallow } from '@fer/models';
 import { planJobs, resolveTrain } from './plan.js';
 
 const data = { id: 'synthetic', fingerprint: 'abc', source: 'synthetic', synthetic: true };
@@ -26,13 +27,22 @@ describe('planner', () => {
     expect(hashes(planJobs({ experiments, budget: 'smoke', seeds: 3, data }))).toEqual(hashes(a));
   });
 
-  it('caps epochs by the budget, then applies --set last', () => {
+  it('layers defaults <- model recipe <- budget <- experiment <- row, caps epochs by the budget, then applies --set last', () => {
     const acc = experiments.find((e) => e.id === 'accuracy')!;
-    expect(resolveTrain('paper', acc, acc.rows[1].train).epochs).toBe(35);
-    expect(resolveTrain('paper', acc, acc.rows[0].train).epochs).toBe(30);
-    expect(resolveTrain('smoke', acc, acc.rows[1].train).epochs).toBe(2);
-    expect(resolveTrain('smoke', acc, acc.rows[1].train, { train: { epochs: 5 } }).epochs).toBe(5);
-    expect(resolveTrain('paper', acc, acc.rows[1].train).batchSize).toBe(128);
+    const deep = modelRecipe(paperDeep), shallow = modelRecipe(paperShallow);
+    expect(resolveTrain('paper', acc, acc.rows[1].train, {}, deep).epochs).toBe(35);
+    expect(resolveTrain('paper', acc, acc.rows[0].train, {}, shallow).epochs).toBe(30);
+    expect(resolveTrain('smoke', acc, acc.rows[1].train, {}, deep).epochs).toBe(2);
+    expect(resolveTrain('smoke', acc, acc.rows[1].train, { train: { epochs: 5 } }, deep).epochs).toBe(5);
+    expect(resolveTrain('paper', acc, acc.rows[1].train, {}, deep)).toMatchObject({ batchSize: 128, learningRate: 1e-4, normalize: 'mean-image', augment: 'hflip' });
+    // the recipe sits under the budget and the experiment
+    const own = { ...deep, epochs: 7, learningRate: 1e-3, normalizer: 'global' };
+    expect(resolveTrain('paper', acc, undefined, {}, own)).toMatchObject({ epochs: 7, learningRate: 1e-3, normalize: 'global' });
+    expect(resolveTrain('quick', acc, undefined, {}, own)).toMatchObject({ epochs: 2, batchSize: 64, learningRate: 1e-3 });
+    expect(resolveTrain('paper', { base: { train: { learningRate: 5e-4 } } }, { epochs: 3 }, { train: { learningRate: 2e-4 } }, own)).toMatchObject({ epochs: 3, learningRate: 2e-4 });
+    // the planner reads each model's recipe from the registry
+    const plan = planJobs({ experiments: [acc], budget: 'paper', seeds: 1, data });
+    expect(plan.jobs.map((j) => [j.model.name, j.train.epochs])).toEqual([['paper-shallow', 30], ['paper-deep', 35]]);
   });
 
   it('hashes the resolved model config, so changed model defaults retrain', () => {

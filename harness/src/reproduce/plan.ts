@@ -1,20 +1,17 @@
-// The planner: every training job that the selected experiments need, deduplicated by a hash of
-// the resolved job (model + config + train config + data identity + seed + budget).
+// The resolver of the one run spec and the planner: every training job that the selected experiments need,
+// deduplicated by a hash of the resolved job (model + config + train config + data identity + seed + budget).
+// `fer train` resolves its run with the same {@link resolveJob}, so `fer train --preset paper --model paper-deep`
+// and the reproduction's paper-deep row are the same job (same hash).
+import { builtinModels, createRegistry, modelRecipe, type ModelRegistry } from '@fer/models';
+import type { DataIdentity } from '../data.js';
 import { hashConfig } from './hash.js';
-import { mergeDeep } from './overrides.js';
+import { mergeDeep, modelOverrides, type Overrides } from './overrides.js';
 import {
-  BUDGET_SETTINGS, DEFAULTS, SpecError,
-  type BudgetName, type DeepPartial, type ExperimentSpec, type ModelRef, type RunSettings, type TrainSpec,
+  BUDGET_SETTINGS, DEFAULTS, SpecError, recipeTrain,
+  type BudgetName, type ExperimentSpec, type ModelRef, type RunSettings, type TrainSpec,
 } from './spec.js';
 
-export interface DataIdentity {
-  /** Short name used in the default output folder: 'synthetic' or 'fer2013'. */
-  id: string;
-  /** Content fingerprint (labels, splits, sampled pixels). */
-  fingerprint: string;
-  source: string;
-  synthetic: boolean;
-}
+export type { DataIdentity };
 
 export interface Job {
   hash: string;
@@ -42,17 +39,51 @@ export interface Plan {
   cells: Cell[];
 }
 
-/** Settings for a budget with `--set` overrides applied last. */
-export function resolveSettings(budget: BudgetName, cli: DeepPartial<RunSettings> = {}): RunSettings {
-  return mergeDeep(DEFAULTS, BUDGET_SETTINGS[budget].settings, cli);
+/** Settings for a budget with `--set` overrides applied last (`--set model.*` is per model: see {@link resolveJob}). */
+export function resolveSettings(budget: BudgetName, cli: Overrides = {}): RunSettings {
+  const { model: _model, ...settings } = cli;
+  return mergeDeep(DEFAULTS, BUDGET_SETTINGS[budget].settings, settings);
 }
 
-/** A row's train config: defaults <- budget <- experiment base <- row (epochs capped by the budget) <- --set. */
-export function resolveTrain(budget: BudgetName, exp: ExperimentSpec, rowTrain: Partial<TrainSpec> | undefined, cli: DeepPartial<RunSettings> = {}): TrainSpec {
-  const b = mergeDeep(DEFAULTS, BUDGET_SETTINGS[budget].settings);
-  const t = mergeDeep(b.train, exp.base.train, rowTrain);
+/**
+ * A run's train config, the one resolver's layers: defaults <- the model's recipe (@fer/models `modelRecipe`)
+ * <- budget <- experiment base <- row (epochs capped by the budget) <- --set.
+ */
+export function resolveTrain(budget: BudgetName, exp: Pick<ExperimentSpec, 'base'> | undefined, rowTrain: Partial<TrainSpec> | undefined, cli: Overrides = {}, recipe?: Parameters<typeof recipeTrain>[0]): TrainSpec {
+  const t = mergeDeep(DEFAULTS.train, recipe ? recipeTrain(recipe) : undefined, BUDGET_SETTINGS[budget].settings.train, exp?.base.train, rowTrain);
   t.epochs = Math.min(t.epochs, BUDGET_SETTINGS[budget].epochsCap);
   return mergeDeep(t, cli.train);
+}
+
+let builtinRegistry: ModelRegistry | undefined;
+
+/**
+ * One training job, fully resolved, and its hash: the model (config = the model's defaults <- row config <-
+ * `--set model.*`, in the model's own key names), the width scale, the train config ({@link resolveTrain}),
+ * the seed, the budget and the data fingerprint. `fer train` and the planner both call this.
+ */
+export function resolveJob(args: {
+  budget: BudgetName;
+  model: ModelRef;
+  data: DataIdentity;
+  seed?: number;
+  exp?: Pick<ExperimentSpec, 'base'>;
+  rowTrain?: Partial<TrainSpec>;
+  cli?: Overrides;
+  registry?: ModelRegistry;
+  /** Replaces the registry's config resolution (tests). */
+  resolveModelConfig?: (name: string, config: Record<string, unknown>) => Record<string, unknown>;
+}): Omit<Job, 'uses'> {
+  const cli = args.cli ?? {};
+  const registry = args.registry ?? (builtinRegistry ??= createRegistry(builtinModels));
+  const settings = resolveSettings(args.budget, cli);
+  const def = registry.has(args.model.name) ? registry.get(args.model.name) : undefined;
+  const given = { ...args.model.config, ...(def ? modelOverrides(def, cli.model) : cli.model) };
+  const config = args.resolveModelConfig ? args.resolveModelConfig(args.model.name, given) : registry.resolveConfig(args.model.name, given);
+  const train = resolveTrain(args.budget, args.exp, args.rowTrain, cli, def ? modelRecipe(def) : undefined);
+  const key = { model: { name: args.model.name, config }, modelScale: settings.modelScale, train, seed: args.seed ?? settings.seed, budget: args.budget, data: args.data.fingerprint };
+  // v3: one run spec for fer train and reproduce (model recipes; older job folders are not reused).
+  return { hash: hashConfig({ ...key, v: 3 }), ...structuredClone(key) };
 }
 
 /**
@@ -66,8 +97,10 @@ export function planJobs(args: {
   budget: BudgetName;
   seeds: number;
   data: DataIdentity;
-  cli?: DeepPartial<RunSettings>;
-  /** Fills a model's defaults in (registry.resolveConfig), so a changed default changes the hash. */
+  cli?: Overrides;
+  /** Model definitions (recipes, defaults); default the built-in models. */
+  registry?: ModelRegistry;
+  /** Replaces the registry's config resolution (tests). */
   resolveModelConfig?: (name: string, config: Record<string, unknown>) => Record<string, unknown>;
 }): Plan {
   const { experiments, budget, data } = args;
@@ -78,22 +111,18 @@ export function planJobs(args: {
   const cells: Cell[] = [];
   for (const exp of experiments) {
     for (const row of exp.rows) {
-      const train = resolveTrain(budget, exp, row.train, cli);
       const cell: Cell = { experiment: exp.id, row: row.row, seeds: [], jobs: [] };
       for (let s = 0; s < args.seeds; s++) {
         const seed = settings.seed + s;
-        const config = args.resolveModelConfig ? args.resolveModelConfig(row.model.name, row.model.config) : row.model.config;
-        const key = { model: { name: row.model.name, config }, modelScale: settings.modelScale, train, seed, budget, data: data.fingerprint };
-        // v2: trained by @fer/models train() on @fer/data batches (older job folders are not reused).
-        const hash = hashConfig({ ...key, v: 2 });
-        let job = byHash.get(hash);
+        const resolved = resolveJob({ budget, model: row.model, data, seed, exp, rowTrain: row.train, cli, registry: args.registry, resolveModelConfig: args.resolveModelConfig });
+        let job = byHash.get(resolved.hash);
         if (!job) {
-          job = { hash, ...structuredClone(key), uses: [] };
-          byHash.set(hash, job);
+          job = { ...resolved, uses: [] };
+          byHash.set(resolved.hash, job);
         }
         job.uses.push({ experiment: exp.id, row: row.row });
         cell.seeds.push(seed);
-        cell.jobs.push(hash);
+        cell.jobs.push(resolved.hash);
       }
       cells.push(cell);
     }

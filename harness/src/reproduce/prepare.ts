@@ -67,12 +67,19 @@ export interface PreparedData {
   val: PreparedSplit;
   test: PreparedSplit;
   trainCount: number;
+  /** Labels of the training rows (for class weights). */
+  trainLabels: Uint8Array;
 }
 
-function gather(ds: FerDataset, rows: Uint32Array): { pixels: Uint8Array; labels: Uint8Array } {
+/** Raw pixels and labels of data set rows `rows`. */
+export function gather(ds: FerDataset, rows: ArrayLike<number>): { pixels: Uint8Array; labels: Uint8Array } {
   const pixels = new Uint8Array(rows.length * PX);
   const labels = new Uint8Array(rows.length);
-  rows.forEach((r, j) => { pixels.set(ds.pixels.subarray(r * PX, (r + 1) * PX), j * PX); labels[j] = ds.labels[r]; });
+  for (let j = 0; j < rows.length; j++) {
+    const r = rows[j];
+    pixels.set(ds.pixels.subarray(r * PX, (r + 1) * PX), j * PX);
+    labels[j] = ds.labels[r];
+  }
   return { pixels, labels };
 }
 
@@ -90,7 +97,7 @@ export function prepareData(ds: FerDataset, rows: RowSets, train: TrainSpec, hog
     const g = gather(ds, r);
     return { count: r.length, x: normalizer.apply(g.pixels, r.length), raw: g.pixels, y: g.labels, hog: hog ? hogOf(g.pixels, r.length, hog) : undefined };
   };
-  return { rows, normalizer, hog, val: split(rows.val), test: split(rows.test), trainCount: rows.train.length };
+  return { rows, normalizer, hog, val: split(rows.val), test: split(rows.test), trainCount: rows.train.length, trainLabels: Uint8Array.from(rows.train, (r) => ds.labels[r]) };
 }
 
 /** A training batch, with the data set rows it holds. */
@@ -114,7 +121,7 @@ export interface BatchSource extends TrainSource {
 export function trainSource(ds: FerDataset, data: PreparedData, train: TrainSpec, seed: number): BatchSource {
   const augment = augmentSpecs(train.augment);
   const hog = data.hog;
-  const batcher = createBatcher({ dataset: ds, indices: data.rows.train, batchSize: train.batchSize, seed, augment, normalizer: data.normalizer, keepRaw: Boolean(hog) });
+  const batcher = createBatcher({ dataset: ds, indices: data.rows.train, batchSize: train.batchSize, seed, augment, normalizer: data.normalizer, classBalanced: train.classBalanced, keepRaw: Boolean(hog) });
   return {
     stepsPerEpoch: batcher.stepsPerEpoch,
     *epoch(e) {

@@ -5,25 +5,28 @@ import { copyFileSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { basename, join, resolve } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
-import { loadDataset, makeSyntheticFer, splitIndices, type FerDataset } from '@fer/data';
-import { createDataParallelStepper, describeBackend, disposeBackend, initBackend, type BackendChoice } from '@fer/engine';
+import { splitIndices, type FerDataset } from '@fer/data';
+import { createDataParallelStepper, describeBackend, disposeBackend } from '@fer/engine';
 import { hogImage, type HogOptions } from '@fer/hog';
 import { renderPng, type VegaLiteSpec } from '@fer/metrics';
-import { builtinModels, createRegistry, loadModel, localStepper, type ModelRegistry, type StepperFactory } from '@fer/models';
-import { experiments as allExperiments } from '../../experiments/index.js';
+import { loadModel, localStepper, type ModelRegistry, type StepperFactory } from '@fer/models';
+import { startBackend, type StartedBackend as BackendInfo } from '../backend.js';
+import { resolveData } from '../data.js';
+import { loadProject } from '../project.js';
 import { deepDream } from '../figures/pictures.js';
 import { encodePng, grayTile, grid } from '../figures/png.js';
 import { buildSection, type Figure, type Section } from '../report/sections.js';
 import { renderHtml, renderMarkdown, type JobRow } from '../report/render.js';
-import { fnv1a } from './hash.js';
 import { MODEL_DIR, runJob, sampleRows, scaledConfig, type JobOutcome } from './job.js';
 import { parseOverrides } from './overrides.js';
-import { jobImages, planJobs, type DataIdentity, type Job, type Plan } from './plan.js';
+import { jobImages, planJobs, type Job, type Plan } from './plan.js';
 import { augmentSpecs, prepareData, rowSets, trainSource, type PreparedData } from './prepare.js';
 import { BUDGET_SETTINGS, BUDGETS, SpecError, validateExperiment, type BudgetName, type ExperimentSpec } from './spec.js';
 
 export interface ReproduceOptions {
   data?: string;
+  /** A fer.config file registering user models/experiments; default fer.config.* in the current folder (src/project.ts). */
+  config?: string;
   budget?: BudgetName;
   seeds?: number;
   backend?: string;
@@ -48,37 +51,14 @@ export interface ReproduceResult { outDir: string; plan: Plan; outcomes: Map<str
 
 const fmt = (s: number) => (!Number.isFinite(s) ? '?' : s < 90 ? `${Math.round(s)}s` : s < 5400 ? `${(s / 60).toFixed(1)}min` : `${(s / 3600).toFixed(1)}h`);
 
-/** Stable identity of a data set: its source kind plus a fingerprint of labels, splits and pixels. */
-export function dataIdentity(ds: FerDataset): DataIdentity {
-  const h = fnv1a(ds.pixels, 97, fnv1a(ds.splits, 1, fnv1a(ds.labels)));
-  return { id: ds.synthetic ? 'synthetic' : 'fer2013', fingerprint: `${ds.count}-${h.toString(16)}`, source: ds.synthetic ? 'synthetic' : basename(ds.source), synthetic: ds.synthetic };
-}
+export { dataIdentity } from '../data.js';
+export type { BackendInfo };
 
 export function selectExperiments(all: readonly ExperimentSpec[], only: readonly string[] | undefined): ExperimentSpec[] {
   if (!only || only.length === 0) return [...all];
   const ids = all.map((e) => e.id);
   for (const id of only) if (!ids.includes(id)) throw new SpecError('E_UNKNOWN_EXPERIMENT', `--only ${id}: unknown experiment. Known: ${ids.join(', ')}.`);
   return all.filter((e) => only.includes(e.id));
-}
-
-/** What the run needs to know about the backend @fer/engine started. */
-export interface BackendInfo {
-  backend: string;
-  reason: string;
-  adapter?: unknown;
-  /** A hardware GPU (WebGPU on a non-software adapter, or tfjs-node-gpu): picks the `paper` budget by default. */
-  gpu: boolean;
-}
-
-const BACKENDS: readonly BackendChoice[] = ['auto', 'wasm', 'webgpu', 'tensorflow', 'cpu'];
-
-async function startBackend(backend: string): Promise<BackendInfo> {
-  if (!BACKENDS.includes(backend as BackendChoice)) throw new SpecError('E_BAD_OPTION', `--backend ${backend}: expected one of ${BACKENDS.join(', ')}.`);
-  // NOTE: `auto` never picks a software GPU adapter; an explicit `--backend webgpu` is honoured on one
-  // (lavapipe in CI, for correctness) and the reason says it is software.
-  const r = await initBackend({ backend: backend as BackendChoice, ...(backend === 'webgpu' ? { allowSoftwareAdapter: true } : {}) });
-  const gpu = r.backend === 'webgpu' ? r.adapter?.isSoftware === false : r.backend === 'tensorflow' ? /gpu/i.test(r.reason) : false;
-  return { backend: r.backend, reason: r.reason, adapter: r.adapter, gpu };
 }
 
 export async function reproduce(opts: ReproduceOptions = {}): Promise<ReproduceResult> {
@@ -93,9 +73,10 @@ export async function reproduce(opts: ReproduceOptions = {}): Promise<ReproduceR
 async function reproduceOn(opts: ReproduceOptions): Promise<ReproduceResult> {
   const log = opts.log ?? ((l: string) => console.log(l));
   const t0 = performance.now();
-  const registry = createRegistry(builtinModels);
+  const project = await loadProject({ config: opts.config });
+  const registry = project.registry;
   // Validate everything before any work.
-  const exps = selectExperiments(opts.experiments ?? allExperiments, opts.only);
+  const exps = selectExperiments(opts.experiments ?? project.experiments, opts.only);
   for (const e of exps) validateExperiment(e, registry.list());
   const cli = parseOverrides(opts.set ?? []);
   if (opts.budget !== undefined && !BUDGETS.includes(opts.budget)) throw new SpecError('E_BAD_OPTION', `--budget ${opts.budget}: expected one of ${BUDGETS.join(', ')}.`);
@@ -105,17 +86,14 @@ async function reproduceOn(opts: ReproduceOptions): Promise<ReproduceResult> {
   if (!Number.isInteger(workers) || workers < 1) throw new SpecError('E_BAD_OPTION', `--workers ${workers}: expected a positive integer.`);
   const backend = await startBackend(opts.backend ?? 'auto');
   const budget: BudgetName = opts.budget ?? (backend.gpu ? 'paper' : 'quick');
-  const dataPath = opts.data ?? process.env.FER2013_PATH;
-  const ds = dataPath ? await loadDataset(dataPath) : makeSyntheticFer({ seed: 2017 });
-  const identity = dataIdentity(ds);
-  const plan = planJobs({ experiments: exps, budget, seeds, data: identity, cli, resolveModelConfig: (n, c) => registry.resolveConfig(n, c) });
+  const { ds, identity } = await resolveData(opts.data, log);
+  const plan = planJobs({ experiments: exps, budget, seeds, data: identity, cli, registry });
   const hogOf = (job: Job): HogOptions | undefined => (registry.get(job.model.name).inputs.hog ? (registry.resolveConfig(job.model.name, job.model.config).hog as HogOptions) : undefined);
   // Check every job's augmentation names before any work (hybrids get HOG of the augmented image: see prepare.ts).
   for (const j of plan.jobs) augmentSpecs(j.train.augment);
   const outDir = resolve(opts.out ?? join('results', `${budget}-${identity.id}`));
   mkdirSync(join(outDir, 'figures'), { recursive: true });
   mkdirSync(join(outDir, 'jobs'), { recursive: true });
-  if (identity.synthetic) log('SYNTHETIC DATA: no --data / FER2013_PATH given; running on the embedded synthetic faces (numbers mean nothing about the paper).');
   log(`fer reproduce: budget ${budget} (${BUDGET_SETTINGS[budget].description}); backend ${backend.backend} (${backend.reason}); ${seeds} seed(s); out ${outDir}`);
 
   // NOTE: the workers run their own tfjs (wasm, or cpu when the main backend is cpu), whatever the main backend.

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { experiments } from '../../experiments/index.js';
-import { mergeDeep, parseOverrides, settingKeys } from './overrides.js';
+import { paperShallow, RECIPE_DEFAULTS, vggFer } from '@fer/models';
+import { mergeDeep, modelOverrides, parseOverrides, settingKeys } from './overrides.js';
 import { DEFAULTS, defineExperiment, validateExperiment, type ExperimentSpec } from './spec.js';
 
 const MODELS = ['paper-shallow', 'paper-deep', 'paper-hybrid-shallow', 'paper-hybrid-deep', 'vgg-fer', 'mini-xception'];
@@ -16,7 +17,7 @@ describe('experiment specs', () => {
     for (const e of experiments) expect(() => validateExperiment(e, MODELS)).not.toThrow();
   });
 
-  it('holds the paper numbers', () => {
+  it('holds the paper numbers, read from @fer/models', () => {
     const per = experiments.find((e) => e.id === 'per-expression')!;
     expect(per.rows.find((r) => r.row === 'deep')!.paper).toMatchObject({ Angry: 0.53, Disgust: 0.7, Happy: 0.805, Neutral: 0.515 });
     const acc = experiments.find((e) => e.id === 'accuracy')!;
@@ -31,6 +32,9 @@ describe('experiment specs', () => {
     const badTrain = tiny();
     badTrain.base.train = { epoch: 3 } as never;
     expect(() => validateExperiment(badTrain)).toThrow(/unknown key "epoch"/);
+    const badNested = tiny();
+    badNested.base.train = { schedule: { kinds: 'step' } } as never;
+    expect(() => validateExperiment(badNested)).toThrow(/unknown key "kinds"/);
   });
 
   it('checks train types, paper fractions, unknown models and duplicate rows', () => {
@@ -58,6 +62,21 @@ describe('--set overrides', () => {
     expect(() => parseOverrides(['train.epochs'])).toThrow(/key=value/);
     expect(() => parseOverrides(['train=3'])).toThrow(/unknown key/);
   });
+  it('one grammar: documented aliases, model.* keys, and the nearest key for a typo', () => {
+    expect(parseOverrides(['lr=3e-4', 'epochs=2', 'batch=16', 'limit=48', 'dropout=0.3', 'model.filters=[4,8]', 'augment=hflip,shift'])).toEqual({
+      train: { learningRate: 3e-4, epochs: 2, batchSize: 16, trainLimit: 48, augment: 'hflip,shift' },
+      model: { dropout: 0.3, filters: [4, 8] },
+    });
+    // the names fer train used before the spec was shared
+    expect(parseOverrides(['train.optimizer.learningRate=1e-3', 'data.validationLimit=32', 'train.seed=4'])).toEqual({ train: { learningRate: 1e-3, evalLimit: 32 }, seed: 4 });
+    expect(() => parseOverrides(['train.learningrate=1e-3'])).toThrow(/unknown key\. Did you mean "train\.learningRate"\?/);
+    expect(() => parseOverrides(['trian.epochs=1'])).toThrow(/Did you mean "train\.epochs"\?/);
+    expect(() => parseOverrides(['model.a.b=1'])).toThrow(/unknown key/);
+  });
+  it('maps model.* aliases through the model (dropout is denseDropout on the paper networks, dropout on vgg-fer)', () => {
+    expect(modelOverrides(paperShallow, { dropout: 0.3, units: 256, l2: 0 })).toEqual({ denseDropout: 0.3, denseUnits: 256, l2: 0 });
+    expect(modelOverrides(vggFer, { dropout: 0.3, units: [8, 8] })).toEqual({ dropout: 0.3, denseUnits: [8, 8] });
+  });
   it('lists every leaf setting', () => {
     expect(Object.keys(settingKeys())).toContain('deepdream.steps');
   });
@@ -65,6 +84,6 @@ describe('--set overrides', () => {
     const m = mergeDeep(DEFAULTS, { train: { epochs: 2 } });
     expect(m.train.epochs).toBe(2);
     expect(m.train.batchSize).toBe(128);
-    expect(DEFAULTS.train.epochs).toBe(35);
+    expect(DEFAULTS.train.epochs).toBe(RECIPE_DEFAULTS.epochs);
   });
 });

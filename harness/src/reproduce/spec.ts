@@ -1,5 +1,7 @@
-// Experiment specs: plain, JSON-serialisable data (house style §5). Layering, nanoGPT-style:
-// harness DEFAULTS -> budget -> experiment `base` -> row -> CLI `--set`.
+// The one run spec of the harness (`fer train` and `pnpm reproduce` alike) and the experiment specs: plain,
+// JSON-serialisable data (house style §5). Layering, nanoGPT-style (resolved in ./plan.ts `resolveTrain`):
+// harness DEFAULTS -> the model's own recipe (@fer/models) -> budget -> experiment `base` -> row -> CLI `--set`.
+import { RECIPE_DEFAULTS, TRAIN_DEFAULTS, type ModelDef, type ModelRecipe, type TrainConfig } from '@fer/models';
 
 /** The paper's seven classes in FER2013 label order. */
 export const CLASS_NAMES = ['Angry', 'Disgust', 'Fear', 'Happy', 'Sad', 'Surprise', 'Neutral'] as const;
@@ -18,10 +20,22 @@ export interface TrainSpec {
   batchSize: number;
   optimizer: 'adam' | 'sgd' | 'rmsprop';
   learningRate: number;
+  /** SGD/RMSprop momentum and Nesterov (@fer/models TrainConfig.optimizer). */
+  momentum: number;
+  nesterov: boolean;
+  /** Learning-rate schedule (@fer/models TrainConfig.schedule). */
+  schedule: TrainConfig['schedule'];
+  /** Early stopping on validation accuracy (@fer/models TrainConfig.earlyStopping; patience 0 = off). */
+  earlyStopping: TrainConfig['earlyStopping'];
+  labelSmoothing: number;
+  /** 'none' | 'balanced' (inverse-frequency loss weights of the training rows, @fer/data classWeights). */
+  classWeights: string;
+  /** Class-balanced sampling of the training batches (@fer/data createBatcher). */
+  classBalanced: boolean;
   /** Comma-separated augmentations applied on the fly: '' | 'hflip' | 'hflip,shift'. */
   augment: string;
-  /** Normalization fitted on the training rows. */
-  normalize: 'mean-image' | 'global' | 'per-image';
+  /** Normalization fitted on the training rows (@fer/data normalizer kind). */
+  normalize: 'mean-image' | 'global' | 'per-image' | 'unit';
   /** Use at most this many Training rows (class-stratified, seeded); 0 = all. */
   trainLimit: number;
   /** Use at most this many rows of each of PublicTest / PrivateTest (stratified, seeded); 0 = all. */
@@ -41,7 +55,10 @@ export interface RowSpec {
   label: string;
   model: ModelRef;
   train?: Partial<TrainSpec>;
-  /** Reported numbers (fractions in [0,1]); keys depend on the experiment kind. */
+  /**
+   * Reported numbers (fractions in [0,1]): `validation`, `test` and class names. Read them from the model's
+   * @fer/models definition with {@link reportedNumbers} (never type a paper's number here).
+   */
   paper: Record<string, number>;
   /** Where the reported number comes from, when not the paper itself. */
   source?: string;
@@ -72,17 +89,27 @@ export interface RunSettings {
   report: { bootstrap: number; reproducedWithin: number };
 }
 
+/** A model recipe (@fer/models) as the harness's train keys. */
+export function recipeTrain(r: ModelRecipe): Partial<TrainSpec> {
+  return { epochs: r.epochs, batchSize: r.batchSize, optimizer: r.optimizer as TrainSpec['optimizer'], learningRate: r.learningRate, normalize: r.normalizer as TrainSpec['normalize'], augment: r.augment.join(',') };
+}
+
+/**
+ * Run-wide defaults. The train keys a model's recipe holds (epochs, batch, optimizer, learning rate, normalizer,
+ * augmentation) come from @fer/models RECIPE_DEFAULTS and the trainer keys from TRAIN_DEFAULTS: their one
+ * default lives there; a model's own `recipe` overrides them in {@link resolveTrain} of ./plan.ts.
+ */
 export const DEFAULTS: RunSettings = {
   seed: 1,
   train: {
-    epochs: 35,
-    batchSize: 128,
-    optimizer: 'adam',
-    // NOTE: the paper gives no optimizer settings; @fer/models' TRAIN_DEFAULTS measured that Adam 1e-3
-    // trains paper-shallow (18.9M FC weights) much worse than 1e-4, so we use 1e-4 too.
-    learningRate: 0.0001,
-    augment: 'hflip',
-    normalize: 'mean-image',
+    ...(recipeTrain(RECIPE_DEFAULTS) as Pick<TrainSpec, 'epochs' | 'batchSize' | 'optimizer' | 'learningRate' | 'normalize' | 'augment'>),
+    momentum: TRAIN_DEFAULTS.optimizer.momentum,
+    nesterov: TRAIN_DEFAULTS.optimizer.nesterov,
+    schedule: { ...TRAIN_DEFAULTS.schedule },
+    earlyStopping: { ...TRAIN_DEFAULTS.earlyStopping },
+    labelSmoothing: TRAIN_DEFAULTS.labelSmoothing,
+    classWeights: 'none',
+    classBalanced: false,
     trainLimit: 0,
     evalLimit: 0,
   },
@@ -126,6 +153,29 @@ export const BUDGET_SETTINGS: Record<BudgetName, { description: string; settings
 };
 
 export type DeepPartial<T> = { [K in keyof T]?: T[K] extends object ? DeepPartial<T[K]> : T[K] };
+
+/**
+ * The numbers a model's paper reports (@fer/models `paper.reported`), flat as a row's `paper`:
+ * `validation`, `test` and one key per class name.
+ * @example
+ * reportedNumbers(paperDeep) // { validation: 0.65, test: 0.64, Angry: 0.53, ... }
+ */
+export function reportedNumbers(def: Pick<ModelDef, 'paper'>, keys?: readonly string[]): Record<string, number> {
+  const r = def.paper.reported ?? {};
+  const all: Record<string, number> = { ...(r.validation !== undefined ? { validation: r.validation } : {}), ...(r.test !== undefined ? { test: r.test } : {}), ...r.perClass };
+  return keys ? Object.fromEntries(keys.filter((k) => k in all).map((k) => [k, all[k]])) : all;
+}
+
+/**
+ * A table row that trains `def` at its defaults and compares with the test accuracy its paper reports (the
+ * zoo experiment's rows, and the rows added for models registered in a fer.config file).
+ * @example
+ * modelRow(vggFer, 'VGG-FER (Khaireddin & Chen 2021)')
+ */
+export function modelRow(def: Pick<ModelDef, 'name' | 'paper'>, label: string = def.name): RowSpec {
+  const source = def.paper.cite === 'none' ? undefined : def.paper.url ?? def.paper.cite;
+  return { row: def.name, label, model: { name: def.name, config: {} }, paper: reportedNumbers(def, ['test']), ...(source ? { source } : {}) };
+}
 
 /** Typed identity for experiment files. */
 export function defineExperiment(spec: ExperimentSpec): ExperimentSpec {
@@ -186,9 +236,10 @@ function checkTrain(t: Record<string, unknown>, where: string): void {
   const defaults = DEFAULTS.train as unknown as Record<string, unknown>;
   checkKeys(t, Object.keys(defaults), where);
   for (const [k, v] of Object.entries(t)) {
-    if (typeof v !== typeof defaults[k]) {
+    if (typeof v !== typeof defaults[k] || (v === null) !== (defaults[k] === null)) {
       throw new SpecError('E_BAD_SPEC', `${where}.${k} is ${JSON.stringify(v)} (${typeof v}), expected a ${typeof defaults[k]} like ${JSON.stringify(defaults[k])}.`);
     }
+    if (typeof v === 'object' && v !== null) checkKeys(v as Record<string, unknown>, Object.keys(defaults[k] as object), `${where}.${k}`);
   }
 }
 

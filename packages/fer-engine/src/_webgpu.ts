@@ -232,6 +232,31 @@ export async function disposeWebGpu(tf: typeof tfType): Promise<boolean> {
 /**
  * What is missing when Dawn finds no adapter: the Vulkan loader and ICD files it looked for, with the fix.
  */
+/**
+ * Whether this machine likely has a hardware GPU that Dawn could use, judged without starting Dawn (which
+ * prints its own warnings on stderr while it looks: a missing Vulkan loader, `maxDynamic...` limits).
+ * Linux: a GPU device node (`/dev/dri/renderD*`: AMD, Intel, nouveau; `/dev/nvidia0`...: NVIDIA; `/dev/dxg`:
+ * WSL) and the Vulkan loader (libvulkan.so.1). Other platforms: yes (Metal, D3D12).
+ * `auto` probes WebGPU only when this says yes (or `FER_ENGINE_WEBGPU=1`).
+ */
+export function hardwareGpuHint(
+  env: { platform: string; exists(path: string): boolean; list(dir: string): string[] } = {
+    platform: process.platform,
+    exists: existsSync,
+    list: (d) => { try { return readdirSync(d); } catch { return []; } },
+  },
+): { likely: boolean; why: string } {
+  if (env.platform !== 'linux') return { likely: true, why: `${env.platform} has a native GPU API` };
+  const devices = [
+    ...env.list('/dev/dri').filter((f) => f.startsWith('renderD')).map((f) => `/dev/dri/${f}`),
+    ...env.list('/dev').filter((f) => /^nvidia\d+$/.test(f) || f === 'dxg').map((f) => `/dev/${f}`),
+  ];
+  if (!devices.length) return { likely: false, why: 'no GPU device (/dev/dri/renderD*, /dev/nvidia*, /dev/dxg)' };
+  const loader = VULKAN_LOADERS.find((p) => env.exists(p));
+  if (!loader) return { likely: false, why: `GPU device ${devices[0]} but no Vulkan loader (libvulkan.so.1; apt-get install libvulkan1)` };
+  return { likely: true, why: `GPU device ${devices.join(', ')}, Vulkan loader ${loader}` };
+}
+
 export function noAdapterHelp(): string {
   const icdDirs = ['/usr/share/vulkan/icd.d', '/etc/vulkan/icd.d', '/usr/local/share/vulkan/icd.d'];
   const icds: string[] = [];
@@ -242,8 +267,7 @@ export function noAdapterHelp(): string {
       // directory absent
     }
   }
-  const loader = ['/usr/lib/x86_64-linux-gnu/libvulkan.so.1', '/usr/lib/aarch64-linux-gnu/libvulkan.so.1', '/usr/lib64/libvulkan.so.1', '/usr/lib/libvulkan.so.1']
-    .find((p) => existsSync(p));
+  const loader = VULKAN_LOADERS.find((p) => existsSync(p));
   const env = ['VK_ICD_FILENAMES', 'VK_DRIVER_FILES'].filter((k) => process.env[k]).map((k) => {
     const files = (process.env[k] ?? '').split(':').filter(Boolean);
     const missing = files.filter((f) => !existsSync(f));
@@ -262,6 +286,8 @@ export function noAdapterHelp(): string {
 }
 
 // --- Internal helpers ---
+
+const VULKAN_LOADERS = ['/usr/lib/x86_64-linux-gnu/libvulkan.so.1', '/usr/lib/aarch64-linux-gnu/libvulkan.so.1', '/usr/lib64/libvulkan.so.1', '/usr/lib/libvulkan.so.1', '/usr/local/lib/libvulkan.so.1'];
 
 interface WebGpuBackendInternals {
   hasReadSyncWarned: boolean;

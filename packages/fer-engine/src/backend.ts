@@ -3,7 +3,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { FerEngineError } from './errors.js';
 import { TENSORFLOW_HELP, loadTensorflow } from './_tensorflow.js';
-import { activateWebGpu, activeWebGpu, disposeWebGpu, errorText, noAdapterHelp, probeWebGpu, type AdapterReport } from './_webgpu.js';
+import { activateWebGpu, activeWebGpu, disposeWebGpu, errorText, hardwareGpuHint, noAdapterHelp, probeWebGpu, type AdapterReport } from './_webgpu.js';
 import { describeNativeKernels, registerNativeKernels, type NativeKernelsStatus } from './native-kernels.js';
 import { registerWasmTrainingKernels } from './wasm-kernels.js';
 
@@ -70,7 +70,8 @@ export interface BackendDescription {
  *
  * - `auto`: `@tensorflow/tfjs-node-gpu`, then `@tensorflow/tfjs-node` when they load (both optional; their
  *   libtensorflow download is broken, so mostly they do not); then WebGPU when Dawn finds a **hardware**
- *   adapter (never a software one; `FER_ENGINE_WEBGPU=0` skips the probe); else WASM with the native
+ *   adapter (never a software one; probed only when a GPU device and the Vulkan loader are present on Linux,
+ *   or with `FER_ENGINE_WEBGPU=1`; `FER_ENGINE_WEBGPU=0` never); else WASM with the native
  *   kernels when they load, else the WASM training kernels.
  * - `webgpu`: Dawn (`webgpu` package) + `@tensorflow/tfjs-backend-webgpu`; throws `E_NO_ADAPTER` when there
  *   is no adapter, `E_SOFTWARE_ADAPTER` for a software one unless `allowSoftwareAdapter: true`.
@@ -167,6 +168,13 @@ async function initAuto(options: InitBackendOptions): Promise<BackendInfo> {
   // Dawn's warnings, and Dawn can crash a process while tearing down at exit).
   if (process.env['FER_ENGINE_WEBGPU'] === '0') {
     rejected.push({ backend: 'webgpu', why: 'not probed: FER_ENGINE_WEBGPU=0' });
+    return initWasm(options, 'wasm: the fastest backend that works here without a native install', rejected);
+  }
+  // NOTE: nor without a GPU that Dawn could use (it would only find a software adapter, or none, and print
+  // its warnings on the way); FER_ENGINE_WEBGPU=1 probes anyway.
+  const hint = process.env['FER_ENGINE_WEBGPU'] === '1' ? undefined : hardwareGpuHint();
+  if (hint && !hint.likely) {
+    rejected.push({ backend: 'webgpu', why: `not probed: ${hint.why}; FER_ENGINE_WEBGPU=1 probes anyway` });
     return initWasm(options, 'wasm: the fastest backend that works here without a native install', rejected);
   }
   try {

@@ -1,0 +1,40 @@
+// The one backend start-up of the harness (`fer train/evaluate/predict`, `pnpm reproduce`, `fer bench`):
+// @fer/engine's initBackend, with the harness's flag names checked first.
+import { initBackend, type BackendChoice } from '@fer/engine';
+import { FerCliError } from './errors.js';
+import { didYouMean } from './suggest.js';
+
+/** `--backend` values: @fer/engine's choices, plus `native` (wasm that must run the native kernels; benchmarks). */
+export const BACKENDS = ['auto', 'wasm', 'native', 'webgpu', 'tensorflow', 'cpu'] as const;
+
+/** What the run needs to know about the backend @fer/engine started. */
+export interface StartedBackend {
+  /** The tfjs backend now active: 'wasm' | 'webgpu' | 'tensorflow' | 'cpu'. */
+  backend: string;
+  reason: string;
+  adapter?: unknown;
+  /** A hardware GPU (WebGPU on a non-software adapter, or tfjs-node-gpu): the reproduction picks the `paper` budget. */
+  gpu: boolean;
+  /** Whether the native CPU kernels run (wasm only). */
+  native: boolean;
+}
+
+/**
+ * Starts `backend` with @fer/engine `initBackend`. An explicit `webgpu` is honoured on a software adapter too
+ * (lavapipe in CI; `auto` never picks one). `native` is wasm with the native kernels required (E_NATIVE_UNAVAILABLE
+ * otherwise); `nativeKernels: false` keeps wasm on the WASM kernels only. Unknown names throw E_BAD_OPTION.
+ */
+export async function startBackend(backend = 'auto', o: { threads?: number; nativeKernels?: boolean } = {}): Promise<StartedBackend> {
+  if (!(BACKENDS as readonly string[]).includes(backend)) {
+    throw new FerCliError('E_BAD_OPTION', `--backend ${backend}: expected one of ${BACKENDS.join(', ')}.${didYouMean(backend, BACKENDS)}`);
+  }
+  const choice = (backend === 'native' ? 'wasm' : backend) as BackendChoice;
+  const r = await initBackend({
+    backend: choice,
+    ...(o.threads ? { threads: o.threads } : {}),
+    ...(backend === 'native' ? { native: true } : o.nativeKernels === false ? { native: false } : {}),
+    ...(backend === 'webgpu' ? { allowSoftwareAdapter: true } : {}),
+  });
+  const gpu = r.backend === 'webgpu' ? r.adapter?.isSoftware === false : r.backend === 'tensorflow' ? /gpu/i.test(r.reason) : false;
+  return { backend: r.backend, reason: r.reason, adapter: r.adapter, gpu, native: Boolean(r.native?.active) };
+}

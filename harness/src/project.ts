@@ -1,0 +1,104 @@
+// User models in the CLI: a `fer.config.ts` / `.mjs` / `.js` in the folder the command runs in (or
+// `--config PATH`) registers models (and optionally experiments) next to the built-ins, for `fer train`,
+// `fer sweep`, `fer evaluate` and `pnpm reproduce` (each registered model also gets a row in the zoo experiment).
+import { existsSync } from 'node:fs';
+import { isAbsolute, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import * as tf from '@tensorflow/tfjs';
+import { builtinModels, createRegistry, defineModel, modelRecipe, scaleWidths, type ModelDef, type ModelRegistry } from '@fer/models';
+import { experiments as builtinExperiments } from '../experiments/index.js';
+import { FerCliError } from './errors.js';
+import { defineExperiment, modelRow, reportedNumbers, validateExperiment, type ExperimentSpec } from './reproduce/spec.js';
+import { didYouMean } from './suggest.js';
+
+/** File names looked for, in this order, in the folder a command runs in. */
+export const CONFIG_FILES = ['fer.config.ts', 'fer.config.mjs', 'fer.config.js'] as const;
+
+/** What a fer.config file gives. */
+export interface FerConfig {
+  /** Model definitions (@fer/models `defineModel`); names must not clash with the built-ins. */
+  models?: ModelDef<any>[];
+  /** Extra experiments for `pnpm reproduce` (`defineExperiment`), with ids of their own. */
+  experiments?: ExperimentSpec[];
+}
+
+/** What a config's default export may be a function of: the harness's own tfjs and helpers (one tfjs instance). */
+export interface FerConfigHelpers {
+  tf: typeof tf;
+  defineModel: typeof defineModel;
+  scaleWidths: typeof scaleWidths;
+  defineExperiment: typeof defineExperiment;
+  modelRow: typeof modelRow;
+  reportedNumbers: typeof reportedNumbers;
+}
+
+/** A config file's default export: the config, or a function of {@link FerConfigHelpers} returning it. */
+export type FerConfigExport = FerConfig | ((helpers: FerConfigHelpers) => FerConfig | Promise<FerConfig>);
+
+/** Typed identity for fer.config.ts files. */
+export function defineConfig(config: FerConfigExport): FerConfigExport {
+  return config;
+}
+
+/** The models and experiments a command works with. */
+export interface Project {
+  registry: ModelRegistry;
+  /** The built-in experiments (the zoo with a row per user model) and the config's own. */
+  experiments: ExperimentSpec[];
+  /** Names of the models the config registered. */
+  userModels: string[];
+  /** The config file read, if any. */
+  configFile?: string;
+}
+
+/**
+ * Reads `config` (a path, relative to `cwd`), else the first of {@link CONFIG_FILES} in `cwd`, else nothing:
+ * the built-in models and experiments. A named file that does not exist, a bad export, unknown keys, a model
+ * that fails `defineModel` or clashes with a built-in name, and an experiment that fails validation all throw.
+ */
+export async function loadProject(o: { config?: string; cwd?: string } = {}): Promise<Project> {
+  const cwd = o.cwd ?? process.env.INIT_CWD ?? process.cwd();
+  let file: string | undefined;
+  if (o.config) {
+    file = isAbsolute(o.config) ? o.config : resolve(cwd, o.config);
+    if (!existsSync(file)) throw new FerCliError('E_CONFIG', `--config ${o.config}: no such file (looked at ${file}); expected a fer.config.ts/.mjs/.js file. Check the path.`);
+  } else {
+    file = CONFIG_FILES.map((n) => resolve(cwd, n)).find((p) => existsSync(p));
+  }
+  const registry = createRegistry(builtinModels);
+  if (!file) return { registry, experiments: [...builtinExperiments], userModels: [] };
+
+  let mod: Record<string, unknown>;
+  try {
+    mod = file.endsWith('.ts') || file.endsWith('.mts')
+      ? await (await import('tsx/esm/api')).tsImport(pathToFileURL(file).href, import.meta.url) as Record<string, unknown>
+      : await import(pathToFileURL(file).href) as Record<string, unknown>;
+  } catch (e) {
+    throw new FerCliError('E_CONFIG', `${file}: could not be loaded (${(e as Error).message}); expected an ES module whose default export is { models, experiments } or a function returning it.`, { cause: e });
+  }
+  const exported = (mod.default ?? mod) as unknown;
+  const config = (typeof exported === 'function'
+    ? await (exported as (h: FerConfigHelpers) => FerConfig | Promise<FerConfig>)({ tf, defineModel, scaleWidths, defineExperiment, modelRow, reportedNumbers })
+    : exported) as FerConfig;
+  if (typeof config !== 'object' || config === null) throw new FerCliError('E_CONFIG', `${file}: the default export gave ${typeof config}, expected { models?: [...], experiments?: [...] }.`);
+  for (const k of Object.keys(config)) {
+    if (k !== 'models' && k !== 'experiments') throw new FerCliError('E_CONFIG', `${file}: unknown key "${k}".${didYouMean(k, ['models', 'experiments'])} Allowed keys: models, experiments.`);
+  }
+  const models = config.models ?? [];
+  if (!Array.isArray(models)) throw new FerCliError('E_CONFIG', `${file}: models is ${typeof models}, expected an array of defineModel({...}) definitions.`);
+  for (const def of models) {
+    if (registry.has((def as ModelDef).name)) {
+      throw new FerCliError('E_CONFIG', `${file}: model "${def.name}" is already a built-in model; expected a new name. Rename it (e.g. "my-${def.name}").`);
+    }
+    registry.register(def);
+    modelRecipe(def); // checks the recipe now, not at the first run
+  }
+  const userModels = models.map((d) => d.name);
+  const experiments = builtinExperiments.map((e) => (e.id === 'zoo' && userModels.length ? { ...e, rows: [...e.rows, ...models.map((d) => modelRow(d))] } : e));
+  for (const e of config.experiments ?? []) {
+    validateExperiment(e, registry.list());
+    if (experiments.some((x) => x.id === e.id)) throw new FerCliError('E_CONFIG', `${file}: experiment "${e.id}" already exists; expected a new id.`);
+    experiments.push(e);
+  }
+  return { registry, experiments, userModels, configFile: file };
+}
