@@ -1,6 +1,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { PNG } from 'pngjs';
 import { describe, expect, it } from 'vitest';
+import { errorCodeOf } from '@fer/testing';
 import { confusionHeatmapSpec, perClassBarsSpec, trainingCurvesSpec, type VegaLiteSpec } from './charts.js';
 import { renderPng, renderSvg } from './render.js';
 import { confusionMatrix } from './confusion-matrix.js';
@@ -12,15 +13,7 @@ const OUT = '/tmp/fer-metrics-charts';
 const EMOTIONS = ['Angry', 'Disgust', 'Fear', 'Happy', 'Sad', 'Surprise', 'Neutral'];
 const PAPER_DEEP = [0.53, 0.7, 0.46, 0.805, 0.63, 0.625, 0.515]; // Alizadeh & Fazel 2017, per-expression accuracy of the deep CNN
 
-function codeOf(fn: () => unknown): string | undefined {
-  try {
-    fn();
-  } catch (e) {
-    expect(e).toBeInstanceOf(FerMetricsError);
-    return (e as FerMetricsError).code;
-  }
-  return undefined;
-}
+const codeOf = (fn: () => unknown): string => errorCodeOf(fn, FerMetricsError);
 
 function fakeReport() {
   const rng = mulberry32(5);

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { errorCodeOf } from '@fer/testing';
 import { confusionMatrix, confusionReportFromCounts } from './confusion-matrix.js';
 import { FerMetricsError } from './errors.js';
 import { fixtures, nanOf, TOL } from './__fixtures__/sklearn.js';
@@ -8,15 +9,7 @@ function close(got: number, want: number, what: string) {
   else expect(Math.abs(got - want), `${what}: got ${got}, sklearn ${want}`).toBeLessThanOrEqual(TOL);
 }
 
-function codeOf(fn: () => unknown): string | undefined {
-  try {
-    fn();
-  } catch (e) {
-    expect(e).toBeInstanceOf(FerMetricsError);
-    return (e as FerMetricsError).code;
-  }
-  return undefined;
-}
+const codeOf = (fn: () => unknown): string => errorCodeOf(fn, FerMetricsError);
 
 describe('confusionMatrix vs scikit-learn fixtures', () => {
   it('covers the degenerate cases the issue asks for', () => {

@@ -1,17 +1,10 @@
 import { describe, expect, it } from 'vitest';
+import { errorCodeOf } from '@fer/testing';
 import { logLoss, topKAccuracy } from './probability.js';
 import { FerMetricsError } from './errors.js';
 import { fixtures, TOL } from './__fixtures__/sklearn.js';
 
-function codeOf(fn: () => unknown): string | undefined {
-  try {
-    fn();
-  } catch (e) {
-    expect(e).toBeInstanceOf(FerMetricsError);
-    return (e as FerMetricsError).code;
-  }
-  return undefined;
-}
+const codeOf = (fn: () => unknown): string => errorCodeOf(fn, FerMetricsError);
 
 describe('topKAccuracy and logLoss vs scikit-learn fixtures', () => {
   for (const c of fixtures.cases) {

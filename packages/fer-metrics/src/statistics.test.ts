@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { errorCodeOf } from '@fer/testing';
 import { bootstrapCI } from './bootstrap.js';
 import { mcnemar } from './mcnemar.js';
 import { summarizeSeeds } from './seeds.js';
@@ -6,15 +7,7 @@ import { mulberry32 } from './_rng.js';
 import { FerMetricsError } from './errors.js';
 import { fixtures, nanOf } from './__fixtures__/sklearn.js';
 
-function codeOf(fn: () => unknown): string | undefined {
-  try {
-    fn();
-  } catch (e) {
-    expect(e).toBeInstanceOf(FerMetricsError);
-    return (e as FerMetricsError).code;
-  }
-  return undefined;
-}
+const codeOf = (fn: () => unknown): string => errorCodeOf(fn, FerMetricsError);
 
 function close(got: number, want: number, tol: number, what: string) {
   if (Number.isNaN(want)) expect(got, what).toBeNaN();

@@ -1,18 +1,11 @@
 import { describe, expect, it } from 'vitest';
+import { errorCodeOf } from '@fer/testing';
 import { compareTable, confusionCsv, formatJson, markdownTable, perClassTable, textTable } from './tables.js';
 import { confusionMatrix } from './confusion-matrix.js';
 import { summarizeSeeds } from './seeds.js';
 import { FerMetricsError } from './errors.js';
 
-function codeOf(fn: () => unknown): string | undefined {
-  try {
-    fn();
-  } catch (e) {
-    expect(e).toBeInstanceOf(FerMetricsError);
-    return (e as FerMetricsError).code;
-  }
-  return undefined;
-}
+const codeOf = (fn: () => unknown): string => errorCodeOf(fn, FerMetricsError);
 
 describe('markdownTable / textTable', () => {
   it('aligns numeric columns right and formats with digits', () => {

@@ -90,3 +90,17 @@ export function countCalls(obj: object): Map<string, number> {
   }
   return calls;
 }
+
+/**
+ * The `code` of the error `fn` throws. Throws itself when `fn` returns, or throws something that is not an
+ * `errorClass` (a package's one error class), so a test of a bad input cannot pass on the wrong error.
+ */
+export function errorCodeOf<C extends string>(fn: () => unknown, errorClass: abstract new (...args: never[]) => Error & { code: C }): C {
+  try {
+    fn();
+  } catch (e) {
+    if (e instanceof errorClass) return e.code;
+    throw new Error(`expected a ${errorClass.name}, got ${e instanceof Error ? `${e.name}: ${e.message}` : String(e)}`, { cause: e });
+  }
+  throw new Error(`expected a ${errorClass.name}, but the call returned`);
+}
