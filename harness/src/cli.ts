@@ -3,7 +3,8 @@
 // Errors are printed once, as `fer: error <CODE>: <message>` (the message says what was got, what was
 // expected and how to fix it), with exit code 1; `--debug` adds the stack and the causes.
 import { createRequire } from 'node:module';
-import { defineCommand, runCommand, showUsage, type CommandDef } from 'citty';
+import { defineCommand, runCommand, showUsage, type ArgsDef, type CommandDef } from 'citty';
+import { checkFlags } from './flags.js';
 
 const require = createRequire(import.meta.url);
 const VERSION = (require('../package.json') as { version: string }).version;
@@ -18,17 +19,19 @@ const main = defineCommand({
     predict: () => import('./commands/predict.js').then((m) => m.default),
     reproduce: () => import('./commands/reproduce.js').then((m) => m.default),
     worker: () => import('./commands/worker.js').then((m) => m.default),
+    bench: () => import('./commands/bench.js').then((m) => m.default),
   },
 });
 
 /** One line per subcommand for `fer --help` (cli.test.ts checks they match the commands' own meta). */
 const SUMMARIES: Record<string, CommandDef> = Object.fromEntries(Object.entries({
   data: 'Inspect FER data sets.',
-  train: 'Train a registry model (paper preset by default) and save it with its config, history and PublicTest metrics.',
+  train: 'Train a registry model (its paper recipe by default: --preset paper) and save it with its resolved config (job hash), history and PublicTest metrics.',
   sweep: "The paper's validation search: grid or random over learning rate, L2, dropout, hidden sizes; parallel, resumable, ranked by PublicTest accuracy.",
   evaluate: 'Accuracy, per-class accuracy and the confusion matrix of a saved model on a split.',
   predict: 'Top-3 expressions of PNG/JPEG images of any size (converted to 48x48 gray: BT.601 luma, area-average resize).',
   reproduce: "Re-do every table and figure of Alizadeh & Fazel 2017 and write report.md / report.html next to the paper's numbers.",
+  bench: 'Benchmarks as JSON lines, each beside its reference peer (PyTorch, pandas, scikit-image) measured in the same run. `pnpm bench` is an alias.',
   worker: 'Run training jobs that `pnpm reproduce --queue` / `fer sweep --queue` put on a Redis queue (BullMQ); results go to the shared results folder. See docs/distributed.md.',
 }).map(([name, description]) => [name, { meta: { name, description } }]));
 
@@ -54,6 +57,7 @@ async function runCli(cmd: CommandDef, argv: string[]): Promise<void> {
       await showUsage(...(await usageTarget(cmd, rawArgs)));
       return;
     }
+    await checkCommandFlags(cmd, rawArgs);
     await runCommand(cmd, { rawArgs });
   } catch (e) {
     // NOTE: citty's own errors (unknown command, missing argument) come with the usage of the command.
@@ -89,6 +93,21 @@ function formatError(e: unknown, debug: boolean): string {
     lines.push('(run again with --debug for the stack)');
   }
   return lines.filter((l, i) => i === 0 || l !== '').join('\n');
+}
+
+/** A (sub)command's unknown flags are named with the nearest known one (src/flags.ts); `fer bench` checks its own. */
+async function checkCommandFlags(cmd: CommandDef, rawArgs: string[], path = 'fer'): Promise<void> {
+  const subs = (typeof cmd.subCommands === 'function' ? await cmd.subCommands() : await cmd.subCommands) as Record<string, unknown> | undefined;
+  if (subs) {
+    const name = rawArgs.find((a) => !a.startsWith('-'));
+    if (!name || !(name in subs) || path === 'fer bench' || `${path} ${name}` === 'fer bench') return;
+    const sub = subs[name];
+    const resolved = (typeof sub === 'function' ? await (sub as () => Promise<CommandDef>)() : await sub) as CommandDef;
+    await checkCommandFlags(resolved, rawArgs.slice(rawArgs.indexOf(name) + 1), `${path} ${name}`);
+    return;
+  }
+  const args = (typeof cmd.args === 'function' ? await cmd.args() : await cmd.args) ?? {};
+  checkFlags(path, rawArgs, args as ArgsDef as Record<string, { type?: string }>);
 }
 
 async function usageTarget(cmd: CommandDef, rawArgs: string[]): Promise<[CommandDef, CommandDef?]> {

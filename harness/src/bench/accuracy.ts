@@ -17,7 +17,9 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { runEvaluate } from '../commands/evaluate.js';
 import { runTrain } from '../commands/train.js';
-import { forEachFlag, out, positiveInt } from './_cli.js';
+import { dataPath } from '../data.js';
+import { forEachFlag, unknownFlag } from '../flags.js';
+import { out, positiveInt } from './_cli.js';
 
 interface Recipe {
   model: 'paper-shallow' | 'paper-deep';
@@ -60,7 +62,7 @@ export async function run(argv: string[]): Promise<void> {
   const o = parseArgs(argv);
   const recipe = RECIPES[o.recipe as keyof typeof RECIPES];
   const epochs = o.epochs ?? recipe.epochs;
-  const data = o.data ?? process.env.FER2013_PATH;
+  const data = dataPath(o.data);
   if (!data || !existsSync(data)) {
     out({ bench: 'accuracy', skipped: `no FER2013 file (${data ?? 'set FER2013_PATH or pass --data'}); this benchmark needs the real data` });
     return;
@@ -130,7 +132,8 @@ function round(v: number, digits: number): number {
 
 function parseArgs(argv: string[]): Options {
   const o: Options = { recipe: 'ci', limit: 0, seed: 2, backend: 'wasm', torch: true };
-  forEachFlag(argv, (flag, value, a) => {
+  const KNOWN = ['--recipe', '--epochs', '--limit', '--seed', '--data', '--backend', '--no-torch'];
+  forEachFlag(argv, (flag, value) => {
     switch (flag) {
       case '--recipe': {
         o.recipe = value();
@@ -143,8 +146,8 @@ function parseArgs(argv: string[]): Options {
       case '--data': o.data = value(); break;
       case '--backend': o.backend = value(); break;
       case '--no-torch': o.torch = false; break;
-      default: throw new Error(`pnpm bench accuracy: unknown option "${a}". Known: --recipe, --epochs, --limit, --seed, --data, --backend, --no-torch.`);
+      default: throw unknownFlag('fer bench accuracy', flag, KNOWN);
     }
-  });
+  }, { command: 'fer bench accuracy', known: KNOWN });
   return o;
 }

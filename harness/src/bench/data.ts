@@ -10,6 +10,9 @@ import { fileURLToPath } from 'node:url';
 import { runInNewContext } from 'node:vm';
 import { setFlagsFromString } from 'node:v8';
 import { loadFer2013Csv } from '@fer/data';
+import { dataPath } from '../data.js';
+import { forEachFlag } from '../flags.js';
+import { positiveInt } from './_cli.js';
 
 const PANDAS = `
 import sys, time, resource, json
@@ -26,9 +29,15 @@ print(json.dumps({"seconds": t2 - t1, "cpu_seconds": c2 - c1, "import_seconds": 
                   "pandas": pd.__version__, "numpy": np.__version__}))
 `;
 
-function arg(argv: string[], name: string): string | undefined {
-  const i = argv.indexOf(name);
-  return i >= 0 ? argv[i + 1] : undefined;
+/** The flags of `fer bench data`: --data PATH, --repeat N, --python PATH. */
+function parseArgs(argv: string[]): { data?: string; repeat: number; python: string } {
+  const o = { data: undefined as string | undefined, repeat: 1, python: '/usr/bin/python3' };
+  forEachFlag(argv, (flag, value) => {
+    if (flag === '--data') o.data = value();
+    else if (flag === '--repeat') o.repeat = positiveInt(flag, value());
+    else o.python = value();
+  }, { command: 'fer bench data', known: ['--data', '--repeat', '--python'] });
+  return o;
 }
 
 function gc(): void {
@@ -40,11 +49,10 @@ function gc(): void {
 
 export async function run(argv: string[]): Promise<void> {
   const root = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
-  const given = arg(argv, '--data') ?? process.env.FER2013_PATH;
-  const path = given ? resolve(process.env.INIT_CWD ?? process.cwd(), given) : join(root, '..', 'shared', 'data', 'fer2013', 'fer2013.csv.gz');
+  const args = parseArgs(argv);
+  const path = dataPath(args.data) ?? join(root, '..', 'shared', 'data', 'fer2013', 'fer2013.csv.gz');
   if (!existsSync(path)) throw new Error(`bench data: ${path} does not exist; pass --data PATH or set FER2013_PATH to the Kaggle fer2013.csv(.gz).`);
-  const repeat = Number(arg(argv, '--repeat') ?? 1);
-  const python = arg(argv, '--python') ?? '/usr/bin/python3';
+  const { repeat, python } = args;
 
   // @fer/data first, in this fresh process (nothing else loaded), so the memory deltas are its own.
   const times: number[] = [];

@@ -12,6 +12,8 @@ import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { createGunzip } from 'node:zlib';
 import { PAPER_HOG_OPTIONS, hogBatch, hogBatchParallel, hogLength } from '@fer/hog';
+import { dataPath } from '../data.js';
+import { forEachFlag } from '../flags.js';
 
 const REPO_ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 const DEFAULT_DATA = resolve(REPO_ROOT, '../shared/data/fer2013/fer2013.csv.gz');
@@ -114,30 +116,22 @@ print(json.dumps(dict(version=skimage.__version__, seconds=dt, cpu_seconds=dc, i
 `;
 
 function parseArgs(argv: string[]): Args {
-  const args: Args = { data: process.env.FER2013_PATH || DEFAULT_DATA, limit: Infinity, skimage: 3000, check: 20, workers: 0, repeat: 5, python: process.env.PYTHON || '/usr/bin/python3' };
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i];
-    const [key, inline] = a.startsWith('--') && a.includes('=') ? [a.slice(0, a.indexOf('=')), a.slice(a.indexOf('=') + 1)] : [a, undefined];
-    const value = (): string => {
-      const v = inline ?? argv[++i];
-      if (v === undefined) throw new Error(`pnpm bench hog: ${key} needs a value.`);
-      return v;
-    };
+  const args: Args = { data: dataPath() ?? DEFAULT_DATA, limit: Infinity, skimage: 3000, check: 20, workers: 0, repeat: 5, python: process.env.PYTHON || '/usr/bin/python3' };
+  forEachFlag(argv, (key, value) => {
     const int = (): number => {
       const v = value();
       const x = Number(v);
-      if (!Number.isInteger(x) || x < 0) throw new Error(`pnpm bench hog: ${key} must be a non-negative integer, got "${v}".`);
+      if (!Number.isInteger(x) || x < 0) throw new Error(`fer bench hog: ${key} must be a non-negative integer, got "${v}".`);
       return x;
     };
-    if (key === '--data') args.data = resolve(value());
+    if (key === '--data') args.data = dataPath(value())!;
     else if (key === '--limit') args.limit = int() || Infinity;
     else if (key === '--skimage') args.skimage = Math.max(1, int());
     else if (key === '--check') args.check = int();
     else if (key === '--workers') args.workers = int();
     else if (key === '--repeat') args.repeat = Math.max(1, int());
-    else if (key === '--python') args.python = value();
-    else throw new Error(`pnpm bench hog: unknown argument "${a}". Known: --data PATH, --limit N, --skimage N, --check N, --workers N, --repeat N, --python PATH.`);
-  }
+    else args.python = value();
+  }, { command: 'fer bench hog', known: ['--data', '--limit', '--skimage', '--check', '--workers', '--repeat', '--python'] });
   return args;
 }
 

@@ -9,7 +9,8 @@ import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as tf from '@tensorflow/tfjs';
 import { describeNativeKernels } from '@fer/engine';
-import { forEachFlag, out, positiveInt, setupBackend } from './_cli.js';
+import { forEachFlag, unknownFlag } from '../flags.js';
+import { out, positiveInt, setupBackend } from './_cli.js';
 
 interface ConvLayer { name: string; kind: 'conv'; B: number; H: number; W: number; Ci: number; Co: number; k: number }
 interface DenseLayer { name: string; kind: 'dense'; M: number; K: number; N: number }
@@ -33,15 +34,16 @@ interface Options { backend: string; threads: number[]; reps: number; torch: boo
 
 export async function run(argv: string[]): Promise<void> {
   const o: Options = { backend: 'native', threads: [1, 2], reps: 3, torch: true };
-  forEachFlag(argv, (flag, value, a) => {
+  const KNOWN = ['--backend', '--threads', '--reps', '--no-torch'];
+  forEachFlag(argv, (flag, value) => {
     switch (flag) {
       case '--backend': o.backend = value(); break;
       case '--threads': o.threads = value().split(',').map((t) => positiveInt(flag, t.trim())); break;
       case '--reps': o.reps = positiveInt(flag, value()); break;
       case '--no-torch': o.torch = false; break;
-      default: throw new Error(`pnpm bench layers: unknown option "${a}". Known: --backend, --threads, --reps, --no-torch.`);
+      default: throw unknownFlag('fer bench layers', flag, KNOWN);
     }
-  });
+  }, { command: 'fer bench layers', known: KNOWN });
   for (const threads of o.threads) {
     const unavailable = await setupBackend(o.backend, threads);
     if (unavailable) {

@@ -14,7 +14,8 @@ import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as tf from '@tensorflow/tfjs';
 import { createDataParallelStepper, describeNativeKernels, disposeBackend } from '@fer/engine';
-import { forEachFlag, out, positiveInt, setupBackend } from './_cli.js';
+import { forEachFlag, unknownFlag } from '../flags.js';
+import { out, positiveInt, setupBackend } from './_cli.js';
 
 type ModelName = 'shallow' | 'deep';
 
@@ -122,7 +123,8 @@ async function runChild(o: Options): Promise<void> {
 /** Runs `run` in a child process for one model and thread count; returns its JSON lines. */
 function runChildProcess(o: Options, name: ModelName, threads: number): Record<string, unknown>[] {
   const args = [
-    ...process.execArgv, process.argv[1]!, 'models', '--child', '--models', name, '--threads', String(threads), '--backend', o.backend,
+    // the same entry as this process: `fer bench models` (cli) or harness/src/bench.ts itself
+    ...process.execArgv, process.argv[1]!, ...(/bench\.[cm]?[jt]s$/.test(process.argv[1]!) ? [] : ['bench']), 'models', '--child', '--models', name, '--threads', String(threads), '--backend', o.backend,
     '--steps', String(o.steps), '--batch', String(o.batch), '--workers', String(o.workers), ...(o.profile ? ['--profile'] : []),
   ];
   const r = spawnSync(process.execPath, args, { encoding: 'utf8', maxBuffer: 64 << 20, stdio: ['ignore', 'pipe', 'inherit'] });
@@ -345,7 +347,8 @@ function findTorchScript(): string | undefined {
 function parseArgs(argv: string[]): Options {
   const cores = availableParallelism();
   const o: Options = { backend: 'native', models: ['shallow', 'deep'], threads: cores > 1 ? [1, cores] : [1], child: false, steps: 3, batch: 128, workers: 1, profile: false, torch: true };
-  forEachFlag(argv, (flag, value, a) => {
+  const KNOWN = ['--backend', '--models', '--threads', '--child', '--steps', '--batch', '--workers', '--profile', '--no-torch'];
+  forEachFlag(argv, (flag, value) => {
     switch (flag) {
       case '--backend': o.backend = value(); break;
       case '--models': {
@@ -361,9 +364,9 @@ function parseArgs(argv: string[]): Options {
       case '--workers': o.workers = positiveInt(flag, value()); break;
       case '--profile': o.profile = true; break;
       case '--no-torch': o.torch = false; break;
-      default: throw new Error(`pnpm bench models: unknown option "${a}". Known: --backend, --models, --threads, --steps, --batch, --workers, --profile, --no-torch.`);
+      default: throw unknownFlag('fer bench models', flag, KNOWN);
     }
-  });
+  }, { command: 'fer bench models', known: KNOWN });
   return o;
 }
 

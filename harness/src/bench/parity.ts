@@ -18,7 +18,9 @@ import * as tf from '@tensorflow/tfjs';
 import { fitNormalizer, loadDataset, splitIndices } from '@fer/data';
 import { disposeBackend } from '@fer/engine';
 import { builtinModels, createRegistry, localStepper } from '@fer/models';
-import { forEachFlag, out, positiveInt, setupBackend } from './_cli.js';
+import { dataPath } from '../data.js';
+import { forEachFlag, unknownFlag } from '../flags.js';
+import { out, positiveInt, setupBackend } from './_cli.js';
 
 interface Options {
   backend: string;
@@ -42,7 +44,7 @@ export async function run(argv: string[]): Promise<void> {
 }
 
 async function runBench(o: Options): Promise<void> {
-  const data = o.data ?? process.env.FER2013_PATH;
+  const data = dataPath(o.data);
   if (!data || !existsSync(data)) {
     out({ bench: 'parity', skipped: `no FER2013 file${data ? ` at ${data}` : ''} (pass --data or set FER2013_PATH)` });
     return;
@@ -191,7 +193,8 @@ function bytes(a: Float32Array): Uint8Array {
 
 function parseArgs(argv: string[]): Options {
   const o: Options = { backend: 'wasm', steps: 30, batch: 64, lr: 1e-3, keep: false };
-  forEachFlag(argv, (flag, value, a) => {
+  const KNOWN = ['--backend', '--steps', '--batch', '--lr', '--data', '--keep'];
+  forEachFlag(argv, (flag, value) => {
     switch (flag) {
       case '--backend': o.backend = value(); break;
       case '--steps': o.steps = positiveInt(flag, value()); break;
@@ -199,9 +202,9 @@ function parseArgs(argv: string[]): Options {
       case '--lr': o.lr = Number(value()); break;
       case '--data': o.data = value(); break;
       case '--keep': o.keep = true; break;
-      default: throw new Error(`pnpm bench parity: unknown option "${a}". Known: --backend, --steps, --batch, --lr, --data, --keep.`);
+      default: throw unknownFlag('fer bench parity', flag, KNOWN);
     }
-  });
+  }, { command: 'fer bench parity', known: KNOWN });
   if (!(o.lr > 0)) throw new Error('--lr must be a positive number.');
   return o;
 }

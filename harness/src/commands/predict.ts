@@ -80,6 +80,7 @@ export async function runPredict(o: { model: string; files: string[]; top?: numb
 export default defineCommand({
   meta: { name: 'predict', description: 'Top-3 expressions of PNG/JPEG images of any size (converted to 48x48 gray: BT.601 luma, area-average resize).' },
   args: {
+    'image...': { type: 'positional', description: 'one or more PNG/JPEG files of any size, e.g. fer predict --model runs/a/model face1.png face2.jpg', required: true },
     model: { type: 'string', description: 'saved model folder (fer train writes OUT/model)', required: true },
     top: { type: 'string', description: 'classes to show', default: '3' },
     json: { type: 'boolean', description: 'print JSON', default: false },

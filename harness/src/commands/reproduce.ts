@@ -10,6 +10,7 @@ export default defineCommand({
   meta: { name: 'reproduce', description: 'Re-do every table and figure of Alizadeh & Fazel 2017 and write report.md / report.html next to the paper\'s numbers.' },
   args: {
     data: { type: 'string', description: 'FER2013 csv(.gz); default $FER2013_PATH, else the embedded synthetic set' },
+    config: { type: 'string', description: 'fer.config file registering user models and experiments (default: fer.config.ts/.mjs/.js in the current folder); its models join the zoo experiment' },
     budget: { type: 'string', description: 'smoke | quick | paper (default: paper on a GPU backend, quick otherwise)' },
     seeds: { type: 'string', description: 'seeds per job (default 1)', default: '1' },
     backend: { type: 'string', description: 'auto | wasm | webgpu | tensorflow | cpu', default: 'auto' },
@@ -27,7 +28,7 @@ export default defineCommand({
     if (!Number.isInteger(seeds) || seeds < 1) throw new Error(`--seeds ${args.seeds}: expected a positive integer`);
     if (!Number.isInteger(workers) || workers < 1) throw new Error(`--workers ${args.workers}: expected a positive integer`);
     await reproduce({
-      data: args.data, budget: args.budget as BudgetName | undefined, seeds, backend: args.backend, workers,
+      data: args.data, config: args.config, budget: args.budget as BudgetName | undefined, seeds, backend: args.backend, workers,
       only: list(args.only), out: args.out, set: many(args.set), dryRun: Boolean(args['dry-run']),
       queue: args.queue, queueAttempts: args.attempts === undefined ? undefined : Number(args.attempts),
     });

@@ -5,6 +5,8 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { defineCommand } from 'citty';
 import { markdownTable } from '@fer/metrics';
+import { dataPath, userPath } from '../data.js';
+import { mulberry32 } from '../reproduce/rng.js';
 import { collectRepeated } from './train.js';
 
 /** One sweep job: its id (folder name) and its `key=value` overrides. */
@@ -46,14 +48,7 @@ export function gridJobs(grid: string): SweepJob[] {
  * `key=choice:a,b,c`, `key=int:lo:hi`.
  */
 export function randomJobs(n: number, space: string, seed: number): SweepJob[] {
-  let s = seed >>> 0;
-  const rand = () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  const rand = mulberry32(seed);
   const axes = space.split(';').map((x) => x.trim()).filter(Boolean).map((axis) => {
     const eq = axis.indexOf('=');
     if (eq < 1) throw new Error(`--space: ${JSON.stringify(axis)} is not key=spec`);
@@ -87,6 +82,10 @@ export interface RunSweepOptions {
   parallel?: number;
   /** Overrides shared by every job (before the job's own). */
   baseSets?: string[];
+  /** `fer train --preset` of every job (default paper). */
+  preset?: string;
+  /** A fer.config file registering user models (passed to each `fer train`). */
+  config?: string;
   backend?: string;
   log?: (line: string) => void;
   /** Runs one job; default: a `fer train` child process. Resolves true on success. */
@@ -101,7 +100,7 @@ export interface RunSweepOptions {
 export async function runSweep(o: RunSweepOptions): Promise<LeaderboardRow[]> {
   const log = o.log ?? ((l: string) => process.stdout.write(`${l}\n`));
   await mkdir(join(o.out, 'jobs'), { recursive: true });
-  await writeFile(join(o.out, 'sweep.json'), `${JSON.stringify({ model: o.model, data: o.data ?? process.env.FER2013_PATH ?? 'synthetic', baseSets: o.baseSets ?? [], jobs: o.jobs }, null, 2)}\n`);
+  await writeFile(join(o.out, 'sweep.json'), `${JSON.stringify({ model: o.model, data: dataPath(o.data) ?? 'synthetic', preset: o.preset ?? 'paper', config: o.config ?? null, baseSets: o.baseSets ?? [], jobs: o.jobs }, null, 2)}\n`);
   const runJob = o.runJob ?? ((job: SweepJob, dir: string, resume: boolean) => trainChild(o, job, dir, resume));
   const errors = new Map<string, string>();
   const queue = [...o.jobs];
@@ -156,6 +155,8 @@ export default defineCommand({
     space: { type: 'string', description: `random search space (default ${DEFAULT_SPACE}; for paper-deep give units as arrays, e.g. units=choice:[256,512],[512,512])` },
     seed: { type: 'string', description: 'seed of the random draws', default: '1' },
     set: { type: 'string', description: 'override shared by every job (repeatable), as in fer train' },
+    preset: { type: 'string', description: 'fer train --preset of every job: smoke | quick | paper (default paper)', default: 'paper' },
+    config: { type: 'string', description: 'fer.config file registering user models (default: fer.config.ts/.mjs/.js in the current folder)' },
     out: { type: 'string', description: 'output folder', required: true },
     parallel: { type: 'string', description: 'jobs at once (child processes)', default: '1' },
     backend: { type: 'string', description: 'backend of each job', default: 'auto' },
@@ -165,7 +166,7 @@ export default defineCommand({
     const jobs = args.grid ? gridJobs(args.grid) : randomJobs(Number(args.random), args.space ?? DEFAULT_SPACE, Number(args.seed));
     const rows = await runSweep({
       model: args.model, data: args.data, jobs, out: resolve(args.out), parallel: Number(args.parallel),
-      baseSets: collectRepeated(rawArgs, 'set'), backend: args.backend,
+      baseSets: collectRepeated(rawArgs, 'set'), backend: args.backend, preset: args.preset, config: args.config,
     });
     process.stdout.write(`${await readFile(join(resolve(args.out), 'leaderboard.md'), 'utf8')}`);
     if (rows.some((r) => r.status === 'failed')) process.exitCode = 1;
@@ -179,6 +180,8 @@ function trainChild(o: RunSweepOptions, job: SweepJob, dir: string, resume: bool
   const cli = join(here, '..', 'cli.ts');
   const args = ['--conditions=@fer/source', '--import', 'tsx', cli, 'train', '--model', o.model, '--out', dir, '--backend', o.backend ?? 'auto'];
   if (o.data) args.push('--data', o.data);
+  if (o.preset) args.push('--preset', o.preset);
+  if (o.config) args.push('--config', userPath(o.config));
   for (const s of [...(o.baseSets ?? []), ...job.sets]) args.push('--set', s);
   if (resume) args.push('--resume');
   return new Promise((res, rej) => {

@@ -1,0 +1,74 @@
+// The one flag parser of the harness: every `fer` command (checked against its citty argument definitions
+// in cli.ts) and every `fer bench <name>` walk their arguments with forEachFlag, and an unknown flag is named
+// with the nearest known one (`--modle` -> did you mean --model?).
+import { FerCliError } from './errors.js';
+import { didYouMean } from './suggest.js';
+
+/** `<command>: unknown flag --x. Did you mean --y? Known flags: ...` as E_USAGE. */
+export function unknownFlag(command: string, flag: string, known: readonly string[], shown: readonly string[] = known): FerCliError {
+  const name = flag.replace(/^--?/, '');
+  const names = known.filter((k) => k.startsWith('--')).map((k) => k.slice(2));
+  return new FerCliError('E_USAGE', `${command}: unknown flag ${flag}.${didYouMean(name, names, (c) => `--${c}`)} Known flags: ${shown.join(', ')}.`);
+}
+
+/**
+ * Walks `argv`, calling `onFlag(flag, value, arg)` for each flag (`--name`, `--name=value`); `value()` reads the
+ * flag's value from `=value` or the next argument (throws E_USAGE when there is none). Arguments that are not
+ * flags go to `onPositional` (or, without it, throw E_USAGE). With `known`, a flag not in it throws
+ * {@link unknownFlag} before `onFlag` sees it.
+ * @example
+ * forEachFlag(argv, (flag, value) => { if (flag === '--steps') steps = Number(value()); }, { command: 'fer bench models', known: ['--steps'] });
+ */
+export function forEachFlag(
+  argv: readonly string[],
+  onFlag: (flag: string, value: () => string, arg: string) => void,
+  o: { command?: string; known?: readonly string[]; shown?: readonly string[]; onPositional?: (arg: string) => void } = {},
+): void {
+  const command = o.command ?? 'fer';
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    if (!a.startsWith('-') || a === '-' || /^-\d/.test(a)) {
+      if (o.onPositional) o.onPositional(a);
+      else throw new FerCliError('E_USAGE', `${command}: got an argument "${a}" where a flag was expected${o.known ? `; known flags: ${o.known.join(', ')}` : ''}.`);
+      continue;
+    }
+    const eq = a.indexOf('=');
+    const [flag, inline] = eq > 0 ? [a.slice(0, eq), a.slice(eq + 1)] : [a, undefined];
+    if (o.known && !o.known.includes(flag)) throw unknownFlag(command, flag, o.known, o.shown);
+    onFlag(flag, () => {
+      const v = inline ?? argv[++i];
+      if (v == null) throw new FerCliError('E_USAGE', `${command}: ${flag} needs a value.`);
+      return v;
+    }, a);
+  }
+}
+
+/** A citty argument definition, as far as the flag check needs it. */
+interface ArgDef { type?: string; alias?: string | string[] }
+
+/**
+ * Checks a citty command's raw arguments: every flag must be one of `args` (kebab or camel case, `--no-x` for
+ * booleans), `--help`/`-h` or `--debug`; string flags take the next argument as their value. Unknown flags
+ * throw {@link unknownFlag}. Positional arguments are citty's to check.
+ */
+export function checkFlags(command: string, rawArgs: readonly string[], args: Record<string, ArgDef>): void {
+  const known: string[] = ['--help', '-h', '--debug'];
+  const shown: string[] = [];
+  const valued = new Set<string>();
+  const kebab = (s: string) => s.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
+  const camel = (s: string) => s.replace(/-([a-z])/g, (_, c: string) => c.toUpperCase());
+  for (const [name, def] of Object.entries(args)) {
+    if (def.type === 'positional') continue;
+    shown.push(`--${name}`);
+    const names = [...new Set([name, kebab(name), camel(name), ...[def.alias ?? []].flat()])];
+    for (const n of names) {
+      const f = n.length === 1 ? `-${n}` : `--${n}`;
+      known.push(f);
+      if (def.type === 'boolean') known.push(`--no-${n}`);
+      else valued.add(f);
+    }
+  }
+  forEachFlag(rawArgs, (flag, value, arg) => {
+    if (valued.has(flag) && !arg.includes('=')) value();
+  }, { command, known, shown: [...shown, '--help', '--debug'], onPositional: () => undefined });
+}
