@@ -1,7 +1,7 @@
 // Internal helpers for kernels composed on the tfjs 'wasm' backend: call the backend's own registered
 // kernelFuncs (XNNPACK conv, transpose, ...) and free intermediates, without importing the backend's
 // private modules. Everything here is structurally typed, so two installed copies of tfjs still work.
-import { getKernel, type KernelBackend, type TensorInfo } from '@tensorflow/tfjs';
+import { backend_util, getKernel, type KernelBackend, type TensorInfo } from '@tensorflow/tfjs';
 import { FerEngineError } from '../errors.js';
 
 /** The parts of tfjs-backend-wasm's `BackendWasm` the kernels use. */
@@ -89,4 +89,26 @@ export function transpose2d(backend: WasmBackendLike, x: TensorInfo): TensorInfo
   const out = reshape(backend, t2, [C, R]);
   free(backend, t2);
   return out;
+}
+
+/**
+ * The convolution geometry of a Conv2D gradient kernel (`kernel` names it in errors), from the attributes
+ * tfjs-core's conv2DBackpropFilter/Input ops pass, for an input `xShape` and a filter `filterShape` (NHWC only).
+ */
+export function conv2dGradientInfo(
+  kernel: string,
+  attrs: Attrs | undefined,
+  xShape: [number, number, number, number],
+  filterShape: [number, number, number, number],
+): backend_util.Conv2DInfo {
+  const a = (attrs ?? {}) as {
+    strides: number | [number, number];
+    pad: backend_util.ExplicitPadding | 'valid' | 'same' | number;
+    dataFormat?: 'NHWC' | 'NCHW';
+    dimRoundingMode?: 'floor' | 'round' | 'ceil';
+  };
+  if ((a.dataFormat ?? 'NHWC') !== 'NHWC') {
+    throw new FerEngineError('E_WASM_DATA_FORMAT', `${kernel} on wasm got dataFormat "${a.dataFormat}", expected "NHWC". Use channelsLast layers.`);
+  }
+  return backend_util.computeConv2DInfo(xShape, filterShape, a.strides, 1, a.pad, a.dimRoundingMode, false, 'channelsLast');
 }

@@ -2,28 +2,17 @@
 // dW[kh,kw,ci,co] = sum_{b,oh,ow} x[b, oh*s+kh-pt, ow*s+kw-pl, ci] * dy[b,oh,ow,co]
 // is a forward conv of x^T = [Ci,H,W,B] (batch as channels) with the "filter" dy^T = [Ho,Wo,B,Co],
 // stride 1, dilation s, pads (pt, pl): its output [Ci,fh,fw,Co] transposed to [fh,fw,Ci,Co] is dW.
-import { backend_util, type TensorInfo } from '@tensorflow/tfjs';
+import type { TensorInfo } from '@tensorflow/tfjs';
 import { FerEngineError } from '../errors.js';
-import { conv, free, heapF32, reshape, transpose, type Attrs, type WasmBackendLike } from './_wasm.js';
+import { conv, conv2dGradientInfo, free, heapF32, reshape, transpose, type Attrs, type WasmBackendLike } from './_wasm.js';
 
 /** Kernel inputs/attrs as tfjs-core's conv2DBackpropFilter op passes them. */
 export function conv2dBackpropFilterWasm(args: { inputs: Record<string, TensorInfo>; backend: WasmBackendLike; attrs?: Attrs }): TensorInfo {
   const { inputs, backend } = args;
-  const attrs = (args.attrs ?? {}) as {
-    strides: number | [number, number];
-    pad: backend_util.ExplicitPadding | 'valid' | 'same' | number;
-    dataFormat?: 'NHWC' | 'NCHW';
-    dimRoundingMode?: 'floor' | 'round' | 'ceil';
-    filterShape: [number, number, number, number];
-  };
+  const filterShape = (args.attrs as { filterShape: [number, number, number, number] } | undefined)?.filterShape;
   const x = inputs['x']!;
   const dy = inputs['dy']!;
-  if ((attrs.dataFormat ?? 'NHWC') !== 'NHWC') {
-    throw new FerEngineError('E_WASM_DATA_FORMAT', `Conv2DBackpropFilter on wasm got dataFormat "${attrs.dataFormat}", expected "NHWC". Use channelsLast layers.`);
-  }
-  const info = backend_util.computeConv2DInfo(
-    x.shape as [number, number, number, number], attrs.filterShape, attrs.strides, 1, attrs.pad, attrs.dimRoundingMode, false, 'channelsLast',
-  );
+  const info = conv2dGradientInfo('Conv2DBackpropFilter', args.attrs, x.shape as [number, number, number, number], filterShape!);
   const { batchSize: B, inHeight: H, inWidth: W, inChannels: Ci, outHeight: Ho, outWidth: Wo, outChannels: Co, filterHeight: fh, filterWidth: fw, strideHeight: sh, strideWidth: sw } = info;
   const pt = info.padInfo.top;
   const pl = info.padInfo.left;

@@ -3,29 +3,18 @@
 // dx[b,h,w,ci] = sum_{oh,kh: oh*s+kh-pt = h} dy[b,oh,ow,co] * W[kh,kw,ci,co]
 // is a stride-1 forward conv of dy (zero-dilated by s when s > 1) with W flipped in kh,kw and its
 // channels swapped ([fh,fw,Co,Ci]), pads (fh-1-pt) on top and H-Ho'+pt at the bottom.
-import { backend_util, type TensorInfo } from '@tensorflow/tfjs';
+import type { TensorInfo } from '@tensorflow/tfjs';
 import { FerEngineError } from '../errors.js';
-import { conv, free, heapF32, type Attrs, type KernelFn, type WasmBackendLike } from './_wasm.js';
+import { conv, conv2dGradientInfo, free, heapF32, type Attrs, type KernelFn, type WasmBackendLike } from './_wasm.js';
 
 /** Builds the kernelFunc; `original` (the backend's own kernel) handles the rare cases this one does not. */
 export function makeConv2dBackpropInputWasm(original: KernelFn | undefined) {
   return function conv2dBackpropInputWasm(args: { inputs: Record<string, TensorInfo>; backend: WasmBackendLike; attrs?: Attrs }): TensorInfo {
     const { inputs, backend } = args;
-    const attrs = (args.attrs ?? {}) as {
-      strides: number | [number, number];
-      pad: backend_util.ExplicitPadding | 'valid' | 'same' | number;
-      dataFormat?: 'NHWC' | 'NCHW';
-      dimRoundingMode?: 'floor' | 'round' | 'ceil';
-      inputShape: [number, number, number, number];
-    };
+    const inputShape = (args.attrs as { inputShape: [number, number, number, number] } | undefined)?.inputShape;
     const dy = inputs['dy']!;
     const filter = inputs['filter']!;
-    if ((attrs.dataFormat ?? 'NHWC') !== 'NHWC') {
-      throw new FerEngineError('E_WASM_DATA_FORMAT', `Conv2DBackpropInput on wasm got dataFormat "${attrs.dataFormat}", expected "NHWC". Use channelsLast layers.`);
-    }
-    const info = backend_util.computeConv2DInfo(
-      attrs.inputShape, filter.shape as [number, number, number, number], attrs.strides, 1, attrs.pad, attrs.dimRoundingMode, false, 'channelsLast',
-    );
+    const info = conv2dGradientInfo('Conv2DBackpropInput', args.attrs, inputShape!, filter.shape as [number, number, number, number]);
     const { inHeight: H, inWidth: W, outHeight: Ho, outWidth: Wo, filterHeight: fh, filterWidth: fw, strideHeight: sh, strideWidth: sw } = info;
     const pt = info.padInfo.top;
     const pl = info.padInfo.left;

@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
-import { beforeAll, describe, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { expectKernelClose, mulberry32, randomValues, type KernelCase } from '@fer/testing';
 import { registerWasmTrainingKernels } from '../wasm-kernels.js';
 
@@ -59,5 +59,21 @@ describe('Conv2D gradients on wasm = cpu', () => {
       await compare({ name: 'Conv2DBackpropFilter', inputs: { x, dy }, attrs: { ...common, filterShape: filter.shape } });
       await compare({ name: 'Conv2DBackpropInput', inputs: { dy, filter }, attrs: { ...common, inputShape: x.shape } });
     }
+  });
+});
+
+describe('Conv2D gradients on wasm: bad attributes', () => {
+  beforeAll(setupWasm);
+  it.each(['Conv2DBackpropFilter', 'Conv2DBackpropInput'])('%s with dataFormat NCHW throws E_WASM_DATA_FORMAT naming the kernel', async (name) => {
+    await tf.setBackend('wasm');
+    const x = tf.zeros([1, 4, 4, 2]);
+    const dy = tf.zeros([1, 4, 4, 3]);
+    const filter = tf.zeros([3, 3, 2, 3]);
+    const common = { strides: 1, pad: 'same', dataFormat: 'NCHW', dimRoundingMode: undefined };
+    const call = name === 'Conv2DBackpropFilter'
+      ? () => tf.engine().runKernel(name, { x, dy }, { ...common, filterShape: [3, 3, 2, 3] } as never)
+      : () => tf.engine().runKernel(name, { dy, filter }, { ...common, inputShape: [1, 4, 4, 2] } as never);
+    expect(call).toThrow(expect.objectContaining({ code: 'E_WASM_DATA_FORMAT', message: expect.stringContaining(`${name} on wasm got dataFormat "NCHW"`) }));
+    tf.dispose([x, dy, filter]);
   });
 });
