@@ -1,5 +1,6 @@
-// The HOG kernel. `createHogEngine` is deliberately self-contained (no imports, no outside
-// references): worker threads rebuild it from its source text (see ./hog-parallel.ts).
+// The HOG kernel. `createHogEngine` is deliberately self-contained (no runtime imports, no outside
+// references; the one import is a type, erased): worker threads rebuild it from its source text (see
+// ./hog-parallel.ts).
 //
 // It reproduces scikit-image 0.19.3 (`skimage/feature/_hog.py`, `_hoghistogram.pyx`) operation by
 // operation:
@@ -18,24 +19,10 @@
 //   (Dalal & Triggs 2005 §6.4 / Lowe 2004) and renormalizes. Sums and divisions are reordered for speed
 //   (see normalize), which moves results by ~1 ulp of float64, invisible in the float32 output.
 // Measured against scikit-image: max abs difference 3e-8 (the output's float32 rounding) on every fixture case.
+import type { HogGeometry } from './_options.js';
 
-/** What the engine needs to know about one image size + option set (see HogGeometry in _options.ts). */
-export interface EngineGeometry {
-  width: number;
-  height: number;
-  orientations: number;
-  cellRows: number;
-  cellCols: number;
-  nCellsRow: number;
-  nCellsCol: number;
-  blockRows: number;
-  blockCols: number;
-  nBlocksRow: number;
-  nBlocksCol: number;
-  norm: number;
-  transformSqrt: boolean;
-  length: number;
-}
+/** What the engine needs to know about one image size + option set. */
+export type EngineGeometry = HogGeometry;
 
 export interface HogEngine {
   /** Cell orientation histograms (n_cells_row, n_cells_col, orientations), float32-valued, into `hist`. */
