@@ -182,18 +182,13 @@ async function measureModel(name: ModelName, o: Options): Promise<OurLine> {
   if (o.workers > 1) {
     trainSeconds = await trainParallel(model, o);
   } else {
-    const optimizer = tf.train.adam(1e-3);
-    const step = async (): Promise<void> => {
-      const cost = optimizer.minimize(() => lossOf(model, x, y), true);
-      await cost?.data();
-      cost?.dispose();
-    };
+    const step = adamStep(model, x, y);
     await step();
     await step();
     const t0 = performance.now();
     for (let i = 0; i < o.steps; i++) await step();
     trainSeconds = (performance.now() - t0) / 1000;
-    optimizer.dispose();
+    step.dispose();
   }
   const infer = async (): Promise<void> => {
     const p = tf.tidy(() => model.apply(x, { training: false }) as tf.Tensor);
@@ -253,16 +248,22 @@ async function trainParallel(model: tf.LayersModel, o: Options): Promise<number>
   }
 }
 
-/** Times every kernel of the active backend over one training step (after a warm-up step). */
-async function profileStep(name: ModelName, batch: number): Promise<Record<string, unknown>> {
-  const model = name === 'shallow' ? buildShallow() : buildDeep();
-  const { x, y } = batchTensors(batch, 2);
+/** One Adam (lr 1e-3) training step of `model` on the batch (x, y), awaited to the end; `dispose` frees the optimizer. */
+function adamStep(model: tf.LayersModel, x: tf.Tensor, y: tf.Tensor): (() => Promise<void>) & { dispose(): void } {
   const optimizer = tf.train.adam(1e-3);
-  const step = async (): Promise<void> => {
+  const step = async () => {
     const cost = optimizer.minimize(() => lossOf(model, x, y), true);
     await cost?.data();
     cost?.dispose();
   };
+  return Object.assign(step, { dispose: () => optimizer.dispose() });
+}
+
+/** Times every kernel of the active backend over one training step (after a warm-up step). */
+async function profileStep(name: ModelName, batch: number): Promise<Record<string, unknown>> {
+  const model = name === 'shallow' ? buildShallow() : buildDeep();
+  const { x, y } = batchTensors(batch, 2);
+  const step = adamStep(model, x, y);
   await step();
   const totals = new Map<string, { ms: number; calls: number }>();
   const restore: (() => void)[] = [];
@@ -298,7 +299,7 @@ async function profileStep(name: ModelName, batch: number): Promise<Record<strin
     for (const r of restore) r();
   }
   const stepMs = performance.now() - t0;
-  optimizer.dispose();
+  step.dispose();
   x.dispose();
   y.dispose();
   model.dispose();

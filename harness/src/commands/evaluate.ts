@@ -3,6 +3,7 @@ import { splitIndices } from '@fer/data';
 import { confusionMatrix, perClassTable, textTable, type ConfusionReport } from '@fer/metrics';
 import { loadModel, predict } from '@fer/models';
 import { startBackend } from '../backend.js';
+import { SHARED_ARGS } from '../flags.js';
 import { resolveData } from '../data.js';
 import { gather } from '../reproduce/prepare.js';
 import { isSplit } from './_models-common.js';
@@ -43,10 +44,10 @@ export default defineCommand({
   meta: { name: 'evaluate', description: 'Accuracy, per-class accuracy and the confusion matrix of a saved model on a split.' },
   args: {
     model: { type: 'string', description: 'saved model folder', required: true },
-    data: { type: 'string', description: 'data set path; default FER2013_PATH, else synthetic' },
+    data: SHARED_ARGS.data,
     split: { type: 'string', description: 'Training | PublicTest | PrivateTest', default: 'PrivateTest' },
     json: { type: 'boolean', description: 'print JSON', default: false },
-    backend: { type: 'string', description: 'wasm | cpu | webgpu | auto', default: 'auto' },
+    backend: SHARED_ARGS.backend,
   },
   async run({ args }) {
     const e = await runEvaluate({ model: args.model, data: args.data, split: args.split, backend: args.backend });

@@ -6,6 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { defineCommand } from 'citty';
 import { markdownTable } from '@fer/metrics';
 import { dataPath, userPath } from '../data.js';
+import { SHARED_ARGS } from '../flags.js';
 import { mulberry32 } from '../reproduce/rng.js';
 import { collectRepeated } from './train.js';
 
@@ -149,14 +150,14 @@ export default defineCommand({
   meta: { name: 'sweep', description: "The paper's validation search: grid or random over learning rate, L2, dropout, hidden sizes; parallel, resumable, ranked by PublicTest accuracy." },
   args: {
     model: { type: 'string', description: 'registry name', required: true },
-    data: { type: 'string', description: 'data set path; default FER2013_PATH, else synthetic' },
+    data: SHARED_ARGS.data,
     grid: { type: 'string', description: "e.g. 'lr=1e-4,3e-4;l2=1e-4,1e-3'" },
     random: { type: 'string', description: 'number of random draws from --space' },
     space: { type: 'string', description: `random search space (default ${DEFAULT_SPACE}; for paper-deep give units as arrays, e.g. units=choice:[256,512],[512,512])` },
     seed: { type: 'string', description: 'seed of the random draws', default: '1' },
     set: { type: 'string', description: 'override shared by every job (repeatable), as in fer train' },
     preset: { type: 'string', description: 'fer train --preset of every job: smoke | quick | paper (default paper)', default: 'paper' },
-    config: { type: 'string', description: 'fer.config file registering user models (default: fer.config.ts/.mjs/.js in the current folder)' },
+    config: SHARED_ARGS.config,
     out: { type: 'string', description: 'output folder', required: true },
     parallel: { type: 'string', description: 'jobs at once (child processes)', default: '1' },
     backend: { type: 'string', description: 'backend of each job', default: 'auto' },

@@ -9,6 +9,7 @@ import {
   type EpochRecord, type ModelRegistry, type ProgressEvent, type TrainConfig, type TrainResult,
 } from '@fer/models';
 import { startBackend } from '../backend.js';
+import { SHARED_ARGS } from '../flags.js';
 import { resolveData, type DataIdentity } from '../data.js';
 import { loadProject } from '../project.js';
 import { scaledConfig, trainConfig } from '../reproduce/job.js';
@@ -179,12 +180,12 @@ export default defineCommand({
   meta: { name: 'train', description: 'Train a registry model (its paper recipe by default: --preset paper) and save it with its resolved config (job hash), history and PublicTest metrics.' },
   args: {
     model: { type: 'string', description: 'registry name, e.g. paper-shallow, or a model of a fer.config file', required: true },
-    data: { type: 'string', description: 'FER2013 csv(.gz) or other @fer/data format; default FER2013_PATH, else synthetic' },
-    preset: { type: 'string', description: 'smoke | quick | paper: the pnpm reproduce budget to take (default paper: the model\'s recipe, as the reproduction trains it)', default: 'paper' },
-    set: { type: 'string', description: 'override, repeatable: train.<k>=v, model.<k>=v, seed=N, modelScale=F or an alias (lr, epochs, batch, optimizer, normalizer, augment, limit, l2, dropout, units)' },
-    config: { type: 'string', description: 'fer.config file registering user models (default: fer.config.ts/.mjs/.js in the current folder)' },
     out: { type: 'string', description: 'output folder', required: true },
-    backend: { type: 'string', description: 'auto | wasm | cpu | webgpu | tensorflow', default: 'auto' },
+    data: SHARED_ARGS.data,
+    preset: { type: 'string', description: 'smoke | quick | paper: the pnpm reproduce budget to take (default paper: the model\'s recipe, as the reproduction trains it)', default: 'paper' },
+    set: SHARED_ARGS.set,
+    config: SHARED_ARGS.config,
+    backend: SHARED_ARGS.backend,
     workers: { type: 'string', description: 'data-parallel worker threads (@fer/engine)', default: '1' },
     threads: { type: 'string', description: 'CPU threads of the native kernels (default: one per core)' },
     resume: { type: 'boolean', description: 'continue from out/checkpoints (refused when their config differs)', default: false },
