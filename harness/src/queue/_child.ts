@@ -2,13 +2,13 @@
 // stalls the worker's queue-lock renewal. Gets a ChildRequest over IPC, trains the job (resuming
 // from its checkpoint), reports progress, and exits. Dies with its worker (IPC disconnect).
 // Not part of any public API.
-import { loadDataset, makeSyntheticFer } from '@fer/data';
-import { createDataParallelStepper, disposeBackend, initBackend, type BackendChoice } from '@fer/engine';
+import { createDataParallelStepper, disposeBackend } from '@fer/engine';
 import type { HogOptions } from '@fer/hog';
 import { builtinModels, createRegistry, localStepper, type StepperFactory, type TrainStepper } from '@fer/models';
 import { isFinished, runJob } from '../reproduce/job.js';
 import { prepareData, rowSets } from '../reproduce/prepare.js';
-import { dataIdentity } from '../reproduce/run.js';
+import { startBackend } from '../backend.js';
+import { resolveData } from '../data.js';
 import type { ChildMessage, ChildRequest, ReproduceJobData } from './protocol.js';
 
 let finished = false;
@@ -44,11 +44,10 @@ async function run(req: ChildRequest): Promise<ChildMessage> {
   if (req.data.kind !== 'reproduce') throw new Error(`training child: job kind ${req.data.kind} is not run here`);
   const d: ReproduceJobData = req.data;
   const backend = req.backend ?? d.backend ?? 'auto';
-  await initBackend({ backend: backend as BackendChoice, ...(backend === 'webgpu' ? { allowSoftwareAdapter: true } : {}) });
+  await startBackend(backend);
   try {
     const dataPath = req.dataPath ?? d.data;
-    const ds = dataPath ? await loadDataset(dataPath) : makeSyntheticFer({ seed: 2017 });
-    const id = dataIdentity(ds);
+    const { ds, identity: id } = await resolveData(dataPath, () => undefined);
     if (id.fingerprint !== d.fingerprint) {
       throw Object.assign(new Error(`data ${dataPath || 'synthetic'} has fingerprint ${id.fingerprint}, the job was planned on data with fingerprint ${d.fingerprint}. Give this worker the submitter's data set (fer worker --data PATH).`), { code: 'E_DATA_MISMATCH' });
     }

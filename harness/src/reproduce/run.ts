@@ -11,7 +11,7 @@ import { hogImage, type HogOptions } from '@fer/hog';
 import { renderPng, type VegaLiteSpec } from '@fer/metrics';
 import { loadModel, localStepper, type ModelRegistry, type StepperFactory } from '@fer/models';
 import { startBackend, type StartedBackend as BackendInfo } from '../backend.js';
-import { resolveData } from '../data.js';
+import { dataPath, resolveData } from '../data.js';
 import { loadProject } from '../project.js';
 import { deepDream } from '../figures/pictures.js';
 import { encodePng, grayTile, grid } from '../figures/png.js';
@@ -124,7 +124,7 @@ async function reproduceOn(opts: ReproduceOptions): Promise<ReproduceResult> {
 
   // The job executor: here (runJob), or `fer worker`s through a Redis queue (--queue: every job is enqueued now, then awaited).
   const execute = opts.queue
-    ? (await (await import('../queue/submit.js')).createQueueRunner({ url: opts.queue, plan, outDir, data: opts.data || process.env.FER2013_PATH || '', fingerprint: identity.fingerprint, backend: opts.backend ?? 'auto', threads: workers, attempts: opts.queueAttempts, log })).run
+    ? (await (await import('../queue/submit.js')).createQueueRunner({ url: opts.queue, plan, outDir, data: dataPath(opts.data) ?? '', fingerprint: identity.fingerprint, backend: opts.backend ?? 'auto', threads: workers, attempts: opts.queueAttempts, log })).run
     : runJob;
 
   // Train.
