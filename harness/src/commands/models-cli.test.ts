@@ -269,7 +269,7 @@ describe('nothing silent (issue 13)', () => {
     const garbage = join(dir, 'garbage.jpg');
     await writeFile(garbage, Buffer.concat([Buffer.from([0xff, 0xd8]), Buffer.alloc(121, 7)]));
     await expect(imageToGray48(garbage)).rejects.toMatchObject({
-      code: 'E_IMAGE',
+      code: 'E_BAD_IMAGE',
       message: expect.stringMatching(/^could not decode .*garbage\.jpg \(123 bytes\) as JPEG: .+; expected a complete PNG or JPEG image/),
     });
     const full = join(dir, 'full.png');
@@ -278,11 +278,11 @@ describe('nothing silent (issue 13)', () => {
     const cut = join(dir, 'truncated.png');
     await writeFile(cut, bytes.subarray(0, Math.floor(bytes.length / 2)));
     await expect(imageToGray48(cut)).rejects.toMatchObject({
-      code: 'E_IMAGE',
+      code: 'E_BAD_IMAGE',
       message: expect.stringMatching(new RegExp(`^could not decode .*truncated\\.png \\(${Math.floor(bytes.length / 2)} bytes\\) as PNG: .+; expected a complete PNG or JPEG image`)),
     });
     const text = join(dir, 'notes.png');
     await writeFile(text, 'hello');
-    await expect(imageToGray48(text)).rejects.toMatchObject({ code: 'E_IMAGE', message: expect.stringMatching(/notes\.png \(5 bytes\) is neither PNG nor JPEG/) });
+    await expect(imageToGray48(text)).rejects.toMatchObject({ code: 'E_BAD_IMAGE', message: expect.stringMatching(/notes\.png \(5 bytes\) is neither PNG nor JPEG/) });
   });
 });

@@ -16,17 +16,17 @@ export interface ImagePrediction {
 /**
  * Decodes a PNG or JPEG of any size to 48x48 gray bytes: ITU-R BT.601 luma (0.299 R + 0.587 G + 0.114 B),
  * then area-averaging resize (@fer/data's toGray48, the same conversion as its image-folder loader).
- * Unreadable or undecodable files throw E_IMAGE naming the file, its size and what was expected.
+ * Unreadable or undecodable files throw E_BAD_IMAGE naming the file, its size and what was expected.
  */
 export async function imageToGray48(file: string): Promise<Uint8Array> {
   let buf: Buffer;
   try {
     buf = await readFile(file);
   } catch (e) {
-    throw new FerCliError('E_IMAGE', `cannot read image ${file} (${(e as NodeJS.ErrnoException).code ?? (e as Error).message}); expected a readable PNG or JPEG file. Check the path.`, { cause: e });
+    throw new FerCliError('E_BAD_IMAGE', `cannot read image ${file} (${(e as NodeJS.ErrnoException).code ?? (e as Error).message}); expected a readable PNG or JPEG file. Check the path.`, { cause: e });
   }
   const failed = (format: string, e: unknown) =>
-    new FerCliError('E_IMAGE', `could not decode ${file} (${buf.length} bytes) as ${format}: ${(e as Error)?.message ?? String(e)}; expected a complete PNG or JPEG image. The file is truncated or damaged: re-export it.`, { cause: e });
+    new FerCliError('E_BAD_IMAGE', `could not decode ${file} (${buf.length} bytes) as ${format}: ${(e as Error)?.message ?? String(e)}; expected a complete PNG or JPEG image. The file is truncated or damaged: re-export it.`, { cause: e });
   let rgba: { data: Uint8Array; width: number; height: number };
   if (buf[0] === 0x89 && buf[1] === 0x50) {
     try {
@@ -45,7 +45,7 @@ export async function imageToGray48(file: string): Promise<Uint8Array> {
       throw failed('JPEG', e);
     }
   } else {
-    throw new FerCliError('E_IMAGE', `${file} (${buf.length} bytes) is neither PNG nor JPEG (first bytes ${buf.subarray(0, 4).toString('hex') || 'none'}); expected a PNG or JPEG image. Pass .png or .jpg images.`);
+    throw new FerCliError('E_BAD_IMAGE', `${file} (${buf.length} bytes) is neither PNG nor JPEG (first bytes ${buf.subarray(0, 4).toString('hex') || 'none'}); expected a PNG or JPEG image. Pass .png or .jpg images.`);
   }
   if (!(rgba.width > 0 && rgba.height > 0) || rgba.data.length < rgba.width * rgba.height * 4) {
     throw failed(buf[0] === 0x89 ? 'PNG' : 'JPEG', new Error(`decoded ${rgba.width}x${rgba.height} with ${rgba.data.length} bytes of pixels`));
