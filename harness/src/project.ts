@@ -76,7 +76,9 @@ export async function loadProject(o: { config?: string; cwd?: string } = {}): Pr
   } catch (e) {
     throw new FerCliError('E_CONFIG', `${file}: could not be loaded (${(e as Error).message}); expected an ES module whose default export is { models, experiments } or a function returning it.`, { cause: e });
   }
-  const exported = (mod.default ?? mod) as unknown;
+  let exported = (mod.default ?? mod) as unknown;
+  // NOTE: a .ts config outside an ES-module package comes back through CommonJS interop: { default: <export> }.
+  if (exported && typeof exported === 'object' && 'default' in exported && !('models' in exported)) exported = (exported as { default: unknown }).default;
   const config = (typeof exported === 'function'
     ? await (exported as (h: FerConfigHelpers) => FerConfig | Promise<FerConfig>)({ tf, defineModel, scaleWidths, defineExperiment, modelRow, reportedNumbers })
     : exported) as FerConfig;

@@ -3,7 +3,7 @@
 import { execSync } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
-import { basename, join, resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { splitIndices, type FerDataset } from '@fer/data';
 import { createDataParallelStepper, describeBackend, disposeBackend } from '@fer/engine';
