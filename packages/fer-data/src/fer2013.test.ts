@@ -2,7 +2,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
-import { tinyFaces } from '@fer/testing';
+import { tinyFaces, ustarArchive } from '@fer/testing';
 import { describe, expect, it } from 'vitest';
 import { _CsvPixelParser } from './_csv.js';
 import { datasetStats } from './dataset.js';
@@ -25,27 +25,7 @@ function write(name: string, content: string | Buffer): string {
   writeFileSync(p, content);
   return p;
 }
-/** A minimal ustar archive: [name, content] pairs (null content = directory). */
-function tarOf(entries: [string, Buffer | null][]): Buffer {
-  const parts: Buffer[] = [];
-  for (const [name, data] of entries) {
-    const h = Buffer.alloc(512);
-    h.write(name, 0);
-    h.write('0000644\0', 100);
-    h.write(`${(data?.length ?? 0).toString(8).padStart(11, '0')}\0`, 124);
-    h.write(data ? '0' : '5', 156);
-    h.write('ustar\0', 257);
-    h.write('00', 263);
-    h.write('        ', 148);
-    let sum = 0;
-    for (const b of h) sum += b;
-    h.write(`${sum.toString(8).padStart(6, '0')}\0 `, 148);
-    parts.push(h);
-    if (data) parts.push(data, Buffer.alloc((512 - (data.length % 512)) % 512));
-  }
-  parts.push(Buffer.alloc(1024));
-  return Buffer.concat(parts);
-}
+const tarOf = ustarArchive;
 async function codeOf(p: Promise<unknown>): Promise<{ code: string; message: string }> {
   try {
     await p;

@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { crc32, gunzipSync, gzipSync } from 'node:zlib';
 import { PNG } from 'pngjs';
 import { afterAll, describe, expect, it } from 'vitest';
+import { ustarArchive } from '@fer/testing';
 import { mulberry32 } from './_rng.js';
 import type { FerDataset } from './dataset.js';
 import { FerDataError } from './errors.js';
@@ -89,24 +90,8 @@ function concat(a: Content, b: Content): Content {
   const cat = (x: Uint8Array, y: Uint8Array) => { const o = new Uint8Array(x.length + y.length); o.set(x); o.set(y, x.length); return o; };
   return { count: a.count + b.count, pixels: cat(a.pixels, b.pixels), labels: cat(a.labels, b.labels), splits: cat(a.splits, b.splits) };
 }
-/** A minimal ustar archive holding one file, like Kaggle's fer2013.tar.gz. */
-function tarOf(name: string, data: Buffer): Buffer {
-  const h = Buffer.alloc(512);
-  h.write(name, 0);
-  h.write('0000644\0', 100);
-  h.write('0001750\0', 108);
-  h.write('0001750\0', 116);
-  h.write(`${data.length.toString(8).padStart(11, '0')}\0`, 124);
-  h.write('14413334216\0', 136);
-  h.write('0', 156);
-  h.write('ustar\0', 257);
-  h.write('00', 263);
-  h.write('        ', 148);
-  let sum = 0;
-  for (const b of h) sum += b;
-  h.write(`${sum.toString(8).padStart(6, '0')}\0 `, 148);
-  return Buffer.concat([h, data, Buffer.alloc((512 - (data.length % 512)) % 512), Buffer.alloc(1024)]);
-}
+/** A ustar archive holding one file, like Kaggle's fer2013.tar.gz. */
+const tarOf = (name: string, data: Buffer): Buffer => ustarArchive([[name, data]]);
 /** One random change: a bit flip or a random byte, placed in the header, near a row start, or anywhere. */
 function flip(b: Buffer): { bytes: Buffer; what: string } {
   const out = Buffer.from(b);
