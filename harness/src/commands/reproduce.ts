@@ -11,14 +11,16 @@ export default defineCommand({
   args: {
     data: { type: 'string', description: 'FER2013 csv(.gz); default $FER2013_PATH, else the embedded synthetic set' },
     config: { type: 'string', description: 'fer.config file registering user models and experiments (default: fer.config.ts/.mjs/.js in the current folder); its models join the zoo experiment' },
-    budget: { type: 'string', description: 'smoke | quick | paper (default: paper on a GPU backend, quick otherwise)' },
+    budget: { type: 'string', description: 'smoke | quick | paper (default: smoke without data; with data, paper on a GPU backend, quick otherwise)' },
     seeds: { type: 'string', description: 'seeds per job (default 1)', default: '1' },
     backend: { type: 'string', description: 'auto | wasm | webgpu | tensorflow | cpu', default: 'auto' },
     workers: { type: 'string', description: 'data-parallel worker threads (default 1)', default: '1' },
     only: { type: 'string', description: 'comma-separated experiment ids (accuracy, per-expression, hybrid, confusion, histories, activation-maps, filters, deepdream, zoo)' },
     out: { type: 'string', description: 'output folder (default results/<budget>-<data-id>/)' },
     set: { type: 'string', description: 'override a setting, key=value (repeatable), e.g. --set train.epochs=1' },
-    'dry-run': { type: 'boolean', description: 'print the plan and a measured ETA, then stop', default: false },
+    'dry-run': { type: 'boolean', description: 'print the plan, its ETA and the disk it needs (in seconds: stored speeds, or a warm-up of at most ~30 s), then stop', default: false },
+    hours: { type: 'string', description: 'stop at the next training step after H hours (e.g. 2 or 0.5), write the report so far and print the command that continues (Ctrl-C and SIGTERM do the same)' },
+    'keep-checkpoints': { type: 'boolean', description: 'keep the optimizer checkpoints of finished jobs (default: deleted; models and histories stay)', default: false },
     queue: { type: 'string', description: 'redis://HOST:PORT: run the jobs on `fer worker`s through this Redis queue (BullMQ); --out must be the folder the workers share (docs/distributed.md)' },
     attempts: { type: 'string', description: 'with --queue: attempts of a failing job before it ends as failed (default 3)' },
   },
@@ -27,9 +29,15 @@ export default defineCommand({
     const workers = Number(args.workers);
     if (!Number.isInteger(seeds) || seeds < 1) throw new Error(`--seeds ${args.seeds}: expected a positive integer`);
     if (!Number.isInteger(workers) || workers < 1) throw new Error(`--workers ${args.workers}: expected a positive integer`);
+    const hours = args.hours === undefined ? undefined : Number(args.hours);
+    if (hours !== undefined && !(Number.isFinite(hours) && hours > 0)) throw new Error(`--hours ${args.hours}: expected a positive number of hours, e.g. 2 or 0.5`);
+    // A stop on request (--hours, Ctrl-C, SIGTERM) is a success: exit 0 after the partial report and the continue command.
+    // NOTE: on Ctrl-C pnpm itself also gets SIGINT and adds "ELIFECYCLE Command failed" (pnpm >= 10.16 reports any
+    // interrupted script so, pnpm/pnpm#9626); the lines above it say the run stopped cleanly.
     await reproduce({
       data: args.data, config: args.config, budget: args.budget as BudgetName | undefined, seeds, backend: args.backend, workers,
       only: list(args.only), out: args.out, set: many(args.set), dryRun: Boolean(args['dry-run']),
+      hours, keepCheckpoints: Boolean(args['keep-checkpoints']), handleSignals: true,
       queue: args.queue, queueAttempts: args.attempts === undefined ? undefined : Number(args.attempts),
     });
   },

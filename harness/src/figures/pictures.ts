@@ -81,7 +81,8 @@ export async function filterTiles(model: tf.LayersModel): Promise<{ layer: strin
   const kernel = conv.getWeights()[0];
   const [kh, kw, cin, cout] = kernel.shape as number[];
   const data = await kernel.data();
-  const up = Math.max(4, Math.round(40 / kh));
+  // ~96 px per kernel, in a near-square grid (at most 8 wide), so even 8 kernels (smoke) make a readable picture.
+  const up = Math.max(8, Math.round(96 / kh));
   const tiles: Raster[] = [];
   for (let o = 0; o < cout; o++) {
     const k = new Float32Array(kh * kw);
@@ -93,8 +94,9 @@ export async function filterTiles(model: tf.LayersModel): Promise<{ layer: strin
     tiles.push(grayTile(k, kw, kh, up));
   }
   const rows: Raster[][] = [];
-  for (let i = 0; i < tiles.length; i += 8) rows.push(tiles.slice(i, i + 8));
-  return { layer: conv.name, count: cout, raster: grid(rows, 3) };
+  const cols = Math.min(8, Math.ceil(Math.sqrt(tiles.length)));
+  for (let i = 0; i < tiles.length; i += cols) rows.push(tiles.slice(i, i + cols));
+  return { layer: conv.name, count: cout, raster: grid(rows, 6) };
 }
 
 /** Class scores before the softmax when the head allows it, else log-probabilities. */

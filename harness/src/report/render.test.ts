@@ -7,7 +7,7 @@ import { renderHtml, renderMarkdown, summarize, SYNTHETIC_BANNER, type ReportMod
 import type { VerdictRow } from './sections.js';
 
 const cell = (mean: number) => ({ mean, std: NaN, ci: [mean - 0.03, mean + 0.03] as [number, number], n: 1, method: 'bootstrap' as const });
-const row = (label: string, paper: number, mean: number, reproduced: boolean): VerdictRow => ({ table: 'Table 1', label, paper, ours: cell(mean), verdict: { delta: mean - paper, reproduced, why: '' } });
+const row = (label: string, paper: number, mean: number, reproduced: boolean): VerdictRow => ({ table: 'Table 1', label, paper, ours: cell(mean), verdict: { delta: mean - paper, reproduced, status: reproduced ? 'reproduced' : 'not reproduced', why: '' } });
 
 function model(synthetic: boolean): ReportModel {
   return {
@@ -23,6 +23,28 @@ describe('report rendering', () => {
     expect(s).toContain('**1 of 2**');
     expect(s).toContain('Reproduced: Deep, test [Table 1]');
     expect(s).toContain('Not reproduced: Shallow, test [Table 1] (-14.0 pts)');
+  });
+
+  it('smoke or synthetic runs say "not a result" instead of counting verdicts; inconclusive cells are listed', () => {
+    const s = summarize(model(false).sections[0].verdicts, 'smoke budget (a pipeline check)');
+    expect(s).toMatch(/^\*\*Not a result: no verdicts.\*\* Smoke budget \(a pipeline check\)\. The 2 reported numbers/);
+    expect(s).not.toContain('Reproduced:');
+    const wide: VerdictRow = { ...row('Deep: Happy', 0.805, 0.64, false), verdict: { delta: -0.165, reproduced: null, status: 'inconclusive', why: '' } };
+    const t = summarize([...model(false).sections[0].verdicts, wide]);
+    expect(t).toContain('**1 of 3** reported numbers reproduced');
+    expect(t).toContain('1 inconclusive');
+    expect(t).toContain('Inconclusive: Deep: Happy [Table 1].');
+  });
+
+  it('a stopped run gets a PARTIAL REPORT banner with the command that continues, and unfinished jobs in the table', () => {
+    const m = model(false);
+    m.stopped = { why: '--hours 2 spent', command: 'pnpm reproduce --budget paper --out /r --hours 2', finished: 1, total: 2, inProgress: ['paper-deep seed 1 at epoch 7 of 35'] };
+    m.jobs.push({ hash: 'def', model: 'paper-deep', seed: 1, epochs: 35, trainRows: 28709, status: 'in progress: epoch 7 of 35 (step 3/225)', wallSeconds: 3600, bestEpoch: NaN, usedBy: 'accuracy' });
+    const md = renderMarkdown(m);
+    expect(md).toContain('> **PARTIAL REPORT** — stopped (--hours 2 spent) with 1 of 2 training jobs finished; in progress: paper-deep seed 1 at epoch 7 of 35.');
+    expect(md).toContain('> `pnpm reproduce --budget paper --out /r --hours 2`');
+    expect(md).toMatch(/\| in progress: epoch 7 of 35 \(step 3\/225\) \|/);
+    expect(md).not.toContain('NaN');
   });
 
   it('puts the synthetic banner first, only for synthetic data', () => {

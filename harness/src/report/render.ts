@@ -19,6 +19,10 @@ export interface ReportModel {
   jobs: JobRow[];
   notes: string[];
   totalSeconds: number;
+  /** Why no verdicts are given (smoke budget, synthetic data). */
+  notAResult?: string;
+  /** Set when the run was stopped on purpose (--hours, Ctrl-C) before every job finished. */
+  stopped?: { why: string; command: string; finished: number; total: number; inProgress: string[] };
 }
 
 export const SYNTHETIC_BANNER = '> **SYNTHETIC DATA** — no FER2013 file was given (`--data PATH` or `FER2013_PATH`), so this run used the embedded synthetic faces. Its numbers say nothing about the paper; they only show that the pipeline works.';
@@ -26,10 +30,12 @@ export const SYNTHETIC_BANNER = '> **SYNTHETIC DATA** — no FER2013 file was gi
 const fmtTime = (s: number) => (s < 90 ? `${s.toFixed(0)} s` : s < 5400 ? `${(s / 60).toFixed(1)} min` : `${(s / 3600).toFixed(1)} h`);
 
 /** The one-paragraph summary at the top: what reproduced, what did not. */
-export function summarize(verdicts: readonly VerdictRow[]): string {
-  const judged = verdicts.filter((v) => v.verdict.reproduced !== null);
+export function summarize(verdicts: readonly VerdictRow[], notAResult?: string): string {
+  if (notAResult) return `**Not a result: no verdicts.** ${notAResult[0].toUpperCase()}${notAResult.slice(1)}. The ${verdicts.length} reported numbers are shown beside ours only to check the pipeline.`;
+  const judged = verdicts.filter((v) => v.verdict.status === 'reproduced' || v.verdict.status === 'not reproduced');
   const ok = judged.filter((v) => v.verdict.reproduced);
   const bad = judged.filter((v) => !v.verdict.reproduced);
+  const unsure = verdicts.filter((v) => v.verdict.status === 'inconclusive');
   const byTable = new Map<string, { ok: number; all: number }>();
   for (const v of judged) {
     const t = byTable.get(v.table) ?? { ok: 0, all: 0 };
@@ -37,10 +43,11 @@ export function summarize(verdicts: readonly VerdictRow[]): string {
     if (v.verdict.reproduced) t.ok++;
     byTable.set(v.table, t);
   }
-  const lines = [`**${ok.length} of ${judged.length}** reported numbers reproduced (paper inside our 95% CI or within 2 points).`];
+  const lines = [`**${ok.length} of ${verdicts.length}** reported numbers reproduced (paper inside our 95% CI or within 2 points, with a CI half-width of at most 3 points); ${bad.length} not reproduced; ${unsure.length} inconclusive (CI too wide to tell).`];
   if (byTable.size) lines.push([...byTable.entries()].map(([t, c]) => `${t}: ${c.ok}/${c.all}`).join(' · '));
   if (ok.length) lines.push(`Reproduced: ${ok.map((v) => `${v.label} [${v.table}]`).join('; ')}.`);
   if (bad.length) lines.push(`Not reproduced: ${bad.map((v) => `${v.label} [${v.table}] (${v.verdict.delta !== null ? `${v.verdict.delta >= 0 ? '+' : ''}${(v.verdict.delta * 100).toFixed(1)} pts` : '—'})`).join('; ')}.`);
+  if (unsure.length) lines.push(`Inconclusive: ${unsure.map((v) => `${v.label} [${v.table}]`).join('; ')}.`);
   return lines.join('\n\n');
 }
 
@@ -49,9 +56,11 @@ export function renderMarkdown(m: ReportModel): string {
   if (m.synthetic) out.push(SYNTHETIC_BANNER, '');
   out.push(`# ${m.title}`, '');
   if (m.budget === 'smoke') out.push('> **SMOKE BUDGET** — a pipeline check with tiny data, 1-2 epochs and shrunk models. Not a result.', '');
+  if (m.stopped) {
+    out.push(`> **PARTIAL REPORT** — stopped (${m.stopped.why}) with ${m.stopped.finished} of ${m.stopped.total} training jobs finished${m.stopped.inProgress.length ? `; in progress: ${m.stopped.inProgress.join('; ')}` : ''}. Tables hold finished jobs only; curves include jobs in progress. Continue exactly where it stopped with:`, '>', `> \`${m.stopped.command}\``, '');
+  }
   out.push(`Budget **${m.budget}** (${m.budgetDescription}); ${m.seeds} seed${m.seeds > 1 ? 's' : ''}; backend ${m.backend}; data: ${m.dataSource}; total wall time ${fmtTime(m.totalSeconds)}.`, '');
-  out.push('## Summary', '', summarize(m.sections.flatMap((s) => s.verdicts)), '');
-  if (m.budget === 'smoke') out.push('(Smoke budget: the models saw a few hundred images for two epochs at 1/8 width, so these verdicts only exercise the pipeline.)', '');
+  out.push('## Summary', '', summarize(m.sections.flatMap((s) => s.verdicts), m.notAResult), '');
   for (const s of m.sections) {
     out.push(`## ${s.ref}: ${s.title}`, '', s.description, '');
     if (s.claim) out.push(`*Paper:* ${s.claim}`, '');
@@ -62,7 +71,7 @@ export function renderMarkdown(m: ReportModel): string {
   const queued = m.jobs.some((j) => j.worker);
   out.push(markdownTable({
     header: ['job', 'model', 'seed', 'epochs', 'train rows', 'best epoch', 'status', 'wall time', 'used by', ...(queued ? ['worker (time of the finishing attempt)'] : [])],
-    rows: m.jobs.map((j) => [`\`${j.hash}\``, j.model, j.seed, j.epochs, j.trainRows, j.bestEpoch, j.status, fmtTime(j.wallSeconds), j.usedBy, ...(queued ? [j.worker ?? 'here (cached)'] : [])]),
+    rows: m.jobs.map((j) => [`\`${j.hash}\``, j.model, j.seed, j.epochs, j.trainRows, Number.isFinite(j.bestEpoch) ? j.bestEpoch : '—', j.status, fmtTime(j.wallSeconds), j.usedBy, ...(queued ? [j.worker ?? 'here (cached)'] : [])]),
   }), '');
   if (m.notes.length) out.push('## Notes', '', ...m.notes.map((n) => `- ${n}`), '');
   out.push('## Files', '', '`results.json` (every number above), `config.json` (the resolved run config), `env.json` (backend, adapter, versions, git commit, machine), `figures/`, `jobs/<hash>/`.', '');

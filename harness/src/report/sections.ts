@@ -1,9 +1,11 @@
 // Turns the jobs' results into one report section per experiment: the paper's numbers, ours
 // (mean ± std over seeds, 95% CI), Δ, verdict; charts via @fer/metrics; picture figures.
 import { confusionHeatmapSpec, confusionMatrix, markdownTable, mcnemar, perClassBarsSpec, trainingCurvesSpec, type VegaLiteSpec } from '@fer/metrics';
-import type { JobOutcome } from '../reproduce/job.js';
+import { baselineLine, baselines, perClassBaselineLine, type Baselines } from '../reproduce/baselines.js';
+import { sampleRows, type JobOutcome, type JobProgress } from '../reproduce/job.js';
 import { CLASS_NAMES, type ExperimentSpec, type RowSpec, type RunSettings } from '../reproduce/spec.js';
 import { bootstrapRows, cellValue, formatCell, verdict, type CellValue, type Verdict } from '../reproduce/verdict.js';
+import { REFERENCE_COLORS, multilineXLabels, withAccuracyLines, withLines, type ReferenceLine } from './_references.js';
 
 export interface Figure { file: string; caption: string }
 export interface VerdictRow { table: string; label: string; paper: number; ours: CellValue; verdict: Verdict }
@@ -31,11 +33,20 @@ export interface SectionContext {
   picture(src: string, name: string): string;
   /** Extra figures made outside the jobs (DeepDream, HOG glyphs). */
   extra: Record<string, Figure[]>;
+  /** Why this run gives no verdicts (smoke budget, synthetic data), else undefined. */
+  notAResult?: string;
+  /** Jobs stopped on purpose before their last epoch, per row id (their curves are drawn). */
+  inProgress?: Map<string, JobProgress[]>;
 }
 
 const pct = (x: number | null | undefined) => (x === null || x === undefined || !Number.isFinite(x) ? '—' : (x * 100).toFixed(1));
 const sign = (d: number | null) => (d === null ? '—' : `${d >= 0 ? '+' : ''}${(d * 100).toFixed(1)}`);
-const mark = (v: Verdict) => (v.reproduced === null ? '—' : v.reproduced ? '✓ reproduced' : '✗ not reproduced');
+const MARKS: Record<Verdict['status'], string> = { reproduced: '✓ reproduced', 'not reproduced': '✗ not reproduced', inconclusive: '? inconclusive', 'not a result': 'not a result', 'not comparable': '—' };
+const mark = (v: Verdict) => MARKS[v.status];
+
+const splitBaselines = (ctx: SectionContext) => ({ val: { name: 'PublicTest', b: baselines(ctx.valActual) }, test: { name: 'PrivateTest', b: baselines(ctx.testActual) } });
+const chanceLine = (b: Baselines): ReferenceLine => ({ value: b.chance, label: `chance ${pct(b.chance)}%`, color: REFERENCE_COLORS.chance });
+const majorityLine = (s: { name: string; b: Baselines }): ReferenceLine => ({ value: s.b.majority.rate, label: `always ${s.b.majority.cls}: ${pct(s.b.majority.rate)}% of ${s.name}`, color: REFERENCE_COLORS.majority });
 
 function measure(ctx: SectionContext, row: RowSpec, what: 'validation' | 'test' | number): CellValue {
   const jobs = ctx.rows.get(row.row) ?? [];
@@ -61,13 +72,24 @@ function measure(ctx: SectionContext, row: RowSpec, what: 'validation' | 'test' 
 function compareRows(ctx: SectionContext, items: { label: string; paper: number | undefined; ours: CellValue }[]): { md: string; verdicts: VerdictRow[] } {
   const verdicts: VerdictRow[] = [];
   const rows = items.map((it) => {
-    const v = verdict(it.paper, it.ours, ctx.settings.report.reproducedWithin);
+    const v = verdict(it.paper, it.ours, ctx.settings.report.reproducedWithin, ctx.notAResult);
     if (it.paper !== undefined) verdicts.push({ table: ctx.exp.ref, label: it.label, paper: it.paper, ours: it.ours, verdict: v });
     return [it.label, pct(it.paper), formatCell(it.ours), sign(v.delta), mark(v)];
   });
   const seeds = items[0]?.ours.n ?? 0;
   const how = seeds > 1 ? `mean ± std over ${seeds} seeds [95% t-interval]` : 'one seed [95% bootstrap CI over test rows]';
-  return { md: `${markdownTable({ header: ['', 'paper %', `ours % (${how})`, 'Δ points', 'verdict'], rows, align: ['left', 'right', 'right', 'right', 'left'] })}\n`, verdicts };
+  const b = splitBaselines(ctx);
+  const base = kind(ctx) === 'per-class' ? perClassBaselineLine(b.test) : kind(ctx) === 'accuracy' ? baselineLine([b.val, b.test]) : baselineLine([b.test]);
+  const note = ctx.notAResult ? `\n*No verdicts: ${ctx.notAResult}.*\n` : '';
+  return { md: `${markdownTable({ header: ['', 'paper %', `ours % (${how})`, 'Δ points', 'verdict'], rows, align: ['left', 'right', 'right', 'right', 'left'] })}\n\n${base}\n${note}`, verdicts };
+}
+
+const kind = (ctx: SectionContext) => ctx.exp.produce;
+
+/** Bar charts: chance and the majority-class rate of the split(s) they show. */
+function barLines(ctx: SectionContext, splits: 'both' | 'test'): ReferenceLine[] {
+  const b = splitBaselines(ctx);
+  return [chanceLine(b.test.b), ...(splits === 'both' ? [majorityLine(b.val), majorityLine(b.test)] : [majorityLine(b.test)])];
 }
 
 /** Builds the section of one experiment. */
@@ -88,9 +110,10 @@ export async function buildSection(ctx: SectionContext): Promise<Section> {
           { name: 'paper', values: items.map((i) => i.paper ?? null) },
           { name: 'ours', values: items.map((i) => i.ours.mean), ci: items.map((i) => i.ours.ci) },
         ],
-        title: 'Accuracy: paper vs ours', width: 110 * items.length,
+        title: 'Accuracy: paper vs ours', width: 130 * items.length, height: 300,
       });
-      return { ...base, markdown: t.md, verdicts: t.verdicts, figures: [{ file: await ctx.chart(spec, `${exp.id}-bars`), caption: 'Validation and test accuracy, paper vs ours (error bars: our 95% CI).' }] };
+      const chart = withLines(multilineXLabels(spec), barLines(ctx, 'both'));
+      return { ...base, markdown: t.md, verdicts: t.verdicts, figures: [{ file: await ctx.chart(chart, `${exp.id}-bars`), caption: 'Validation and test accuracy, paper vs ours (error bars: our 95% CI; dashed: chance and the majority-class rate of each split).' }] };
     }
     case 'per-class':
     case 'confusion': {
@@ -108,7 +131,7 @@ export async function buildSection(ctx: SectionContext): Promise<Section> {
             series: [{ name: 'paper', values: items.map((i) => i.paper ?? null) }, { name: 'ours', values: items.map((i) => i.ours.mean), ci: items.map((i) => i.ours.ci) }],
             title: `${r.label}: per-expression test accuracy`,
           });
-          figures.push({ file: await ctx.chart(spec, `${exp.id}-${r.row}`), caption: `${r.label}: per-expression test accuracy, paper vs ours (error bars: 95% CI).` });
+          figures.push({ file: await ctx.chart(withLines(spec, barLines(ctx, 'test')), `${exp.id}-${r.row}`), caption: `${r.label}: per-expression test accuracy, paper vs ours (error bars: 95% CI; dashed: chance, and the majority-class rate of PrivateTest).` });
         } else {
           const jobs = ctx.rows.get(r.row) ?? [];
           const counts = CLASS_NAMES.map(() => new Array<number>(7).fill(0));
@@ -137,30 +160,41 @@ export async function buildSection(ctx: SectionContext): Promise<Section> {
       const spec = perClassBarsSpec({
         classes: items.map((i) => i.label),
         series: [{ name: 'paper', values: items.map((i) => i.paper ?? null) }, { name: 'ours', values: items.map((i) => i.ours.mean), ci: items.map((i) => i.ours.ci) }],
-        title: 'Raw pixels vs CNN + HOG (test accuracy)', width: 120 * items.length,
+        title: 'Raw pixels vs CNN + HOG (test accuracy)', width: 130 * items.length, height: 300,
       });
-      const figures = [{ file: await ctx.chart(spec, `${exp.id}-bars`), caption: 'Test accuracy of the raw-pixel and hybrid networks (paper: hybrid about equal to raw).' }, ...(ctx.extra.hog ?? [])];
+      const figures = [{ file: await ctx.chart(withLines(multilineXLabels(spec), barLines(ctx, 'test')), `${exp.id}-bars`), caption: 'Test accuracy of the raw-pixel and hybrid networks (paper: hybrid about equal to raw; dashed: chance and the majority-class rate of PrivateTest).' }, ...(ctx.extra.hog ?? [])];
       return { ...base, markdown: md, verdicts: t.verdicts, figures };
     }
     case 'histories': {
       const figures: Figure[] = [];
       let md = '';
       for (const r of exp.rows) {
-        const j = first(r.row);
+        const done = first(r.row);
+        const going = (ctx.inProgress?.get(r.row) ?? [])[0];
+        const j = done ?? going;
         if (!j) continue;
-        const spec = trainingCurvesSpec({ history: j.history.map((h) => ({ epoch: h.epoch, loss: h.loss, accuracy: h.accuracy, valLoss: h.valLoss, valAccuracy: h.valAccuracy })), title: `${r.label} (seed ${j.seed})` });
-        figures.push({ file: await ctx.chart(spec, `${exp.id}-${r.row}`), caption: `${r.label}: loss and accuracy per epoch, training vs validation (PublicTest). Best epoch ${j.bestEpoch} of ${j.epochs}.` });
+        const bestEpoch = done ? done.bestEpoch : j.history.reduce((b, h) => (h.valAccuracy > (j.history[b - 1]?.valAccuracy ?? -1) ? h.epoch : b), 0);
+        const state = going && !done ? `In progress: epoch ${going.at.epoch} of ${going.epochs} (step ${going.at.step} of ${going.at.steps}); ${going.history.length} epoch(s) completed.` : `Best epoch ${bestEpoch} of ${j.epochs}.`;
+        if (j.history.length === 0) {
+          md += `- ${r.label}: ${state} No completed epoch yet, so no curve.\n`;
+          continue;
+        }
+        const paperLine: ReferenceLine[] = r.paper.validation !== undefined ? [{ value: r.paper.validation, label: `paper's final ${pct(r.paper.validation)}%`, color: REFERENCE_COLORS.paper }] : [];
+        const spec = withAccuracyLines(trainingCurvesSpec({ history: j.history.map((h) => ({ epoch: h.epoch, loss: h.loss, accuracy: h.accuracy, valLoss: h.valLoss, valAccuracy: h.valAccuracy })), title: `${r.label} (seed ${j.seed})${going && !done ? `: epoch ${going.at.epoch} of ${going.epochs}, in progress` : ''}` }), paperLine);
+        figures.push({ file: await ctx.chart(spec, `${exp.id}-${r.row}`), caption: `${r.label}: loss and accuracy per epoch, training vs validation (PublicTest); dashed: the paper's final validation accuracy. ${state}` });
         const last = j.history[j.history.length - 1];
-        md += `- ${r.label}: final validation accuracy ${pct(last?.valAccuracy)}% (paper ~${pct(r.paper.validation)}%), best ${pct(Math.max(...j.history.map((h) => h.valAccuracy)))}% at epoch ${j.bestEpoch}.\n`;
+        md += `- ${r.label}: ${going && !done ? 'latest' : 'final'} validation accuracy ${pct(last?.valAccuracy)}% (paper ~${pct(r.paper.validation)}%), best ${pct(Math.max(...j.history.map((h) => h.valAccuracy)))}% at epoch ${bestEpoch}. ${state}\n`;
       }
       return { ...base, markdown: md, verdicts: [], figures };
     }
     case 'activation-maps': {
       const figures: Figure[] = [];
+      // The sample faces job.ts used: the first PublicTest row of each expression, in this order, up to snapshots.samples.
+      const faces = sampleRows(ctx.valActual, ctx.settings.snapshots.samples).map((i) => CLASS_NAMES[ctx.valActual[i]]);
       for (const r of exp.rows) {
         const j = first(r.row);
         for (const a of j?.activations ?? []) {
-          figures.push({ file: ctx.picture(`jobs/${j.hash}/${a.file}`, `${exp.id}-${r.row}-e${a.epoch}-${a.layer.replace(/\s+/g, '-')}`), caption: `${r.label}, ${a.layer} layer after epoch ${a.epoch}: each row is a sample face followed by its most varied feature maps.` });
+          figures.push({ file: ctx.picture(`jobs/${j.hash}/${a.file}`, `${exp.id}-${r.row}-e${a.epoch}-${a.layer.replace(/\s+/g, '-')}`), caption: `${r.label}, ${a.layer} layer after epoch ${a.epoch}: each row is a sample face followed by its most varied feature maps; ${faces.length} faces, top to bottom: ${faces.join(', ')}.` });
         }
       }
       return { ...base, markdown: figures.length ? '' : 'No activation maps were recorded.\n', verdicts: [], figures };
@@ -182,9 +216,9 @@ export async function buildSection(ctx: SectionContext): Promise<Section> {
       const spec = perClassBarsSpec({
         classes: items.map((i) => i.label.replace(/ \(.*\)/, '')),
         series: [{ name: 'reported', values: items.map((i) => i.paper ?? null) }, { name: 'ours', values: items.map((i) => i.ours.mean), ci: items.map((i) => i.ours.ci) }],
-        title: 'Zoo models: reported vs ours (test accuracy)', width: 140 * items.length,
+        title: 'Zoo models: reported vs ours (test accuracy)', width: 140 * items.length, height: 300,
       });
-      return { ...base, markdown: `${t.md}\n${markdownTable({ header: ['model', 'parameters', 'epochs here', 'reported by'], rows: params })}\n`, verdicts: t.verdicts, figures: [{ file: await ctx.chart(spec, `${exp.id}-bars`), caption: 'Modern models: reported vs ours.' }] };
+      return { ...base, markdown: `${t.md}\n${markdownTable({ header: ['model', 'parameters', 'epochs here', 'reported by'], rows: params })}\n`, verdicts: t.verdicts, figures: [{ file: await ctx.chart(withLines(multilineXLabels(spec), barLines(ctx, 'test')), `${exp.id}-bars`), caption: 'Modern models: reported vs ours (dashed: chance and the majority-class rate of PrivateTest).' }] };
     }
   }
 }

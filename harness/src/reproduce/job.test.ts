@@ -5,7 +5,7 @@ import { makeSyntheticFer } from '@fer/data';
 import { initBackend } from '@fer/engine';
 import { builtinModels, createRegistry, loadModel, resolveTrainConfig } from '@fer/models';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { runJob, trainConfig } from './job.js';
+import { runJob, trainConfig, type JobOutcome } from './job.js';
 import type { Job } from './plan.js';
 import { prepareData, rowSets } from './prepare.js';
 import { DEFAULTS } from './spec.js';
@@ -22,7 +22,8 @@ function job(epochs: number): Job {
 describe('runJob', () => {
   beforeAll(async () => { await initBackend({ backend: 'wasm' }); });
   const data = prepareData(ds, rowSets(ds, DEFAULTS.train), DEFAULTS.train, undefined);
-  const run = (dir: string, epochs: number) => runJob({ job: job(epochs), dir, registry, dataset: ds, data, settings });
+  // keepCheckpoints: the test deletes result.json to fake a run stopped after epoch 1, so the checkpoints must stay.
+  const run = async (dir: string, epochs: number, keepCheckpoints = true) => (await runJob({ job: job(epochs), dir, registry, dataset: ds, data, settings, keepCheckpoints })) as JobOutcome;
 
   it('maps the train spec onto @fer/models TrainConfig', () => {
     expect(trainConfig(DEFAULTS.train, 2)).toMatchObject({ epochs: 30, batchSize: 128, seed: 2, optimizer: { name: 'adam', learningRate: 0.0001 }, schedule: { kind: 'constant' }, classWeights: null });
@@ -46,6 +47,14 @@ describe('runJob', () => {
     expect(second.history.map((h) => h.loss)).toEqual(a.history.map((h) => h.loss));
     expect(second.activations.map((s) => s.epoch)).toEqual([1, 1, 2, 2]);
     expect((await run(dir, 2)).status).toBe('cached');
+    expect(existsSync(join(dir, 'checkpoint'))).toBe(true);
+
+    // By default a finished job keeps its model and history and drops the optimizer checkpoints.
+    const lean = mkdtempSync(join(tmpdir(), 'fer-job-'));
+    const c = await run(lean, 1, false);
+    expect(c.history).toHaveLength(1);
+    expect(existsSync(join(lean, 'checkpoint'))).toBe(false);
+    expect(existsSync(join(lean, 'model', 'weights.bin'))).toBe(true);
 
     expect(existsSync(join(dir, 'model', 'fer.json'))).toBe(true);
     const loaded = await loadModel(join(dir, 'model'));

@@ -2,7 +2,7 @@
 // interrupted): trains with @fer/models `train()` (checkpoint every epoch, best PublicTest epoch
 // kept), saves the model (`saveModel`), predicts PublicTest and PrivateTest with it (`predict`),
 // and saves the pictures.
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { classWeights, type FerDataset } from '@fer/data';
 import { TRAIN_DEFAULTS, predict, saveModel, train, type EpochRecord, type ModelRegistry, type ProgressEvent, type StepperFactory, type TrainConfig } from '@fer/models';
@@ -44,6 +44,22 @@ export interface JobOutcome {
   /** Set when a `fer worker` ran the job (reproduce --queue): who, how long the finishing attempt took, where it started. */
   worker?: { name: string; seconds: number; attempt: number; resumedFrom: number };
 }
+
+/** A job stopped on purpose (`--hours`, Ctrl-C) before its last epoch: its history so far, no predictions. */
+export interface JobProgress {
+  hash: string;
+  model: string;
+  seed: number;
+  epochs: number;
+  status: 'in progress';
+  /** The 1-based epoch it is in, and the steps of it done. */
+  at: { epoch: number; step: number; steps: number };
+  /** Completed epochs (from this and earlier runs). */
+  history: EpochLog[];
+  wallSeconds: number;
+}
+
+export const isFinished = (o: JobOutcome | JobProgress | undefined): o is JobOutcome => o !== undefined && o.status !== 'in progress';
 
 /**
  * The harness's train spec as @fer/models' TrainConfig (L2 and dropout are model config keys). Class weights
@@ -106,7 +122,11 @@ export async function runJob(args: {
   stepperFactory?: StepperFactory;
   onProgress?: (event: ProgressEvent) => void;
   onEpoch?: (log: EpochLog) => void;
-}): Promise<JobOutcome> {
+  /** Graceful stop (`--hours`, Ctrl-C): training ends at the next step with a mid-epoch checkpoint; re-running resumes there. */
+  stop?: AbortSignal;
+  /** Keep the optimizer checkpoints of a finished job (default: deleted; the model and history stay). */
+  keepCheckpoints?: boolean;
+}): Promise<JobOutcome | JobProgress> {
   const { job, dir, registry, data, settings } = args;
   const resultFile = join(dir, 'result.json');
   if (existsSync(resultFile)) return { ...(JSON.parse(readFileSync(resultFile, 'utf8')) as JobOutcome), status: 'cached' };
@@ -139,6 +159,7 @@ export async function runJob(args: {
       stepper: args.stepperFactory,
       checkpointDir: join(dir, 'checkpoint'),
       resume: true,
+      stop: args.stop,
       onProgress: args.onProgress,
       onEpoch: (r) => {
         args.onEpoch?.(epochLog(r));
@@ -148,6 +169,13 @@ export async function runJob(args: {
     });
     await Promise.all(pending);
     if (snapshotError) throw snapshotError;
+    if (trained.stopped) {
+      const history = trained.history.map(epochLog);
+      return {
+        hash: job.hash, model: job.model.name, seed: job.seed, epochs: job.train.epochs, status: 'in progress', at: trained.stopped, history,
+        wallSeconds: history.reduce((a, h) => a + h.seconds, 0),
+      };
+    }
     // Collect the snapshot list from disk so a resumed job still lists earlier epochs.
     for (const e of [...snaps].sort((a, b) => a - b)) {
       for (const [li, l] of (hybrid ? [] : ['first conv', 'deeper conv']).entries()) {
@@ -185,6 +213,8 @@ export async function runJob(args: {
       activations, filters,
     };
     writeFileSync(resultFile, JSON.stringify(outcome));
+    // The model, history and predictions are kept; the optimizer checkpoints (4x the model, twice) are only for resuming.
+    if (!args.keepCheckpoints) rmSync(join(dir, 'checkpoint'), { recursive: true, force: true });
     return outcome;
   } finally {
     await Promise.all(pending);

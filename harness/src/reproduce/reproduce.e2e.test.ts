@@ -19,7 +19,8 @@ describe.each(datasets)('pnpm reproduce --budget smoke on $name data', ({ data }
     const out = mkdtempSync(join(tmpdir(), 'fer-reproduce-'));
     const lines: string[] = [];
     // data '' = no data: the embedded synthetic set.
-    const first = await reproduce({ budget: 'smoke', out, data, backend: process.env.FER_BACKEND ?? 'auto', log: (l) => lines.push(l) });
+    const cacheDir = mkdtempSync(join(tmpdir(), 'fer-speeds-'));
+    const first = await reproduce({ budget: 'smoke', out, data, backend: process.env.FER_BACKEND ?? 'auto', log: (l) => lines.push(l), cacheDir });
     expect(lines.some((l) => l.startsWith('plan: 6 training job(s)'))).toBe(true);
     expect(lines.some((l) => l.startsWith('ETA'))).toBe(true);
     for (const f of ['report.md', 'report.html', 'results.json', 'config.json', 'env.json']) expect(existsSync(join(out, f)), f).toBe(true);
@@ -30,6 +31,12 @@ describe.each(datasets)('pnpm reproduce --budget smoke on $name data', ({ data }
     const synthetic = data === '';
     expect(html.includes('SYNTHETIC DATA')).toBe(synthetic);
     expect(html).toContain('SMOKE BUDGET');
+    // Honest verdicts: a smoke run hands out none; every accuracy table carries the no-skill baselines.
+    expect(html).toContain('Not a result: no verdicts.');
+    expect(html).not.toContain('✓ reproduced');
+    expect(html).not.toContain('✗ not reproduced');
+    expect(html.match(/Baselines \(no skill\): chance 14\.3%/g)?.length).toBeGreaterThanOrEqual(5); // accuracy, 2 per-expression, hybrid, zoo
+    expect(html).toMatch(/always the majority class: \w+ \d+\.\d% of PublicTest \(\d+ rows\), \w+ \d+\.\d% of PrivateTest/);
     expect(html).not.toMatch(/<img src="(?!data:)/);
 
     const images = [...html.matchAll(/src="data:image\/png;base64,([^"]+)"/g)].map((m) => pngVariance(new Uint8Array(Buffer.from(m[1], 'base64'))));
@@ -43,9 +50,14 @@ describe.each(datasets)('pnpm reproduce --budget smoke on $name data', ({ data }
     const env = JSON.parse(readFileSync(join(out, 'env.json'), 'utf8')) as Record<string, unknown>;
     expect(env).toHaveProperty('backend');
     expect(env).toHaveProperty('git');
+    expect(env).toMatchObject({ budget: 'smoke', synthetic });
+    expect(JSON.parse(readFileSync(join(out, 'results.json'), 'utf8'))).toMatchObject({ budget: 'smoke', synthetic, complete: true });
 
     // Same command again: every job comes from the cache.
-    const again = await reproduce({ budget: 'smoke', out, data, backend: process.env.FER_BACKEND ?? 'auto', log: () => {}, noWarmup: true, only: ['accuracy'] });
+    const againLines: string[] = [];
+    const again = await reproduce({ budget: 'smoke', out, data, backend: process.env.FER_BACKEND ?? 'auto', log: (l) => againLines.push(l), noWarmup: true, only: ['accuracy'], cacheDir });
     expect([...again.outcomes.values()].every((o) => o.status === 'cached')).toBe(true);
+    // Cached jobs cost nothing in the ETA; what is left is the figures and the report, as measured by the first run.
+    expect(againLines.find((l) => l.startsWith('ETA'))).toMatch(/^ETA ~\d+s: training 0s \+ evaluation 0s \+ figures and report ~\d+s; 2 of 2 job\(s\) cached \(0s\)/);
   }, 1_200_000);
 });

@@ -5,11 +5,11 @@ import { copyFileSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { join, resolve } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
-import { splitIndices, type FerDataset } from '@fer/data';
+import { splitIndices } from '@fer/data';
 import { createDataParallelStepper, describeBackend, disposeBackend } from '@fer/engine';
 import { hogImage, type HogOptions } from '@fer/hog';
 import { renderPng, type VegaLiteSpec } from '@fer/metrics';
-import { loadModel, localStepper, type ModelRegistry, type StepperFactory } from '@fer/models';
+import { loadModel, localStepper, type ModelRegistry, type ProgressEvent, type StepperFactory } from '@fer/models';
 import { startBackend, type StartedBackend as BackendInfo } from '../backend.js';
 import { dataPath, resolveData } from '../data.js';
 import { loadProject } from '../project.js';
@@ -17,10 +17,13 @@ import { deepDream } from '../figures/pictures.js';
 import { encodePng, grayTile, grid } from '../figures/png.js';
 import { buildSection, type Figure, type Section } from '../report/sections.js';
 import { renderHtml, renderMarkdown, type JobRow } from '../report/render.js';
-import { MODEL_DIR, runJob, sampleRows, scaledConfig, type JobOutcome } from './job.js';
+import { estimatePlan, formatBytes, machineKey, modelKey, SpeedStore, type PlanEstimate } from './_eta.js';
+import { continueCommand, createStopControl, holdAfterSteps, type StopControl } from './_stop.js';
+import { measureSpeeds } from './_warmup.js';
+import { isFinished, MODEL_DIR, runJob, sampleRows, type JobOutcome, type JobProgress } from './job.js';
 import { parseOverrides } from './overrides.js';
-import { jobImages, planJobs, type Job, type Plan } from './plan.js';
-import { augmentSpecs, prepareData, rowSets, trainSource, type PreparedData } from './prepare.js';
+import { planJobs, type Job, type Plan } from './plan.js';
+import { augmentSpecs, prepareData, rowSets, type PreparedData } from './prepare.js';
 import { BUDGET_SETTINGS, BUDGETS, SpecError, validateExperiment, type BudgetName, type ExperimentSpec } from './spec.js';
 
 export interface ReproduceOptions {
@@ -44,10 +47,30 @@ export interface ReproduceOptions {
   queueAttempts?: number;
   /** Print the plan and the measured ETA, then stop. */
   dryRun?: boolean;
+  /** Stop at the next training step once this many hours are spent, write the report so far and say how to continue. */
+  hours?: number;
+  /** Keep the optimizer checkpoints of finished jobs (default: deleted, the model and history stay). */
+  keepCheckpoints?: boolean;
+  /** Stop on SIGINT / SIGTERM like `--hours` does (the CLI sets it). */
+  handleSignals?: boolean;
+  /** An outside stop: aborting it stops the run like `--hours` (tests, embedding programs). */
+  stopSignal?: AbortSignal;
+  /** The clock `--hours` reads, in seconds (tests: a step counter, so the stop is deterministic). */
+  clock?: () => number;
+  /** Where measured speeds are stored (default ~/.cache/fer; FER_CACHE_DIR). */
+  cacheDir?: string;
   experiments?: readonly ExperimentSpec[];
 }
 
-export interface ReproduceResult { outDir: string; plan: Plan; outcomes: Map<string, JobOutcome>; sections: Section[] }
+export interface ReproduceResult {
+  outDir: string;
+  plan: Plan;
+  outcomes: Map<string, JobOutcome>;
+  sections: Section[];
+  /** Set when the run stopped on purpose (--hours, Ctrl-C, SIGTERM) before every job finished. */
+  stopped: { reason: string; command: string; inProgress: JobProgress[] } | null;
+  eta?: PlanEstimate;
+}
 
 const fmt = (s: number) => (!Number.isFinite(s) ? '?' : s < 90 ? `${Math.round(s)}s` : s < 5400 ? `${(s / 60).toFixed(1)}min` : `${(s / 3600).toFixed(1)}h`);
 
@@ -62,15 +85,17 @@ export function selectExperiments(all: readonly ExperimentSpec[], only: readonly
 }
 
 export async function reproduce(opts: ReproduceOptions = {}): Promise<ReproduceResult> {
+  const stop = createStopControl({ hours: opts.hours, clock: opts.clock, handleSignals: opts.handleSignals, signal: opts.stopSignal, log: opts.log ?? ((l) => console.log(l)) });
   try {
-    return await reproduceOn(opts);
+    return await reproduceOn(opts, stop);
   } finally {
+    stop.dispose();
     // NOTE: releases the WebGPU device (if one was started), else Node does not exit.
     await disposeBackend();
   }
 }
 
-async function reproduceOn(opts: ReproduceOptions): Promise<ReproduceResult> {
+async function reproduceOn(opts: ReproduceOptions, stop: StopControl): Promise<ReproduceResult> {
   const log = opts.log ?? ((l: string) => console.log(l));
   const t0 = performance.now();
   const project = await loadProject({ config: opts.config });
@@ -85,7 +110,8 @@ async function reproduceOn(opts: ReproduceOptions): Promise<ReproduceResult> {
   const workers = opts.workers ?? 1;
   if (!Number.isInteger(workers) || workers < 1) throw new SpecError('E_BAD_OPTION', `--workers ${workers}: expected a positive integer.`);
   const backend = await startBackend(opts.backend ?? 'auto');
-  const budget: BudgetName = opts.budget ?? (backend.gpu ? 'paper' : 'quick');
+  // No data: the smoke budget (a first look in a minute or two); real data: quick on a CPU, paper on a GPU.
+  const budget: BudgetName = opts.budget ?? (backend.gpu ? 'paper' : dataPath(opts.data) ? 'quick' : 'smoke');
   const { ds, identity } = await resolveData(opts.data, log);
   const plan = planJobs({ experiments: exps, budget, seeds, data: identity, cli, registry });
   const hogOf = (job: Job): HogOptions | undefined => (registry.get(job.model.name).inputs.hog ? (registry.resolveConfig(job.model.name, job.model.config).hog as HogOptions) : undefined);
@@ -95,9 +121,20 @@ async function reproduceOn(opts: ReproduceOptions): Promise<ReproduceResult> {
   mkdirSync(join(outDir, 'figures'), { recursive: true });
   mkdirSync(join(outDir, 'jobs'), { recursive: true });
   log(`fer reproduce: budget ${budget} (${BUDGET_SETTINGS[budget].description}); backend ${backend.backend} (${backend.reason}); ${seeds} seed(s); out ${outDir}`);
+  const rowsOf = (job: Job) => {
+    const r = rowSets(ds, job.train);
+    return { train: r.train.length, val: r.val.length, test: r.test.length };
+  };
+  if (plan.jobs[0]) {
+    const r = rowsOf(plan.jobs[0]);
+    log(`data: ${identity.source}${identity.synthetic ? ' (synthetic)' : ''}: ${r.train} of ${splitIndices(ds, 'Training').length} training rows used, ${r.val} PublicTest and ${r.test} PrivateTest rows`);
+  }
 
   // NOTE: the workers run their own tfjs (wasm, or cpu when the main backend is cpu), whatever the main backend.
-  const stepperFactory: StepperFactory | undefined = workers > 1 ? createDataParallelStepper({ workers, backend: backend.backend === 'cpu' ? 'cpu' : 'wasm' }) : undefined;
+  const parallel: StepperFactory | undefined = workers > 1 ? createDataParallelStepper({ workers, backend: backend.backend === 'cpu' ? 'cpu' : 'wasm' }) : undefined;
+  // Test hook: hold the run after N steps until a stop arrives (see holdAfterSteps).
+  const holdAfter = Number(process.env.FER_REPRODUCE_TEST_HOLD_AFTER_STEPS ?? 0);
+  const stepperFactory = holdAfter > 0 ? holdAfterSteps(parallel ?? localStepper, holdAfter, stop.signal, () => log(`test hook: holding after ${holdAfter} steps until a stop arrives`)) : parallel;
   const prepCache = new Map<string, PreparedData>();
   const prepared = (job: Job): PreparedData => {
     const hog = hogOf(job);
@@ -107,51 +144,85 @@ async function reproduceOn(opts: ReproduceOptions): Promise<ReproduceResult> {
     return p;
   };
 
-  // The plan and a measured ETA.
-  const trainRows = splitIndices(ds, 'Training').length;
-  const rate = opts.noWarmup || opts.queue ? new Map<string, number>() : await warmup(plan, registry, ds, prepared, stepperFactory, log);
-  let etaTotal = 0;
+  // The plan, its ETA (speeds stored for this machine, else a warm-up of at most ~30 s; cached jobs count 0) and its disk.
+  const jobDir = (j: Job) => join(outDir, 'jobs', j.hash);
+  const isDone = (j: Job) => existsSync(join(jobDir(j), 'result.json'));
+  const speeds = new SpeedStore(machineKey(backend.backend, describeBackend(), workers), opts.cacheDir);
+  if (!opts.noWarmup && !opts.queue && !stop.reason) await measureSpeeds({ jobs: plan.jobs.filter((j) => !isDone(j)), registry, dataset: ds, prepared, stepper: stepperFactory, store: speeds, log });
+  const eta = estimatePlan({ jobs: plan.jobs, rows: rowsOf, store: speeds, isDone, jobDir, budget, keepCheckpoints: Boolean(opts.keepCheckpoints) });
   log(`plan: ${plan.jobs.length} training job(s) for ${exps.length} experiment(s)`);
   for (const j of plan.jobs) {
-    const imgs = jobImages(j, trainRows);
-    const secs = (rate.get(j.model.name) ?? NaN) * imgs;
-    if (Number.isFinite(secs)) etaTotal += secs;
-    const done = existsSync(join(outDir, 'jobs', j.hash, 'result.json'));
-    log(`  ${j.hash}  ${j.model.name.padEnd(22)} seed ${j.seed}  ${j.train.epochs} ep x ${Math.min(j.train.trainLimit || trainRows, trainRows)} img = ${imgs} img  ${done ? 'done (cached)' : `~${fmt(secs)}`}  <- ${[...new Set(j.uses.map((u) => u.experiment))].join(', ')}`);
+    const e = eta.perJob.get(j.hash)!;
+    const r = rowsOf(j);
+    const state = e.cached ? 'done (cached): 0s' : `~${fmt(e.trainSeconds + e.evalSeconds)}${e.epochsLeft < j.train.epochs ? ` (${j.train.epochs - e.epochsLeft} epoch(s) done, resumes)` : ''}`;
+    log(`  ${j.hash}  ${j.model.name.padEnd(22)} seed ${j.seed}  ${j.train.epochs} ep x ${r.train} img = ${j.train.epochs * r.train} img  ${state}  <- ${[...new Set(j.uses.map((u) => u.experiment))].join(', ')}`);
   }
-  if (rate.size) log(`ETA (from a measured warm-up, training only): ~${fmt(etaTotal)}`);
-  if (opts.dryRun) return { outDir, plan, outcomes: new Map(), sections: [] };
+  const lower = eta.unknown.length ? ` (a lower bound: no speed measured yet for ${eta.unknown.join(', ')})` : '';
+  log(`ETA ~${fmt(eta.total)}${lower}: training ${fmt(eta.train)} + evaluation ${fmt(eta.eval)} + figures and report ~${fmt(eta.figures)}; ${eta.cached} of ${plan.jobs.length} job(s) cached (0s). Speeds: ${speeds.file}`);
+  log(`disk: ~${formatBytes(eta.keptBytes + eta.checkpointBytes)} at most (models and pictures kept: ${formatBytes(eta.keptBytes)}; optimizer checkpoints ${opts.keepCheckpoints ? `kept (--keep-checkpoints): ${formatBytes(eta.checkpointBytes)}` : `up to ${formatBytes(eta.checkpointBytes)} while a job trains, deleted when it finishes (--keep-checkpoints keeps them)`})`);
+  if (opts.dryRun) return { outDir, plan, outcomes: new Map(), sections: [], stopped: null, eta };
 
   // The job executor: here (runJob), or `fer worker`s through a Redis queue (--queue: every job is enqueued now, then awaited).
   const execute = opts.queue
     ? (await (await import('../queue/submit.js')).createQueueRunner({ url: opts.queue, plan, outDir, data: dataPath(opts.data) ?? '', fingerprint: identity.fingerprint, backend: opts.backend ?? 'auto', threads: workers, attempts: opts.queueAttempts, log })).run
     : runJob;
 
-  // Train.
+  // Train. --hours, Ctrl-C and SIGTERM stop at the next step boundary with a checkpoint (./_stop.ts).
   const outcomes = new Map<string, JobOutcome>();
+  const inProgress = new Map<string, JobProgress>();
   const tty = process.stdout.isTTY && !opts.log;
   let spent = 0;
   for (const [k, job] of plan.jobs.entries()) {
+    stop.check();
+    if (stop.reason) break;
     const label = `[${k + 1}/${plan.jobs.length}] ${job.model.name} seed ${job.seed}`;
     const jt = performance.now();
-    const expected = (rate.get(job.model.name) ?? NaN) * jobImages(job, trainRows);
+    const est = eta.perJob.get(job.hash)!;
+    const expected = est.trainSeconds + est.evalSeconds;
+    let last: ProgressEvent | undefined;
+    let midLine = false;
     const o = await execute({
-      job, dir: join(outDir, 'jobs', job.hash), registry, dataset: ds, data: prepared(job), settings: plan.settings, stepperFactory,
-      onProgress: tty ? (p) => {
+      job, dir: jobDir(job), registry, dataset: ds, data: prepared(job), settings: plan.settings, stepperFactory,
+      stop: stop.signal, keepCheckpoints: opts.keepCheckpoints,
+      onProgress: (p) => {
+        last = p;
+        stop.check();
+        if (!tty) return;
+        midLine = true;
         process.stdout.write(`\r${label} epoch ${p.epoch}/${p.epochs} step ${p.step}/${p.steps} loss ${p.loss.toFixed(3)} | ${p.imagesPerSecond.toFixed(1)} img/s | job ETA ${fmt(p.etaSeconds)}   `);
-      } : undefined,
+      },
       onEpoch: (l) => {
         const el = (performance.now() - jt) / 1000;
         const left = (el / l.epoch) * (job.train.epochs - l.epoch);
-        const rest = Math.max(0, etaTotal - spent - el);
-        if (tty) process.stdout.write('\n');
-        log(`${label} epoch ${l.epoch}/${job.train.epochs}: loss ${l.loss.toFixed(3)} acc ${(l.accuracy * 100).toFixed(1)}% | val loss ${l.valLoss.toFixed(3)} acc ${(l.valAccuracy * 100).toFixed(1)}% | ${l.seconds.toFixed(1)}s | job ETA ${fmt(left)}${rate.size ? `, all ETA ~${fmt(rest)}` : ''}`);
+        const rest = Math.max(0, eta.total - spent - el);
+        if (midLine) process.stdout.write('\n');
+        midLine = false;
+        // This machine's real speed, for the next plan's ETA.
+        if (last && last.imagesPerSecond > 0) {
+          speeds.set(modelKey(job), { trainPerImage: 1 / last.imagesPerSecond, source: 'training' });
+          speeds.save();
+        }
+        log(`${label} epoch ${l.epoch}/${job.train.epochs}: loss ${l.loss.toFixed(3)} acc ${(l.accuracy * 100).toFixed(1)}% | val loss ${l.valLoss.toFixed(3)} acc ${(l.valAccuracy * 100).toFixed(1)}% | ${l.seconds.toFixed(1)}s | job ETA ${fmt(left)}, all ETA ~${fmt(rest)}`);
       },
     });
+    if (midLine) process.stdout.write('\n');
+    if (!isFinished(o)) {
+      inProgress.set(job.hash, o);
+      log(`${label}: stopped in epoch ${o.at.epoch} of ${o.epochs} (step ${o.at.step} of ${o.at.steps}); checkpoint saved, ${o.history.length} epoch(s) completed`);
+      break;
+    }
     spent += Number.isFinite(expected) ? expected : 0;
     outcomes.set(job.hash, o);
     log(`${label}: ${o.status === 'cached' ? 'cached' : 'done'} — validation ${(o.validation.accuracy * 100).toFixed(1)}%, test ${(o.test.accuracy * 100).toFixed(1)}% (best epoch ${o.bestEpoch}, ${fmt(o.wallSeconds)})`);
   }
+
+  const tReport = performance.now();
+  const unfinished = plan.jobs.filter((j) => !outcomes.has(j.hash));
+  const why = { hours: `--hours ${opts.hours} spent`, SIGINT: 'Ctrl-C (SIGINT)', SIGTERM: 'SIGTERM', signal: 'a stop was requested' };
+  const command = continueCommand({ data: dataPath(opts.data), budget, seeds, backend: opts.backend ?? 'auto', workers, only: opts.only, set: opts.set, out: outDir, hours: opts.hours, keepCheckpoints: opts.keepCheckpoints });
+  const stopped = stop.reason && unfinished.length ? { reason: why[stop.reason], command, inProgress: [...inProgress.values()] } : null;
+  // No verdicts on a pipeline check or on synthetic faces.
+  const notAResult = [budget === 'smoke' ? 'smoke budget (a pipeline check: tiny subsets, 2 epochs, models at 1/8 width)' : '', identity.synthetic ? 'synthetic data (the embedded synthetic faces say nothing about FER2013)' : ''].filter(Boolean).join('; ') || undefined;
 
   // Figures that need more than one job: HOG glyphs, DeepDream from the best model.
   const anyJob = plan.jobs[0];
@@ -178,56 +249,57 @@ async function reproduceOn(opts: ReproduceOptions): Promise<ReproduceResult> {
   const valActual = data0?.val.y ?? new Uint8Array();
   for (const exp of exps) {
     const rows = new Map<string, JobOutcome[]>();
-    for (const c of plan.cells.filter((c) => c.experiment === exp.id)) rows.set(c.row, c.jobs.map((h) => outcomes.get(h)!).filter(Boolean));
-    sections.push(await buildSection({ exp, rows, testActual, valActual, settings: plan.settings, chart, picture, extra }));
+    const going = new Map<string, JobProgress[]>();
+    for (const c of plan.cells.filter((c) => c.experiment === exp.id)) {
+      rows.set(c.row, c.jobs.map((h) => outcomes.get(h)!).filter(Boolean));
+      going.set(c.row, c.jobs.map((h) => inProgress.get(h)!).filter(Boolean));
+    }
+    sections.push(await buildSection({ exp, rows, testActual, valActual, settings: plan.settings, chart, picture, extra, notAResult, inProgress: going }));
   }
 
   const totalSeconds = (performance.now() - t0) / 1000;
   const jobs: JobRow[] = plan.jobs.map((j) => {
-    const o = outcomes.get(j.hash)!;
+    const o = outcomes.get(j.hash);
+    if (!o) {
+      const p = inProgress.get(j.hash);
+      const status = p ? `in progress: epoch ${p.at.epoch} of ${p.epochs} (step ${p.at.step}/${p.at.steps})` : 'not started';
+      return { hash: j.hash, model: j.model.name, seed: j.seed, epochs: j.train.epochs, trainRows: rowsOf(j).train, status, wallSeconds: p?.wallSeconds ?? 0, bestEpoch: NaN, usedBy: [...new Set(j.uses.map((u) => u.experiment))].join(', ') };
+    }
     return { hash: j.hash, model: j.model.name, seed: j.seed, epochs: j.train.epochs, trainRows: o.trainRows, status: o.status, wallSeconds: o.wallSeconds, bestEpoch: o.bestEpoch, usedBy: [...new Set(j.uses.map((u) => u.experiment))].join(', '), ...(o.worker ? { worker: `${o.worker.name}, ${fmt(o.worker.seconds)}${o.worker.resumedFrom ? `, resumed from epoch ${o.worker.resumedFrom}` : ''}` } : {}) };
   });
   const notes = reportNotes(backend, plan, workers);
   const title = 'Alizadeh & Fazel 2017 on FER2013, re-done with TensorFlow.js';
-  const md = renderMarkdown({ title, synthetic: identity.synthetic, dataSource: `${identity.source} (${ds.count} rows, fingerprint ${identity.fingerprint})`, budget, budgetDescription: BUDGET_SETTINGS[budget].description, seeds, backend: `${backend.backend}`, sections, jobs, notes, totalSeconds });
+  const md = renderMarkdown({
+    title, synthetic: identity.synthetic, dataSource: `${identity.source} (${ds.count} rows, fingerprint ${identity.fingerprint})`, budget, budgetDescription: BUDGET_SETTINGS[budget].description, seeds, backend: `${backend.backend}`, sections, jobs, notes, totalSeconds,
+    notAResult, ...(stopped ? { stopped: { why: stopped.reason, command, finished: outcomes.size, total: plan.jobs.length, inProgress: stopped.inProgress.map((p) => `${p.model} seed ${p.seed} at epoch ${p.at.epoch} of ${p.epochs}`) } } : {}),
+  });
   writeFileSync(join(outDir, 'report.md'), md);
   writeFileSync(join(outDir, 'report.html'), renderHtml(md, outDir, title));
   const banner = identity.synthetic ? 'SYNTHETIC DATA: numbers say nothing about the paper' : undefined;
   writeFileSync(join(outDir, 'results.json'), JSON.stringify({
-    banner, budget, seeds, data: identity,
+    banner, budget, synthetic: identity.synthetic, notAResult: notAResult ?? null, seeds, data: identity,
+    complete: !stopped, stopped: stopped ? { reason: stopped.reason, command } : null,
     sections: sections.map((s) => ({ id: s.id, ref: s.ref, title: s.title, figures: s.figures, verdicts: s.verdicts })),
-    jobs: jobs.map((j) => ({ ...j, validation: outcomes.get(j.hash)!.validation.accuracy, test: outcomes.get(j.hash)!.test.accuracy, history: outcomes.get(j.hash)!.history })),
+    jobs: jobs.map((j) => {
+      const o = outcomes.get(j.hash), p = inProgress.get(j.hash);
+      return { ...j, validation: o?.validation.accuracy ?? null, test: o?.test.accuracy ?? null, history: o?.history ?? p?.history ?? [], ...(p ? { at: p.at } : {}) };
+    }),
     totalSeconds,
   }, null, 2));
   writeFileSync(join(outDir, 'config.json'), JSON.stringify({ banner, budget, seeds, backend: opts.backend ?? 'auto', workers, only: opts.only ?? null, set: opts.set ?? [], data: identity, settings: plan.settings, experiments: exps, jobs: plan.jobs }, null, 2));
-  writeFileSync(join(outDir, 'env.json'), JSON.stringify(environment(backend), null, 2));
-  log(`report: ${join(outDir, 'report.html')} (${fmt(totalSeconds)})`);
-  return { outDir, plan, outcomes, sections };
-}
-
-/** Times a few training steps of each model (after one untimed step) -> seconds per image. */
-async function warmup(plan: Plan, registry: ModelRegistry, ds: FerDataset, prepared: (j: Job) => PreparedData, stepper: StepperFactory | undefined, log: (l: string) => void): Promise<Map<string, number>> {
-  const rate = new Map<string, number>();
-  for (const job of plan.jobs) {
-    if (rate.has(job.model.name)) continue;
-    const data = prepared(job);
-    const model = registry.create(job.model.name, scaledConfig(registry, job.model.name, job.model.config, job.modelScale), { seed: 1 });
-    const lr = job.train.learningRate;
-    const st = await (stepper ?? localStepper)({ model, optimizer: { name: job.train.optimizer, learningRate: lr }, seed: 1 });
-    // The first batch of the job's own batches (same batch size, augmentation and HOG).
-    const [batch] = trainSource(ds, data, job.train, 1).epoch(0);
-    const n = batch.size;
-    await st.step(batch, lr); // untimed (first-use compilation); the model is thrown away after
-    const t = performance.now();
-    const steps = 2;
-    for (let i = 0; i < steps; i++) await st.step(batch, lr);
-    const perImg = (performance.now() - t) / 1000 / (steps * n);
-    rate.set(job.model.name, perImg * 1.1); // + ~10% for validation passes
-    await st.dispose();
-    model.dispose();
-    log(`warm-up: ${job.model.name} ${(1 / perImg).toFixed(1)} img/s`);
+  writeFileSync(join(outDir, 'env.json'), JSON.stringify({ budget, synthetic: identity.synthetic, data: identity, ...environment(backend) }, null, 2));
+  if (!stopped) {
+    speeds.setReportSeconds(budget, (performance.now() - tReport) / 1000);
+    speeds.save();
   }
-  return rate;
+  log(`report: ${join(outDir, 'report.html')} (${fmt(totalSeconds)})`);
+  if (stopped) {
+    log(`Stopped on request (${stopped.reason}): ${outcomes.size} of ${plan.jobs.length} job(s) finished${stopped.inProgress.length ? `, ${stopped.inProgress.map((p) => `${p.model} at epoch ${p.at.epoch} of ${p.epochs}`).join(', ')} checkpointed` : ''}. The report above shows everything so far.`);
+    log(`Continue exactly where it stopped with:\n  ${command}`);
+  } else if (identity.synthetic) {
+    log(`That was the synthetic set (a pipeline check, not a result). For the paper's numbers, get fer2013.csv (Kaggle "Challenges in Representation Learning: Facial Expression Recognition Challenge") and run:\n  pnpm reproduce --data /path/to/fer2013.csv --dry-run   # the plan, its ETA and disk, in seconds\n  pnpm reproduce --data /path/to/fer2013.csv             # budget quick on a CPU (add --budget paper --hours 8 for the paper's schedule, in pieces)`);
+  }
+  return { outDir, plan, outcomes, sections, stopped, eta };
 }
 
 function hogFigure(outDir: string, registry: ModelRegistry, data: PreparedData): Figure {

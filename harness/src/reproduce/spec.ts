@@ -114,7 +114,8 @@ export const DEFAULTS: RunSettings = {
     evalLimit: 0,
   },
   modelScale: 1,
-  snapshots: { samples: 4, maxEpochs: 4 },
+  // One sample face per expression (Figure 6), at up to 4 epochs.
+  snapshots: { samples: 7, maxEpochs: 4 },
   deepdream: { steps: 60, stepSize: 0.08, jitter: 3, blurEvery: 5 },
   report: { bootstrap: 1000, reproducedWithin: 0.02 },
 };
@@ -126,21 +127,21 @@ export const DEFAULTS: RunSettings = {
  */
 export const BUDGET_SETTINGS: Record<BudgetName, { description: string; settings: DeepPartial<RunSettings>; epochsCap: number }> = {
   smoke: {
-    description: 'CI check, not a result: ~480 training rows, 2 epochs, models at 1/8 width, ~140 eval rows per split',
+    description: 'a pipeline check, not a result (the default without data, and CI): up to ~480 stratified training rows, 2 epochs, models at 1/8 width, ~140 eval rows per split',
     settings: {
       train: { epochs: 2, batchSize: 32, trainLimit: 480, evalLimit: 140, augment: 'hflip' },
       modelScale: 0.125,
-      snapshots: { samples: 3, maxEpochs: 2 },
+      snapshots: { samples: 7, maxEpochs: 2 },
       deepdream: { steps: 12 },
       report: { bootstrap: 200 },
     },
     epochsCap: 2,
   },
   quick: {
-    description: 'a first look on a 2-core CPU with the WASM engine (roughly 2-3 hours for all six models on an idle machine: paper-shallow trains at ~16 img/s and paper-deep at ~6 img/s on one WASM thread; the printed ETA is measured): 4,000 stratified training rows, 2 epochs, full-width models, full PublicTest/PrivateTest',
+    description: 'a first look at the real data on a CPU (the default with data; the plan prints this machine\'s ETA): up to 4,000 stratified training rows, 2 epochs, full-width models, full PublicTest/PrivateTest',
     settings: {
       train: { epochs: 2, batchSize: 64, trainLimit: 4000, evalLimit: 0 },
-      snapshots: { samples: 4, maxEpochs: 2 },
+      snapshots: { samples: 7, maxEpochs: 2 },
       deepdream: { steps: 40 },
     },
     epochsCap: 2,

@@ -3,8 +3,28 @@ import { cellValue, formatCell, verdict } from './verdict.js';
 
 describe('verdict', () => {
   const one = (mean: number, ci: [number, number] | null) => ({ mean, std: NaN, ci, n: 1, method: 'bootstrap' as const });
-  it('reproduced when the paper lies inside our CI', () => {
-    expect(verdict(0.64, one(0.6, [0.58, 0.645])).reproduced).toBe(true);
+  it('reproduced when the paper lies inside a CI at most 3 points wide on each side', () => {
+    const v = verdict(0.64, one(0.62, [0.595, 0.645]));
+    expect(v).toMatchObject({ reproduced: true, status: 'reproduced' });
+    expect(v.why).toMatch(/inside our 95% CI, CI half-width 2.5 points/);
+  });
+  it('inconclusive when the CI is wide: the paper inside a 33-point CI, 16 points off, says nothing', () => {
+    const v = verdict(0.75, one(0.59, [0.42, 0.75]));
+    expect(v).toMatchObject({ reproduced: null, status: 'inconclusive' });
+    expect(v.why).toMatch(/half-width is 16.5 points/);
+    // within 2 points but a wide CI: still no verdict
+    expect(verdict(0.64, one(0.63, [0.55, 0.71])).status).toBe('inconclusive');
+    // no CI at all: no verdict either
+    expect(verdict(0.54, one(0.52, null)).status).toBe('inconclusive');
+  });
+  it('not reproduced when the paper lies outside even a wide CI and more than 2 points off', () => {
+    expect(verdict(0.64, one(0.4, [0.3, 0.5])).status).toBe('not reproduced');
+  });
+  it('smoke budgets and synthetic data get no verdict ("not a result")', () => {
+    const v = verdict(0.64, one(0.64, [0.635, 0.645]), 0.02, 'smoke budget');
+    expect(v).toMatchObject({ reproduced: null, status: 'not a result', why: 'smoke budget' });
+    expect(v.delta).toBeCloseTo(0);
+    expect(verdict(0.64, one(0.1, [0.05, 0.15]), 0.02, 'synthetic data').status).toBe('not a result');
   });
   it('reproduced when within 2 points even outside the CI', () => {
     const v = verdict(0.64, one(0.621, [0.62, 0.622]));
@@ -16,9 +36,9 @@ describe('verdict', () => {
     expect(v.reproduced).toBe(false);
     expect(v.why).toMatch(/off by -14.0 points/);
   });
-  it('exactly 2 points counts as reproduced; no paper number is not judged', () => {
-    expect(verdict(0.54, one(0.52, null)).reproduced).toBe(true);
-    expect(verdict(undefined, one(0.5, null)).reproduced).toBeNull();
+  it('exactly 2 points (with a narrow CI) counts as reproduced; no paper number is not judged', () => {
+    expect(verdict(0.54, one(0.52, [0.505, 0.535])).reproduced).toBe(true);
+    expect(verdict(undefined, one(0.5, null))).toMatchObject({ reproduced: null, status: 'not comparable' });
   });
   it('summarises seeds with a t interval and formats cells', () => {
     const c = cellValue([0.61, 0.63, 0.65]);
