@@ -1,3 +1,0 @@
-import { ferProject } from '../../vitest.shared.ts';
-
-export default ferProject('doc-test', { test: { include: ['*.test.ts'] } });
