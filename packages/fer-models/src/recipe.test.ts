@@ -19,10 +19,10 @@ describe('model recipes', () => {
 
   it('scales widths through the model, leaving other keys alone', () => {
     const registry = createRegistry(builtinModels);
-    const c = registry.resolveConfig('paper-shallow') as Parameters<typeof paperShallow.build>[0];
+    const c = registry.resolveConfig('paper-shallow') as unknown as Parameters<typeof paperShallow.build>[0];
     expect(paperShallow.scaleWidth!(c, 0.125)).toMatchObject({ filters: [4, 8], denseUnits: 64, l2: 5e-5, denseDropout: 0.5 });
     expect(c.filters).toEqual([32, 64]);
-    const m = registry.resolveConfig('mini-xception') as Parameters<typeof miniXception.build>[0];
+    const m = registry.resolveConfig('mini-xception') as unknown as Parameters<typeof miniXception.build>[0];
     expect(miniXception.scaleWidth!(m, 0.5)).toMatchObject({ baseFilters: 4, moduleFilters: [8, 16, 32, 64] });
     expect(scaleWidths({ units: 0 }, ['units'], 0.1)).toEqual({ units: 0 });
     expect(() => scaleWidths({ units: 3 }, ['units'], 0)).toThrow(/positive number/);
