@@ -150,7 +150,7 @@ describe('train', () => {
   });
 
   it('resumes exactly after the process is killed mid-epoch (bit-identical weights)', async () => {
-    const script = join(here, '_train-child.ts');
+    const script = join(here, '__fixtures__', 'train-child.ts');
     const runChild = (args: string[], onSpawn?: (kill: () => void) => void) =>
       new Promise<number | null>((res, rej) => {
         const child = spawn(process.execPath, ['--conditions=@fer/source', '--import', 'tsx', script, ...args], { cwd: root, stdio: ['ignore', 'ignore', 'pipe'] });

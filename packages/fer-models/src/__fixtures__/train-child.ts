@@ -1,9 +1,9 @@
-// Child process for train.test.ts (exact resume after SIGKILL). Not part of the public API.
-// usage: node --conditions=@fer/source --import tsx _train-child.ts <checkpointDir> <outFile> <resume 0|1> <slowFromEpoch>
+// Child process for train.test.ts (exact resume after SIGKILL); test-only, not in the published package.
+// usage: node --conditions=@fer/source --import tsx train-child.ts <checkpointDir> <outFile> <resume 0|1> <slowFromEpoch>
 import * as tf from '@tensorflow/tfjs';
 import { writeFileSync } from 'node:fs';
-import { builtinModels, createRegistry, train } from './index.js';
-import { tinyTrainData } from './testing.js';
+import { builtinModels, createRegistry, train } from '../index.js';
+import { tinyTrainData } from '../testing.js';
 
 const [checkpointDir, outFile, resume, slowFrom] = process.argv.slice(2);
 await tf.setBackend('cpu');
