@@ -161,14 +161,21 @@ export default defineCommand({
     out: { type: 'string', description: 'output folder', required: true },
     parallel: { type: 'string', description: 'jobs at once (child processes)', default: '1' },
     backend: { type: 'string', description: 'backend of each job', default: 'auto' },
+    queue: { type: 'string', description: 'redis://HOST:PORT: run the jobs on `fer worker`s through this Redis queue (BullMQ); --out must be the folder the workers share (docs/distributed.md)' },
+    attempts: { type: 'string', description: 'with --queue: attempts of a failing job before it ends as failed (default 3)' },
   },
   async run({ args, rawArgs }) {
     if (!args.grid === !args.random) throw new Error('fer sweep: give exactly one of --grid or --random N.');
     const jobs = args.grid ? gridJobs(args.grid) : randomJobs(Number(args.random), args.space ?? DEFAULT_SPACE, Number(args.seed));
+    // --queue: every job at once on the queue's workers (a job enqueued twice runs once).
+    const queued = args.queue ? await (await import('../queue/sweep.js')).createSweepQueue({
+      url: args.queue, model: args.model, data: args.data, backend: args.backend, baseSets: collectRepeated(rawArgs, 'set'), out: resolve(args.out),
+      attempts: args.attempts === undefined ? undefined : Number(args.attempts), log: (l) => process.stdout.write(`${l}\n`),
+    }) : undefined;
     const rows = await runSweep({
-      model: args.model, data: args.data, jobs, out: resolve(args.out), parallel: Number(args.parallel),
-      baseSets: collectRepeated(rawArgs, 'set'), backend: args.backend, preset: args.preset, config: args.config,
-    });
+      model: args.model, data: args.data, jobs, out: resolve(args.out), parallel: queued ? jobs.length : Number(args.parallel),
+      baseSets: collectRepeated(rawArgs, 'set'), backend: args.backend, preset: args.preset, config: args.config, ...(queued ? { runJob: queued.runJob } : {}),
+    }).finally(() => queued?.close());
     process.stdout.write(`${await readFile(join(resolve(args.out), 'leaderboard.md'), 'utf8')}`);
     if (rows.some((r) => r.status === 'failed')) process.exitCode = 1;
   },

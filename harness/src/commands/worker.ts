@@ -20,11 +20,13 @@ export default defineCommand({
     name: { type: 'string', description: 'worker name in progress lines and the report (default <hostname>:<pid>)' },
     'stall-ms': { type: 'string', description: `lock duration = stalled-check interval in ms: a dead worker's job is taken again after about this long (default ${QUEUE_DEFAULTS.stallMs})` },
     'max-stalls': { type: 'string', description: `times a job may be recovered from a dead worker before it fails (default ${QUEUE_DEFAULTS.maxStalls})` },
+    'idle-exit': { type: 'string', description: 'stop once the queue has had nothing waiting or running for this many seconds (for Kubernetes Jobs); default: run until stopped' },
   },
   async run({ args }) {
     const w = await startQueueWorker({
       url: args.queue, concurrency: int(args.concurrency, '--concurrency'), backend: args.backend, data: args.data, results: args.results, name: args.name,
       stallMs: int(args['stall-ms'] ?? process.env.FER_QUEUE_STALL_MS, '--stall-ms'), maxStalls: int(args['max-stalls'], '--max-stalls'),
+      idleExitSeconds: int(args['idle-exit'], '--idle-exit'),
     });
     let signals = 0;
     const stop = (sig: string) => {

@@ -7,7 +7,7 @@ import { appendFileSync, existsSync, mkdirSync, renameSync, writeFileSync } from
 import { hostname } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { UnrecoverableError, WaitingError, Worker, type Job as BullJob } from 'bullmq';
+import { Queue, UnrecoverableError, WaitingError, Worker, type Job as BullJob } from 'bullmq';
 import { QUEUE_DEFAULTS, QUEUE_NAME, QueueError, checkRedis, createConnection, redactUrl } from './connection.js';
 import type { AttemptRecord, ChildMessage, ChildRequest, QueueJobData, QueueProgress, QueueRunInfo, SweepJobData } from './protocol.js';
 
@@ -28,6 +28,11 @@ export interface QueueWorkerOptions {
   stallMs?: number;
   /** Recoveries from dead workers before a job fails (QUEUE_DEFAULTS.maxStalls). */
   maxStalls?: number;
+  /**
+   * Stop (done resolves) once the queue has had nothing waiting, delayed or running for this many seconds
+   * (a Kubernetes Job's pods then complete). Default: run until closed.
+   */
+  idleExitSeconds?: number;
   log?: (line: string) => void;
 }
 
@@ -133,15 +138,39 @@ export async function startQueueWorker(o: QueueWorkerOptions): Promise<QueueWork
   await worker.waitUntilReady();
   log(`fer worker ${name}: ready on ${redactUrl(o.url)} (queue ${QUEUE_NAME}, concurrency ${concurrency}, backend ${o.backend ?? "the submitter's"}, data ${o.data ?? "the submitter's path"}, results ${o.results ?? "the submitter's --out"}, lock/stall check ${stallMs} ms)`);
 
+  let idleTimer: NodeJS.Timeout | undefined;
+  let idleQueue: Queue | undefined;
+  let idleConn: ReturnType<typeof conn.duplicate> | undefined;
   const close = async () => {
     if (stopping) return done;
     stopping = true;
+    clearTimeout(idleTimer);
     for (const c of children) c.kill('SIGTERM');
     await worker.close();
+    await idleQueue?.close().catch(() => undefined);
+    idleConn?.disconnect();
     conn.disconnect();
     settle.res();
     return done;
   };
+  if (o.idleExitSeconds !== undefined) {
+    // NOTE: the queue as a whole must be idle (not just this worker), so a retry waiting out its backoff still finds a worker.
+    idleConn = conn.duplicate();
+    idleQueue = new Queue(QUEUE_NAME, { connection: idleConn });
+    let idleSince = performance.now();
+    const check = async () => {
+      const c = await idleQueue!.getJobCounts('waiting', 'active', 'delayed', 'prioritized', 'paused').catch(() => undefined);
+      const busy = !c || Object.values(c).some((n) => n > 0) || children.size > 0;
+      if (busy) idleSince = performance.now();
+      else if (performance.now() - idleSince >= o.idleExitSeconds! * 1000) {
+        log(`fer worker ${name}: the queue has been idle for ${o.idleExitSeconds}s, stopping (--idle-exit)`);
+        void close();
+        return;
+      }
+      if (!stopping) idleTimer = setTimeout(() => void check(), Math.min(2000, Math.max(200, o.idleExitSeconds! * 250)));
+    };
+    void check();
+  }
   void done.catch(async () => { await worker.close(true).catch(() => undefined); conn.disconnect(); });
   return { name, done, close };
 }

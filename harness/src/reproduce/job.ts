@@ -2,7 +2,7 @@
 // interrupted): trains with @fer/models `train()` (checkpoint every epoch, best PublicTest epoch
 // kept), saves the model (`saveModel`), predicts PublicTest and PrivateTest with it (`predict`),
 // and saves the pictures.
-import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { classWeights, type FerDataset } from '@fer/data';
 import { TRAIN_DEFAULTS, predict, saveModel, train, type EpochRecord, type ModelRegistry, type ProgressEvent, type StepperFactory, type TrainConfig } from '@fer/models';
@@ -212,7 +212,9 @@ export async function runJob(args: {
       test: { accuracy: acc(testPred, data.test.y), rows: data.test.count, predicted: [...testPred] },
       activations, filters,
     };
-    writeFileSync(resultFile, JSON.stringify(outcome));
+    // Atomic (tmp + rename): a reader (or `fer worker` on another machine) never sees half a result.
+    writeFileSync(`${resultFile}.tmp`, JSON.stringify(outcome));
+    renameSync(`${resultFile}.tmp`, resultFile);
     // The model, history and predictions are kept; the optimizer checkpoints (4x the model, twice) are only for resuming.
     if (!args.keepCheckpoints) rmSync(join(dir, 'checkpoint'), { recursive: true, force: true });
     return outcome;
