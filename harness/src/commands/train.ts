@@ -16,7 +16,7 @@ import { scaledConfig, trainConfig } from '../reproduce/job.js';
 import { DEFAULTS, BUDGETS, SpecError, type BudgetName } from '../reproduce/spec.js';
 import { parseOverrides } from '../reproduce/overrides.js';
 import { resolveJob, type Job } from '../reproduce/plan.js';
-import { gather, prepareData, rowSets, trainSource } from '../reproduce/prepare.js';
+import { augmentSpecs, gather, prepareData, rowSets, trainSource } from '../reproduce/prepare.js';
 import {
   createProgressRenderer, FerCliError, formatSeconds, fsError, removeStaleTempFiles, runFiles, stepperFor,
 } from './_models-common.js';
@@ -98,7 +98,13 @@ export async function runTrain(o: RunTrainOptions): Promise<{ metrics: TrainMetr
   const source = trainSource(ds, data, job.train, job.seed);
   const trainCfg: TrainConfig = resolveTrainConfig(trainConfig(job.train, job.seed, data.trainLabels));
   await prepareRunFolder(o.out, { resume: o.resume ?? false, overwrite: o.overwrite ?? false });
-  const dataRecord = { source: ds.source, synthetic: ds.synthetic, fingerprint: identity.fingerprint, normalize: job.train.normalize, augment: job.train.augment, trainLimit: job.train.trainLimit, evalLimit: job.train.evalLimit };
+  // NOTE: in the shape fer train wrote before the run spec was shared, so runs started then resume (checkpoints
+  // compare it); a row limit now means a class-stratified subset, which the older random subsets are not.
+  const limited = job.train.trainLimit > 0 || job.train.evalLimit > 0;
+  const dataRecord = {
+    normalizer: job.train.normalize, augment: augmentSpecs(job.train.augment), limit: job.train.trainLimit, validationLimit: job.train.evalLimit,
+    classBalanced: job.train.classBalanced, classWeights: job.train.classWeights, source: ds.source, synthetic: ds.synthetic, ...(limited ? { subset: 'stratified' } : {}),
+  };
   const resolved = {
     hash: job.hash,
     preset: job.budget,
@@ -106,7 +112,7 @@ export async function runTrain(o: RunTrainOptions): Promise<{ metrics: TrainMetr
     modelScale: job.modelScale,
     spec: job.train,
     train: trainCfg,
-    data: { ...dataRecord, trainRows: data.trainCount, validationRows: data.val.count },
+    data: { ...dataRecord, fingerprint: identity.fingerprint, trainRows: data.trainCount, validationRows: data.val.count },
     backend: backend.backend,
     workers: o.workers ?? 1,
   };

@@ -26,6 +26,7 @@ export const SET_ALIASES: Readonly<Record<string, string>> = Object.freeze({
   'data.limit': 'train.trainLimit',
   'data.validationLimit': 'train.evalLimit',
   'data.normalizer': 'train.normalize',
+  'data.augment': 'train.augment',
 });
 
 /** Parsed `--set` items: settings, plus `model` config overrides (checked against the model by @fer/models). */
@@ -91,6 +92,21 @@ export function modelOverrides(def: Pick<ModelDef, 'defaults' | 'aliases'>, give
   return out;
 }
 
+/** `[{"name":"hflip"},"shift"]` (fer train's former `data.augment`) -> 'hflip,shift'; options other than the name throw. */
+function augmentNames(raw: string): string {
+  let list: unknown;
+  try {
+    list = JSON.parse(raw);
+  } catch {
+    throw new SpecError('E_BAD_OVERRIDE', `--set train.augment=${raw}: expected augmentation names, e.g. hflip or hflip,shift.`);
+  }
+  const names = Array.isArray(list) ? list.map((x) => (typeof x === 'string' ? x : x && typeof x === 'object' && Object.keys(x).join() === 'name' ? (x as { name: unknown }).name : undefined)) : [undefined];
+  if (names.some((n) => typeof n !== 'string')) {
+    throw new SpecError('E_BAD_OVERRIDE', `--set train.augment=${raw}: expected augmentation names (each with @fer/data's default options), e.g. hflip,shift or [{"name":"hflip"}].`);
+  }
+  return names.join(',');
+}
+
 function parseJsonish(raw: string): unknown {
   try {
     return JSON.parse(raw);
@@ -116,7 +132,7 @@ function coerce(key: string, raw: string, def: unknown): unknown {
       if (raw !== 'true' && raw !== 'false') throw new SpecError('E_BAD_OVERRIDE', `--set ${key}=${raw}: expected true or false.`);
       return raw === 'true';
     case 'string':
-      return raw;
+      return key === 'train.augment' && raw.startsWith('[') ? augmentNames(raw) : raw;
     default:
       throw new SpecError('E_BAD_OVERRIDE', `--set ${key}: cannot override a ${typeof def} setting.`);
   }

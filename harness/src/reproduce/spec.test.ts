@@ -69,6 +69,8 @@ describe('--set overrides', () => {
     });
     // the names fer train used before the spec was shared
     expect(parseOverrides(['train.optimizer.learningRate=1e-3', 'data.validationLimit=32', 'train.seed=4'])).toEqual({ train: { learningRate: 1e-3, evalLimit: 32 }, seed: 4 });
+    expect(parseOverrides(['data.augment=[{"name":"hflip"},"shift"]', 'data.normalizer=global'])).toEqual({ train: { augment: 'hflip,shift', normalize: 'global' } });
+    expect(() => parseOverrides(['augment=[{"name":"shift","max":2}]'])).toThrow(/expected augmentation names/);
     expect(() => parseOverrides(['train.learningrate=1e-3'])).toThrow(/unknown key\. Did you mean "train\.learningRate"\?/);
     expect(() => parseOverrides(['trian.epochs=1'])).toThrow(/Did you mean "train\.epochs"\?/);
     expect(() => parseOverrides(['model.a.b=1'])).toThrow(/unknown key/);
