@@ -9,6 +9,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { testModelDefinition } from '@fer/models/testing';
+import { gridJobs, runSweep } from './commands/sweep.js';
 import { loadProject } from './project.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -66,6 +67,24 @@ describe('a user model from a fer.config file (examples/my-model)', () => {
     expect(existsSync(join(out, 'reproduce', 'jobs', job.hash, 'model', 'model.json'))).toBe(true);
     expect(readFileSync(join(out, 'reproduce', 'report.md'), 'utf8')).toMatch(/my-net/);
   }, 600_000);
+
+  it('fer sweep picks it up too (each job a fer train child with --config)', async () => {
+    const out = mkdtempSync(join(tmpdir(), 'fer-user-sweep-'));
+    const saved = process.env.FER2013_PATH;
+    process.env.FER2013_PATH = '';
+    try {
+      const rows = await runSweep({
+        model: 'my-net', config, preset: 'smoke', jobs: gridJobs('lr=1e-3;dropout=0.1'), out, backend, log: () => undefined,
+        baseSets: ['epochs=1', 'limit=64', 'train.evalLimit=32'],
+      });
+      expect(rows[0]).toMatchObject({ status: 'done', epochs: 1 });
+      const cfg = JSON.parse(readFileSync(join(out, 'jobs', rows[0].id, 'config.json'), 'utf8'));
+      expect(cfg).toMatchObject({ model: { name: 'my-net', config: { dropout: 0.1 } }, train: { optimizer: { learningRate: 1e-3 } } });
+    } finally {
+      if (saved === undefined) delete process.env.FER2013_PATH;
+      else process.env.FER2013_PATH = saved;
+    }
+  }, 300_000);
 
   it('an unknown flag names the nearest known one', async () => {
     const r = await fer(['train', '--modle', 'my-net', '--out', 'x']);
