@@ -10,6 +10,8 @@ import type { Job } from './plan.js';
 export interface SpeedEntry {
   /** Seconds per training image (forward + backward + update). */
   trainPerImage: number;
+  /** Seconds per evaluated image (forward only, large batches); when unknown, a third of trainPerImage. */
+  evalPerImage?: number;
   /** Trainable + non-trainable parameters (for the disk estimate). */
   params?: number;
   source: 'warm-up' | 'training';
@@ -56,7 +58,7 @@ export class SpeedStore {
   }
   set(key: string, e: Omit<SpeedEntry, 'date'>): void {
     const old = this.mine.models[key];
-    this.mine.models[key] = { ...old, ...e, params: e.params ?? old?.params, date: new Date().toISOString() };
+    this.mine.models[key] = { ...old, ...e, params: e.params ?? old?.params, evalPerImage: e.evalPerImage ?? old?.evalPerImage, date: new Date().toISOString() };
   }
   reportSeconds(budget: string): number | undefined {
     return this.mine.report[budget];
@@ -109,7 +111,7 @@ const EVAL_FRACTION = 1 / 3;
  * @example
  * estimateJob({ epochs: 2, images: 960, evalRows: 280, perImage: 0.002, params: 1e6, cached: false, done: 0 })
  */
-export function estimateJob(a: { epochs: number; trainRows: number; valRows: number; testRows: number; perImage: number | undefined; params: number | undefined; cached: boolean; done: number }): JobEstimate {
+export function estimateJob(a: { epochs: number; trainRows: number; valRows: number; testRows: number; perImage: number | undefined; evalPerImage?: number; params: number | undefined; cached: boolean; done: number }): JobEstimate {
   const modelBytes = (a.params ?? NaN) * 4 + 200_000; // weights.bin + model.json, fer.json, activation pictures
   // A checkpoint holds weights, Adam's two moments and the best weights (4 copies); the newest two are kept.
   const checkpointBytes = (a.params ?? NaN) * 4 * 4 * 2;
@@ -119,7 +121,7 @@ export function estimateJob(a: { epochs: number; trainRows: number; valRows: num
   return {
     cached: false, epochsLeft: left,
     trainSeconds: p * a.trainRows * left,
-    evalSeconds: p * EVAL_FRACTION * (a.valRows * left + a.valRows + a.testRows),
+    evalSeconds: (a.evalPerImage ?? p * EVAL_FRACTION) * (a.valRows * left + a.valRows + a.testRows),
     modelBytes, checkpointBytes,
   };
 }
@@ -160,6 +162,8 @@ export function estimatePlan(a: {
   jobDir: (job: Job) => string;
   budget: string;
   keepCheckpoints: boolean;
+  /** Parameter counts known without a stored speed (models the warm-up had no time to time). */
+  params?: ReadonlyMap<string, number>;
 }): PlanEstimate {
   const perJob = new Map<string, JobEstimate>();
   const unknown = new Set<string>();
@@ -169,7 +173,7 @@ export function estimatePlan(a: {
     const r = a.rows(j);
     const done = a.isDone(j);
     if (!s && !done) unknown.add(modelKey(j));
-    const e = estimateJob({ epochs: j.train.epochs, trainRows: r.train, valRows: r.val, testRows: r.test, perImage: s?.trainPerImage, params: s?.params, cached: done, done: done ? 0 : epochsDone(a.jobDir(j)) });
+    const e = estimateJob({ epochs: j.train.epochs, trainRows: r.train, valRows: r.val, testRows: r.test, perImage: s?.trainPerImage, evalPerImage: s?.evalPerImage, params: s?.params ?? a.params?.get(modelKey(j)), cached: done, done: done ? 0 : epochsDone(a.jobDir(j)) });
     perJob.set(j.hash, e);
     if (done) cached++;
     if (Number.isFinite(e.trainSeconds)) train += e.trainSeconds;

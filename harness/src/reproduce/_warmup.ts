@@ -1,6 +1,7 @@
 // A short warm-up for the plan's ETA: models with no stored speed on this machine (see ./_eta.ts) train a
 // couple of small steps; all of them together stop after `limitSeconds` (~30 s), the rest are measured by
 // their first real epoch. Stored speeds are reused, so a second `--dry-run` trains nothing.
+import * as tf from '@tensorflow/tfjs';
 import type { FerDataset } from '@fer/data';
 import { localStepper, type ModelRegistry, type StepperFactory } from '@fer/models';
 import { modelKey, type SpeedStore } from './_eta.js';
@@ -8,8 +9,8 @@ import { scaledConfig } from './job.js';
 import type { Job } from './plan.js';
 import { trainSource, type PreparedData } from './prepare.js';
 
-/** Warm-up batches hold at most this many images (per-image speed at the job's own batch size is refined by training). */
-const WARMUP_BATCH = 16;
+/** Warm-up steps hold at most this many images (the speed at the job's own batch size is refined by its first epoch). */
+const WARMUP_BATCH = 32;
 
 export async function measureSpeeds(args: {
   jobs: readonly Job[];
@@ -18,6 +19,8 @@ export async function measureSpeeds(args: {
   prepared: (job: Job) => PreparedData;
   stepper?: StepperFactory;
   store: SpeedStore;
+  /** Parameter counts of models that were not timed (for the disk estimate). */
+  params: Map<string, number>;
   log: (line: string) => void;
   limitSeconds?: number;
 }): Promise<{ measured: string[]; skipped: string[] }> {
@@ -31,33 +34,42 @@ export async function measureSpeeds(args: {
     seen.add(key);
     const known = args.store.get(key);
     if (known && known.params !== undefined) continue;
-    if ((performance.now() - t0) / 1000 > limit) {
-      skipped.push(key);
-      continue;
-    }
+    const late = (performance.now() - t0) / 1000 > limit;
     const model = args.registry.create(job.model.name, scaledConfig(args.registry, job.model.name, job.model.config, job.modelScale), { seed: 1 });
     try {
       const params = model.countParams();
-      if (known) {
-        args.store.set(key, { ...known, params });
+      // Past the time limit only the parameter count is taken (for the disk estimate): the first epoch measures the speed.
+      if (known || late) {
+        if (known) args.store.set(key, { ...known, params });
+        else args.params.set(key, params);
+        if (late && !known) skipped.push(key);
         continue;
       }
       const lr = job.train.learningRate;
       const st = await (args.stepper ?? localStepper)({ model, optimizer: { name: job.train.optimizer, learningRate: lr }, seed: 1 });
       try {
-        // The first batch of the job's own batches (augmentation and HOG included), cut to WARMUP_BATCH images.
+        // The first batch of the job's own batches (augmentation and HOG included), cut to a few images: one untimed
+        // step of each size, then one timed step of `small` and one of `large` images. A step costs a + b * n (a: the per-step optimizer update,
+        // large for paper-shallow's 18.9M dense weights; b: per image), so the job's own batch size B costs (a + b B) / B.
         const [full] = trainSource(args.dataset, args.prepared(job), job.train, 1).epoch(0);
-        const n = Math.min(full.size, WARMUP_BATCH);
-        const batch = { ...full, size: n, x: full.x.subarray(0, n * 2304), y: full.y.subarray(0, n), ...(full.hog ? { hog: full.hog.subarray(0, (full.hog.length / full.size) * n) } : {}) };
-        await st.step(batch, lr); // untimed: first-use compilation and primitive creation
-        const t = performance.now();
-        let steps = 0;
-        do {
-          await st.step(batch, lr);
-          steps++;
-        } while (steps < 3 && performance.now() - t < 1000);
-        const perImage = (performance.now() - t) / 1000 / (steps * n);
-        args.store.set(key, { trainPerImage: perImage, params, source: 'warm-up' });
+        const cut = (n: number) => ({ ...full, size: n, x: full.x.subarray(0, n * 2304), y: full.y.subarray(0, n), ...(full.hog ? { hog: full.hog.subarray(0, (full.hog.length / full.size) * n) } : {}) });
+        const large = Math.min(full.size, WARMUP_BATCH), small = Math.max(1, Math.floor(large / 4));
+        // Untimed: first-use compilation and primitive creation, for both shapes.
+        await st.step(cut(large), lr);
+        await st.step(cut(small), lr);
+        const time = async (n: number) => {
+          const t = performance.now();
+          await st.step(cut(n), lr);
+          return (performance.now() - t) / 1000;
+        };
+        const ts = await time(small), tl = await time(large);
+        const b = (tl - ts) / (large - small), a = ts - b * small;
+        const B = job.train.batchSize;
+        // NOTE: a noisy pair (b <= 0 or a < 0 on a busy machine) falls back to the large step's plain per-image time.
+        const perImage = b > 0 && a >= 0 ? (a + b * B) / B : tl / large;
+        // Inference as evaluateArrays runs it (forward only): one untimed and one timed predict of `large` images.
+        const ev = await timePredict(model, cut(large));
+        args.store.set(key, { trainPerImage: perImage, evalPerImage: ev, params, source: 'warm-up' });
         measured.push(key);
         args.log(`warm-up: ${key}: ${(1 / perImage).toFixed(1)} img/s`);
       } finally {
@@ -70,4 +82,21 @@ export async function measureSpeeds(args: {
   if (skipped.length) args.log(`warm-up: stopped after ${limit} s; not measured yet (their first epoch will be): ${skipped.join(', ')}`);
   args.store.save();
   return { measured, skipped };
+}
+
+/** Seconds per image of a forward pass (the second of two, so first-use costs are left out). */
+async function timePredict(model: tf.LayersModel, b: { x: Float32Array; hog?: Float32Array; size: number }): Promise<number> {
+  const run = async () => {
+    const t = performance.now();
+    const out = tf.tidy(() => {
+      const x = tf.tensor4d(b.x, [b.size, 48, 48, 1]);
+      const input = b.hog ? [x, tf.tensor2d(b.hog, [b.size, b.hog.length / b.size])] : x;
+      return model.predict(input) as tf.Tensor;
+    });
+    await out.data();
+    out.dispose();
+    return (performance.now() - t) / 1000;
+  };
+  await run();
+  return (await run()) / b.size;
 }

@@ -148,8 +148,9 @@ async function reproduceOn(opts: ReproduceOptions, stop: StopControl): Promise<R
   const jobDir = (j: Job) => join(outDir, 'jobs', j.hash);
   const isDone = (j: Job) => existsSync(join(jobDir(j), 'result.json'));
   const speeds = new SpeedStore(machineKey(backend.backend, describeBackend(), workers), opts.cacheDir);
-  if (!opts.noWarmup && !opts.queue && !stop.reason) await measureSpeeds({ jobs: plan.jobs.filter((j) => !isDone(j)), registry, dataset: ds, prepared, stepper: stepperFactory, store: speeds, log });
-  const eta = estimatePlan({ jobs: plan.jobs, rows: rowsOf, store: speeds, isDone, jobDir, budget, keepCheckpoints: Boolean(opts.keepCheckpoints) });
+  const params = new Map<string, number>();
+  if (!opts.noWarmup && !opts.queue && !stop.reason) await measureSpeeds({ jobs: plan.jobs.filter((j) => !isDone(j)), registry, dataset: ds, prepared, stepper: stepperFactory, store: speeds, params, log });
+  const eta = estimatePlan({ jobs: plan.jobs, rows: rowsOf, store: speeds, isDone, jobDir, budget, keepCheckpoints: Boolean(opts.keepCheckpoints), params });
   log(`plan: ${plan.jobs.length} training job(s) for ${exps.length} experiment(s)`);
   for (const j of plan.jobs) {
     const e = eta.perJob.get(j.hash)!;
@@ -199,7 +200,10 @@ async function reproduceOn(opts: ReproduceOptions, stop: StopControl): Promise<R
         midLine = false;
         // This machine's real speed, for the next plan's ETA.
         if (last && last.imagesPerSecond > 0) {
-          speeds.set(modelKey(job), { trainPerImage: 1 / last.imagesPerSecond, source: 'training' });
+          // The epoch's seconds beyond its training steps went to the validation pass.
+          const valRows = prepared(job).val.count;
+          const evalSeconds = l.seconds - prepared(job).trainCount / last.imagesPerSecond;
+          speeds.set(modelKey(job), { trainPerImage: 1 / last.imagesPerSecond, ...(evalSeconds > 0 && valRows > 0 ? { evalPerImage: evalSeconds / valRows } : {}), source: 'training' });
           speeds.save();
         }
         log(`${label} epoch ${l.epoch}/${job.train.epochs}: loss ${l.loss.toFixed(3)} acc ${(l.accuracy * 100).toFixed(1)}% | val loss ${l.valLoss.toFixed(3)} acc ${(l.valAccuracy * 100).toFixed(1)}% | ${l.seconds.toFixed(1)}s | job ETA ${fmt(left)}, all ETA ~${fmt(rest)}`);
