@@ -23,7 +23,7 @@ const main = defineCommand({
   },
 });
 
-/** One line per subcommand for `fer --help` (cli.test.ts checks they match the commands' own meta). */
+/** One line per subcommand for `fer --help` (cli-start.test.ts checks they match the commands' own meta). */
 const SUMMARIES: Record<string, CommandDef> = Object.fromEntries(Object.entries({
   data: 'Inspect FER data sets.',
   train: 'Train a registry model (its paper recipe by default: --preset paper) and save it with its resolved config (job hash), history and PublicTest metrics.',
