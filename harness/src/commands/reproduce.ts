@@ -17,7 +17,7 @@ export default defineCommand({
     workers: { type: 'string', description: 'data-parallel worker threads (default 1)', default: '1' },
     only: { type: 'string', description: 'comma-separated experiment ids (accuracy, per-expression, hybrid, confusion, histories, activation-maps, filters, deepdream, zoo)' },
     out: { type: 'string', description: 'output folder (default results/<budget>-<data-id>/)' },
-    set: { type: 'string', description: 'override a setting, key=value (repeatable), e.g. --set train.epochs=1' },
+    set: { type: 'string', description: 'override a setting, key=value (repeatable; the grammar of fer train --set): train.<k>=v, model.<k>=v (every row\'s model), seed=N, modelScale=F, snapshots.*, deepdream.*, report.*, or an alias (lr, epochs, batch, optimizer, normalizer, augment, limit, l2, dropout, units), e.g. --set train.epochs=1' },
     'dry-run': { type: 'boolean', description: 'print the plan, its ETA and the disk it needs (in seconds: stored speeds, or a warm-up of at most ~30 s), then stop', default: false },
     hours: { type: 'string', description: 'stop at the next training step after H hours (e.g. 2 or 0.5), write the report so far and print the command that continues (Ctrl-C and SIGTERM do the same)' },
     'keep-checkpoints': { type: 'boolean', description: 'keep the optimizer checkpoints of finished jobs (default: deleted; models and histories stay)', default: false },
