@@ -41,7 +41,18 @@ export function catalogPeers(root = ROOT) {
  * Packs the published packages and installs them into a fresh npm project under `dir` (a new temp folder by
  * default). Returns { dir, project, tarballs: [{ name, file, files, manifest }], skipped: [{ name, why }], seconds }.
  */
-export async function prepareProject({ root = ROOT, dir = mkdtempSync(join(tmpdir(), 'fer-doc-test-')), log = () => {} } = {}) {
+export async function prepareProject({ root = ROOT, dir, log = () => {} } = {}) {
+  if (dir) return prepareIn({ root, dir, log });
+  const tmp = mkdtempSync(join(tmpdir(), 'fer-doc-test-'));
+  try {
+    return await prepareIn({ root, dir: tmp, log });
+  } catch (e) {
+    rmSync(tmp, { recursive: true, force: true });
+    throw e;
+  }
+}
+
+async function prepareIn({ root, dir, log }) {
   const t0 = performance.now();
   const pkgs = publishedPackages(root);
   // The tarballs hold dist/: build what is older than its sources first (a no-op after `pnpm build`).

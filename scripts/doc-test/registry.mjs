@@ -38,6 +38,7 @@ export async function startRegistry({ store, packed = [] }) {
       // NOTE: an uncompressed tar with everything under package/, as in a registry tarball (npm accepts tar and tgz).
       // --hard-dereference: pnpm's store hard-links identical files, and npm skips hard-link entries of a tar.
       const child = spawn('tar', ['-c', '-C', entry.dir, '--transform', 's,^\\.,package,', '--owner=0', '--group=0', '--hard-dereference', '--exclude=./node_modules', '.'], { stdio: ['ignore', 'pipe', 'inherit'] });
+      child.on('error', (e) => res.destroy(e)); // no tar: npm then reports the failed download
       child.stdout.pipe(res);
       return undefined;
     }
