@@ -17,6 +17,7 @@ export default defineCommand({
     backend: { type: 'string', description: "backend of every job here (default: the submitter's --backend)" },
     data: { type: 'string', description: "this machine's path (or URL) of the data set (default: the submitter's path)" },
     results: { type: 'string', description: "this machine's path of the shared results folder (default: the submitter's --out)" },
+    config: { type: 'string', description: "this machine's path of the submitter's fer.config file, when its models are registered there and it lives elsewhere here" },
     name: { type: 'string', description: 'worker name in progress lines and the report (default <hostname>:<pid>)' },
     'stall-ms': { type: 'string', description: `lock duration = stalled-check interval in ms: a dead worker's job is taken again after about this long (default ${QUEUE_DEFAULTS.stallMs})` },
     'max-stalls': { type: 'string', description: `times a job may be recovered from a dead worker before it fails (default ${QUEUE_DEFAULTS.maxStalls})` },
@@ -24,7 +25,7 @@ export default defineCommand({
   },
   async run({ args }) {
     const w = await startQueueWorker({
-      url: args.queue, concurrency: int(args.concurrency, '--concurrency'), backend: args.backend, data: args.data, results: args.results, name: args.name,
+      url: args.queue, concurrency: int(args.concurrency, '--concurrency'), backend: args.backend, data: args.data, results: args.results, config: args.config, name: args.name,
       stallMs: int(args['stall-ms'] ?? process.env.FER_QUEUE_STALL_MS, '--stall-ms'), maxStalls: int(args['max-stalls'], '--max-stalls'),
       idleExitSeconds: int(args['idle-exit'], '--idle-exit'),
     });

@@ -2,13 +2,15 @@
 // stalls the worker's queue-lock renewal. Gets a ChildRequest over IPC, trains the job (resuming
 // from its checkpoint), reports progress, and exits. Dies with its worker (IPC disconnect).
 // Not part of any public API.
+import { makeSyntheticFer } from '@fer/data';
 import { createDataParallelStepper, disposeBackend } from '@fer/engine';
 import type { HogOptions } from '@fer/hog';
 import { builtinModels, createRegistry, localStepper, type StepperFactory, type TrainStepper } from '@fer/models';
 import { isFinished, runJob } from '../reproduce/job.js';
 import { prepareData, rowSets } from '../reproduce/prepare.js';
 import { startBackend } from '../backend.js';
-import { resolveData } from '../data.js';
+import { SYNTHETIC_SEED, dataIdentity, resolveData } from '../data.js';
+import { loadProject } from '../project.js';
 import type { ChildMessage, ChildRequest, ReproduceJobData } from './protocol.js';
 
 let finished = false;
@@ -47,11 +49,15 @@ async function run(req: ChildRequest): Promise<ChildMessage> {
   await startBackend(backend);
   try {
     const dataPath = req.dataPath ?? d.data;
-    const { ds, identity: id } = await resolveData(dataPath, () => undefined);
+    // NOTE: no path = the submitter trained on the synthetic set: so does this worker, whatever its FER2013_PATH.
+    const synthetic = () => { const ds = makeSyntheticFer({ seed: SYNTHETIC_SEED }); return { ds, identity: dataIdentity(ds) }; };
+    const { ds, identity: id } = dataPath ? await resolveData(dataPath, () => undefined) : synthetic();
     if (id.fingerprint !== d.fingerprint) {
       throw Object.assign(new Error(`data ${dataPath || 'synthetic'} has fingerprint ${id.fingerprint}, the job was planned on data with fingerprint ${d.fingerprint}. Give this worker the submitter's data set (fer worker --data PATH).`), { code: 'E_DATA_MISMATCH' });
     }
-    const registry = createRegistry(builtinModels);
+    // The submitter's fer.config (user models), if it had one: the same registry there and here.
+    const config = req.config ?? d.config;
+    const registry = config ? (await loadProject({ config })).registry : createRegistry(builtinModels);
     const job = d.job;
     const hog = registry.get(job.model.name).inputs.hog ? (registry.resolveConfig(job.model.name, job.model.config).hog as HogOptions) : undefined;
     const data = prepareData(ds, rowSets(ds, job.train), job.train, hog);

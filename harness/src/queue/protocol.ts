@@ -25,6 +25,8 @@ export interface ReproduceJobData extends JobPlace {
   backend: string;
   /** Data-parallel worker threads per job (the submitter's `--workers`). */
   threads: number;
+  /** The submitter's fer.config file (user models), absolute; a worker's `--config` replaces it. */
+  config?: string;
 }
 
 /** One `fer sweep` job: `fer train --model <model> --set ...` into `<root>/<rel>`. */
@@ -81,7 +83,7 @@ export interface AttemptRecord {
 }
 
 /** Worker -> child. */
-export interface ChildRequest { data: QueueJobData; dir: string; backend?: string; dataPath?: string }
+export interface ChildRequest { data: QueueJobData; dir: string; backend?: string; dataPath?: string; config?: string }
 
 /** Child -> worker. */
 export type ChildMessage =

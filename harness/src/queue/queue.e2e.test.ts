@@ -5,7 +5,8 @@
 // (b) the same reproduction enqueued twice enqueues nothing new and each job runs once; a third run
 //     finds every result in the shared folder and enqueues nothing;
 // (c) a diverging job fails after its attempts and reproduce exits non-zero naming it;
-// (d) no Redis at the URL: a clear error naming it, not a hang.
+// (d) no Redis at the URL: a clear error naming it, not a hang;
+// (e) fer sweep --queue, and a worker with --idle-exit that leaves once the queue is empty.
 // Skipped (loudly) only when redis-server is not installed; .ci/run installs it.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, readdirSync } from 'node:fs';
@@ -54,9 +55,10 @@ class Proc {
 }
 
 const procs: Proc[] = [];
+/** A `fer` process from the sources; synthetic data (FER2013_PATH unset) keeps it quick: the queue does not care which data. */
 function fer(name: string, args: string[], env: Record<string, string> = {}): Proc {
   const child = spawn(process.execPath, ['--conditions=@fer/source', '--import', 'tsx', cli, ...args], {
-    cwd: harness, env: { ...process.env, FER_ENGINE_WEBGPU: '0', ...env }, stdio: ['ignore', 'pipe', 'pipe'],
+    cwd: harness, env: { ...process.env, FER_ENGINE_WEBGPU: '0', FER2013_PATH: '', ...env }, stdio: ['ignore', 'pipe', 'pipe'],
   });
   const p = new Proc(name, child);
   procs.push(p);
@@ -191,6 +193,20 @@ describe.skipIf(!hasRedis)('distributed reproduce through BullMQ on a real redis
     expect(attempts(join(out, 'jobs', hash)).filter((r) => r.event === 'end' && r.status === 'failed')).toHaveLength(2);
     w.kill('SIGTERM');
     await w.exited;
+  }, 10 * MIN);
+
+  it('(e) fer sweep --queue: each sweep job runs on a worker, the leaderboard is written; a worker with --idle-exit leaves once the queue is empty', async () => {
+    const q = `${url}/4`;
+    const out = mkdtempSync(join(tmpdir(), 'fer-queue-e-'));
+    const w = fer('worker (idle-exit)', ['worker', '--queue', q, '--name', 'worker-e', '--stall-ms', '2000', '--idle-exit', '5']);
+    await w.waitFor(/ready on/);
+    const sweep = fer('sweep --queue', ['sweep', '--model', 'paper-shallow', '--grid', 'lr=1e-4,3e-4', '--set', 'model.filters=[2,2]', '--set', 'model.denseUnits=4', '--set', 'epochs=1', '--set', 'batch=16', '--set', 'limit=48', '--backend', 'cpu', '--queue', q, '--out', out]);
+    expect(await sweep.exited, sweep.out.slice(-3000)).toBe(0);
+    const board = readJson<{ id: string; status: string }[]>(join(out, 'leaderboard.json'));
+    expect(board.map((r) => r.status)).toEqual(['done', 'done']);
+    for (const r of board) expect(readJson<QueueRunInfo>(join(out, 'jobs', r.id, 'queue.json')).worker).toBe('worker-e');
+    expect(await w.exited, w.out.slice(-2000)).toBe(0);
+    expect(w.out).toMatch(/idle for 5s, stopping/);
   }, 10 * MIN);
 
   it('(d) no Redis at the URL: E_QUEUE_UNREACHABLE naming it, for the worker and for reproduce', async () => {

@@ -5,7 +5,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { Queue, type Job as BullJob } from 'bullmq';
-import type { JobOutcome, runJob } from '../reproduce/job.js';
+import type { JobOutcome, JobProgress, runJob } from '../reproduce/job.js';
 import type { Plan } from '../reproduce/plan.js';
 import { QUEUE_DEFAULTS, QUEUE_NAME, QueueError, checkRedis, createConnection, redactUrl } from './connection.js';
 import type { QueueJobData, QueueProgress, QueueRunInfo, ReproduceJobData } from './protocol.js';
@@ -23,6 +23,8 @@ export interface QueueRunnerOptions {
   backend: string;
   /** Data-parallel threads per job (reproduce --workers). */
   threads: number;
+  /** The fer.config file that registered user models (src/project.ts): workers load it too. */
+  config?: string;
   /** Attempts before a throwing job ends as failed (QUEUE_DEFAULTS.attempts). */
   attempts?: number;
   /** How often job states are read, ms (default 1000). */
@@ -31,8 +33,12 @@ export interface QueueRunnerOptions {
 }
 
 export interface QueueRunner {
-  /** Waits for one job of the plan (enqueued by createQueueRunner) and returns its outcome, like runJob. */
-  run: (args: Parameters<typeof runJob>[0]) => Promise<JobOutcome>;
+  /**
+   * Waits for one job of the plan (enqueued by createQueueRunner) and returns its outcome, like runJob. When
+   * `args.stop` aborts (--hours, Ctrl-C), stops waiting: the job comes back 'in progress' (it goes on on
+   * its worker; the same command run again collects it) and the connection closes.
+   */
+  run: (args: Parameters<typeof runJob>[0]) => Promise<JobOutcome | JobProgress>;
   /** What enqueueing did: job hashes newly added, already in the queue, already finished (result on disk). */
   enqueued: { added: string[]; queued: string[]; finished: string[] };
   /** Stops waiting and closes the connection (done by itself once every job has settled). */
@@ -72,7 +78,7 @@ export async function createQueueRunner(o: QueueRunnerOptions): Promise<QueueRun
       }
       const data: ReproduceJobData = {
         kind: 'reproduce', label: labels.get(j.hash)!, job: j, settings: o.plan.settings, root: o.outDir, rel: join('jobs', j.hash),
-        data: dataPath, fingerprint: o.fingerprint, backend: o.backend, threads: o.threads,
+        data: dataPath, fingerprint: o.fingerprint, backend: o.backend, threads: o.threads, ...(o.config ? { config: o.config } : {}),
       };
       await queue.add(j.model.name, data, { jobId: j.hash, attempts, backoff: { type: 'exponential', delay: QUEUE_DEFAULTS.backoffMs }, removeOnComplete: false, removeOnFail: false });
       enqueued.added.push(j.hash);
@@ -88,6 +94,7 @@ export async function createQueueRunner(o: QueueRunnerOptions): Promise<QueueRun
   const settled = new Map<string, Settled>();
   const waiters = new Map<string, ((s: Settled) => void)[]>();
   const seen = new Map<string, string>();
+  const lastProgress = new Map<string, Partial<QueueProgress>>();
   let overall = '';
   let closed = false;
   let polls = 0;
@@ -137,6 +144,7 @@ export async function createQueueRunner(o: QueueRunnerOptions): Promise<QueueRun
       return { state };
     }
     const p = (typeof job.progress === 'object' ? job.progress : {}) as Partial<QueueProgress>;
+    lastProgress.set(hash, p);
     const line = state === 'active' && p.worker
       ? `${label}: running on ${p.worker}, epoch ${p.epoch ?? 0}/${p.epochs ?? '?'}${p.valAccuracy !== undefined ? `, val acc ${(p.valAccuracy * 100).toFixed(1)}%` : ''}${p.startEpoch ? ` (resumed from epoch ${p.startEpoch})` : ''}${job.attemptsStarted > 1 ? `, attempt ${job.attemptsStarted}` : ''}`
       : `${label}: ${state}${job.attemptsMade > 0 ? ` (retry after ${job.attemptsMade} failed attempt(s): ${(job.failedReason ?? '').slice(0, 160)})` : ''}`;
@@ -179,10 +187,21 @@ export async function createQueueRunner(o: QueueRunnerOptions): Promise<QueueRun
     conn.disconnect();
   }
 
-  const run = async (args: Parameters<typeof runJob>[0]): Promise<JobOutcome> => {
+  const run = async (args: Parameters<typeof runJob>[0]): Promise<JobOutcome | JobProgress> => {
     const hash = args.job.hash;
     if (!labels.has(hash)) throw new QueueError('E_BAD_OPTION', `job ${hash} is not in the plan this queue runner enqueued.`);
-    const s = settled.get(hash) ?? (await new Promise<Settled>((res) => waiters.set(hash, [...(waiters.get(hash) ?? []), res])));
+    const stop = args.stop;
+    const s = settled.get(hash) ?? (await new Promise<Settled | 'stopped'>((res) => {
+      waiters.set(hash, [...(waiters.get(hash) ?? []), res]);
+      if (stop?.aborted) res('stopped');
+      else stop?.addEventListener('abort', () => res('stopped'), { once: true });
+    }));
+    if (s === 'stopped') {
+      if (!closed) o.log(`queue: stopped waiting; ${jobs.length - settled.size} job(s) go on on the workers (or wait for one): run the same command again to collect them`);
+      await close();
+      const p = lastProgress.get(hash) ?? {};
+      return { hash, model: args.job.model.name, seed: args.job.seed, epochs: args.job.train.epochs, status: 'in progress', at: { epoch: p.epoch ?? 0, step: p.step ?? 0, steps: p.steps ?? 0 }, history: [], wallSeconds: 0 };
+    }
     if (s.ok) return s.outcome;
     // Let every other job finish first, then name all the failed ones.
     await everything;

@@ -22,6 +22,8 @@ export interface QueueWorkerOptions {
   data?: string;
   /** This machine's path of the shared results folder (else the submitter's `--out`). */
   results?: string;
+  /** This machine's path of the submitter's fer.config file (user models), if it is elsewhere here. */
+  config?: string;
   /** Worker name in progress and reports; default `<hostname>:<pid>`. */
   name?: string;
   /** Lock duration = stalled-check interval, ms (QUEUE_DEFAULTS.stallMs). */
@@ -190,7 +192,7 @@ function trainInChild(d: QueueJobData, dir: string, o: QueueWorkerOptions, child
   const execArgv = process.execArgv.includes('tsx') ? process.execArgv : [...process.execArgv, '--conditions=@fer/source', '--import', 'tsx'];
   const child = fork(join(here, '_child.ts'), [], { cwd: harnessRoot, execArgv, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
   children.add(child);
-  const req: ChildRequest = { data: d, dir, ...(o.backend ? { backend: o.backend } : {}), ...(o.data !== undefined ? { dataPath: o.data } : {}) };
+  const req: ChildRequest = { data: d, dir, ...(o.backend ? { backend: o.backend } : {}), ...(o.data !== undefined ? { dataPath: o.data } : {}), ...(o.config ? { config: o.config } : {}) };
   return new Promise((res, rej) => {
     let result: { resumedFrom: number; cached: boolean } | undefined;
     let failure: Failure | undefined;

@@ -165,7 +165,7 @@ async function reproduceOn(opts: ReproduceOptions, stop: StopControl): Promise<R
 
   // The job executor: here (runJob), or `fer worker`s through a Redis queue (--queue: every job is enqueued now, then awaited).
   const execute = opts.queue
-    ? (await (await import('../queue/submit.js')).createQueueRunner({ url: opts.queue, plan, outDir, data: dataPath(opts.data) ?? '', fingerprint: identity.fingerprint, backend: opts.backend ?? 'auto', threads: workers, attempts: opts.queueAttempts, log })).run
+    ? (await (await import('../queue/submit.js')).createQueueRunner({ url: opts.queue, plan, outDir, data: dataPath(opts.data) ?? '', fingerprint: identity.fingerprint, backend: opts.backend ?? 'auto', threads: workers, attempts: opts.queueAttempts, config: project.configFile, log })).run
     : runJob;
 
   // Train. --hours, Ctrl-C and SIGTERM stop at the next step boundary with a checkpoint (./_stop.ts).
@@ -298,7 +298,9 @@ async function reproduceOn(opts: ReproduceOptions, stop: StopControl): Promise<R
   }
   log(`report: ${join(outDir, 'report.html')} (${fmt(totalSeconds)})`);
   if (stopped) {
-    log(`Stopped on request (${stopped.reason}): ${outcomes.size} of ${plan.jobs.length} job(s) finished${stopped.inProgress.length ? `, ${stopped.inProgress.map((p) => `${p.model} at epoch ${p.at.epoch} of ${p.epochs}`).join(', ')} checkpointed` : ''}. The report above shows everything so far.`);
+    log(`Stopped on request, ${stopped.reason}: ${outcomes.size} of ${plan.jobs.length} job(s) finished${stopped.inProgress.length ? `, ${stopped.inProgress.map((p) => `${p.model} at epoch ${p.at.epoch} of ${p.epochs}`).join(', ')} checkpointed` : ''}. The report above shows everything so far.`);
+    // NOTE: under `pnpm reproduce`, pnpm got the Ctrl-C too and prints ELIFECYCLE after us whatever our exit code (pnpm/pnpm#9626).
+    if (stop.reason === 'SIGINT' && /pnpm/.test(process.env.npm_execpath ?? '')) log('(This run stopped cleanly and exits with 0; the "ELIFECYCLE Command failed" line pnpm may print next is pnpm reporting the Ctrl-C it saw too.)');
     log(`Continue exactly where it stopped with:\n  ${command}`);
   } else if (identity.synthetic) {
     log(`That was the synthetic set (a pipeline check, not a result). For the paper's numbers, get fer2013.csv (Kaggle "Challenges in Representation Learning: Facial Expression Recognition Challenge") and run:\n  pnpm reproduce --data /path/to/fer2013.csv --dry-run   # the plan, its ETA and disk, in seconds\n  pnpm reproduce --data /path/to/fer2013.csv             # budget quick on a CPU (add --budget paper --hours 8 for the paper's schedule, in pieces)`);
