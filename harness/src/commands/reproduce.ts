@@ -34,6 +34,8 @@ export default defineCommand({
     // A stop on request (--hours, Ctrl-C, SIGTERM) is a success: exit 0 after the partial report and the continue command.
     // NOTE: on Ctrl-C pnpm itself also gets SIGINT and adds "ELIFECYCLE Command failed" (pnpm >= 10.16 reports any
     // interrupted script so, pnpm/pnpm#9626); the lines above it say the run stopped cleanly.
+    // --queue: a missing Redis is an error in seconds, before the data is loaded and the plan is made.
+    if (args.queue && !args['dry-run']) await (await import('../queue/connection.js')).checkRedis(args.queue);
     await reproduce({
       data: args.data, config: args.config, budget: args.budget as BudgetName | undefined, seeds, backend: args.backend, workers,
       only: list(args.only), out: args.out, set: many(args.set), dryRun: Boolean(args['dry-run']),
