@@ -11,6 +11,11 @@ if (process.env.FER_FROM_SOURCE === '1') {
   const r = spawnSync(process.execPath, ['--conditions=@fer/source', '--import', 'tsx', cli, ...process.argv.slice(2)], { stdio: 'inherit' });
   process.exit(r.status ?? 1);
 }
+// `fer --help | head`: a closed pipe ends the command quietly, as for other command-line tools.
+process.stdout.on('error', (e) => {
+  if (e.code === 'EPIPE') process.exit(0);
+  throw e;
+});
 const { buildIfStale } = await import('../../scripts/build-if-stale.mjs');
 try {
   buildIfStale();
