@@ -62,6 +62,16 @@ describe('pnpm reproduce stopped on purpose', () => {
     expect(results(out).complete).toBe(true);
   }, 600_000);
 
+  it('a stop before any training still writes a report: every job "not started", and the command that continues', async () => {
+    const out = join(tmp, 'early');
+    const ac = new AbortController();
+    ac.abort();
+    const r = await reproduce({ ...base, out, stopSignal: ac.signal, log: () => {} });
+    expect(r.stopped).toMatchObject({ reason: 'a stop was requested', inProgress: [] });
+    expect(results(out).jobs.map((j) => j.status)).toEqual(['not started', 'not started']);
+    expect(readFileSync(join(out, 'report.html'), 'utf8')).toContain('PARTIAL REPORT');
+  }, 600_000);
+
   it('SIGINT: the CLI stops cleanly (exit 0), writes the partial report and the continue command; re-running finishes exactly', async () => {
     const out = join(tmp, 'sigint');
     const args = ['--conditions=@fer/source', '--import', 'tsx', 'harness/src/cli.ts', 'reproduce', '--budget', 'smoke', '--only', 'accuracy,histories', '--backend', 'wasm', '--out', out, ...SET.flatMap((s) => ['--set', s])];
