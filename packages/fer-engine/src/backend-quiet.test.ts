@@ -34,12 +34,15 @@ describe('hardwareGpuHint', () => {
 
 describe('initBackend() default path', () => {
   // A child process, as a user's program: no FER_ENGINE_WEBGPU (pnpm test sets it to 0 for its own run).
-  function runAuto(extraEnv: Record<string, string> = {}) {
+  function runAuto(extraEnv: Record<string, string> = {}, dawnMayStart = extraEnv['FER_ENGINE_WEBGPU'] === '1') {
     const env: NodeJS.ProcessEnv = { ...process.env, ...extraEnv };
     if (!('FER_ENGINE_WEBGPU' in extraEnv)) delete env['FER_ENGINE_WEBGPU'];
     const code = "import { initBackend } from '@fer/engine'; const r = await initBackend(); console.log(JSON.stringify(r.rejected.find((x) => x.backend === 'webgpu') ?? null)); process.exit(0);";
     const r = spawnSync(process.execPath, ['--conditions=@fer/source', '--import', 'tsx', '--input-type=module', '-e', code], { cwd: pkgDir, env, encoding: 'utf8' });
-    expect(r.status, r.stderr).toBe(0);
+    // NOTE: once Dawn has started, its teardown at exit can crash the process (scripts/test.mjs); the result line
+    // printed before exit is what counts then.
+    if (!dawnMayStart) expect(r.status, r.stderr).toBe(0);
+    expect(r.stdout, r.stderr).toMatch(/^(null|\{.*\})$/m);
     return { stderr: r.stderr, webgpu: JSON.parse(r.stdout.trim().split('\n').at(-1) ?? 'null') as { why: string } | null };
   }
 
@@ -51,7 +54,7 @@ describe('initBackend() default path', () => {
     expect(webgpu?.why).toBe(`not probed: ${hint.why}; FER_ENGINE_WEBGPU=1 probes anyway`);
   });
   else it(`probes WebGPU when a GPU is likely (here: ${hint.why})`, () => {
-    const { webgpu } = runAuto();
+    const { webgpu } = runAuto({}, true);
     expect(webgpu?.why ?? '').not.toMatch(/^not probed/);
   });
 
