@@ -33,7 +33,7 @@ interface Recipe {
 export const RECIPES: Record<'ci' | 'shallow' | 'deep', Recipe> = {
   ci: {
     model: 'paper-shallow', epochs: 2,
-    sets: ['model.filters=[4,8]', 'model.denseUnits=64', 'model.convDropout=0', 'model.denseDropout=0.2', 'batch=64', 'lr=1e-3', 'data.normalizer=mean-image', 'data.validationLimit=500'],
+    sets: ['model.filters=[4,8]', 'model.denseUnits=64', 'model.convDropout=0', 'model.denseDropout=0.2', 'batch=64', 'lr=1e-3', 'data.normalizer=mean-image', 'augment=', 'data.validationLimit=500'],
     torch: ['--model', 'shallow', '--filters', '4,8', '--units', '64', '--conv-dropout', '0', '--dense-dropout', '0.2', '--batch', '64', '--lr', '1e-3', '--flip', '0'],
   },
   shallow: {
