@@ -104,14 +104,16 @@ describe.skipIf(!hasRedis)('distributed reproduce through BullMQ on a real redis
     const local = mkdtempSync(join(tmpdir(), 'fer-queue-local-'));
     const common = ['--budget', 'smoke', '--only', 'accuracy', '--backend', backend];
     // Worker A holds its first job after the epoch-1 checkpoint (test hook) so the kill lands mid-job.
-    const a = fer('worker-a', ['worker', '--queue', q, '--name', 'worker-a', '--stall-ms', '2000'], { FER_QUEUE_TEST_HOLD_AFTER_EPOCH: '1' });
+    // NOTE: a 5 s lock (renewed every 2.5 s): short enough for a quick recovery, long enough that a live worker on a
+    // starved machine keeps its job.
+    const a = fer('worker-a', ['worker', '--queue', q, '--name', 'worker-a', '--stall-ms', '5000'], { FER_QUEUE_TEST_HOLD_AFTER_EPOCH: '1' });
     await a.waitFor(/ready on/);
     const run = fer('reproduce --queue', ['reproduce', ...common, '--queue', q, '--out', out]);
     await run.waitFor(/2 job\(s\) enqueued, 0 already in the queue, 0 finished before/);
     const held = await a.waitFor(/(\S+) seed \d+ \((\w+)\) held after epoch 1 .*child pid (\d+)/);
     const [heldHash, childPid] = [held[2], Number(held[3])];
     await run.waitFor(new RegExp(`\\(${heldHash}\\): running on worker-a, epoch 1/2`));
-    const b = fer('worker-b', ['worker', '--queue', q, '--name', 'worker-b', '--stall-ms', '2000']);
+    const b = fer('worker-b', ['worker', '--queue', q, '--name', 'worker-b', '--stall-ms', '5000']);
     await b.waitFor(/ready on/);
     a.kill('SIGKILL');
     await a.exited;
