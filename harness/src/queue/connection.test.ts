@@ -1,5 +1,6 @@
 import { createServer } from 'node:net';
 import { describe, expect, it } from 'vitest';
+import { continueCommand } from '../reproduce/_stop.js';
 import { checkRedis, parseQueueUrl, redactUrl } from './connection.js';
 
 describe('queue URLs', () => {
@@ -17,9 +18,12 @@ describe('queue URLs', () => {
     expect(() => parseQueueUrl('redis://h:1/x')).toThrow(/database "x" is not a number/);
   });
 
-  it('hides passwords in messages', () => {
+  it('hides passwords in messages, and in the command that continues a stopped queued run', () => {
     expect(redactUrl('redis://u:secret@h:1/0')).toBe('redis://u:***@h:1/0');
     expect(redactUrl('redis://h:1')).toBe('redis://h:1');
+    const run = { budget: 'smoke', seeds: 1, backend: 'auto', workers: 1, out: '/r' };
+    expect(continueCommand({ ...run, queue: 'redis://h:6379/2' })).toBe('pnpm reproduce --budget smoke --out /r --queue redis://h:6379/2');
+    expect(continueCommand({ ...run, queue: 'redis://:secret@h:6379' })).toMatch(/--queue 'redis:\/\/:\*\*\*@h:6379'$/);
   });
 
   it('a port where nothing listens: E_QUEUE_UNREACHABLE naming the URL, quickly', async () => {

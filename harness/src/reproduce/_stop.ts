@@ -93,6 +93,8 @@ export interface RunArgs {
   set?: readonly string[];
   hours?: number;
   keepCheckpoints?: boolean;
+  /** reproduce --queue URL (a password in it is shown as ***). */
+  queue?: string;
 }
 
 const quote = (s: string) => (/^[\w@%+=:,./-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`);
@@ -115,6 +117,7 @@ export function continueCommand(a: RunArgs): string {
   parts.push('--out', quote(a.out));
   if (a.hours !== undefined) parts.push('--hours', String(a.hours));
   if (a.keepCheckpoints) parts.push('--keep-checkpoints');
+  if (a.queue) parts.push('--queue', quote(a.queue.replace(/\/\/([^:@/]*):[^@/]*@/, '//$1:***@')));
   return parts.join(' ');
 }
 
