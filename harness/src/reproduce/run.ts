@@ -161,6 +161,7 @@ async function reproduceOn(opts: ReproduceOptions, stop: StopControl): Promise<R
   const lower = eta.unknown.length ? ` (a lower bound: no speed measured yet for ${eta.unknown.join(', ')})` : '';
   log(`ETA ~${fmt(eta.total)}${lower}: training ${fmt(eta.train)} + evaluation ${fmt(eta.eval)} + figures and report ~${fmt(eta.figures)}; ${eta.cached} of ${plan.jobs.length} job(s) cached (0s). Speeds: ${speeds.file}`);
   log(`disk: ~${formatBytes(eta.keptBytes + eta.checkpointBytes)} at most (models and pictures kept: ${formatBytes(eta.keptBytes)}; optimizer checkpoints ${opts.keepCheckpoints ? `kept (--keep-checkpoints): ${formatBytes(eta.checkpointBytes)}` : `up to ${formatBytes(eta.checkpointBytes)} while a job trains, deleted when it finishes (--keep-checkpoints keeps them)`})`);
+  if (eta.total > 2 * 3600 && opts.hours === undefined) log(`tip: this is a long run here; it can go in pieces: --hours H stops it cleanly after H hours (Ctrl-C too) and the same command continues exactly.`);
   if (opts.dryRun) return { outDir, plan, outcomes: new Map(), sections: [], stopped: null, eta };
 
   // The job executor: here (runJob), or `fer worker`s through a Redis queue (--queue: every job is enqueued now, then awaited).
