@@ -4,12 +4,13 @@
 // and saves the pictures.
 import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import * as tf from '@tensorflow/tfjs';
 import { classWeights, type FerDataset } from '@fer/data';
 import { TRAIN_DEFAULTS, predict, saveModel, train, type EpochRecord, type ModelRegistry, type ProgressEvent, type StepperFactory, type TrainConfig } from '@fer/models';
 import { activationTiles, filterTiles } from '../figures/pictures.js';
 import { encodePng } from '../figures/png.js';
 import type { Job } from './plan.js';
-import { trainSource, type PreparedData } from './prepare.js';
+import { trainSource, type PreparedData, type PreparedSplit } from './prepare.js';
 import { CLASS_NAMES, SpecError, type RunSettings, type TrainSpec } from './spec.js';
 
 /** One epoch of a job's history (@fer/models' EpochRecord; validation is always given here). */
@@ -21,6 +22,8 @@ export interface EpochLog {
   valAccuracy: number;
   lr: number;
   seconds: number;
+  /** PrivateTest accuracy of this epoch's weights (reported, never used for selection); absent in older runs. */
+  testAccuracy?: number;
 }
 
 export interface JobOutcome {
@@ -143,6 +146,7 @@ export async function runJob(args: {
   const sraw = new Uint8Array(sample.length * 2304);
   sample.forEach((r, j) => { sx.set(data.val.x.subarray(r * 2304, (r + 1) * 2304), j * 2304); sraw.set(data.val.raw.subarray(r * 2304, (r + 1) * 2304), j * 2304); });
   const activations: JobOutcome['activations'] = [];
+  const testCurve = readTestCurve(dir);
   // Snapshots: the forward pass runs inside onEpoch (train() does not await it), the reads and
   // PNG writes finish later; errors are kept and thrown after training.
   const pending: Promise<void>[] = [];
@@ -162,7 +166,10 @@ export async function runJob(args: {
       stop: args.stop,
       onProgress: args.onProgress,
       onEpoch: (r) => {
-        args.onEpoch?.(epochLog(r));
+        // The PrivateTest curve: inference only (no RNG draw, no weight change), so training stays bit-exact.
+        testCurve[r.epoch] = splitAccuracy(model, data.test);
+        writeTestCurve(dir, testCurve);
+        args.onEpoch?.(withTest(epochLog(r), testCurve));
         if (hybrid || !snaps.has(r.epoch) || sample.length === 0) return;
         pending.push(snapshot(r.epoch).catch((e: unknown) => { snapshotError ??= e; }));
       },
@@ -170,7 +177,7 @@ export async function runJob(args: {
     await Promise.all(pending);
     if (snapshotError) throw snapshotError;
     if (trained.stopped) {
-      const history = trained.history.map(epochLog);
+      const history = trained.history.map((r) => withTest(epochLog(r), testCurve));
       return {
         hash: job.hash, model: job.model.name, seed: job.seed, epochs: job.train.epochs, status: 'in progress', at: trained.stopped, history,
         wallSeconds: history.reduce((a, h) => a + h.seconds, 0),
@@ -183,7 +190,7 @@ export async function runJob(args: {
         if (existsSync(join(dir, file))) activations.push({ epoch: e, layer: l, file });
       }
     }
-    const history = trained.history.map(epochLog);
+    const history = trained.history.map((r) => withTest(epochLog(r), testCurve));
     const bestEpoch = trained.bestEpoch ?? history.length;
     // The model now holds the best PublicTest epoch's weights (train() restores them).
     const meta = await saveModel(join(dir, MODEL_DIR), model, {
@@ -226,6 +233,41 @@ export async function runJob(args: {
 
 function activationFile(epoch: number, layer: number): string {
   return `activations/e${String(epoch).padStart(3, '0')}-l${layer}.png`;
+}
+
+const TEST_CURVE = 'test-curve.json';
+
+function readTestCurve(dir: string): Record<number, number> {
+  const f = join(dir, TEST_CURVE);
+  return existsSync(f) ? (JSON.parse(readFileSync(f, 'utf8')) as Record<number, number>) : {};
+}
+
+function writeTestCurve(dir: string, curve: Record<number, number>): void {
+  const f = join(dir, TEST_CURVE);
+  writeFileSync(`${f}.tmp`, JSON.stringify(curve));
+  renameSync(`${f}.tmp`, f);
+}
+
+function withTest(log: EpochLog, curve: Record<number, number>): EpochLog {
+  const t = curve[log.epoch];
+  return t === undefined ? log : { ...log, testAccuracy: t };
+}
+
+/** Accuracy of `model` (inference mode) on a prepared split, in batches of 256. */
+function splitAccuracy(model: tf.LayersModel, split: PreparedSplit): number {
+  let right = 0;
+  for (let i = 0; i < split.count; i += 256) {
+    const n = Math.min(256, split.count - i);
+    const pred = tf.tidy(() => {
+      const x = tf.tensor4d(split.x.subarray(i * 2304, (i + n) * 2304), [n, 48, 48, 1]);
+      const inputs = split.hog ? [x, tf.tensor2d(split.hog.subarray(i * (split.hog.length / split.count), (i + n) * (split.hog.length / split.count)), [n, split.hog.length / split.count])] : x;
+      return (model.predict(inputs) as tf.Tensor).argMax(-1);
+    });
+    const p = pred.dataSync();
+    pred.dispose();
+    for (let j = 0; j < n; j++) if (p[j] === split.y[i + j]) right++;
+  }
+  return right / Math.max(1, split.count);
 }
 
 function epochLog(r: EpochRecord): EpochLog {

@@ -207,7 +207,7 @@ async function reproduceOn(opts: ReproduceOptions, stop: StopControl): Promise<R
           speeds.set(modelKey(job), { trainPerImage: 1 / last.imagesPerSecond, ...(evalSeconds > 0 && valRows > 0 ? { evalPerImage: evalSeconds / valRows } : {}), source: 'training' });
           speeds.save();
         }
-        log(`${label} epoch ${l.epoch}/${job.train.epochs}: loss ${l.loss.toFixed(3)} acc ${(l.accuracy * 100).toFixed(1)}% | val loss ${l.valLoss.toFixed(3)} acc ${(l.valAccuracy * 100).toFixed(1)}% | ${l.seconds.toFixed(1)}s | job ETA ${fmt(left)}, all ETA ~${fmt(rest)}`);
+        log(`${label} epoch ${l.epoch}/${job.train.epochs}: loss ${l.loss.toFixed(3)} acc ${(l.accuracy * 100).toFixed(1)}% | val loss ${l.valLoss.toFixed(3)} acc ${(l.valAccuracy * 100).toFixed(1)}%${l.testAccuracy !== undefined ? ` | test acc ${(l.testAccuracy * 100).toFixed(1)}%` : ''} | ${l.seconds.toFixed(1)}s | job ETA ${fmt(left)}, all ETA ~${fmt(rest)}`);
       },
     });
     if (midLine) process.stdout.write('\n');
