@@ -25,8 +25,15 @@ export function userPath(p: string): string {
   return isAbsolute(p) ? p : resolve(process.env.INIT_CWD ?? process.cwd(), p);
 }
 
-/** The data path to load: `given` (--data), else FER2013_PATH; an empty string counts as unset. */
+/** `--data synthetic`: the embedded synthetic set, whatever FER2013_PATH says. */
+export const SYNTHETIC_DATA = 'synthetic';
+
+/**
+ * The data path to load: `given` (--data), else FER2013_PATH; an empty string counts as unset;
+ * `synthetic` ({@link SYNTHETIC_DATA}) means none (the synthetic set, FER2013_PATH ignored).
+ */
 export function dataPath(given?: string): string | undefined {
+  if (given === SYNTHETIC_DATA) return undefined;
   const p = given || process.env.FER2013_PATH || undefined;
   return p === undefined ? undefined : userPath(p);
 }
@@ -43,7 +50,7 @@ export function dataIdentity(ds: FerDataset): DataIdentity {
  */
 export async function resolveData(given: string | undefined, log: (line: string) => void, load: LoadOptions = {}): Promise<{ ds: FerDataset; identity: DataIdentity }> {
   const p = dataPath(given);
-  if (!p) log(`SYNTHETIC DATA: no --data and no FER2013_PATH, so the synthetic FER-like faces are used (makeSyntheticFer, seed ${SYNTHETIC_SEED}). Numbers say nothing about FER2013.`);
+  if (!p) log(`SYNTHETIC DATA: ${given === SYNTHETIC_DATA ? '--data synthetic' : 'no --data and no FER2013_PATH'}, so the synthetic FER-like faces are used (makeSyntheticFer, seed ${SYNTHETIC_SEED}). Numbers say nothing about FER2013.`);
   const ds = p ? await loadDataset(p, load) : makeSyntheticFer({ seed: SYNTHETIC_SEED });
   return { ds, identity: dataIdentity(ds) };
 }

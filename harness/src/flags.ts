@@ -75,7 +75,7 @@ export function checkFlags(command: string, rawArgs: readonly string[], args: Re
 
 /** Flags several `fer` commands share, defined once (citty argument definitions). */
 export const SHARED_ARGS = {
-  data: { type: 'string', description: 'data set: FER2013 csv(.gz), a train/test pair or an image folder (@fer/data); default FER2013_PATH, else the synthetic faces' },
+  data: { type: 'string', description: 'data set: FER2013 csv(.gz), a train/test pair or an image folder (@fer/data); default FER2013_PATH, else the synthetic faces (`--data synthetic` forces them)' },
   backend: { type: 'string', description: 'auto | wasm | cpu | webgpu | tensorflow', default: 'auto' },
   config: { type: 'string', description: 'fer.config file registering user models (default: fer.config.ts/.mjs/.js in the current folder)' },
   set: { type: 'string', description: 'override, repeatable: train.<k>=v, model.<k>=v, seed=N, modelScale=F or an alias (lr, epochs, batch, optimizer, normalizer, augment, limit, l2, dropout, units)' },

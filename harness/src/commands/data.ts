@@ -71,7 +71,7 @@ export default defineCommand({
     stats: defineCommand({
       meta: { name: 'stats', description: 'Per split and class counts, duplicates.' },
       args: {
-        data: { type: 'string', description: 'path to a FER2013 data set (CSV, .csv.gz, train/test pair or image folder); default FER2013_PATH, else synthetic' },
+        data: { type: 'string', description: 'path to a FER2013 data set (CSV, .csv.gz, train/test pair or image folder); default FER2013_PATH, else synthetic (`--data synthetic` forces it)' },
         json: { type: 'boolean', description: 'print JSON' },
         'skip-bad-rows': { type: 'boolean', description: 'skip bad rows (the count skipped is printed) instead of stopping at the first' },
         ferplus: { type: 'string', description: 'path to FER+ fer2013new.csv to join (majority labels; unknown / not-a-face rows dropped)' },

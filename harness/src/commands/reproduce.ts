@@ -9,7 +9,7 @@ const list = (v: unknown): string[] => (Array.isArray(v) ? v : v === undefined ?
 export default defineCommand({
   meta: { name: 'reproduce', description: 'Re-do every table and figure of Alizadeh & Fazel 2017 and write report.md / report.html next to the paper\'s numbers.' },
   args: {
-    data: { type: 'string', description: 'FER2013 csv(.gz); default $FER2013_PATH, else the embedded synthetic set' },
+    data: { type: 'string', description: 'FER2013 csv(.gz); default $FER2013_PATH, else the embedded synthetic set (`synthetic` forces it)' },
     config: { type: 'string', description: 'fer.config file registering user models and experiments (default: fer.config.ts/.mjs/.js in the current folder); its models join the zoo experiment' },
     budget: { type: 'string', description: 'smoke | quick | paper (default: smoke without data; with data, paper on a GPU backend, quick otherwise)' },
     seeds: { type: 'string', description: 'seeds per job (default 1)', default: '1' },

@@ -11,14 +11,14 @@ import { reproduce } from './run.js';
 
 const unescape = (s: string) => s.replace(/&amp;/g, '&').replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&quot;/g, '"').replace(/&#39;/g, "'");
 
-const datasets: { name: string; data: string }[] = [{ name: 'synthetic', data: '' }];
+const datasets: { name: string; data: string }[] = [{ name: 'synthetic', data: 'synthetic' }];
 if (process.env.FER2013_PATH) datasets.push({ name: 'real FER2013 (FER2013_PATH)', data: process.env.FER2013_PATH });
 
 describe.each(datasets)('pnpm reproduce --budget smoke on $name data', ({ data }) => {
   it('produces every table and figure, with non-blank images, and resumes from its cache', async () => {
     const out = mkdtempSync(join(tmpdir(), 'fer-reproduce-'));
     const lines: string[] = [];
-    // data '' = no data: the embedded synthetic set.
+    // data 'synthetic': the embedded synthetic set, whatever FER2013_PATH says.
     const cacheDir = mkdtempSync(join(tmpdir(), 'fer-speeds-'));
     const first = await reproduce({ budget: 'smoke', out, data, backend: process.env.FER_BACKEND ?? 'auto', log: (l) => lines.push(l), cacheDir });
     expect(lines.some((l) => l.startsWith('plan: 6 training job(s)'))).toBe(true);
@@ -28,7 +28,7 @@ describe.each(datasets)('pnpm reproduce --budget smoke on $name data', ({ data }
     const html = readFileSync(join(out, 'report.html'), 'utf8');
     const headings = [...html.matchAll(/<h2>([^<]+)<\/h2>/g)].map((m) => unescape(m[1]));
     expect(headings).toEqual(['Summary', ...experiments.map((e) => `${e.ref}: ${e.title}`), 'Jobs', 'Notes', 'Files']);
-    const synthetic = data === '';
+    const synthetic = data === 'synthetic';
     expect(html.includes('SYNTHETIC DATA')).toBe(synthetic);
     expect(html).toContain('SMOKE BUDGET');
     // Honest verdicts: a smoke run hands out none; every accuracy table carries the no-skill baselines.

@@ -11,7 +11,7 @@ import { hogImage, type HogOptions } from '@fer/hog';
 import { renderPng, type VegaLiteSpec } from '@fer/metrics';
 import { loadModel, localStepper, type ModelRegistry, type ProgressEvent, type StepperFactory } from '@fer/models';
 import { startBackend, type StartedBackend as BackendInfo } from '../backend.js';
-import { dataPath, resolveData } from '../data.js';
+import { dataPath, resolveData, SYNTHETIC_DATA } from '../data.js';
 import { loadProject } from '../project.js';
 import { deepDream } from '../figures/pictures.js';
 import { encodePng, grayTile, grid } from '../figures/png.js';
@@ -224,7 +224,7 @@ async function reproduceOn(opts: ReproduceOptions, stop: StopControl): Promise<R
   const tReport = performance.now();
   const unfinished = plan.jobs.filter((j) => !outcomes.has(j.hash));
   const why = { hours: `--hours ${opts.hours} spent`, SIGINT: 'Ctrl-C (SIGINT)', SIGTERM: 'SIGTERM', signal: 'a stop was requested' };
-  const command = continueCommand({ data: dataPath(opts.data), budget, seeds, backend: opts.backend ?? 'auto', workers, only: opts.only, set: opts.set, out: outDir, hours: opts.hours, keepCheckpoints: opts.keepCheckpoints, queue: opts.queue });
+  const command = continueCommand({ data: opts.data === SYNTHETIC_DATA ? SYNTHETIC_DATA : dataPath(opts.data), budget, seeds, backend: opts.backend ?? 'auto', workers, only: opts.only, set: opts.set, out: outDir, hours: opts.hours, keepCheckpoints: opts.keepCheckpoints, queue: opts.queue });
   const stopped = stop.reason && unfinished.length ? { reason: why[stop.reason], command, inProgress: [...inProgress.values()] } : null;
   // No verdicts on a pipeline check or on synthetic faces.
   const notAResult = [budget === 'smoke' ? 'smoke budget (a pipeline check: tiny subsets, 2 epochs, models at 1/8 width)' : '', identity.synthetic ? 'synthetic data (the embedded synthetic faces say nothing about FER2013)' : ''].filter(Boolean).join('; ') || undefined;

@@ -13,7 +13,7 @@ import { reproduce, type ReproduceOptions } from './run.js';
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
 const tmp = mkdtempSync(join(tmpdir(), 'fer-stop-'));
 const SET = ['train.trainLimit=160', 'train.evalLimit=70'];
-const base: ReproduceOptions = { budget: 'smoke', only: ['accuracy', 'histories'], set: SET, backend: 'wasm', noWarmup: true, cacheDir: join(tmp, 'cache'), data: '' };
+const base: ReproduceOptions = { budget: 'smoke', only: ['accuracy', 'histories'], set: SET, backend: 'wasm', noWarmup: true, cacheDir: join(tmp, 'cache'), data: 'synthetic' };
 
 interface Results { complete: boolean; stopped: { reason: string; command: string } | null; jobs: { hash: string; status: string; validation: number | null; test: number | null; history: Record<string, number>[] }[]; sections: { verdicts: { ours: { mean: number } }[] }[] }
 const results = (out: string) => JSON.parse(readFileSync(join(out, 'results.json'), 'utf8')) as Results;

@@ -7,7 +7,7 @@ import { expect, it, vi } from 'vitest';
 
 it('README example runs and prints what its comments say', async () => {
   const readme = readFileSync(fileURLToPath(new URL('../README.md', import.meta.url)), 'utf8');
-  const code = /```js\n([\s\S]*?)```/.exec(readme)?.[1];
+  const code = /```js[^\n]*\n([\s\S]*?)```/.exec(readme)?.[1];
   expect(code).toBeTruthy();
   const index = fileURLToPath(new URL('./index.ts', import.meta.url));
   const dir = mkdtempSync(join(tmpdir(), 'fer-hog-readme-'));
