@@ -24,7 +24,7 @@ export async function runBench(argv: string[]): Promise<void> {
   const names = first === 'all' ? ['models', 'data', 'hog'] : [first];
   for (const name of names) {
     const load = BENCHES[name];
-    if (!load) throw new FerCliError('E_USAGE', `fer bench: unknown benchmark "${name}".${didYouMean(name, [...Object.keys(BENCHES), 'all'])} Known: ${Object.keys(BENCHES).join(', ')}, all.`);
+    if (!load) throw new FerCliError('E_UNKNOWN_BENCHMARK', `fer bench: unknown benchmark "${name}".${didYouMean(name, [...Object.keys(BENCHES), 'all'])} Known: ${Object.keys(BENCHES).join(', ')}, all.`);
     await (await load()).run(rest);
   }
 }

@@ -1,10 +1,31 @@
 /**
- * An error of the `fer` commands that is not a library's: a `code` (E_RUN_EXISTS, E_USAGE, E_BAD_IMAGE, ...; shared situations use the codes of docs/architecture.md, 'Error codes') and
+ * The codes of the harness's errors (FerCliError, SpecError, QueueError). The situations shared with the
+ * packages use their codes (docs/architecture.md, 'Error codes'): E_BAD_OPTION for an unknown or wrong flag,
+ * `--set` key or value, or config-file key; E_FS for a file that cannot be read; E_BAD_IMAGE; E_UNKNOWN_<THING>.
+ */
+export type FerCliErrorCode =
+  | 'E_BAD_OPTION' // an unknown flag, --set key or config key, or a value of the wrong type or range
+  | 'E_USAGE' // arguments missing or in the wrong place (no images for fer predict, a stray argument)
+  | 'E_FS' // a file named on the command line cannot be read
+  | 'E_BAD_CONFIG_FILE' // a fer.config file that does not load or does not export { models, experiments }
+  | 'E_BAD_IMAGE' // fer predict: an image that cannot be decoded
+  | 'E_BAD_SPEC' // an experiment definition that breaks its rules
+  | 'E_UNKNOWN_EXPERIMENT'
+  | 'E_UNKNOWN_MODEL'
+  | 'E_UNKNOWN_BENCHMARK'
+  | 'E_RUN_EXISTS' // a fresh run into a folder that holds another run
+  | 'E_BAD_QUEUE_URL'
+  | 'E_QUEUE_UNREACHABLE'
+  | 'E_JOBS_FAILED'
+  | 'E_RESULT_MISSING';
+
+/**
+ * An error of the `fer` commands that is not a library's: a `code` ({@link FerCliErrorCode}; shared situations use the codes of docs/architecture.md, 'Error codes') and
  * a message saying what was got, what was expected and how to fix it. The CLI prints the message once.
  */
 export class FerCliError extends Error {
-  readonly code: string;
-  constructor(code: string, message: string, options?: ErrorOptions) {
+  readonly code: FerCliErrorCode;
+  constructor(code: FerCliErrorCode, message: string, options?: ErrorOptions) {
     super(message, options);
     this.name = 'FerCliError';
     this.code = code;

@@ -4,16 +4,16 @@
 import { FerCliError } from './errors.js';
 import { didYouMean } from './suggest.js';
 
-/** `<command>: unknown flag --x. Did you mean --y? Known flags: ...` as E_USAGE. */
+/** `<command>: unknown flag --x. Did you mean --y? Known flags: ...` as E_BAD_OPTION. */
 export function unknownFlag(command: string, flag: string, known: readonly string[], shown: readonly string[] = known): FerCliError {
   const name = flag.replace(/^--?/, '');
   const names = known.filter((k) => k.startsWith('--')).map((k) => k.slice(2));
-  return new FerCliError('E_USAGE', `${command}: unknown flag ${flag}.${didYouMean(name, names, (c) => `--${c}`)} Known flags: ${shown.join(', ')}.`);
+  return new FerCliError('E_BAD_OPTION', `${command}: unknown flag ${flag}.${didYouMean(name, names, (c) => `--${c}`)} Known flags: ${shown.join(', ')}.`);
 }
 
 /**
  * Walks `argv`, calling `onFlag(flag, value, arg)` for each flag (`--name`, `--name=value`); `value()` reads the
- * flag's value from `=value` or the next argument (throws E_USAGE when there is none). Arguments that are not
+ * flag's value from `=value` or the next argument (throws E_BAD_OPTION when there is none). Arguments that are not
  * flags go to `onPositional` (or, without it, throw E_USAGE). With `known`, a flag not in it throws
  * {@link unknownFlag} before `onFlag` sees it.
  * @example
@@ -37,7 +37,7 @@ export function forEachFlag(
     if (o.known && !o.known.includes(flag)) throw unknownFlag(command, flag, o.known, o.shown);
     onFlag(flag, () => {
       const v = inline ?? argv[++i];
-      if (v == null) throw new FerCliError('E_USAGE', `${command}: ${flag} needs a value.`);
+      if (v == null) throw new FerCliError('E_BAD_OPTION', `${command}: ${flag} needs a value.`);
       return v;
     }, a);
   }

@@ -26,7 +26,7 @@ describe('fer.config files', () => {
     };
     await expect(bad('export default { model: [] };')).rejects.toThrow(/unknown key "model"\. Did you mean "models"\?/);
     await expect(bad(`export default ({ tf, defineModel }) => ({ models: [${model('paper-deep')}] });`)).rejects.toThrow(/"paper-deep" is already a built-in model/);
-    await expect(bad('export default 3;')).rejects.toMatchObject({ code: 'E_CONFIG' });
+    await expect(bad('export default 3;')).rejects.toMatchObject({ code: 'E_BAD_CONFIG_FILE' });
     await expect(bad('export default {')).rejects.toThrow(/could not be loaded/);
   });
 });

@@ -61,7 +61,7 @@ export async function loadProject(o: { config?: string; cwd?: string } = {}): Pr
   let file: string | undefined;
   if (o.config) {
     file = isAbsolute(o.config) ? o.config : resolve(cwd, o.config);
-    if (!existsSync(file)) throw new FerCliError('E_CONFIG', `--config ${o.config}: no such file (looked at ${file}); expected a fer.config.ts/.mjs/.js file. Check the path.`);
+    if (!existsSync(file)) throw new FerCliError('E_FS', `--config ${o.config}: no such file (looked at ${file}); expected a fer.config.ts/.mjs/.js file. Check the path.`);
   } else {
     file = CONFIG_FILES.map((n) => resolve(cwd, n)).find((p) => existsSync(p));
   }
@@ -74,7 +74,7 @@ export async function loadProject(o: { config?: string; cwd?: string } = {}): Pr
       ? await (await import('tsx/esm/api')).tsImport(pathToFileURL(file).href, import.meta.url) as Record<string, unknown>
       : await import(pathToFileURL(file).href) as Record<string, unknown>;
   } catch (e) {
-    throw new FerCliError('E_CONFIG', `${file}: could not be loaded (${(e as Error).message}); expected an ES module whose default export is { models, experiments } or a function returning it.`, { cause: e });
+    throw new FerCliError('E_BAD_CONFIG_FILE', `${file}: could not be loaded (${(e as Error).message}); expected an ES module whose default export is { models, experiments } or a function returning it.`, { cause: e });
   }
   let exported = (mod.default ?? mod) as unknown;
   // NOTE: a .ts config outside an ES-module package comes back through CommonJS interop: { default: <export> }.
@@ -82,15 +82,15 @@ export async function loadProject(o: { config?: string; cwd?: string } = {}): Pr
   const config = (typeof exported === 'function'
     ? await (exported as (h: FerConfigHelpers) => FerConfig | Promise<FerConfig>)({ tf, defineModel, scaleWidths, defineExperiment, modelRow, reportedNumbers })
     : exported) as FerConfig;
-  if (typeof config !== 'object' || config === null) throw new FerCliError('E_CONFIG', `${file}: the default export gave ${typeof config}, expected { models?: [...], experiments?: [...] }.`);
+  if (typeof config !== 'object' || config === null) throw new FerCliError('E_BAD_CONFIG_FILE', `${file}: the default export gave ${typeof config}, expected { models?: [...], experiments?: [...] }.`);
   for (const k of Object.keys(config)) {
-    if (k !== 'models' && k !== 'experiments') throw new FerCliError('E_CONFIG', `${file}: unknown key "${k}".${didYouMean(k, ['models', 'experiments'])} Allowed keys: models, experiments.`);
+    if (k !== 'models' && k !== 'experiments') throw new FerCliError('E_BAD_OPTION', `${file}: unknown key "${k}".${didYouMean(k, ['models', 'experiments'])} Allowed keys: models, experiments.`);
   }
   const models = config.models ?? [];
-  if (!Array.isArray(models)) throw new FerCliError('E_CONFIG', `${file}: models is ${typeof models}, expected an array of defineModel({...}) definitions.`);
+  if (!Array.isArray(models)) throw new FerCliError('E_BAD_CONFIG_FILE', `${file}: models is ${typeof models}, expected an array of defineModel({...}) definitions.`);
   for (const def of models) {
     if (registry.has((def as ModelDef).name)) {
-      throw new FerCliError('E_CONFIG', `${file}: model "${def.name}" is already a built-in model; expected a new name. Rename it (e.g. "my-${def.name}").`);
+      throw new FerCliError('E_BAD_CONFIG_FILE', `${file}: model "${def.name}" is already a built-in model; expected a new name. Rename it (e.g. "my-${def.name}").`);
     }
     registry.register(def);
     modelRecipe(def); // checks the recipe now, not at the first run
@@ -99,7 +99,7 @@ export async function loadProject(o: { config?: string; cwd?: string } = {}): Pr
   const experiments = builtinExperiments.map((e) => (e.id === 'zoo' && userModels.length ? { ...e, rows: [...e.rows, ...models.map((d) => modelRow(d))] } : e));
   for (const e of config.experiments ?? []) {
     validateExperiment(e, registry.list());
-    if (experiments.some((x) => x.id === e.id)) throw new FerCliError('E_CONFIG', `${file}: experiment "${e.id}" already exists; expected a new id.`);
+    if (experiments.some((x) => x.id === e.id)) throw new FerCliError('E_BAD_CONFIG_FILE', `${file}: experiment "${e.id}" already exists; expected a new id.`);
     experiments.push(e);
   }
   return { registry, experiments, userModels, configFile: file };

@@ -40,7 +40,7 @@ describe('a user model from a fer.config file (examples/my-model)', () => {
     const zoo = p.experiments.find((e) => e.id === 'zoo')!;
     expect(zoo.rows.map((r) => r.row)).toEqual(['vgg-fer', 'mini-xception', 'my-net']);
     await testModelDefinition(p.registry.get('my-net'), { config: { inputSize: 16 } });
-    await expect(loadProject({ config: 'no/such/fer.config.mjs', cwd: repo })).rejects.toMatchObject({ code: 'E_CONFIG' });
+    await expect(loadProject({ config: 'no/such/fer.config.mjs', cwd: repo })).rejects.toMatchObject({ code: 'E_FS' });
   }, 60_000);
 
   it('fer train trains it a few steps, fer evaluate reads it, pnpm reproduce --only zoo --budget smoke runs it as the same job', async () => {

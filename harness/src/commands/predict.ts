@@ -62,7 +62,7 @@ export async function runPredict(o: { model: string; files: string[]; top?: numb
   const loaded = await loadModel(o.model);
   try {
     const [h, w] = loaded.meta.inputSize;
-    if (h !== 48 || w !== 48) throw new FerCliError('E_USAGE', `${o.model}: the model takes ${w}x${h} images, fer predict expects a 48x48 model (it converts images to 48x48). Use a model trained at 48x48.`);
+    if (h !== 48 || w !== 48) throw new FerCliError('E_BAD_OPTION', `${o.model}: the model takes ${w}x${h} images, fer predict expects a 48x48 model (it converts images to 48x48). Use a model trained at 48x48.`);
     const pixels = new Uint8Array(o.files.length * IMAGE_PIXELS);
     for (let i = 0; i < o.files.length; i++) pixels.set(await imageToGray48(o.files[i]), i * IMAGE_PIXELS);
     const { probabilities, numClasses } = await predict(loaded, pixels, o.files.length);

@@ -1,6 +1,7 @@
 // The Redis side of `--queue redis://HOST:PORT`: URL parsing, a bounded reachability check (ioredis
 // retries forever by default, so a missing Redis would hang), and the connection options BullMQ gets.
 import { Redis, type RedisOptions } from 'ioredis';
+import type { FerCliErrorCode } from '../errors.js';
 
 /** The BullMQ queue every `pnpm reproduce --queue` / `fer sweep --queue` / `fer worker` shares. */
 export const QUEUE_NAME = 'fer-jobs';
@@ -26,8 +27,8 @@ export const QUEUE_DEFAULTS = {
 
 /** Errors of the queue commands: `code` + what was got, what was expected and how to fix it. */
 export class QueueError extends Error {
-  readonly code: string;
-  constructor(code: string, message: string, options?: { cause?: unknown }) {
+  readonly code: FerCliErrorCode;
+  constructor(code: FerCliErrorCode, message: string, options?: { cause?: unknown }) {
     super(`[fer queue] ${message}`, options);
     this.name = 'QueueError';
     this.code = code;

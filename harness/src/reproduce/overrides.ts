@@ -58,7 +58,7 @@ export function parseOverrides(items: readonly string[], defaults: object = DEFA
   const out: Record<string, unknown> = {};
   for (const item of items) {
     const eq = item.indexOf('=');
-    if (eq <= 0) throw new SpecError('E_BAD_OVERRIDE', `--set "${item}": expected key=value, e.g. --set train.epochs=1 or --set lr=3e-4.`);
+    if (eq <= 0) throw new SpecError('E_BAD_OPTION', `--set "${item}": expected key=value, e.g. --set train.epochs=1 or --set lr=3e-4.`);
     const given = item.slice(0, eq).trim();
     const raw = item.slice(eq + 1).trim();
     const key = SET_ALIASES[given] ?? given;
@@ -69,7 +69,7 @@ export function parseOverrides(items: readonly string[], defaults: object = DEFA
       value = coerce(key, raw, known[key]);
     } else {
       const names = [...Object.keys(known), ...Object.keys(SET_ALIASES), 'model.<key>'];
-      throw new SpecError('E_UNKNOWN_KEY', `--set ${given}: unknown key.${didYouMean(given, names)} Known keys: ${Object.keys(known).join(', ')}, model.<config key>; aliases: ${Object.keys(SET_ALIASES).filter((a) => !a.includes('.')).join(', ')}.`);
+      throw new SpecError('E_BAD_OPTION', `--set ${given}: unknown key.${didYouMean(given, names)} Known keys: ${Object.keys(known).join(', ')}, model.<config key>; aliases: ${Object.keys(SET_ALIASES).filter((a) => !a.includes('.')).join(', ')}.`);
     }
     const parts = key.split('.');
     let o = out;
@@ -98,11 +98,11 @@ function augmentNames(raw: string): string {
   try {
     list = JSON.parse(raw);
   } catch {
-    throw new SpecError('E_BAD_OVERRIDE', `--set train.augment=${raw}: expected augmentation names, e.g. hflip or hflip,shift.`);
+    throw new SpecError('E_BAD_OPTION', `--set train.augment=${raw}: expected augmentation names, e.g. hflip or hflip,shift.`);
   }
   const names = Array.isArray(list) ? list.map((x) => (typeof x === 'string' ? x : x && typeof x === 'object' && Object.keys(x).join() === 'name' ? (x as { name: unknown }).name : undefined)) : [undefined];
   if (names.some((n) => typeof n !== 'string')) {
-    throw new SpecError('E_BAD_OVERRIDE', `--set train.augment=${raw}: expected augmentation names (each with @fer/data's default options), e.g. hflip,shift or [{"name":"hflip"}].`);
+    throw new SpecError('E_BAD_OPTION', `--set train.augment=${raw}: expected augmentation names (each with @fer/data's default options), e.g. hflip,shift or [{"name":"hflip"}].`);
   }
   return names.join(',');
 }
@@ -122,19 +122,19 @@ function coerce(key: string, raw: string, def: unknown): unknown {
   switch (typeof def) {
     case 'number': {
       const n = Number(raw);
-      if (raw === '' || !Number.isFinite(n)) throw new SpecError('E_BAD_OVERRIDE', `--set ${key}=${raw}: expected a number like ${def}.`);
+      if (raw === '' || !Number.isFinite(n)) throw new SpecError('E_BAD_OPTION', `--set ${key}=${raw}: expected a number like ${def}.`);
       if (Number.isInteger(def) && !Number.isInteger(n) && !FRACTIONAL_KEYS.has(key)) {
-        throw new SpecError('E_BAD_OVERRIDE', `--set ${key}=${raw}: expected an integer like ${def}.`);
+        throw new SpecError('E_BAD_OPTION', `--set ${key}=${raw}: expected an integer like ${def}.`);
       }
       return n;
     }
     case 'boolean':
-      if (raw !== 'true' && raw !== 'false') throw new SpecError('E_BAD_OVERRIDE', `--set ${key}=${raw}: expected true or false.`);
+      if (raw !== 'true' && raw !== 'false') throw new SpecError('E_BAD_OPTION', `--set ${key}=${raw}: expected true or false.`);
       return raw === 'true';
     case 'string':
       return key === 'train.augment' && raw.startsWith('[') ? augmentNames(raw) : raw;
     default:
-      throw new SpecError('E_BAD_OVERRIDE', `--set ${key}: cannot override a ${typeof def} setting.`);
+      throw new SpecError('E_BAD_OPTION', `--set ${key}: cannot override a ${typeof def} setting.`);
   }
 }
 

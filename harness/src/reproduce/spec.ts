@@ -2,6 +2,7 @@
 // JSON-serialisable data (house style §5). Layering, nanoGPT-style (resolved in ./plan.ts `resolveTrain`):
 // harness DEFAULTS -> the model's own recipe (@fer/models) -> budget -> experiment `base` -> row -> CLI `--set`.
 import { RECIPE_DEFAULTS, TRAIN_DEFAULTS, type ModelDef, type ModelRecipe, type TrainConfig } from '@fer/models';
+import type { FerCliErrorCode } from '../errors.js';
 
 /** The paper's seven classes in FER2013 label order. */
 export const CLASS_NAMES = ['Angry', 'Disgust', 'Fear', 'Happy', 'Sad', 'Surprise', 'Neutral'] as const;
@@ -184,8 +185,8 @@ export function defineExperiment(spec: ExperimentSpec): ExperimentSpec {
 }
 
 export class SpecError extends Error {
-  readonly code: string;
-  constructor(code: string, message: string) {
+  readonly code: FerCliErrorCode;
+  constructor(code: FerCliErrorCode, message: string) {
     super(`[fer reproduce] ${message}`);
     this.name = 'SpecError';
     this.code = code;
@@ -247,7 +248,7 @@ function checkTrain(t: Record<string, unknown>, where: string): void {
 export function checkKeys(obj: Record<string, unknown>, known: readonly string[], where: string): void {
   for (const k of Object.keys(obj)) {
     if (!known.includes(k)) {
-      throw new SpecError('E_UNKNOWN_KEY', `${where}: unknown key "${k}". Known keys: ${known.join(', ')}.`);
+      throw new SpecError('E_BAD_OPTION', `${where}: unknown key "${k}". Known keys: ${known.join(', ')}.`);
     }
   }
 }
