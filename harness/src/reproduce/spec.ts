@@ -184,10 +184,11 @@ export function defineExperiment(spec: ExperimentSpec): ExperimentSpec {
   return spec;
 }
 
+/** An error in a run spec (experiments, `--set`, budgets), shared by `fer train`, `fer sweep` and `pnpm reproduce`. */
 export class SpecError extends Error {
   readonly code: FerCliErrorCode;
   constructor(code: FerCliErrorCode, message: string) {
-    super(`[fer reproduce] ${message}`);
+    super(message);
     this.name = 'SpecError';
     this.code = code;
   }
