@@ -34,6 +34,10 @@ describe('report rendering', () => {
     expect(t).toContain('**1 of 3** reported numbers reproduced');
     expect(t).toContain('1 inconclusive');
     expect(t).toContain('Inconclusive: Deep: Happy [Table 1].');
+    expect(t).not.toContain('without a verdict');
+    // A cell whose job has not finished yet has no number: counted apart, not hidden in "0 not reproduced".
+    const pending: VerdictRow = { table: 'Table 1', label: 'Deep, validation', paper: 0.65, ours: cell(NaN), verdict: { delta: null, reproduced: null, status: 'not comparable', why: 'no number yet' } };
+    expect(summarize([...model(false).sections[0].verdicts, pending])).toContain('1 not reproduced; 0 inconclusive (CI too wide to tell); 1 without a verdict');
   });
 
   it('a stopped run gets a PARTIAL REPORT banner with the command that continues, and unfinished jobs in the table', () => {

@@ -36,6 +36,7 @@ export function summarize(verdicts: readonly VerdictRow[], notAResult?: string):
   const ok = judged.filter((v) => v.verdict.reproduced);
   const bad = judged.filter((v) => !v.verdict.reproduced);
   const unsure = verdicts.filter((v) => v.verdict.status === 'inconclusive');
+  const none = verdicts.length - judged.length - unsure.length;
   const byTable = new Map<string, { ok: number; all: number }>();
   for (const v of judged) {
     const t = byTable.get(v.table) ?? { ok: 0, all: 0 };
@@ -43,7 +44,7 @@ export function summarize(verdicts: readonly VerdictRow[], notAResult?: string):
     if (v.verdict.reproduced) t.ok++;
     byTable.set(v.table, t);
   }
-  const lines = [`**${ok.length} of ${verdicts.length}** reported numbers reproduced (paper inside our 95% CI or within 2 points, with a CI half-width of at most 3 points); ${bad.length} not reproduced; ${unsure.length} inconclusive (CI too wide to tell).`];
+  const lines = [`**${ok.length} of ${verdicts.length}** reported numbers reproduced (paper inside our 95% CI or within 2 points, with a CI half-width of at most 3 points); ${bad.length} not reproduced; ${unsure.length} inconclusive (CI too wide to tell)${none ? `; ${none} without a verdict (not a result, no number yet (job not finished), or nothing to compare)` : ''}.`];
   if (byTable.size) lines.push([...byTable.entries()].map(([t, c]) => `${t}: ${c.ok}/${c.all}`).join(' · '));
   if (ok.length) lines.push(`Reproduced: ${ok.map((v) => `${v.label} [${v.table}]`).join('; ')}.`);
   if (bad.length) lines.push(`Not reproduced: ${bad.map((v) => `${v.label} [${v.table}] (${v.verdict.delta !== null ? `${v.verdict.delta >= 0 ? '+' : ''}${(v.verdict.delta * 100).toFixed(1)} pts` : '—'})`).join('; ')}.`);

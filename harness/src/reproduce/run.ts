@@ -179,6 +179,8 @@ async function reproduceOn(opts: ReproduceOptions, stop: StopControl): Promise<R
     if (stop.reason) break;
     const label = `[${k + 1}/${plan.jobs.length}] ${job.model.name} seed ${job.seed}`;
     const jt = performance.now();
+    // Epochs this process trained (a resumed job starts past epoch 1): the job ETA is their mean times what is left.
+    let seenEpochs = 0;
     const est = eta.perJob.get(job.hash)!;
     const expected = est.trainSeconds + est.evalSeconds;
     let last: ProgressEvent | undefined;
@@ -195,7 +197,8 @@ async function reproduceOn(opts: ReproduceOptions, stop: StopControl): Promise<R
       },
       onEpoch: (l) => {
         const el = (performance.now() - jt) / 1000;
-        const left = (el / l.epoch) * (job.train.epochs - l.epoch);
+        seenEpochs += 1;
+        const left = (el / seenEpochs) * (job.train.epochs - l.epoch);
         const rest = Math.max(0, eta.total - spent - el);
         if (midLine) process.stdout.write('\n');
         midLine = false;
