@@ -75,7 +75,8 @@ export function buildIfStale({ root = ROOT, only, log = (m) => process.stderr.wr
 
 // --- Internal helpers ---
 
-function readJson(path) {
+/** A JSON file's content, or undefined when it is missing or not JSON (also used by scripts/setup.mjs). */
+export function readJson(path) {
   try {
     return JSON.parse(readFileSync(path, 'utf8'));
   } catch {

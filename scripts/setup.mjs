@@ -7,6 +7,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
+import { buildIfStale, readJson, staleReason, targets } from './build-if-stale.mjs';
 
 const ROOT = new URL('..', import.meta.url).pathname.replace(/\/$/, '');
 
@@ -40,7 +41,6 @@ export async function runChecks({ root = ROOT, env = process.env, build = true }
   add('dependencies', installed, true, installed ? 'installed' : 'node_modules missing', 'pnpm install');
 
   if (installed) {
-    const { buildIfStale, staleReason, targets } = await import('./build-if-stale.mjs');
     let built = [], error;
     if (build) {
       try {
@@ -86,15 +86,6 @@ export async function runChecks({ root = ROOT, env = process.env, build = true }
   return checks;
 }
 
-// --- Internal helpers ---
-
-function readJson(path) {
-  try {
-    return JSON.parse(readFileSync(path, 'utf8'));
-  } catch {
-    return undefined;
-  }
-}
 
 // --- CLI ---
 
