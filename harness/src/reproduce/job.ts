@@ -256,11 +256,12 @@ function withTest(log: EpochLog, curve: Record<number, number>): EpochLog {
 /** Accuracy of `model` (inference mode) on a prepared split, in batches of 256. */
 function splitAccuracy(model: tf.LayersModel, split: PreparedSplit): number {
   let right = 0;
+  const hogLen = split.hog ? split.hog.length / Math.max(1, split.count) : 0;
   for (let i = 0; i < split.count; i += 256) {
     const n = Math.min(256, split.count - i);
     const pred = tf.tidy(() => {
       const x = tf.tensor4d(split.x.subarray(i * 2304, (i + n) * 2304), [n, 48, 48, 1]);
-      const inputs = split.hog ? [x, tf.tensor2d(split.hog.subarray(i * (split.hog.length / split.count), (i + n) * (split.hog.length / split.count)), [n, split.hog.length / split.count])] : x;
+      const inputs = split.hog ? [x, tf.tensor2d(split.hog.subarray(i * hogLen, (i + n) * hogLen), [n, hogLen])] : x;
       return (model.predict(inputs) as tf.Tensor).argMax(-1);
     });
     const p = pred.dataSync();
