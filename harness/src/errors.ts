@@ -14,8 +14,11 @@ export type FerCliErrorCode =
   | 'E_UNKNOWN_MODEL'
   | 'E_UNKNOWN_BENCHMARK'
   | 'E_RUN_EXISTS' // a fresh run into a folder that holds another run
+  | 'E_FOLDER_LOCKED' // a run folder another live process writes to (its lock file names the holder)
   | 'E_BAD_QUEUE_URL'
   | 'E_QUEUE_UNREACHABLE'
+  | 'E_WORKER_UNFIT' // fer worker: this worker cannot run jobs (unwritable --results, a model it does not know); it left the job to others
+  | 'E_FENCED' // a queued job's attempt whose folder a newer attempt claimed (its queue lock had expired)
   | 'E_JOBS_FAILED'
   | 'E_RESULT_MISSING';
 

@@ -170,6 +170,7 @@ export default defineCommand({
     // --queue: every job at once on the queue's workers (a job enqueued twice runs once).
     const queued = args.queue ? await (await import('../queue/sweep.js')).createSweepQueue({
       url: args.queue, model: args.model, data: args.data, backend: args.backend, baseSets: collectRepeated(rawArgs, 'set'), out: resolve(args.out),
+      preset: args.preset, ...(args.config ? { config: userPath(args.config) } : {}),
       attempts: args.attempts === undefined ? undefined : Number(args.attempts), log: (l) => process.stdout.write(`${l}\n`),
     }) : undefined;
     const rows = await runSweep({

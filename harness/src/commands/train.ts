@@ -11,6 +11,7 @@ import {
 import { startBackend } from '../backend.js';
 import { SHARED_ARGS } from '../flags.js';
 import { resolveData, type DataIdentity } from '../data.js';
+import { lockFolder, type FolderLock } from '../lock.js';
 import { loadProject } from '../project.js';
 import { scaledConfig, trainConfig } from '../reproduce/job.js';
 import { DEFAULTS, BUDGETS, SpecError, type BudgetName } from '../reproduce/spec.js';
@@ -83,6 +84,16 @@ export function resolveTrainJob(o: { model: string; preset?: string; sets?: stri
  * `overwrite`; `resume` refuses checkpoints of another config.
  */
 export async function runTrain(o: RunTrainOptions): Promise<{ metrics: TrainMetrics; result: TrainResult; hash: string }> {
+  // One writer per run folder (src/lock.ts): taken in prepareRunFolder before anything there is touched.
+  const held: { lock?: FolderLock } = {};
+  try {
+    return await runTrainLocked(o, held);
+  } finally {
+    held.lock?.release();
+  }
+}
+
+async function runTrainLocked(o: RunTrainOptions, held: { lock?: FolderLock }): Promise<{ metrics: TrainMetrics; result: TrainResult; hash: string }> {
   const log = o.log ?? ((l: string) => process.stdout.write(`${l}\n`));
   const { registry } = await loadProject({ config: o.config });
   const def = registry.get(o.model);
@@ -97,7 +108,7 @@ export async function runTrain(o: RunTrainOptions): Promise<{ metrics: TrainMetr
   const data = prepareData(ds, rowSets(ds, job.train), job.train, hog as never);
   const source = trainSource(ds, data, job.train, job.seed);
   const trainCfg: TrainConfig = resolveTrainConfig(trainConfig(job.train, job.seed, data.trainLabels));
-  await prepareRunFolder(o.out, { resume: o.resume ?? false, overwrite: o.overwrite ?? false });
+  held.lock = await prepareRunFolder(o.out, { resume: o.resume ?? false, overwrite: o.overwrite ?? false });
   // NOTE: in the shape fer train wrote before the run spec was shared, so runs started then resume (checkpoints
   // compare it); a row limit now means a class-stratified subset, which the older random subsets are not.
   const limited = job.train.trainLimit > 0 || job.train.evalLimit > 0;
@@ -218,15 +229,27 @@ export default defineCommand({
 const RUN_FILES = ['config.json', 'history.json', 'metrics.json', 'model', 'checkpoints', 'train.log'];
 
 /**
- * Creates `out`, removes stale temp files, and for a fresh run refuses a folder holding another run
+ * Creates `out` and takes its lock (E_FOLDER_LOCKED while another live run writes there), removes stale temp
+ * files (only now: no other writer is left), and for a fresh run refuses a folder holding another run
  * (metrics.json, model/ or checkpoints) unless `overwrite`, which deletes that run's files.
  */
-async function prepareRunFolder(out: string, o: { resume: boolean; overwrite: boolean }): Promise<void> {
+async function prepareRunFolder(out: string, o: { resume: boolean; overwrite: boolean }): Promise<FolderLock> {
   try {
     await mkdir(out, { recursive: true });
   } catch (e) {
     throw fsError(e, 'creating the run folder', out);
   }
+  const lock = lockFolder(out, 'fer train');
+  try {
+    await checkRunFolder(out, o);
+  } catch (e) {
+    lock.release();
+    throw e;
+  }
+  return lock;
+}
+
+async function checkRunFolder(out: string, o: { resume: boolean; overwrite: boolean }): Promise<void> {
   await removeStaleTempFiles([out, join(out, 'model'), join(out, 'checkpoints')]);
   if (o.resume) return;
   const ckpts = existsSync(join(out, 'checkpoints')) ? (await readdir(join(out, 'checkpoints'))).filter((n) => n.endsWith('.ferckpt')) : [];

@@ -11,6 +11,7 @@ import { prepareData, rowSets } from '../reproduce/prepare.js';
 import { startBackend } from '../backend.js';
 import { SYNTHETIC_SEED, dataIdentity, resolveData } from '../data.js';
 import { loadProject } from '../project.js';
+import { checkFence } from './fence.js';
 import type { ChildMessage, ChildRequest, ReproduceJobData } from './protocol.js';
 
 let finished = false;
@@ -68,6 +69,7 @@ async function run(req: ChildRequest): Promise<ChildMessage> {
     let lastProgress = 0;
     const outcome = await runJob({
       job, dir: req.dir, registry, dataset: ds, data, settings: d.settings, stop: stop.signal,
+      ...(req.fence ? { fence: () => checkFence(req.dir, req.fence!) } : {}),
       stepperFactory: hold > 0 ? holdingStepper(base ?? localStepper, () => heldAfter) : base,
       onProgress: (p) => {
         if (!started) { started = true; void send({ type: 'started', startEpoch: p.epoch - 1 }); }

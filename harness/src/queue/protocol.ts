@@ -37,6 +37,10 @@ export interface SweepJobData extends JobPlace {
   data: string;
   sets: string[];
   backend: string;
+  /** `fer train --preset` (absent: fer train's default). */
+  preset?: string;
+  /** The submitter's fer.config file (user models), absolute; a worker's `--config` replaces it. */
+  config?: string;
 }
 
 export type QueueJobData = ReproduceJobData | SweepJobData;
@@ -83,7 +87,11 @@ export interface AttemptRecord {
 }
 
 /** Worker -> child. */
-export interface ChildRequest { data: QueueJobData; dir: string; backend?: string; dataPath?: string; config?: string }
+export interface ChildRequest {
+  data: QueueJobData; dir: string; backend?: string; dataPath?: string; config?: string;
+  /** The attempt's fencing token (src/queue/fence.ts): checked before every write in `dir`. */
+  fence?: string;
+}
 
 /** Child -> worker. */
 export type ChildMessage =

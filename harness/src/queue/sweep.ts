@@ -17,6 +17,10 @@ export interface SweepQueueOptions {
   /** The data path ('' or undefined: the worker's FER2013_PATH, else synthetic). */
   data?: string;
   backend: string;
+  /** `fer train --preset` of every job (default: fer train's). */
+  preset?: string;
+  /** The sweep's fer.config file (user models), absolute: every worker's `fer train` child gets it (a worker's `--config` replaces it). */
+  config?: string;
   /** Overrides shared by every job (before the job's own). */
   baseSets: string[];
   /** The sweep's output folder: the workers' shared results folder. */
@@ -41,13 +45,14 @@ export async function createSweepQueue(o: SweepQueueOptions): Promise<{ runJob: 
   const data = o.data && !/^[a-z][a-z0-9+.-]*:\/\//i.test(o.data) ? resolve(o.data) : o.data ?? '';
   const runJob = async (job: SweepJob, dir: string): Promise<void> => {
     const sets = [...o.baseSets, ...job.sets];
-    const id = `sweep-${hashConfig({ kind: 'sweep', model: o.model, sets, data, backend: o.backend })}`;
+    const extra = { ...(o.preset ? { preset: o.preset } : {}), ...(o.config ? { config: o.config } : {}) };
+    const id = `sweep-${hashConfig({ kind: 'sweep', model: o.model, sets, data, backend: o.backend, ...extra })}`;
     const label = `${job.id} (${id})`;
     const old = await queue.getJob(id);
     const state = old ? await old.getState() : undefined;
     if (old && (state === 'failed' || state === 'completed')) await old.remove();
     if (!old || state === 'failed' || state === 'completed') {
-      const d: SweepJobData = { kind: 'sweep', label, model: o.model, data, sets, backend: o.backend, root: o.out, rel: relative(o.out, dir) };
+      const d: SweepJobData = { kind: 'sweep', label, model: o.model, data, sets, backend: o.backend, root: o.out, rel: relative(o.out, dir), ...extra };
       await queue.add(o.model, d, { jobId: id, attempts, backoff: { type: 'exponential', delay: QUEUE_DEFAULTS.backoffMs }, removeOnComplete: false, removeOnFail: false });
       o.log(`[queue] ${label}: enqueued on ${url}`);
     } else o.log(`[queue] ${label}: already in the queue (${state})`);

@@ -3,12 +3,13 @@
 // shared results folder. Delivery is at-least-once: a job whose worker dies is taken again by
 // another worker after the lock expires (stalled-job check) and resumes from its last checkpoint.
 import { fork, spawn, type ChildProcess } from 'node:child_process';
-import { appendFileSync, existsSync, mkdirSync, renameSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Queue, UnrecoverableError, WaitingError, Worker, type Job as BullJob } from 'bullmq';
 import { QUEUE_DEFAULTS, QUEUE_NAME, QueueError, checkRedis, createConnection, redactUrl } from './connection.js';
+import { checkFence, claimJobFolder, writeFileAtomicSync } from './fence.js';
 import type { AttemptRecord, ChildMessage, ChildRequest, QueueJobData, QueueProgress, QueueRunInfo, SweepJobData } from './protocol.js';
 
 export interface QueueWorkerOptions {
@@ -79,18 +80,43 @@ export async function startQueueWorker(o: QueueWorkerOptions): Promise<QueueWork
     },
   });
 
+  /** Why this worker cannot do jobs (set once; the worker then leaves its jobs to others and stops). */
+  let unfit: QueueError | undefined;
+  const leave = async (job: BullJob<QueueJobData, QueueRunInfo>, token: string | undefined, why: string): Promise<never> => {
+    if (!unfit) {
+      unfit = new QueueError('E_WORKER_UNFIT', `fer worker ${name} cannot run jobs: ${why}. It left ${job.data.label} to the other workers and stops; fix this worker's options (--results, --data, --config) and start it again.`);
+      log(unfit.message);
+      void close(unfit);
+    }
+    // Back to the queue without using up an attempt (as when this worker stops).
+    if (token) await job.moveToWait(token).catch(() => undefined);
+    throw new WaitingError();
+  };
+
   const processJob = async (job: BullJob<QueueJobData, QueueRunInfo>, token?: string): Promise<QueueRunInfo> => {
     const d = job.data;
     const dir = resolve(o.results ?? d.root, d.rel);
     const attempt = job.attemptsStarted || job.attemptsMade + 1;
     const t0 = performance.now();
-    mkdirSync(dir, { recursive: true });
+    if (unfit) return leave(job, token, unfit.message);
     const finishedFile = d.kind === 'reproduce' ? 'result.json' : 'metrics.json';
     if (existsSync(join(dir, finishedFile))) {
       log(`${d.label} result exists in ${dir}: not run again`);
       return { worker: name, seconds: 0, attempt, resumedFrom: 0, dir, cached: true, finishedAt: new Date().toISOString() };
     }
-    const record = (r: Omit<AttemptRecord, 'attempt' | 'worker' | 'at'>) => appendFileSync(join(dir, 'attempts.jsonl'), `${JSON.stringify({ ...r, attempt, worker: name, at: new Date().toISOString() })}\n`);
+    // Claim the job folder (src/queue/fence.ts): an older attempt still running there stops at its next write.
+    let fence: string;
+    try {
+      mkdirSync(dir, { recursive: true });
+      fence = claimJobFolder(dir, { worker: name, attempt });
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code ?? 'EIO';
+      return leave(job, token, `the results folder is not writable here (${code} while writing ${join(dir, 'attempt.json')}: ${(e as Error).message}; results ${o.results ?? `${d.root} (the submitter's --out)`})`);
+    }
+    const record = (r: Omit<AttemptRecord, 'attempt' | 'worker' | 'at'>) => {
+      checkFence(dir, fence);
+      appendFileSync(join(dir, 'attempts.jsonl'), `${JSON.stringify({ ...r, attempt, worker: name, at: new Date().toISOString() })}\n`);
+    };
     record({ event: 'start' });
     log(`${d.label} attempt ${attempt}: started on ${name} (${dir})`);
     let startEpoch = 0;
@@ -99,7 +125,7 @@ export async function startQueueWorker(o: QueueWorkerOptions): Promise<QueueWork
     };
     try {
       const r = d.kind === 'reproduce'
-        ? await trainInChild(d, dir, o, children, (m) => {
+        ? await trainInChild(d, dir, fence, o, children, (m) => {
           if (m.type === 'started') {
             startEpoch = m.startEpoch;
             if (m.startEpoch > 0) log(`${d.label} resuming from the checkpoint of epoch ${m.startEpoch}`);
@@ -113,20 +139,31 @@ export async function startQueueWorker(o: QueueWorkerOptions): Promise<QueueWork
         : await sweepInChild(d, dir, o, children, (epoch, epochs) => report({ epoch, epochs, step: 0, steps: 0 }));
       const seconds = (performance.now() - t0) / 1000;
       const info: QueueRunInfo = { worker: name, seconds, attempt, resumedFrom: r.resumedFrom, dir, cached: r.cached, finishedAt: new Date().toISOString() };
+      checkFence(dir, fence);
       writeJsonAtomic(join(dir, 'queue.json'), info);
       record({ event: 'end', status: 'done', resumedFrom: r.resumedFrom, seconds });
       log(`${d.label} done on ${name} in ${seconds.toFixed(1)}s${r.resumedFrom > 0 ? ` (resumed from epoch ${r.resumedFrom})` : ''}`);
       return info;
     } catch (e) {
       const seconds = (performance.now() - t0) / 1000;
+      const msg = (e as Error).message;
+      if ((e as { code?: string }).code === 'E_FENCED' || /\bE_FENCED\b/.test(msg)) {
+        // A newer attempt owns the folder: write nothing there; the queue no longer counts this attempt (its lock expired).
+        log(`${d.label} attempt ${attempt} on ${name} stopped: a newer attempt took the job over (its queue lock had expired); nothing written`);
+        throw e;
+      }
       if (stopping) {
-        record({ event: 'end', status: 'interrupted', seconds });
+        try { record({ event: 'end', status: 'interrupted', seconds }); } catch { /* fenced off: write nothing */ }
         // Back to the queue without using up an attempt; the next worker resumes from the checkpoint.
         if (token) await job.moveToWait(token).catch(() => undefined);
         throw new WaitingError();
       }
-      const msg = (e as Error).message;
-      record({ event: 'end', status: 'failed', seconds, error: msg.slice(0, 2000) });
+      const cannot = workerCannot(e);
+      if (cannot) {
+        try { record({ event: 'end', status: 'interrupted', seconds, error: `left to other workers: ${cannot}` }); } catch { /* fenced off */ }
+        return leave(job, token, cannot);
+      }
+      try { record({ event: 'end', status: 'failed', seconds, error: msg.slice(0, 2000) }); } catch { /* fenced off */ }
       log(`${d.label} attempt ${attempt} FAILED on ${name}: ${msg.slice(0, 400)}`);
       if ((e as { permanent?: boolean }).permanent) throw new UnrecoverableError(msg);
       throw e;
@@ -143,8 +180,8 @@ export async function startQueueWorker(o: QueueWorkerOptions): Promise<QueueWork
   let idleTimer: NodeJS.Timeout | undefined;
   let idleQueue: Queue | undefined;
   let idleConn: ReturnType<typeof conn.duplicate> | undefined;
-  const close = async () => {
-    if (stopping) return done;
+  const close = async (failure?: QueueError) => {
+    if (stopping) return done.catch(() => undefined);
     stopping = true;
     clearTimeout(idleTimer);
     for (const c of children) c.kill('SIGTERM');
@@ -152,6 +189,10 @@ export async function startQueueWorker(o: QueueWorkerOptions): Promise<QueueWork
     await idleQueue?.close().catch(() => undefined);
     idleConn?.disconnect();
     conn.disconnect();
+    if (failure) {
+      settle.rej(failure);
+      return done.catch(() => undefined);
+    }
     settle.res();
     return done;
   };
@@ -174,25 +215,42 @@ export async function startQueueWorker(o: QueueWorkerOptions): Promise<QueueWork
     void check();
   }
   void done.catch(async () => { await worker.close(true).catch(() => undefined); conn.disconnect(); });
-  return { name, done, close };
+  return { name, done, close: () => close() };
 }
 
 /** Writes JSON via a temporary file and rename, so readers never see half a file. */
 export function writeJsonAtomic(file: string, value: unknown): void {
-  const tmp = `${file}.${process.pid}.tmp`;
-  writeFileSync(tmp, `${JSON.stringify(value, null, 2)}\n`);
-  renameSync(tmp, file);
+  writeFileAtomicSync(file, `${JSON.stringify(value, null, 2)}\n`);
 }
 
 // --- Internal helpers ---
 
 type Failure = Error & { permanent?: boolean };
 
-function trainInChild(d: QueueJobData, dir: string, o: QueueWorkerOptions, children: Set<ChildProcess>, onMessage: (m: ChildMessage) => void): Promise<{ resumedFrom: number; cached: boolean }> {
+/**
+ * Why this worker (not the job) cannot run a job, from the failure: its results folder is not writable
+ * (EACCES, EROFS, EPERM), or a model of the job is not in its registry (a missing or other `--config`).
+ * Another worker may well run it. Undefined for a failure of the job itself.
+ */
+export function workerCannot(e: unknown): string | undefined {
+  const msg = (e as Error)?.message ?? String(e);
+  const code = (e as { code?: string })?.code;
+  if (code === 'E_UNKNOWN_MODEL' || /\bE_UNKNOWN_MODEL\b/.test(msg)) return `a model of the job is not known here (a fer.config model: start the worker with --config PATH, or check that the submitter's file exists here): ${firstLine(msg)}`;
+  if (code === 'E_BAD_CONFIG_FILE' || /\bE_BAD_CONFIG_FILE\b/.test(msg)) return `the job's fer.config file does not load here (fer worker --config PATH gives this machine's path): ${firstLine(msg)}`;
+  const fsCode = /\b(EACCES|EROFS|EPERM)\b/.exec(msg);
+  if (fsCode) return `the results folder is not writable here (${fsCode[1]}): ${firstLine(msg)}`;
+  return undefined;
+}
+
+function firstLine(s: string): string {
+  return s.split('\n').find((l) => l.trim())?.slice(0, 400) ?? s.slice(0, 400);
+}
+
+function trainInChild(d: QueueJobData, dir: string, fence: string, o: QueueWorkerOptions, children: Set<ChildProcess>, onMessage: (m: ChildMessage) => void): Promise<{ resumedFrom: number; cached: boolean }> {
   const execArgv = process.execArgv.includes('tsx') ? process.execArgv : [...process.execArgv, '--conditions=@fer/source', '--import', 'tsx'];
   const child = fork(join(here, '_child.ts'), [], { cwd: harnessRoot, execArgv, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
   children.add(child);
-  const req: ChildRequest = { data: d, dir, ...(o.backend ? { backend: o.backend } : {}), ...(o.data !== undefined ? { dataPath: o.data } : {}), ...(o.config ? { config: o.config } : {}) };
+  const req: ChildRequest = { data: d, dir, fence, ...(o.backend ? { backend: o.backend } : {}), ...(o.data !== undefined ? { dataPath: o.data } : {}), ...(o.config ? { config: o.config } : {}) };
   return new Promise((res, rej) => {
     let result: { resumedFrom: number; cached: boolean } | undefined;
     let failure: Failure | undefined;
@@ -216,6 +274,9 @@ function sweepInChild(d: SweepJobData, dir: string, o: QueueWorkerOptions, child
   const data = o.data ?? d.data;
   const args = ['--conditions=@fer/source', '--import', 'tsx', join(harnessRoot, 'src', 'cli.ts'), 'train', '--model', d.model, '--out', dir, '--backend', o.backend ?? d.backend];
   if (data) args.push('--data', data);
+  if (d.preset) args.push('--preset', d.preset);
+  const config = o.config ?? d.config;
+  if (config) args.push('--config', config);
   for (const s of d.sets) args.push('--set', s);
   if (resume) args.push('--resume');
   const child = spawn(process.execPath, args, { cwd: harnessRoot, stdio: ['ignore', 'pipe', 'pipe'] });

@@ -2,13 +2,14 @@
 // interrupted): trains with @fer/models `train()` (checkpoint every epoch, best PublicTest epoch
 // kept), saves the model (`saveModel`), predicts PublicTest and PrivateTest with it (`predict`),
 // and saves the pictures.
-import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { classWeights, type FerDataset } from '@fer/data';
 import { TRAIN_DEFAULTS, predict, saveModel, train, type EpochRecord, type ModelRegistry, type ProgressEvent, type StepperFactory, type TrainConfig } from '@fer/models';
 import { activationTiles, filterTiles } from '../figures/pictures.js';
 import { encodePng } from '../figures/png.js';
+import { writeFileAtomicSync } from '../queue/fence.js';
 import type { Job } from './plan.js';
 import { trainSource, type PreparedData, type PreparedSplit } from './prepare.js';
 import { CLASS_NAMES, SpecError, type RunSettings, type TrainSpec } from './spec.js';
@@ -129,10 +130,17 @@ export async function runJob(args: {
   stop?: AbortSignal;
   /** Keep the optimizer checkpoints of a finished job (default: deleted; the model and history stay). */
   keepCheckpoints?: boolean;
+  /**
+   * Called before every write in `dir` (and after every training step, before a checkpoint can be written);
+   * throws to stop the job without writing (`fer worker`: the attempt's fencing token, src/queue/fence.ts).
+   */
+  fence?: () => void;
 }): Promise<JobOutcome | JobProgress> {
   const { job, dir, registry, data, settings } = args;
+  const fence = args.fence ?? (() => undefined);
   const resultFile = join(dir, 'result.json');
   if (existsSync(resultFile)) return { ...(JSON.parse(readFileSync(resultFile, 'utf8')) as JobOutcome), status: 'cached' };
+  fence();
   mkdirSync(join(dir, 'activations'), { recursive: true });
   writeFileSync(join(dir, 'job.json'), JSON.stringify(job, null, 2));
   const t0 = performance.now();
@@ -153,6 +161,7 @@ export async function runJob(args: {
   let snapshotError: unknown;
   const snapshot = async (epoch: number) => {
     const tiles = await activationTiles(model, sx, sraw, sample.length);
+    fence();
     for (const [li, t] of tiles.entries()) writeFileSync(join(dir, activationFile(epoch, li)), encodePng(t.raster));
   };
   try {
@@ -164,10 +173,15 @@ export async function runJob(args: {
       checkpointDir: join(dir, 'checkpoint'),
       resume: true,
       stop: args.stop,
-      onProgress: args.onProgress,
+      onProgress: (p) => {
+        // Checked after every step, so a fenced-off attempt never reaches its next checkpoint write.
+        fence();
+        args.onProgress?.(p);
+      },
       onEpoch: (r) => {
         // The PrivateTest curve: inference only (no RNG draw, no weight change), so training stays bit-exact.
         testCurve[r.epoch] = splitAccuracy(model, data.test);
+        fence();
         writeTestCurve(dir, testCurve);
         args.onEpoch?.(withTest(epochLog(r), testCurve));
         if (hybrid || !snaps.has(r.epoch) || sample.length === 0) return;
@@ -193,6 +207,7 @@ export async function runJob(args: {
     const history = trained.history.map((r) => withTest(epochLog(r), testCurve));
     const bestEpoch = trained.bestEpoch ?? history.length;
     // The model now holds the best PublicTest epoch's weights (train() restores them).
+    fence();
     const meta = await saveModel(join(dir, MODEL_DIR), model, {
       modelName: job.model.name, config, classNames: [...CLASS_NAMES], normalizer: data.normalizer.toJSON(),
       ...(data.hog ? { hog: data.hog as Record<string, unknown> } : {}),
@@ -205,6 +220,7 @@ export async function runJob(args: {
     let filters: JobOutcome['filters'];
     const ft = await filterTiles(model);
     if (ft) {
+      fence();
       writeFileSync(join(dir, 'filters.png'), encodePng(ft.raster));
       filters = { layer: ft.layer, count: ft.count, file: 'filters.png' };
     }
@@ -219,9 +235,9 @@ export async function runJob(args: {
       test: { accuracy: acc(testPred, data.test.y), rows: data.test.count, predicted: [...testPred] },
       activations, filters,
     };
-    // Atomic (tmp + rename): a reader (or `fer worker` on another machine) never sees half a result.
-    writeFileSync(`${resultFile}.tmp`, JSON.stringify(outcome));
-    renameSync(`${resultFile}.tmp`, resultFile);
+    // Atomic (a uniquely named tmp + rename): a reader (or `fer worker` on another machine) never sees half a result.
+    fence();
+    writeFileAtomicSync(resultFile, JSON.stringify(outcome));
     // The model, history and predictions are kept; the optimizer checkpoints (4x the model, twice) are only for resuming.
     if (!args.keepCheckpoints) rmSync(join(dir, 'checkpoint'), { recursive: true, force: true });
     return outcome;
@@ -243,9 +259,7 @@ function readTestCurve(dir: string): Record<number, number> {
 }
 
 function writeTestCurve(dir: string, curve: Record<number, number>): void {
-  const f = join(dir, TEST_CURVE);
-  writeFileSync(`${f}.tmp`, JSON.stringify(curve));
-  renameSync(`${f}.tmp`, f);
+  writeFileAtomicSync(join(dir, TEST_CURVE), JSON.stringify(curve));
 }
 
 function withTest(log: EpochLog, curve: Record<number, number>): EpochLog {

@@ -12,6 +12,7 @@ import { renderPng, type VegaLiteSpec } from '@fer/metrics';
 import { loadModel, localStepper, type ModelRegistry, type ProgressEvent, type StepperFactory } from '@fer/models';
 import { startBackend, type StartedBackend as BackendInfo } from '../backend.js';
 import { dataPath, resolveData, SYNTHETIC_DATA } from '../data.js';
+import { lockFolder, type FolderLock } from '../lock.js';
 import { loadProject } from '../project.js';
 import { deepDream } from '../figures/pictures.js';
 import { encodePng, grayTile, grid } from '../figures/png.js';
@@ -86,16 +87,19 @@ export function selectExperiments(all: readonly ExperimentSpec[], only: readonly
 
 export async function reproduce(opts: ReproduceOptions = {}): Promise<ReproduceResult> {
   const stop = createStopControl({ hours: opts.hours, clock: opts.clock, handleSignals: opts.handleSignals, signal: opts.stopSignal, log: opts.log ?? ((l) => console.log(l)) });
+  // One writer per output folder (src/lock.ts): taken in reproduceOn before anything there is written.
+  const held: { lock?: FolderLock } = {};
   try {
-    return await reproduceOn(opts, stop);
+    return await reproduceOn(opts, stop, held);
   } finally {
+    held.lock?.release();
     stop.dispose();
     // NOTE: releases the WebGPU device (if one was started), else Node does not exit.
     await disposeBackend();
   }
 }
 
-async function reproduceOn(opts: ReproduceOptions, stop: StopControl): Promise<ReproduceResult> {
+async function reproduceOn(opts: ReproduceOptions, stop: StopControl, held: { lock?: FolderLock }): Promise<ReproduceResult> {
   const log = opts.log ?? ((l: string) => console.log(l));
   const t0 = performance.now();
   const project = await loadProject({ config: opts.config });
@@ -118,6 +122,7 @@ async function reproduceOn(opts: ReproduceOptions, stop: StopControl): Promise<R
   // Check every job's augmentation names before any work (hybrids get HOG of the augmented image: see prepare.ts).
   for (const j of plan.jobs) augmentSpecs(j.train.augment);
   const outDir = resolve(opts.out ?? join('results', `${budget}-${identity.id}`));
+  held.lock = lockFolder(outDir, `pnpm reproduce${opts.queue ? ' --queue' : ''}`);
   mkdirSync(join(outDir, 'figures'), { recursive: true });
   mkdirSync(join(outDir, 'jobs'), { recursive: true });
   log(`fer reproduce: budget ${budget} (${BUDGET_SETTINGS[budget].description}); backend ${backend.backend} (${backend.reason}); ${seeds} seed(s); out ${outDir}`);
