@@ -13,7 +13,7 @@ export { vggFer } from './models/vgg-fer.js';
 export type { VggFerConfig } from './models/vgg-fer.js';
 export { miniXception } from './models/mini-xception.js';
 export type { MiniXceptionConfig } from './models/mini-xception.js';
-export { loadModel, nodeLoadHandler, nodeSaveHandler, saveModel } from './save-load.js';
+export { loadModel, MAX_MODEL_JSON_BYTES, MAX_WEIGHT_BYTES, nodeLoadHandler, nodeSaveHandler, saveModel } from './save-load.js';
 export type { LoadedModel, SavedModelMeta, StoredModelMeta } from './save-load.js';
 export { predict } from './predict.js';
 export type { Prediction, PredictOptions } from './predict.js';

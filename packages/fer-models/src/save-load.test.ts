@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { execFileSync } from 'node:child_process';
+import { mkdtemp, readFile, rename, rm, symlink, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -179,6 +180,68 @@ describe('saveModel / loadModel / predict', () => {
         await editJson(join(out, 'model.json'), (j) => (j.weightsManifest[0].paths = [p]));
         await expect(loadModel(out)).rejects.toMatchObject({ code: 'E_MODEL_LOAD', message: expect.stringContaining(`weights path ${JSON.stringify(p)} leaves the model folder`) });
       }
+    });
+
+    it('a layer size edited in the topology is refused before anything is built (no gigabyte allocation)', async () => {
+      const out = await savedModel('huge-dense');
+      await editJson(join(out, 'model.json'), (j) => {
+        const dense = j.modelTopology.config.layers.find((l: any) => l.class_name === 'Dense');
+        dense.config.units = 150_000;
+      });
+      const before = tf.memory().numBytes;
+      await expect(loadModel(out)).rejects.toMatchObject({ code: 'E_MODEL_LOAD', message: expect.stringMatching(/layer \w+ \(Dense\) has units 150000, but its weights in the manifest have shapes \[\d+, 4\], \[4\]; refusing to build it/) });
+      expect(tf.memory().numBytes).toBe(before);
+      const conv = await savedModel('huge-conv');
+      await editJson(join(conv, 'model.json'), (j) => {
+        const c = j.modelTopology.config.layers.find((l: any) => l.class_name === 'Conv2D');
+        c.config.kernel_size = [300, 300];
+      });
+      await expect(loadModel(conv)).rejects.toMatchObject({ code: 'E_MODEL_LOAD', message: expect.stringMatching(/has kernel_size \[300,300\]/) });
+      const input = await savedModel('huge-input');
+      await editJson(join(input, 'model.json'), (j) => {
+        j.modelTopology.config.layers.find((l: any) => l.class_name === 'InputLayer').config.batch_input_shape = [null, 4800, 4800, 1];
+      });
+      await expect(loadModel(input)).rejects.toMatchObject({ code: 'E_MODEL_LOAD', message: expect.stringMatching(/the topology's inputs are \w+ \[4800, 4800, 1\], fer\.json expects \[48, 48, 1\]/) });
+    });
+
+    it('a manifest entry of the wrong type is E_MODEL_LOAD, not a TypeError', async () => {
+      const out = await savedModel('null-weights');
+      await editJson(join(out, 'model.json'), (j) => (j.weightsManifest[0].weights = null));
+      await expect(loadModel(out)).rejects.toMatchObject({ code: 'E_MODEL_LOAD', message: expect.stringMatching(/weightsManifest \[0\]\.weights is null, not a list/) });
+      const out2 = await savedModel('bad-shape');
+      await editJson(join(out2, 'model.json'), (j) => (j.weightsManifest[0].weights[0].shape = [-1, 'x']));
+      await expect(loadModel(out2)).rejects.toMatchObject({ code: 'E_MODEL_LOAD', message: expect.stringMatching(/not a list of non-negative integers/) });
+    });
+
+    it('reads only regular files inside the model folder: no FIFO hang, no /dev/zero, no symlink out', async () => {
+      const fifo = await savedModel('fifo');
+      await rm(join(fifo, 'weights.bin'));
+      execFileSync('mkfifo', [join(fifo, 'weights.bin')]);
+      await expect(loadModel(fifo)).rejects.toMatchObject({ code: 'E_MODEL_LOAD', message: expect.stringMatching(/weights\.bin is a FIFO \(named pipe\); expected a weights file named in model\.json, a regular file/) });
+      const fifoMeta = await savedModel('fifo-meta');
+      await rm(join(fifoMeta, 'fer.json'));
+      execFileSync('mkfifo', [join(fifoMeta, 'fer.json')]);
+      await expect(loadModel(fifoMeta)).rejects.toMatchObject({ code: 'E_MODEL_LOAD', message: expect.stringMatching(/fer\.json is a FIFO/) });
+
+      const zero = await savedModel('zero');
+      await rm(join(zero, 'weights.bin'));
+      await symlink('/dev/zero', join(zero, 'weights.bin'));
+      await expect(loadModel(zero)).rejects.toMatchObject({ code: 'E_MODEL_LOAD', message: expect.stringMatching(/weights\.bin is a link that leads out of the model folder/) });
+
+      // Another model's weights (same shapes) through a symlink: refused, and its size never shows.
+      const other = await savedModel('other');
+      const linked = await savedModel('linked');
+      await rm(join(linked, 'weights.bin'));
+      await symlink(join(other, 'weights.bin'), join(linked, 'weights.bin'));
+      const err = await loadModel(linked).catch((e: Error) => e);
+      expect(err).toMatchObject({ code: 'E_MODEL_LOAD', message: expect.stringContaining('leads out of the model folder') });
+      expect((err as Error).message).not.toMatch(/bytes/);
+      // A link inside the folder is fine.
+      const inside = await savedModel('inside');
+      await rename(join(inside, 'weights.bin'), join(inside, 'real.bin'));
+      await symlink('real.bin', join(inside, 'weights.bin'));
+      const ok = await loadModel(inside);
+      ok.model.dispose();
     });
 
     it('predict refuses to report NaN probabilities of an unchecked model', async () => {
