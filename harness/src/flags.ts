@@ -80,3 +80,21 @@ export const SHARED_ARGS = {
   config: { type: 'string', description: 'fer.config file registering user models (default: fer.config.ts/.mjs/.js in the current folder)' },
   set: { type: 'string', description: 'override, repeatable: train.<k>=v, model.<k>=v, seed=N, modelScale=F or an alias (lr, epochs, batch, optimizer, normalizer, augment, limit, l2, dropout, units)' },
 } as const;
+
+/**
+ * A whole-number flag value in `[min, max]` (E_BAD_OPTION naming the flag, the value and the range otherwise);
+ * `undefined` stays undefined. `--workers abc`, `--workers 0` and `--workers -3` are refused, not written to a config.
+ * @example
+ * intFlag(args.workers, '--workers', { min: 1 }) // 2, or throws "--workers 0: expected a whole number >= 1, e.g. --workers 1."
+ */
+export function intFlag(v: unknown, flag: string, o: { min?: number; max?: number } = {}): number | undefined {
+  if (v === undefined) return undefined;
+  const s = String(v).trim();
+  const n = s === '' ? NaN : Number(s);
+  const min = o.min ?? -Infinity, max = o.max ?? Infinity;
+  if (!Number.isInteger(n) || n < min || n > max) {
+    const range = Number.isFinite(max) ? `between ${min} and ${max}` : `>= ${min}`;
+    throw new FerCliError('E_BAD_OPTION', `${flag} ${JSON.stringify(String(v))}: expected a whole number ${range}, e.g. ${flag} ${Math.max(min, Math.min(max, 1))}.`);
+  }
+  return n;
+}

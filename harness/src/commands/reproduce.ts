@@ -1,4 +1,5 @@
 import { defineCommand } from 'citty';
+import { intFlag } from '../flags.js';
 import { reproduce } from '../reproduce/run.js';
 import type { BudgetName } from '../reproduce/spec.js';
 
@@ -25,10 +26,8 @@ export default defineCommand({
     attempts: { type: 'string', description: 'with --queue: attempts of a failing job before it ends as failed (default 3)' },
   },
   async run({ args }) {
-    const seeds = Number(args.seeds);
-    const workers = Number(args.workers);
-    if (!Number.isInteger(seeds) || seeds < 1) throw new Error(`--seeds ${args.seeds}: expected a positive integer`);
-    if (!Number.isInteger(workers) || workers < 1) throw new Error(`--workers ${args.workers}: expected a positive integer`);
+    const seeds = intFlag(args.seeds, '--seeds', { min: 1 });
+    const workers = intFlag(args.workers, '--workers', { min: 1 });
     const hours = args.hours === undefined ? undefined : Number(args.hours);
     if (hours !== undefined && !(Number.isFinite(hours) && hours > 0)) throw new Error(`--hours ${args.hours}: expected a positive number of hours, e.g. 2 or 0.5`);
     // A stop on request (--hours, Ctrl-C, SIGTERM) is a success: exit 0 after the partial report and the continue command.
@@ -40,7 +39,7 @@ export default defineCommand({
       data: args.data, config: args.config, budget: args.budget as BudgetName | undefined, seeds, backend: args.backend, workers,
       only: list(args.only), out: args.out, set: many(args.set), dryRun: Boolean(args['dry-run']),
       hours, keepCheckpoints: Boolean(args['keep-checkpoints']), handleSignals: true,
-      queue: args.queue, queueAttempts: args.attempts === undefined ? undefined : Number(args.attempts),
+      queue: args.queue, queueAttempts: intFlag(args.attempts, '--attempts', { min: 1 }),
     });
   },
 });

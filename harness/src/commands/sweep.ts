@@ -6,7 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { defineCommand } from 'citty';
 import { markdownTable } from '@fer/metrics';
 import { dataPath, userPath } from '../data.js';
-import { SHARED_ARGS } from '../flags.js';
+import { intFlag, SHARED_ARGS } from '../flags.js';
 import { mulberry32 } from '../reproduce/rng.js';
 import { collectRepeated } from './train.js';
 
@@ -166,15 +166,15 @@ export default defineCommand({
   },
   async run({ args, rawArgs }) {
     if (!args.grid === !args.random) throw new Error('fer sweep: give exactly one of --grid or --random N.');
-    const jobs = args.grid ? gridJobs(args.grid) : randomJobs(Number(args.random), args.space ?? DEFAULT_SPACE, Number(args.seed));
+    const jobs = args.grid ? gridJobs(args.grid) : randomJobs(intFlag(args.random, '--random', { min: 1 })!, args.space ?? DEFAULT_SPACE, intFlag(args.seed, '--seed', { min: 0 }) ?? 0);
     // --queue: every job at once on the queue's workers (a job enqueued twice runs once).
     const queued = args.queue ? await (await import('../queue/sweep.js')).createSweepQueue({
       url: args.queue, model: args.model, data: args.data, backend: args.backend, baseSets: collectRepeated(rawArgs, 'set'), out: resolve(args.out),
       preset: args.preset, ...(args.config ? { config: userPath(args.config) } : {}),
-      attempts: args.attempts === undefined ? undefined : Number(args.attempts), log: (l) => process.stdout.write(`${l}\n`),
+      attempts: intFlag(args.attempts, '--attempts', { min: 1 }), log: (l) => process.stdout.write(`${l}\n`),
     }) : undefined;
     const rows = await runSweep({
-      model: args.model, data: args.data, jobs, out: resolve(args.out), parallel: queued ? jobs.length : Number(args.parallel),
+      model: args.model, data: args.data, jobs, out: resolve(args.out), parallel: queued ? jobs.length : intFlag(args.parallel, '--parallel', { min: 1 })!,
       baseSets: collectRepeated(rawArgs, 'set'), backend: args.backend, preset: args.preset, config: args.config, ...(queued ? { runJob: queued.runJob } : {}),
     }).finally(() => queued?.close());
     process.stdout.write(`${await readFile(join(resolve(args.out), 'leaderboard.md'), 'utf8')}`);

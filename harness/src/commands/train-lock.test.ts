@@ -67,3 +67,14 @@ describe('pnpm reproduce --out: one writer per folder', () => {
     expect(existsSync(join(out, LOCK_FILE))).toBe(false);
   }, 120_000);
 });
+
+describe('fer train: numeric options are range-checked before anything is written', () => {
+  it('--workers 0 / -3 / NaN and a negative --set limit are refused; no folder, no config.json', async () => {
+    const out = join(fresh(), 'run');
+    for (const workers of [0, -3, Number('abc')]) {
+      await expect(runTrain({ model: 'paper-shallow', out, backend: 'cpu', log: quiet, onProgress: quiet, sets: tiny, workers })).rejects.toMatchObject({ code: 'E_BAD_OPTION', message: expect.stringContaining('--workers') });
+    }
+    await expect(runTrain({ model: 'paper-shallow', out, backend: 'cpu', log: quiet, onProgress: quiet, sets: [...tiny, 'limit=-5'] })).rejects.toMatchObject({ code: 'E_BAD_OPTION', message: expect.stringContaining('train.trainLimit=-5: out of range') });
+    expect(existsSync(out)).toBe(false);
+  });
+});

@@ -9,7 +9,7 @@ import {
   type EpochRecord, type ModelRegistry, type ProgressEvent, type TrainConfig, type TrainResult,
 } from '@fer/models';
 import { startBackend } from '../backend.js';
-import { SHARED_ARGS } from '../flags.js';
+import { intFlag, SHARED_ARGS } from '../flags.js';
 import { resolveData, type DataIdentity } from '../data.js';
 import { lockFolder, type FolderLock } from '../lock.js';
 import { loadProject } from '../project.js';
@@ -95,6 +95,8 @@ export async function runTrain(o: RunTrainOptions): Promise<{ metrics: TrainMetr
 
 async function runTrainLocked(o: RunTrainOptions, held: { lock?: FolderLock }): Promise<{ metrics: TrainMetrics; result: TrainResult; hash: string }> {
   const log = o.log ?? ((l: string) => process.stdout.write(`${l}\n`));
+  intFlag(o.workers, '--workers', { min: 1 });
+  intFlag(o.threads, '--threads', { min: 1 });
   const { registry } = await loadProject({ config: o.config });
   const def = registry.get(o.model);
   // Check the overrides before starting anything.
@@ -217,8 +219,8 @@ export default defineCommand({
       sets: collectRepeated(rawArgs, 'set'),
       out: args.out,
       backend: args.backend,
-      workers: Number(args.workers),
-      ...(args.threads !== undefined ? { threads: positiveThreads(args.threads) } : {}),
+      workers: intFlag(args.workers, '--workers', { min: 1 }),
+      ...(args.threads !== undefined ? { threads: intFlag(args.threads, '--threads', { min: 1 }) } : {}),
       resume: Boolean(args.resume),
       overwrite: Boolean(args.overwrite),
     });
@@ -269,12 +271,6 @@ async function checkRunFolder(out: string, o: { resume: boolean; overwrite: bool
       throw fsError(e, 'removing the old run\'s files (--overwrite)', join(out, f));
     }
   }
-}
-
-function positiveThreads(v: string): number {
-  const n = Number(v);
-  if (!Number.isInteger(n) || n < 1) throw new Error(`--threads: got "${v}"; expected a positive integer, e.g. --threads 2.`);
-  return n;
 }
 
 /** All values of a repeatable `--name v` / `--name=v` flag. */

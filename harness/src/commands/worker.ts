@@ -1,13 +1,9 @@
 import { defineCommand } from 'citty';
+import { intFlag } from '../flags.js';
 import { QUEUE_DEFAULTS } from '../queue/connection.js';
 import { startQueueWorker } from '../queue/worker.js';
 
-const int = (v: unknown, flag: string): number | undefined => {
-  if (v === undefined) return undefined;
-  const n = Number(v);
-  if (!Number.isInteger(n)) throw Object.assign(new Error(`${flag} ${String(v)}: expected an integer.`), { code: 'E_BAD_OPTION' });
-  return n;
-};
+const int = (v: unknown, flag: string): number | undefined => intFlag(v, flag, { min: flag === '--max-stalls' || flag === '--idle-exit' ? 0 : 1 });
 
 export default defineCommand({
   meta: { name: 'worker', description: 'Run training jobs that `pnpm reproduce --queue` / `fer sweep --queue` put on a Redis queue (BullMQ); results go to the shared results folder. See docs/distributed.md.' },

@@ -118,6 +118,34 @@ function parseJsonish(raw: string): unknown {
 // Settings whose default happens to be a whole number but which take fractions.
 const FRACTIONAL_KEYS = new Set(['modelScale', 'train.labelSmoothing', 'train.schedule.minLearningRate', 'train.earlyStopping.minDelta', 'train.momentum']);
 
+/**
+ * Ranges of the numeric settings: `[min, max]`, `open` = the bounds themselves excluded. A numeric setting
+ * not listed here must be >= 0 (counts, limits, patiences: a negative one has no meaning, and a negative
+ * `limit` used to mean "all rows" silently).
+ */
+export const SETTING_RANGES: Readonly<Record<string, { min: number; max?: number; open?: boolean; why?: string }>> = Object.freeze({
+  'train.epochs': { min: 1 },
+  'train.batchSize': { min: 1 },
+  'train.learningRate': { min: 0, open: true },
+  'train.momentum': { min: 0, max: 1, why: 'a fraction' },
+  'train.labelSmoothing': { min: 0, max: 1, why: 'a fraction' },
+  'train.schedule.stepSize': { min: 1 },
+  'train.schedule.gamma': { min: 0, max: 1, why: 'a factor per step' },
+  'train.schedule.factor': { min: 0, max: 1, why: 'a factor per plateau' },
+  modelScale: { min: 0, max: 16, open: true },
+  'report.reproducedWithin': { min: 0, max: 1, why: 'a fraction' },
+});
+
+function checkRange(key: string, raw: string, n: number): void {
+  const r = SETTING_RANGES[key] ?? { min: 0 };
+  const below = r.open ? n <= r.min : n < r.min;
+  const above = r.max !== undefined && (r.open ? n >= r.max : n > r.max);
+  if (!below && !above) return;
+  const range = r.max === undefined ? `${r.open ? '>' : '>='} ${r.min}` : r.open ? `between ${r.min} and ${r.max} (both excluded)` : `between ${r.min} and ${r.max}`;
+  const zero = key === 'train.trainLimit' || key === 'train.evalLimit' ? ' (0 = all rows)' : '';
+  throw new SpecError('E_BAD_OPTION', `--set ${key}=${raw}: out of range; expected ${r.why ? `${r.why} ` : ''}${range}${zero}.`);
+}
+
 function coerce(key: string, raw: string, def: unknown): unknown {
   switch (typeof def) {
     case 'number': {
@@ -126,6 +154,7 @@ function coerce(key: string, raw: string, def: unknown): unknown {
       if (Number.isInteger(def) && !Number.isInteger(n) && !FRACTIONAL_KEYS.has(key)) {
         throw new SpecError('E_BAD_OPTION', `--set ${key}=${raw}: expected an integer like ${def}.`);
       }
+      checkRange(key, raw, n);
       return n;
     }
     case 'boolean':

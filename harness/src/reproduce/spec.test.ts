@@ -62,6 +62,19 @@ describe('--set overrides', () => {
     expect(() => parseOverrides(['train.epochs'])).toThrow(/key=value/);
     expect(() => parseOverrides(['train=3'])).toThrow(/unknown key/);
   });
+  it('reject out-of-range numbers (a negative limit used to mean all rows silently)', () => {
+    expect(() => parseOverrides(['limit=-5'])).toThrow(expect.objectContaining({ code: 'E_BAD_OPTION', message: expect.stringContaining('--set train.trainLimit=-5: out of range; expected >= 0 (0 = all rows)') }));
+    expect(() => parseOverrides(['data.validationLimit=-1'])).toThrow(/train\.evalLimit=-1: out of range; expected >= 0 \(0 = all rows\)/);
+    expect(() => parseOverrides(['epochs=0'])).toThrow(/train\.epochs=0: out of range; expected >= 1/);
+    expect(() => parseOverrides(['batch=0'])).toThrow(/out of range/);
+    expect(() => parseOverrides(['lr=0'])).toThrow(/train\.learningRate=0: out of range; expected > 0/);
+    expect(() => parseOverrides(['lr=-1e-3'])).toThrow(/out of range/);
+    expect(() => parseOverrides(['train.momentum=1.5'])).toThrow(/expected a fraction between 0 and 1/);
+    expect(() => parseOverrides(['modelScale=0'])).toThrow(/out of range/);
+    expect(() => parseOverrides(['seed=-2'])).toThrow(/seed=-2: out of range/);
+    expect(() => parseOverrides(['snapshots.samples=-1'])).toThrow(/out of range/);
+    expect(parseOverrides(['limit=0', 'lr=5', 'train.momentum=0', 'seed=0'])).toMatchObject({ train: { trainLimit: 0, learningRate: 5, momentum: 0 }, seed: 0 });
+  });
   it('one grammar: documented aliases, model.* keys, and the nearest key for a typo', () => {
     expect(parseOverrides(['lr=3e-4', 'epochs=2', 'batch=16', 'limit=48', 'dropout=0.3', 'model.filters=[4,8]', 'augment=hflip,shift'])).toEqual({
       train: { learningRate: 3e-4, epochs: 2, batchSize: 16, trainLimit: 48, augment: 'hflip,shift' },
