@@ -17,6 +17,7 @@ export type FerCliErrorCode =
   | 'E_FOLDER_LOCKED' // a run folder another live process writes to (its lock file names the holder)
   | 'E_BAD_QUEUE_URL'
   | 'E_QUEUE_UNREACHABLE'
+  | 'E_QUEUE_AUTH' // Redis answered but refused the password (or needs one)
   | 'E_WORKER_UNFIT' // fer worker: this worker cannot run jobs (unwritable --results, a model it does not know); it left the job to others
   | 'E_FENCED' // a queued job's attempt whose folder a newer attempt claimed (its queue lock had expired)
   | 'E_JOBS_FAILED'

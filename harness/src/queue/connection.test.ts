@@ -1,3 +1,4 @@
+import { spawn, spawnSync } from 'node:child_process';
 import { createServer } from 'node:net';
 import { describe, expect, it } from 'vitest';
 import { continueCommand } from '../reproduce/_stop.js';
@@ -45,4 +46,33 @@ describe('queue URLs', () => {
       silent.close();
     }
   });
+
+  it('never prints a password, even from a URL that does not parse', () => {
+    for (const url of ['redis://u:s3cret@h:notaport', 'redis://u:p@ss/w@h:1/x', 'redis://u:s3cret@h:1/x', 'redis//u:s3cret@h', 'http://u:s3cret@h:1']) {
+      let msg = '';
+      try { parseQueueUrl(url); } catch (e) { msg = (e as Error).message; }
+      expect(msg, url).not.toBe('');
+      expect(msg, url).not.toMatch(/s3cret|p@ss|ss\/w/);
+    }
+    expect(redactUrl('redis://u:p@ss/w@h:1/0')).toBe('redis://u:***@h:1/0');
+    expect(redactUrl('redis://s3cret@h:1')).toBe('redis://***@h:1');
+  });
+
+  const hasRedis = spawnSync('redis-server', ['--version'], { stdio: 'ignore' }).status === 0;
+  it.skipIf(!hasRedis)('a wrong or missing password is an auth failure (E_QUEUE_AUTH), not "start one", and the password is not shown', async () => {
+    const port = await new Promise<number>((res) => {
+      const s = createServer().listen(0, '127.0.0.1', () => { const p = (s.address() as { port: number }).port; s.close(() => res(p)); });
+    });
+    const redis = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--requirepass', 'right-one'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    try {
+      await new Promise<void>((res) => { let out = ''; redis.stdout!.on('data', (b) => { out += b; if (/Ready to accept/.test(out)) res(); }); });
+      const wrong = await checkRedis(`redis://:wrong-one@127.0.0.1:${port}`, 3000).catch((e: Error) => e);
+      expect(wrong).toMatchObject({ code: 'E_QUEUE_AUTH', message: expect.stringContaining(`Redis at redis://:***@127.0.0.1:${port} is running but refused the user name or password`) });
+      expect((wrong as Error).message).not.toMatch(/wrong-one|start one/);
+      await expect(checkRedis(`redis://127.0.0.1:${port}`, 3000)).rejects.toMatchObject({ code: 'E_QUEUE_AUTH', message: expect.stringContaining('refused to work without a password') });
+      await expect(checkRedis(`redis://:right-one@127.0.0.1:${port}`, 3000)).resolves.toMatchObject({ version: expect.any(String) });
+    } finally {
+      redis.kill();
+    }
+  }, 30_000);
 });

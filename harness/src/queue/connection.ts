@@ -35,9 +35,19 @@ export class QueueError extends Error {
   }
 }
 
-/** The URL with its password hidden, for messages. */
+/**
+ * The URL with its password hidden, for every message, log line and command printed. Works on text that does
+ * not parse as a URL too: everything between `//` and the LAST `@` is the user info (a password may hold `@`,
+ * `/` or `:`); the user name before the first `:` stays, the rest becomes `***` (no `:`: all of it).
+ * @example
+ * redactUrl('redis://u:p@ss/w@h:1/0') // 'redis://u:***@h:1/0'
+ */
 export function redactUrl(url: string): string {
-  return url.replace(/\/\/([^:@/]*):[^@/]*@/, '//$1:***@');
+  const m = /^([^/]*\/\/)?(.*)@([^@]*)$/s.exec(url);
+  if (!m) return url;
+  const [, scheme = '', info, rest] = m;
+  const colon = info.indexOf(':');
+  return `${scheme}${colon >= 0 ? `${info.slice(0, colon)}:***` : '***'}@${rest}`;
 }
 
 /**
@@ -50,7 +60,7 @@ export function parseQueueUrl(url: string): RedisOptions {
   try {
     u = new URL(url);
   } catch {
-    throw new QueueError('E_BAD_QUEUE_URL', `--queue ${JSON.stringify(url)} is not a URL; expected redis://HOST:PORT (e.g. redis://127.0.0.1:6379).`);
+    throw new QueueError('E_BAD_QUEUE_URL', `--queue ${JSON.stringify(redactUrl(url))} is not a URL; expected redis://HOST:PORT (e.g. redis://127.0.0.1:6379; a password with reserved characters such as @ / : # must be percent-encoded, e.g. redis://:p%40ss@HOST:6379).`);
   }
   if (u.protocol !== 'redis:' && u.protocol !== 'rediss:') {
     throw new QueueError('E_BAD_QUEUE_URL', `--queue ${redactUrl(url)}: scheme "${u.protocol}", expected redis:// or rediss:// (TLS), e.g. redis://127.0.0.1:6379.`);
@@ -85,7 +95,11 @@ export async function checkRedis(url: string, timeoutMs: number = QUEUE_DEFAULTS
     return { version };
   } catch (e) {
     if (e instanceof QueueError) throw e;
-    const why = (lastError ?? (e as Error)).message || String(e);
+    const why = redactUrl((lastError ?? (e as Error)).message || String(e));
+    if (/\b(WRONGPASS|NOAUTH)\b|invalid password|invalid username-password/i.test(why)) {
+      const given = /^rediss?:\/\/[^/]*@/.test(url);
+      throw new QueueError('E_QUEUE_AUTH', `Redis at ${redactUrl(url)} is running but refused ${given ? 'the user name or password in --queue' : 'to work without a password'} (${why}). Expected the password Redis is configured with (requirepass / ACL): give it as redis://[USER]:PASSWORD@HOST:PORT (percent-encode @ / : #).`, { cause: e });
+    }
     throw new QueueError('E_QUEUE_UNREACHABLE', `cannot reach Redis at ${redactUrl(url)} (${why}). Expected a running Redis 5+ there: start one (e.g. \`redis-server --port 6379\`, or the docker-compose in docs/distributed.md) or fix --queue.`, { cause: e });
   } finally {
     client.disconnect();
