@@ -11,6 +11,9 @@ import { FerCliError } from './errors.js';
 import { defineExperiment, modelRow, reportedNumbers, validateExperiment, type ExperimentSpec } from './reproduce/spec.js';
 import { didYouMean } from './suggest.js';
 
+/** How long loading a fer.config file (its import and its default-export function) may take, in ms (env FER_CONFIG_TIMEOUT_MS replaces it). */
+export const CONFIG_LOAD_TIMEOUT_MS = 60_000;
+
 /** File names looked for, in this order, in the folder a command runs in. */
 export const CONFIG_FILES = ['fer.config.ts', 'fer.config.mjs', 'fer.config.js'] as const;
 
@@ -56,7 +59,7 @@ export interface Project {
  * the built-in models and experiments. A named file that does not exist, a bad export, unknown keys, a model
  * that fails `defineModel` or clashes with a built-in name, and an experiment that fails validation all throw.
  */
-export async function loadProject(o: { config?: string; cwd?: string } = {}): Promise<Project> {
+export async function loadProject(o: { config?: string; cwd?: string; timeoutMs?: number } = {}): Promise<Project> {
   const cwd = o.cwd ?? process.env.INIT_CWD ?? process.cwd();
   let file: string | undefined;
   if (o.config) {
@@ -68,27 +71,41 @@ export async function loadProject(o: { config?: string; cwd?: string } = {}): Pr
   const registry = createRegistry(builtinModels);
   if (!file) return { registry, experiments: [...builtinExperiments], userModels: [] };
 
+  const timeoutMs = o.timeoutMs ?? (Number(process.env.FER_CONFIG_TIMEOUT_MS) > 0 ? Number(process.env.FER_CONFIG_TIMEOUT_MS) : CONFIG_LOAD_TIMEOUT_MS);
+  const path = file;
   let mod: Record<string, unknown>;
   try {
-    mod = file.endsWith('.ts') || file.endsWith('.mts')
-      ? await (await import('tsx/esm/api')).tsImport(pathToFileURL(file).href, import.meta.url) as Record<string, unknown>
-      : await import(pathToFileURL(file).href) as Record<string, unknown>;
+    mod = await settleWithin(file.endsWith('.ts') || file.endsWith('.mts')
+      ? (async () => await (await import('tsx/esm/api')).tsImport(pathToFileURL(path).href, import.meta.url) as Record<string, unknown>)()
+      : import(pathToFileURL(file).href) as Promise<Record<string, unknown>>, timeoutMs, file, 'loading it (its top-level code and any top-level await)');
   } catch (e) {
-    throw new FerCliError('E_BAD_CONFIG_FILE', `${file}: could not be loaded (${(e as Error).message}); expected an ES module whose default export is { models, experiments } or a function returning it.`, { cause: e });
+    if (e instanceof FerCliError) throw e;
+    throw new FerCliError('E_BAD_CONFIG_FILE', `${file}: could not be loaded (${(e as Error)?.message ?? String(e)}); expected an ES module whose default export is { models, experiments } or a function returning it.`, { cause: e });
   }
   let exported = (mod.default ?? mod) as unknown;
   // NOTE: a .ts config outside an ES-module package comes back through CommonJS interop: { default: <export> }.
   if (exported && typeof exported === 'object' && 'default' in exported && !('models' in exported)) exported = (exported as { default: unknown }).default;
-  const config = (typeof exported === 'function'
-    ? await (exported as (h: FerConfigHelpers) => FerConfig | Promise<FerConfig>)({ tf, defineModel, scaleWidths, defineExperiment, modelRow, reportedNumbers })
-    : exported) as FerConfig;
+  let config: FerConfig;
+  try {
+    config = (typeof exported === 'function'
+      ? await settleWithin(Promise.resolve().then(() => (exported as (h: FerConfigHelpers) => FerConfig | Promise<FerConfig>)({ tf, defineModel, scaleWidths, defineExperiment, modelRow, reportedNumbers })), timeoutMs, file, 'running its default-export function')
+      : exported) as FerConfig;
+  } catch (e) {
+    if (e instanceof FerCliError) throw e;
+    throw new FerCliError('E_BAD_CONFIG_FILE', `${file}: its default-export function threw (${(e as Error)?.message ?? String(e)}); expected it to return { models, experiments }. Fix the file (run with --debug for the stack).`, { cause: e });
+  }
   if (typeof config !== 'object' || config === null) throw new FerCliError('E_BAD_CONFIG_FILE', `${file}: the default export gave ${typeof config}, expected { models?: [...], experiments?: [...] }.`);
   for (const k of Object.keys(config)) {
     if (k !== 'models' && k !== 'experiments') throw new FerCliError('E_BAD_OPTION', `${file}: unknown key "${k}".${didYouMean(k, ['models', 'experiments'])} Allowed keys: models, experiments.`);
   }
   const models = config.models ?? [];
   if (!Array.isArray(models)) throw new FerCliError('E_BAD_CONFIG_FILE', `${file}: models is ${typeof models}, expected an array of defineModel({...}) definitions.`);
+  const seen = new Set<string>();
   for (const def of models) {
+    if (seen.has((def as ModelDef).name)) {
+      throw new FerCliError('E_BAD_CONFIG_FILE', `${file}: model "${def.name}" is listed twice in models; expected each model once. Remove one (or rename it).`);
+    }
+    seen.add((def as ModelDef).name);
     if (registry.has((def as ModelDef).name)) {
       throw new FerCliError('E_BAD_CONFIG_FILE', `${file}: model "${def.name}" is already a built-in model; expected a new name. Rename it (e.g. "my-${def.name}").`);
     }
@@ -103,4 +120,20 @@ export async function loadProject(o: { config?: string; cwd?: string } = {}): Pr
     experiments.push(e);
   }
   return { registry, experiments, userModels, configFile: file };
+}
+
+/**
+ * `p`, or E_BAD_CONFIG_FILE once `ms` have passed (a top-level await that never settles would otherwise hang the
+ * command, or end it with exit code 13 and no word). The timer keeps the process alive until then.
+ */
+async function settleWithin<T>(p: Promise<T>, ms: number, file: string, phase: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_, rej) => {
+    timer = setTimeout(() => rej(new FerCliError('E_BAD_CONFIG_FILE', `${file}: ${phase} did not finish within ${ms / 1000} s; expected the module to load and give { models, experiments } promptly. Look for a top-level await (or a promise returned by the default export) that never settles, e.g. waiting on a server or on input.`)), ms);
+  });
+  try {
+    return await Promise.race([p, late]);
+  } finally {
+    clearTimeout(timer);
+  }
 }
