@@ -1,4 +1,4 @@
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import jpeg from 'jpeg-js';
@@ -95,6 +95,29 @@ describe('loadImageFolder', () => {
     const other = mkdtempSync(join(tmpdir(), 'fer-data-img-'));
     mkdirSync(join(other, 'stuff'));
     await expect(loadImageFolder(other)).rejects.toMatchObject({ code: 'E_UNKNOWN_FORMAT' });
+  });
+  it('follows symlinked class and split folders (never drops them silently); a dangling or looping link is E_FS naming it', async () => {
+    const root = tree();
+    const elsewhere = mkdtempSync(join(tmpdir(), 'fer-data-img-other-'));
+    mkdirSync(join(elsewhere, 'disgust'));
+    writeFileSync(join(elsewhere, 'disgust', 'Training_5.png'), png(48, 48, () => [3, 3, 3]));
+    symlinkSync(join(elsewhere, 'disgust'), join(root, 'train', 'disgust'));
+    const ds = await loadImageFolder(root);
+    expect(ds.count).toBe(6);
+    expect(Array.from(ds.labels).filter((l) => l === 1)).toHaveLength(1);
+    // a whole split folder linked in
+    const splitLinked = mkdtempSync(join(tmpdir(), 'fer-data-img-'));
+    symlinkSync(join(root, 'train'), join(splitLinked, 'train'));
+    expect((await loadImageFolder(splitLinked)).count).toBe(3); // happy, angry and the linked disgust
+    // a link that leads nowhere
+    symlinkSync(join(elsewhere, 'no-such-folder'), join(root, 'train', 'fear'));
+    await expect(loadImageFolder(root)).rejects.toMatchObject({ code: 'E_FS', message: expect.stringContaining(`${join(root, 'train', 'fear')}: a symlink that cannot be followed (ENOENT: its target does not exist)`) });
+  });
+  it('an image that cannot be read (a symlink loop) says so, without the decoding hint', async () => {
+    const root = tree();
+    symlinkSync(join(root, 'train', 'happy', 'loop.png'), join(root, 'train', 'happy', 'loop.png'));
+    await expect(loadImageFolder(root)).rejects.toMatchObject({ code: 'E_BAD_IMAGE', message: expect.stringMatching(/loop\.png: cannot read the file \(ELOOP: a symlink loop/) });
+    await expect(loadImageFolder(root)).rejects.not.toThrow(/onBadRow/);
   });
   it('toGray48 validates its input', () => {
     expect(() => toGray48({ data: new Uint8Array(3), width: 2, height: 2, channels: 1 }, new Uint8Array(2304))).toThrow(/expected 4/);

@@ -1,4 +1,4 @@
-import { readdir, readFile } from 'node:fs/promises';
+import { readdir, readFile, stat } from 'node:fs/promises';
 import { extname, join } from 'node:path';
 import jpeg from 'jpeg-js';
 import { PNG } from 'pngjs';
@@ -96,7 +96,11 @@ export async function loadImageFolder(root: string, opts: ImageFolderOptions = {
     }
     try {
       const buf = await files[k % READ_AHEAD];
-      if (buf instanceof Error) throw buf;
+      if (buf instanceof Error) {
+        // Not a decoding problem: say what the OS said (a dangling or looping link, no permission, a folder).
+        const code = (buf as NodeJS.ErrnoException).code ?? 'EIO';
+        throw new FerDataError('E_BAD_IMAGE', `${e.path}: cannot read the file (${code}${code === 'ELOOP' ? ': a symlink loop' : code === 'ENOENT' ? ': a dangling symlink or the file was removed' : code === 'EISDIR' ? ': a folder with an image extension' : ''}: ${buf.message}). Fix or remove it.`, { cause: buf });
+      }
       const img = decode(buf, e.path);
       toGray48(img, pixels, count * IMAGE_PIXELS);
     } catch (err) {
@@ -160,13 +164,32 @@ export function toGray48(img: { data: Uint8Array; width: number; height: number;
 
 // --- Internal helpers ---
 
+/**
+ * The sub-folders of `path`, sorted. A symlink to a folder counts as a folder (it is followed); a symlink that
+ * leads nowhere (dangling, a loop, no permission) throws E_FS naming it, never dropped silently.
+ */
 async function dirs(path: string): Promise<string[]> {
+  let list;
   try {
-    const list = await readdir(path, { withFileTypes: true });
-    return list.filter((d) => d.isDirectory()).map((d) => d.name).sort();
+    list = await readdir(path, { withFileTypes: true });
   } catch (e) {
     throw new FerDataError('E_FS', `${path}: cannot read the folder (${(e as Error).message}). Check the path.`, { cause: e });
   }
+  const out: string[] = [];
+  for (const d of list) {
+    if (d.isDirectory()) out.push(d.name);
+    else if (d.isSymbolicLink()) {
+      let st;
+      try {
+        st = await stat(join(path, d.name));
+      } catch (e) {
+        const code = (e as NodeJS.ErrnoException).code ?? 'EIO';
+        throw new FerDataError('E_FS', `${join(path, d.name)}: a symlink that cannot be followed (${code}${code === 'ENOENT' ? ': its target does not exist' : code === 'ELOOP' ? ': it loops' : ''}); expected a link to a folder of images. Fix or remove the link.`, { cause: e });
+      }
+      if (st.isDirectory()) out.push(d.name);
+    }
+  }
+  return out.sort();
 }
 
 function decode(buf: Buffer, path: string): { data: Uint8Array; width: number; height: number; channels: 4 } {
