@@ -14,6 +14,7 @@ export type FerCliErrorCode =
   | 'E_UNKNOWN_MODEL'
   | 'E_UNKNOWN_BENCHMARK'
   | 'E_RUN_EXISTS' // a fresh run into a folder that holds another run
+  | 'E_CLASS_MISMATCH' // a model's classes do not match the data's (count, or no class name in common)
   | 'E_FOLDER_LOCKED' // a run folder another live process writes to (its lock file names the holder)
   | 'E_BAD_QUEUE_URL'
   | 'E_QUEUE_UNREACHABLE'

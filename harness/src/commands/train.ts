@@ -107,6 +107,7 @@ async function runTrainLocked(o: RunTrainOptions, held: { lock?: FolderLock }): 
   const job = resolveTrainJob({ model: o.model, preset: o.preset, sets: o.sets, data: identity, registry });
   const modelConfig = scaledConfig(registry, o.model, job.model.config, job.modelScale);
   const hog = def.inputs.hog ? (modelConfig.hog as Record<string, unknown>) : undefined;
+  checkClassCount(o.model, def.numClasses, modelConfig, ds.classNames);
   const data = prepareData(ds, rowSets(ds, job.train), job.train, hog as never);
   const source = trainSource(ds, data, job.train, job.seed);
   const trainCfg: TrainConfig = resolveTrainConfig(trainConfig(job.train, job.seed, data.trainLabels));
@@ -134,6 +135,12 @@ async function runTrainLocked(o: RunTrainOptions, held: { lock?: FolderLock }): 
   if (!o.resume || !existsSync(join(o.out, 'config.json'))) await runFiles.write(join(o.out, 'config.json'), configText, 'run config');
   log(`training ${o.model} (job ${job.hash}, preset ${job.budget}) on ${data.trainCount} ${ds.synthetic ? 'SYNTHETIC' : ''} rows, validating on ${data.val.count} PublicTest rows, ${trainCfg.epochs} epochs of ${source.stepsPerEpoch} steps`);
   const model = registry.create(o.model, modelConfig, { seed: job.seed });
+  try {
+    checkClassCount(o.model, model.outputs[0].shape[1] ?? 0, {}, ds.classNames);
+  } catch (e) {
+    model.dispose();
+    throw e;
+  }
   const history: EpochRecord[] = [];
   const historyFile = join(o.out, 'history.json');
   let historyWrite: Promise<void> = Promise.resolve();
@@ -271,6 +278,16 @@ async function checkRunFolder(out: string, o: { resume: boolean; overwrite: bool
       throw fsError(e, 'removing the old run\'s files (--overwrite)', join(out, f));
     }
   }
+}
+
+/**
+ * A model whose output classes differ in number from the data's is refused before training (it used to train the
+ * whole run and fail at saveModel): `numClasses` of the definition, of the resolved config, or the built output.
+ */
+function checkClassCount(model: string, numClasses: number, config: Record<string, unknown>, classNames: readonly string[]): void {
+  const n = typeof config.numClasses === 'number' ? config.numClasses : numClasses;
+  if (n === classNames.length) return;
+  throw new FerCliError('E_CLASS_MISMATCH', `fer train: model ${model} has ${n} output classes, the data has ${classNames.length} (${classNames.join(', ')}); expected the same number. Set the model's numClasses to ${classNames.length} (e.g. --set model.numClasses=${classNames.length} when its config has that key) or train on data with ${n} classes.`);
 }
 
 /** All values of a repeatable `--name v` / `--name=v` flag. */
