@@ -4,7 +4,7 @@
 // `run` is a drop-in for reproduce/job.ts `runJob`: run.ts calls it per job, in plan order.
 import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { Queue, type Job as BullJob } from 'bullmq';
+import { Queue, QueueEvents, type Job as BullJob } from 'bullmq';
 import type { JobOutcome, JobProgress, runJob } from '../reproduce/job.js';
 import type { Plan } from '../reproduce/plan.js';
 import { QUEUE_DEFAULTS, QUEUE_NAME, QueueError, checkRedis, createConnection, redactUrl } from './connection.js';
@@ -27,8 +27,14 @@ export interface QueueRunnerOptions {
   config?: string;
   /** Attempts before a throwing job ends as failed (QUEUE_DEFAULTS.attempts). */
   attempts?: number;
-  /** How often job states are read, ms (default 1000). */
+  /** How often the jobs that changed (queue events) are read, ms (default 1000). */
   pollMs?: number;
+  /**
+   * Jobs re-read per poll whatever the events said (round robin over the unsettled ones), so a missed event
+   * (a reconnect, a trimmed event stream) is caught up (default 20). Redis work per poll is bounded by this
+   * plus the jobs that changed, not by the number of queued jobs.
+   */
+  reconcilePerPoll?: number;
   log: (line: string) => void;
 }
 
@@ -43,6 +49,8 @@ export interface QueueRunner {
   enqueued: { added: string[]; queued: string[]; finished: string[] };
   /** Stops waiting and closes the connection (done by itself once every job has settled). */
   close(): Promise<void>;
+  /** Polls done and jobs read so far (a job read = getJob + getState). */
+  stats: { polls: number; reads: number };
 }
 
 type Settled = { ok: true; outcome: JobOutcome } | { ok: false; error: string; attempts: number };
@@ -90,7 +98,18 @@ export async function createQueueRunner(o: QueueRunnerOptions): Promise<QueueRun
   }
   o.log(`queue ${url}: ${enqueued.added.length} job(s) enqueued, ${enqueued.queued.length} already in the queue, ${enqueued.finished.length} finished before (results in ${join(o.outDir, 'jobs')})`);
 
-  // --- Following the jobs: one poll loop for all of them. ---
+  // --- Following the jobs: queue events mark the jobs that changed; one poll loop reads only those (and a few
+  // others round robin), so the Redis work does not grow with the number of queued jobs (issue 22, item 12). ---
+  const tracked = new Set(jobs.map((j) => j.hash));
+  const dirty = new Set<string>(jobs.map((j) => j.hash).filter((h) => !enqueued.finished.includes(h)));
+  const states = new Map<string, string>();
+  const stats = { polls: 0, reads: 0 };
+  let reconcileAt = 0;
+  const eventsConn = createConnection(o.url, { blocking: true });
+  const events = new QueueEvents(QUEUE_NAME, { connection: eventsConn });
+  const mark = ({ jobId }: { jobId: string }) => { if (tracked.has(jobId) && !settled.has(jobId)) dirty.add(jobId); };
+  for (const ev of ['active', 'progress', 'completed', 'failed', 'waiting', 'delayed', 'removed', 'stalled', 'retries-exhausted'] as const) events.on(ev, mark as never);
+  events.on('error', () => undefined);
   const settled = new Map<string, Settled>();
   const waiters = new Map<string, ((s: Settled) => void)[]>();
   const seen = new Map<string, string>();
@@ -119,9 +138,10 @@ export async function createQueueRunner(o: QueueRunnerOptions): Promise<QueueRun
   }
 
   async function pollOne(hash: string): Promise<{ state: string; worker?: string }> {
+    stats.reads++;
     const job = (await queue.getJob(hash)) as BullJob<QueueJobData, QueueRunInfo> | undefined;
     if (!job) {
-      settle(hash, { ok: false, error: 'the job was removed from the queue by someone else', attempts: 0 });
+      settle(hash, { ok: false, error: `the job is no longer in the queue ${url}: removed by someone (e.g. an obliterate), or Redis restarted without persistence and lost it. Run the same command again: it enqueues the jobs without a result again`, attempts: 0 });
       return { state: 'failed' };
     }
     const state = await job.getState();
@@ -155,13 +175,21 @@ export async function createQueueRunner(o: QueueRunnerOptions): Promise<QueueRun
   const poll = async () => {
     if (closed) return;
     polls++;
+    stats.polls++;
     try {
-      const counts: Record<string, number> = {};
-      for (const j of jobs) {
-        if (settled.has(j.hash)) continue;
-        const { state } = await pollOne(j.hash);
-        counts[state] = (counts[state] ?? 0) + 1;
+      const open = jobs.filter((j) => !settled.has(j.hash));
+      // A few jobs re-read whatever the events said (round robin), so a missed event is caught up.
+      for (let k = 0; k < Math.min(o.reconcilePerPoll ?? 20, open.length); k++) dirty.add(open[(reconcileAt + k) % open.length].hash);
+      reconcileAt = open.length ? (reconcileAt + (o.reconcilePerPoll ?? 20)) % open.length : 0;
+      const todo = [...dirty];
+      dirty.clear();
+      for (const h of todo) {
+        if (settled.has(h)) continue;
+        const { state } = await pollOne(h);
+        states.set(h, state);
       }
+      const counts: Record<string, number> = {};
+      for (const j of jobs) if (!settled.has(j.hash)) { const st = states.get(j.hash) ?? 'waiting'; counts[st] = (counts[st] ?? 0) + 1; }
       const ok = [...settled.values()].filter((s) => s.ok).length;
       const line = `queue: ${ok}/${jobs.length} done, ${counts.active ?? 0} running, ${(counts.waiting ?? 0) + (counts.delayed ?? 0) + (counts.prioritized ?? 0)} waiting, ${settled.size - ok} failed`;
       if (line !== overall) { overall = line; o.log(line); }
@@ -183,6 +211,8 @@ export async function createQueueRunner(o: QueueRunnerOptions): Promise<QueueRun
     if (closed) return;
     closed = true;
     allDone();
+    await events.close().catch(() => undefined);
+    eventsConn.disconnect();
     await queue.close().catch(() => undefined);
     conn.disconnect();
   }
@@ -212,7 +242,7 @@ export async function createQueueRunner(o: QueueRunnerOptions): Promise<QueueRun
     });
     throw new QueueError('E_JOBS_FAILED', `${failed.length} of ${jobs.length} job(s) failed on the queue ${url}:\n  ${lines.join('\n  ')}\nThe other jobs' results are in ${join(o.outDir, 'jobs')}; fix the cause and run the same command again (finished jobs are not run again, failed ones are retried).`);
   };
-  return { run, enqueued, close };
+  return { run, enqueued, close, stats };
 }
 
 const fmt = (s: number) => (s < 90 ? `${s.toFixed(1)}s` : s < 5400 ? `${(s / 60).toFixed(1)}min` : `${(s / 3600).toFixed(1)}h`);
