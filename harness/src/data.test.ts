@@ -28,4 +28,8 @@ describe('dataPath', () => {
     expect(lines.join('\n')).toContain('SYNTHETIC DATA: --data synthetic');
     expect(lines.join('\n')).toContain(`seed ${SYNTHETIC_SEED}`);
   });
+
+  it('--ferplus with the synthetic faces is refused, not ignored', async () => {
+    await expect(resolveData(SYNTHETIC_DATA, () => undefined, { ferPlus: '/data/fer2013new.csv' })).rejects.toMatchObject({ code: 'E_BAD_OPTION', message: expect.stringContaining('--ferplus /data/fer2013new.csv: FER+ labels join the FER2013 rows, but --data synthetic') });
+  });
 });

@@ -2,6 +2,7 @@
 // (said loudly). `fer train/evaluate/sweep`, `pnpm reproduce` and `fer bench` all read it here.
 import { basename, isAbsolute, resolve } from 'node:path';
 import { loadDataset, makeSyntheticFer, type FerDataset, type LoadOptions } from '@fer/data';
+import { FerCliError } from './errors.js';
 import { fnv1a } from './reproduce/hash.js';
 
 /** Seed of the synthetic data set used when no data is given (the one synthetic seed of the harness). */
@@ -50,6 +51,9 @@ export function dataIdentity(ds: FerDataset): DataIdentity {
  */
 export async function resolveData(given: string | undefined, log: (line: string) => void, load: LoadOptions = {}): Promise<{ ds: FerDataset; identity: DataIdentity }> {
   const p = dataPath(given);
+  if (!p && load.ferPlus) {
+    throw new FerCliError('E_BAD_OPTION', `--ferplus ${load.ferPlus}: FER+ labels join the FER2013 rows, but ${given === SYNTHETIC_DATA ? '--data synthetic' : 'no --data and no FER2013_PATH'} means the synthetic faces, which have none; expected --data PATH/fer2013.csv with --ferplus. Give the data set, or drop --ferplus.`);
+  }
   if (!p) log(`SYNTHETIC DATA: ${given === SYNTHETIC_DATA ? '--data synthetic' : 'no --data and no FER2013_PATH'}, so the synthetic FER-like faces are used (makeSyntheticFer, seed ${SYNTHETIC_SEED}). Numbers say nothing about FER2013.`);
   const ds = p ? await loadDataset(p, load) : makeSyntheticFer({ seed: SYNTHETIC_SEED });
   return { ds, identity: dataIdentity(ds) };

@@ -62,6 +62,10 @@ export function parseOverrides(items: readonly string[], defaults: object = DEFA
     const given = item.slice(0, eq).trim();
     const raw = item.slice(eq + 1).trim();
     const key = SET_ALIASES[given] ?? given;
+    // NOTE: `model.__proto__=...` would set the prototype of the overrides object: the value vanished silently.
+    if (key.split('.').some((p) => p === '__proto__' || p === 'constructor' || p === 'prototype')) {
+      throw new SpecError('E_BAD_OPTION', `--set ${given}: "${key.split('.').find((p) => p === '__proto__' || p === 'constructor' || p === 'prototype')}" is not a setting or config key; expected a key such as model.filters or train.epochs.`);
+    }
     let value: unknown;
     if (key.startsWith('model.') && key.length > 'model.'.length && !key.slice(6).includes('.')) {
       value = parseJsonish(raw);

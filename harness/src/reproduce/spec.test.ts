@@ -73,6 +73,8 @@ describe('--set overrides', () => {
     expect(() => parseOverrides(['modelScale=0'])).toThrow(/out of range/);
     expect(() => parseOverrides(['seed=-2'])).toThrow(/seed=-2: out of range/);
     expect(() => parseOverrides(['snapshots.samples=-1'])).toThrow(/out of range/);
+    expect(() => parseOverrides(['model.__proto__={"polluted":1}'])).toThrow(expect.objectContaining({ code: 'E_BAD_OPTION', message: expect.stringContaining('"__proto__" is not a setting or config key') }));
+    expect(() => parseOverrides(['model.constructor=1'])).toThrow(/not a setting or config key/);
     expect(parseOverrides(['limit=0', 'lr=5', 'train.momentum=0', 'seed=0'])).toMatchObject({ train: { trainLimit: 0, learningRate: 5, momentum: 0 }, seed: 0 });
   });
   it('one grammar: documented aliases, model.* keys, and the nearest key for a typo', () => {

@@ -96,4 +96,11 @@ describe('loadFerPlus: header (issue 13)', () => {
     expect(extra.code).toBe('E_BAD_HEADER');
     expect(extra.message).toContain('field "notes"');
   });
+  it('a header of 100,000 extra columns gives a short message naming the first few', async () => {
+    const cols = Array.from({ length: 100_000 }, (_, i) => `extra${i}`).join(',');
+    const e = await bad(`${HEADER},${cols}`);
+    expect(e.code).toBe('E_BAD_HEADER');
+    expect(e.message).toContain('unknown columns "extra0", "extra1", "extra2", "extra3", "extra4" and 99995 more');
+    expect(e.message.length).toBeLessThan(2000);
+  });
 });

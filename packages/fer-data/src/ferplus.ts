@@ -132,14 +132,17 @@ function checkHeader(file: string, line: string): void {
   const expected = `expected "${FERPLUS_COLUMNS.join(',')}"`;
   const head = `got header "${line.slice(0, 120)}"`;
   const known = FERPLUS_COLUMNS.map((h) => h.toLowerCase());
-  const unknown = got.filter((_, i) => !known.includes(lower[i]));
+  // NOTE: a header of 100k columns once made a 990 KB message: name the first few only.
+  const allUnknown = got.filter((_, i) => !known.includes(lower[i]));
+  const more = allUnknown.length > 5 ? ` and ${allUnknown.length - 5} more` : '';
+  const unknown = allUnknown.slice(0, 5);
   const missing = FERPLUS_COLUMNS.filter((h) => !lower.includes(h.toLowerCase()));
   let what: string, field: string;
   if (unknown.length > 0) {
     field = unknown[0];
     const near = unknown.map((u) => [u, _nearest(u, missing.length > 0 ? missing : FERPLUS_COLUMNS)] as const);
-    what = `unknown column${unknown.length > 1 ? 's' : ''} ${unknown.map((u) => JSON.stringify(u.slice(0, 40))).join(', ')}` +
-      near.map(([u, n]) => (n ? ` (${JSON.stringify(u.slice(0, 40))}: did you mean "${n}"?)` : '')).join('') +
+    what = `unknown column${allUnknown.length > 1 ? 's' : ''} ${unknown.map((u) => JSON.stringify(u.slice(0, 40))).join(', ')}` +
+      more + near.map(([u, n]) => (n ? ` (${JSON.stringify(u.slice(0, 40))}: did you mean "${n}"?)` : '')).join('') +
       (missing.length > 0 ? `, missing column${missing.length > 1 ? 's' : ''} ${missing.map((m) => `"${m}"`).join(', ')}` : '');
   } else if (missing.length > 0) {
     field = missing[0];
