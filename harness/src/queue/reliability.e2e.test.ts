@@ -1,0 +1,119 @@
+// Issue 22, item 5, through a real Redis (Debian's redis-server on a free loopback port) and real processes:
+// (f) a worker whose --results folder cannot be written says so in its log and leaves the job to the others
+//     (no attempt used up, no failure recorded): another worker finishes it;
+// (g) fer sweep --queue with --config: the worker's fer train child gets the config (the user model trains).
+// Skipped (loudly) only when redis-server is not installed.
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { AttemptRecord } from './protocol.js';
+
+const harness = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
+const cli = join(harness, 'src', 'cli.ts');
+const hasRedis = spawnSync('redis-server', ['--version'], { stdio: 'ignore' }).status === 0;
+if (!hasRedis) console.warn('\n*** SKIPPED harness/src/queue/reliability.e2e.test.ts: redis-server is not installed. ***\n');
+const MIN = 60_000;
+const backend = process.env.FER_BACKEND ?? 'auto';
+// Tiny jobs: the queue's behaviour is under test, not the training.
+const TINY = ['--set', 'train.trainLimit=96', '--set', 'train.evalLimit=28'];
+
+class Proc {
+  out = '';
+  readonly exited: Promise<number | null>;
+  private listeners = new Set<() => void>();
+  constructor(readonly name: string, readonly child: ChildProcess) {
+    const keep = (b: Buffer) => { this.out += b.toString(); for (const l of this.listeners) l(); };
+    child.stdout!.on('data', keep);
+    child.stderr!.on('data', keep);
+    this.exited = new Promise((res) => child.on('exit', (code) => { for (const l of this.listeners) l(); res(code); }));
+  }
+  waitFor(re: RegExp, ms = 5 * MIN): Promise<RegExpMatchArray> {
+    return new Promise((res, rej) => {
+      const check = () => {
+        const m = this.out.match(re);
+        if (m) { done(); res(m); } else if (this.child.exitCode !== null || this.child.signalCode !== null) { done(); rej(new Error(`${this.name} exited before printing ${re}:\n${this.out.slice(-3000)}`)); }
+      };
+      const timer = setTimeout(() => { done(); rej(new Error(`${this.name}: no ${re} within ${ms / 1000}s:\n${this.out.slice(-3000)}`)); }, ms);
+      const done = () => { clearTimeout(timer); this.listeners.delete(check); };
+      this.listeners.add(check);
+      check();
+    });
+  }
+  kill(sig: NodeJS.Signals = 'SIGTERM') { if (this.child.exitCode === null && this.child.signalCode === null) this.child.kill(sig); }
+}
+
+const procs: Proc[] = [];
+function fer(name: string, args: string[]): Proc {
+  const child = spawn(process.execPath, ['--conditions=@fer/source', '--import', 'tsx', cli, ...args], {
+    cwd: harness, env: { ...process.env, FER_ENGINE_WEBGPU: '0', FER2013_PATH: '' }, stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const p = new Proc(name, child);
+  procs.push(p);
+  return p;
+}
+
+function freePort(): Promise<number> {
+  return new Promise((res, rej) => {
+    const s = createServer();
+    s.on('error', rej);
+    s.listen(0, '127.0.0.1', () => { const port = (s.address() as { port: number }).port; s.close(() => res(port)); });
+  });
+}
+
+describe.skipIf(!hasRedis)('queue workers that cannot run a job leave it to others (real redis-server)', () => {
+  let redis: Proc;
+  let url = '';
+  beforeAll(async () => {
+    const port = await freePort();
+    redis = new Proc('redis-server', spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: ['ignore', 'pipe', 'pipe'] }));
+    await redis.waitFor(/Ready to accept connections/, MIN);
+    url = `redis://127.0.0.1:${port}`;
+  }, 2 * MIN);
+  afterAll(async () => {
+    for (const p of procs) p.kill('SIGKILL');
+    await Promise.all(procs.map((p) => p.exited));
+    redis?.kill('SIGTERM');
+    await redis?.exited;
+  }, MIN);
+
+  it('(f) a worker whose --results cannot be written logs why, leaves the job and stops; another worker finishes it', async () => {
+    const q = `${url}/5`;
+    const out = mkdtempSync(join(tmpdir(), 'fer-queue-f-'));
+    const blocker = join(mkdtempSync(join(tmpdir(), 'fer-queue-f-bad-')), 'a-file');
+    writeFileSync(blocker, ''); // a file where the results folder should be: nothing can be written under it
+    const bad = fer('worker (bad results)', ['worker', '--queue', q, '--name', 'worker-bad', '--stall-ms', '2000', '--results', join(blocker, 'results')]);
+    await bad.waitFor(/ready on/);
+    const run = fer('reproduce --queue', ['reproduce', '--budget', 'smoke', '--only', 'filters', ...TINY, '--backend', backend, '--queue', q, '--out', out]);
+    await bad.waitFor(/fer worker worker-bad cannot run jobs: the results folder is not writable here \(ENOTDIR/);
+    expect(await bad.exited).not.toBe(0);
+    expect(bad.out).toMatch(/E_WORKER_UNFIT/);
+    const good = fer('worker (good)', ['worker', '--queue', q, '--name', 'worker-good', '--stall-ms', '2000']);
+    expect(await run.exited, run.out.slice(-3000)).toBe(0);
+    const [hash] = readdirSync(join(out, 'jobs'));
+    const recs = readFileSync(join(out, 'jobs', hash, 'attempts.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as AttemptRecord);
+    expect(recs.map((r) => `${r.event} ${r.worker} ${r.status ?? ''}`.trim())).toEqual(['start worker-good', 'end worker-good done']);
+    good.kill('SIGTERM');
+    await good.exited;
+  }, 10 * MIN);
+
+  it('(g) fer sweep --queue --config: the worker\'s fer train child gets the config, so a user model trains', async () => {
+    const q = `${url}/6`;
+    const out = mkdtempSync(join(tmpdir(), 'fer-queue-g-'));
+    const config = resolve(harness, '..', 'examples', 'my-model', 'fer.config.mjs');
+    const w = fer('worker', ['worker', '--queue', q, '--name', 'worker-g', '--stall-ms', '2000']);
+    await w.waitFor(/ready on/);
+    const sweep = fer('sweep --queue --config', ['sweep', '--model', 'my-net', '--config', config, '--preset', 'smoke', '--grid', 'lr=1e-3', '--set', 'limit=48', '--set', 'data.validationLimit=28', '--backend', backend, '--queue', q, '--out', out]);
+    expect(await sweep.exited, `${sweep.out.slice(-2000)}\n${w.out.slice(-2000)}`).toBe(0);
+    const board = JSON.parse(readFileSync(join(out, 'leaderboard.json'), 'utf8')) as { id: string; status: string }[];
+    expect(board.map((r) => r.status)).toEqual(['done']);
+    const cfg = JSON.parse(readFileSync(join(out, 'jobs', board[0].id, 'config.json'), 'utf8'));
+    expect(cfg).toMatchObject({ preset: 'smoke', model: { name: 'my-net' } });
+    expect(existsSync(join(out, 'jobs', board[0].id, 'model', 'fer.json'))).toBe(true);
+    w.kill('SIGTERM');
+    await w.exited;
+  }, 10 * MIN);
+});
