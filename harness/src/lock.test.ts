@@ -4,7 +4,7 @@ import { hostname, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { LOCK_FILE, holderAlive, lockFolder } from './lock.js';
+import { LOCK_FILE, holderAlive, lockFolder, lockFolderWaiting } from './lock.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const fresh = () => mkdtempSync(join(tmpdir(), 'fer-lock-'));
@@ -48,6 +48,17 @@ describe('lockFolder: one writer per run folder', () => {
     }
     fakeLock(dir, { pid: Number(deadPid()), host: 'other-machine' });
     expect(() => lockFolder(dir, 'fer train')).toThrow(expect.objectContaining({ code: 'E_FOLDER_LOCKED', message: expect.stringMatching(/held from another host \(other-machine\); if no run is left there, delete .*\.fer-lock/) }));
+  });
+
+  it('lockFolderWaiting waits for a live holder to release (a short critical section), else E_FOLDER_LOCKED', async () => {
+    const dir = fresh();
+    const a = lockFolder(dir, 'pnpm reproduce --queue (writing the report)');
+    await expect(lockFolderWaiting(dir, 'second', 0)).rejects.toMatchObject({ code: 'E_FOLDER_LOCKED' });
+    const waiting = lockFolderWaiting(dir, 'second', 60_000);
+    setTimeout(() => a.release(), 300);
+    const b = await waiting;
+    expect(JSON.parse(readFileSync(join(dir, LOCK_FILE), 'utf8')).command).toBe('second');
+    b.release();
   });
 
   it('processes racing for one stale lock: exactly one wins', async () => {

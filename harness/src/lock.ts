@@ -152,6 +152,22 @@ export function lockFolder(dir: string, command: string): FolderLock {
 }
 
 /**
+ * {@link lockFolder}, retried every 250 ms while another live process holds the lock, for at most `waitMs`
+ * (then its E_FOLDER_LOCKED). For short critical sections (writing a report) that two processes may reach.
+ */
+export async function lockFolderWaiting(dir: string, command: string, waitMs: number): Promise<FolderLock> {
+  const until = Date.now() + waitMs;
+  for (;;) {
+    try {
+      return lockFolder(dir, command);
+    } catch (e) {
+      if ((e as { code?: string }).code !== 'E_FOLDER_LOCKED' || Date.now() >= until) throw e;
+      await new Promise((r) => setTimeout(r, 250));
+    }
+  }
+}
+
+/**
  * Removes the stale lock `file` of the dead `stale` holder. Two processes may find the same stale lock, so
  * removing it needs a second, short-lived lock `<file>.break` (exclusive create): inside it the lock is read
  * again and removed only if it still is the stale holder's (never a lock taken since). A `.break` file left

@@ -12,7 +12,7 @@ import { renderPng, type VegaLiteSpec } from '@fer/metrics';
 import { loadModel, localStepper, type ModelRegistry, type ProgressEvent, type StepperFactory } from '@fer/models';
 import { startBackend, type StartedBackend as BackendInfo } from '../backend.js';
 import { dataPath, resolveData, SYNTHETIC_DATA } from '../data.js';
-import { lockFolder, type FolderLock } from '../lock.js';
+import { lockFolder, lockFolderWaiting, type FolderLock } from '../lock.js';
 import { loadProject } from '../project.js';
 import { deepDream } from '../figures/pictures.js';
 import { encodePng, grayTile, grid } from '../figures/png.js';
@@ -122,7 +122,9 @@ async function reproduceOn(opts: ReproduceOptions, stop: StopControl, held: { lo
   // Check every job's augmentation names before any work (hybrids get HOG of the augmented image: see prepare.ts).
   for (const j of plan.jobs) augmentSpecs(j.train.augment);
   const outDir = resolve(opts.out ?? join('results', `${budget}-${identity.id}`));
-  held.lock = lockFolder(outDir, `pnpm reproduce${opts.queue ? ' --queue' : ''}`);
+  // NOTE: with --queue, two submitters of one reproduction may share --out (the queue runs each job once); they
+  // take the lock only to write the report (below). A local run writes job folders: it holds it throughout.
+  if (!opts.queue) held.lock = lockFolder(outDir, 'pnpm reproduce');
   mkdirSync(join(outDir, 'figures'), { recursive: true });
   mkdirSync(join(outDir, 'jobs'), { recursive: true });
   log(`fer reproduce: budget ${budget} (${BUDGET_SETTINGS[budget].description}); backend ${backend.backend} (${backend.reason}); ${seeds} seed(s); out ${outDir}`);
@@ -229,6 +231,7 @@ async function reproduceOn(opts: ReproduceOptions, stop: StopControl, held: { lo
     log(`${label}: ${o.status === 'cached' ? 'cached' : 'done'} — validation ${(o.validation.accuracy * 100).toFixed(1)}%, test ${(o.test.accuracy * 100).toFixed(1)}% (best epoch ${o.bestEpoch}, ${fmt(o.wallSeconds)})`);
   }
 
+  if (opts.queue) held.lock = await lockFolderWaiting(outDir, 'pnpm reproduce --queue (writing the report)', 120_000);
   const tReport = performance.now();
   const unfinished = plan.jobs.filter((j) => !outcomes.has(j.hash));
   const why = { hours: `--hours ${opts.hours} spent`, SIGINT: 'Ctrl-C (SIGINT)', SIGTERM: 'SIGTERM', signal: 'a stop was requested' };
