@@ -76,7 +76,7 @@ export async function saveModel(dir: string, model: tf.LayersModel, meta: SavedM
 
 /** The largest model.json or fer.json {@link loadModel} reads (bytes). */
 export const MAX_MODEL_JSON_BYTES = 64 * 2 ** 20;
-/** The largest total of weight files {@link loadModel} reads (bytes; the largest built-in model is about 70 MB). */
+/** The largest total of weight files {@link loadModel} reads (bytes; paper-shallow, the largest paper network, saves 76 MB). */
 export const MAX_WEIGHT_BYTES = 2 ** 30;
 
 /**
