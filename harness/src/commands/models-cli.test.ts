@@ -12,7 +12,6 @@ import { builtinModels, createRegistry, saveModel } from '@fer/models';
 import { createProgressRenderer, formatSeconds, runFiles } from './_models-common.js';
 import { formatEvaluation, runEvaluate } from './evaluate.js';
 import { imageToGray48, runPredict } from './predict.js';
-import { gridJobs, randomJobs, runSweep } from './sweep.js';
 import { collectRepeated, runTrain } from './train.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -144,58 +143,6 @@ describe('fer predict', () => {
     expect(cli.stdout.split('\n').filter((l) => /^\s+\w+\s+\d+\.\d%$/.test(l))).toHaveLength(6);
     const bad = await runCli(['predict', '--model', modelDir, '--backend', 'cpu', join(dir, 'missing.png')]);
     expect(bad.code).not.toBe(0);
-  }, 120_000);
-});
-
-describe('fer sweep', () => {
-  it('expands grids and seeded random draws', () => {
-    expect(gridJobs('lr=1e-4,3e-4;l2=1e-4,1e-3').map((j) => j.sets)).toEqual([
-      ['lr=1e-4', 'l2=1e-4'], ['lr=1e-4', 'l2=1e-3'], ['lr=3e-4', 'l2=1e-4'], ['lr=3e-4', 'l2=1e-3'],
-    ]);
-    expect(gridJobs('units=[256,512],[512,512]').map((j) => j.sets)).toEqual([['units=[256,512]'], ['units=[512,512]']]);
-    const r1 = randomJobs(3, 'lr=log:1e-5:1e-3;dropout=0.2:0.6;units=choice:256,512', 4);
-    expect(randomJobs(3, 'lr=log:1e-5:1e-3;dropout=0.2:0.6;units=choice:256,512', 4)).toEqual(r1);
-    for (const j of r1) {
-      const lr = Number(j.sets[0].split('=')[1]);
-      expect(lr).toBeGreaterThanOrEqual(1e-5);
-      expect(lr).toBeLessThanOrEqual(1e-3);
-    }
-  });
-
-  it('runs jobs in parallel, ranks by validation accuracy, skips finished jobs on rerun', async () => {
-    const out = join(dir, 'sweep');
-    const ran: string[] = [];
-    const runJob = async (job: { id: string; sets: string[] }, jobDir: string) => {
-      ran.push(job.id);
-      const lr = Number(job.sets[0].split('=')[1]);
-      if (lr > 1) throw new Error('diverged');
-      await import('node:fs/promises').then((fs) => fs.mkdir(jobDir, { recursive: true }));
-      await writeFile(join(jobDir, 'metrics.json'), JSON.stringify({ bestValAccuracy: lr * 1000, accuracy: 0, bestEpoch: 1, epochs: 1, trainSeconds: 1 }));
-    };
-    const jobs = gridJobs('lr=1e-4,3e-4,2e-4,5');
-    const rows = await runSweep({ model: 'paper-shallow', jobs, out, parallel: 2, runJob, log: quiet });
-    expect(rows.map((r) => r.id)).toEqual(['lr=3e-4', 'lr=2e-4', 'lr=1e-4', 'lr=5']);
-    expect(rows[3]).toMatchObject({ status: 'failed', error: 'diverged' });
-    expect(await readFile(join(out, 'leaderboard.md'), 'utf8')).toMatch(/\|\s+1 \| lr=3e-4 /);
-    ran.length = 0;
-    await runSweep({ model: 'paper-shallow', jobs, out, parallel: 2, runJob, log: quiet });
-    expect(ran).toEqual(['lr=5']);
-  });
-
-  it('runs a real fer train child job end to end (tiny, cpu, synthetic)', async () => {
-    const out = join(dir, 'sweep-real');
-    const saved = process.env.FER2013_PATH;
-    delete process.env.FER2013_PATH;
-    try {
-      const rows = await runSweep({
-        model: 'paper-shallow', jobs: gridJobs('lr=1e-3'), out, backend: 'cpu', log: quiet,
-        baseSets: ['model.filters=[2,2]', 'model.denseUnits=4', 'epochs=1', 'batch=16', 'limit=32', 'data.validationLimit=32'],
-      });
-      expect(rows[0]).toMatchObject({ id: 'lr=1e-3', status: 'done', epochs: 1 });
-      expect(existsSync(join(out, 'jobs', 'lr=1e-3', 'model', 'model.json'))).toBe(true);
-    } finally {
-      if (saved !== undefined) process.env.FER2013_PATH = saved;
-    }
   }, 120_000);
 });
 

@@ -41,6 +41,10 @@ export interface RunTrainOptions {
   overwrite?: boolean;
   log?: (line: string) => void;
   onProgress?: (p: ProgressEvent) => void;
+  /** A graceful stop (@fer/models train `stop`): the run ends at the next step with a checkpoint, unfinished (metrics null). */
+  stop?: AbortSignal;
+  /** End after this epoch of the full schedule (@fer/models train `stopAfterEpoch`; fer sweep's rungs), unfinished (metrics null). */
+  stopAfterEpoch?: number;
 }
 
 /** What `fer train` writes to metrics.json. */
@@ -82,7 +86,10 @@ export function resolveTrainJob(o: { model: string; preset?: string; sets?: stri
  * into `out`, each file atomically. A fresh run into a folder holding another run throws E_RUN_EXISTS unless
  * `overwrite`; `resume` refuses checkpoints of another config.
  */
-export async function runTrain(o: RunTrainOptions): Promise<{ metrics: TrainMetrics; result: TrainResult; hash: string }> {
+export async function runTrain(o: RunTrainOptions & { stop?: undefined; stopAfterEpoch?: undefined }): Promise<{ metrics: TrainMetrics; result: TrainResult; hash: string }>;
+/** With `stop` or `stopAfterEpoch`: metrics is null when the run ended unfinished (no model/ or metrics.json written; `--resume` continues it). */
+export async function runTrain(o: RunTrainOptions): Promise<{ metrics: TrainMetrics | null; result: TrainResult; hash: string }>;
+export async function runTrain(o: RunTrainOptions): Promise<{ metrics: TrainMetrics | null; result: TrainResult; hash: string }> {
   const log = o.log ?? ((l: string) => process.stdout.write(`${l}\n`));
   const { registry } = await loadProject({ config: o.config });
   const def = registry.get(o.model);
@@ -136,6 +143,8 @@ export async function runTrain(o: RunTrainOptions): Promise<{ metrics: TrainMetr
       resume: o.resume ?? false,
       overwrite: o.overwrite ?? false,
       runConfig: { model: resolved.model, data: dataRecord },
+      stop: o.stop,
+      stopAfterEpoch: o.stopAfterEpoch,
       onProgress: o.onProgress ?? ((p) => bar!.update(p)),
       onWarning: (w) => log(`warning: ${w.message}`),
       onEpoch: (r) => {
@@ -150,6 +159,10 @@ export async function runTrain(o: RunTrainOptions): Promise<{ metrics: TrainMetr
     await historyWrite;
     await runFiles.write(historyFile, `${JSON.stringify(result.history, null, 2)}\n`, 'training history');
     if (o.resume) await runFiles.write(join(o.out, 'config.json'), configText, 'run config');
+    if (result.stopped) {
+      log(`stopped in epoch ${result.stopped.epoch} at step ${result.stopped.step} of ${result.stopped.steps}; --resume continues it`);
+      return { metrics: null, result, hash: job.hash };
+    }
     const stored = await saveModel(join(o.out, 'model'), model, {
       modelName: o.model,
       config: modelConfig,
@@ -195,6 +208,7 @@ export default defineCommand({
     workers: { type: 'string', description: 'data-parallel worker threads (@fer/engine)', default: '1' },
     threads: { type: 'string', description: 'CPU threads of the native kernels (default: one per core)' },
     resume: { type: 'boolean', description: 'continue from out/checkpoints (refused when their config differs)', default: false },
+    'stop-after-epoch': { type: 'string', description: 'end after this epoch of the schedule, resumable with --resume (fer sweep\'s rungs)' },
     overwrite: { type: 'boolean', description: 'delete another run\'s files in --out first (a fresh run refuses a folder holding a run)', default: false },
   },
   async run({ args, rawArgs }) {
@@ -210,6 +224,7 @@ export default defineCommand({
       ...(args.threads !== undefined ? { threads: positiveThreads(args.threads) } : {}),
       resume: Boolean(args.resume),
       overwrite: Boolean(args.overwrite),
+      ...(args['stop-after-epoch'] !== undefined ? { stopAfterEpoch: positiveThreads(args['stop-after-epoch'], '--stop-after-epoch') } : {}),
     });
   },
 });
@@ -248,9 +263,9 @@ async function prepareRunFolder(out: string, o: { resume: boolean; overwrite: bo
   }
 }
 
-function positiveThreads(v: string): number {
+function positiveThreads(v: string, flag = '--threads'): number {
   const n = Number(v);
-  if (!Number.isInteger(n) || n < 1) throw new Error(`--threads: got "${v}"; expected a positive integer, e.g. --threads 2.`);
+  if (!Number.isInteger(n) || n < 1) throw new Error(`${flag}: got "${v}"; expected a positive integer, e.g. ${flag} 2.`);
   return n;
 }
 

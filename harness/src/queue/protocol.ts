@@ -37,6 +37,10 @@ export interface SweepJobData extends JobPlace {
   data: string;
   sets: string[];
   backend: string;
+  /** fer train --preset (absent: paper). */
+  preset?: string;
+  /** fer train --stop-after-epoch: an ASHA rung; the job is done once the history holds this many epochs. */
+  stopAfterEpoch?: number;
 }
 
 export type QueueJobData = ReproduceJobData | SweepJobData;

@@ -9,6 +9,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Queue, UnrecoverableError, WaitingError, Worker, type Job as BullJob } from 'bullmq';
 import { QUEUE_DEFAULTS, QUEUE_NAME, QueueError, checkRedis, createConnection, redactUrl } from './connection.js';
+import { epochsIn } from './sweep.js';
 import type { AttemptRecord, ChildMessage, ChildRequest, QueueJobData, QueueProgress, QueueRunInfo, SweepJobData } from './protocol.js';
 
 export interface QueueWorkerOptions {
@@ -86,7 +87,7 @@ export async function startQueueWorker(o: QueueWorkerOptions): Promise<QueueWork
     const t0 = performance.now();
     mkdirSync(dir, { recursive: true });
     const finishedFile = d.kind === 'reproduce' ? 'result.json' : 'metrics.json';
-    if (existsSync(join(dir, finishedFile))) {
+    if (existsSync(join(dir, finishedFile)) || (d.kind === 'sweep' && d.stopAfterEpoch !== undefined && epochsIn(dir) >= d.stopAfterEpoch)) {
       log(`${d.label} result exists in ${dir}: not run again`);
       return { worker: name, seconds: 0, attempt, resumedFrom: 0, dir, cached: true, finishedAt: new Date().toISOString() };
     }
@@ -216,7 +217,9 @@ function sweepInChild(d: SweepJobData, dir: string, o: QueueWorkerOptions, child
   const data = o.data ?? d.data;
   const args = ['--conditions=@fer/source', '--import', 'tsx', join(harnessRoot, 'src', 'cli.ts'), 'train', '--model', d.model, '--out', dir, '--backend', o.backend ?? d.backend];
   if (data) args.push('--data', data);
+  if (d.preset) args.push('--preset', d.preset);
   for (const s of d.sets) args.push('--set', s);
+  if (d.stopAfterEpoch !== undefined) args.push('--stop-after-epoch', String(d.stopAfterEpoch));
   if (resume) args.push('--resume');
   const child = spawn(process.execPath, args, { cwd: harnessRoot, stdio: ['ignore', 'pipe', 'pipe'] });
   children.add(child);

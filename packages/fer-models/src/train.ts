@@ -132,6 +132,14 @@ export interface TrainArgs {
    * (`signal` instead throws E_ABORTED and keeps only the last completed epoch.)
    */
   stop?: AbortSignal;
+  /**
+   * Train only up to this 1-based epoch of the schedule, then return with `stopped: { epoch: stopAfterEpoch + 1,
+   * step: 0, steps }`: the schedule (`config.epochs`, the learning rate of every epoch) stays that of the whole run,
+   * so `resume: true` from the epoch's checkpoint continues bit-exactly as if training had never paused (successive
+   * halving: a trial trained to a rung and promoted later). Needs `checkpointDir` to be resumable; no mid-epoch
+   * checkpoint is written (the epoch's own is the resume point). Ignored when it is >= `config.epochs`.
+   */
+  stopAfterEpoch?: number;
   /** Step implementation; default {@link localStepper}. @fer/engine's `createDataParallelStepper()` fits here. */
   stepper?: StepperFactory;
   /** Writes a checkpoint after every epoch (keeps the newest two). Stale `*.tmp-*` files in it are removed on start. */
@@ -208,6 +216,9 @@ export async function train(args: TrainArgs): Promise<TrainResult> {
   const lastGoodText = () =>
     !args.checkpointDir ? 'no checkpoint was written (no checkpointDir)' : lastGood ? `the last good checkpoint is ${lastGood}` : `no checkpoint was written yet in ${args.checkpointDir}`;
 
+  if (args.stopAfterEpoch !== undefined && !(Number.isInteger(args.stopAfterEpoch) && args.stopAfterEpoch >= 1)) {
+    throw new FerModelsError('E_BAD_OPTION', `train: stopAfterEpoch is ${args.stopAfterEpoch}, expected a positive integer (a 1-based epoch of the schedule) or undefined.`);
+  }
   if (args.resume && !args.checkpointDir) throw new FerModelsError('E_BAD_OPTION', 'train: resume is true but no checkpointDir was given. Pass the checkpointDir of the run to resume.');
   if (args.checkpointDir) {
     await removeStaleTempFiles(args.checkpointDir, 'checkpoint folder');
@@ -276,6 +287,10 @@ export async function train(args: TrainArgs): Promise<TrainResult> {
     if (startEpoch >= config.epochs) stoppedEarly = state.history.length < config.epochs;
     for (let e = startEpoch; e < config.epochs; e++) {
       if (stoppedEarly) break;
+      if (args.stopAfterEpoch !== undefined && e >= args.stopAfterEpoch) {
+        stopped = { epoch: e + 1, step: e === startEpoch && partial ? partial.step : 0, steps };
+        break;
+      }
       const te = performance.now();
       const lr = learningRateAt(config, e, state.plateau.lr);
       // A mid-epoch resume replays the epoch's batches (a pure function of e) and skips the steps already done.
