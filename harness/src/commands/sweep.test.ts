@@ -4,6 +4,7 @@ import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promis
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { PNG } from 'pngjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { gridSets, parseSpace, randomSampler } from '../sweep/space.js';
 import { runSweep, type LeaderboardRow, type TrialRunner } from './sweep.js';
@@ -96,6 +97,14 @@ describe('runSweep (injected trial runner)', () => {
     expect(rows[0].key).toBe(nearest.key);
     expect(done.every((r) => r.rung === 2 && r.epochs === 9)).toBe(true);
     expect(rows.filter((r) => r.status === 'paused').every((r) => r.epochs < 9)).toBe(true);
+    // figures: small PNGs, linked from the leaderboard
+    expect((await readdir(join(out, 'figures'))).sort()).toEqual(['accuracy-vs-lr.png', 'curves.png']);
+    for (const f of ['curves.png', 'accuracy-vs-lr.png']) {
+      const png = PNG.sync.read(await readFile(join(out, 'figures', f)));
+      expect(png.width).toBeGreaterThan(300);
+      expect(png.width).toBeLessThan(1000);
+    }
+    expect(await readFile(join(out, 'leaderboard.md'), 'utf8')).toMatch(/!\[figures\/curves\.png\]\(figures\/curves\.png\)/);
     // the same seed draws the same trials
     const again = await runSweep({ model: 'paper-shallow', out: join(dir, 'asha-again'), trials: 9, sample: randomSampler(axes, 3), axes, asha: { minEpochs: 1 }, maxEpochs: 9, log: quiet, runTrial: fakeRunner([], { maxEpochs: 9 }) });
     expect(again.rows.map((r) => [r.params.lr, r.epochs])).toEqual(rows.map((r) => [r.params.lr, r.epochs]));

@@ -10,7 +10,7 @@ import { mkdir, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { defineCommand } from 'citty';
-import { markdownTable } from '@fer/metrics';
+import { markdownTable, renderPng } from '@fer/metrics';
 import type { EpochRecord } from '@fer/models';
 import { dataPath, userPath } from '../data.js';
 import { SHARED_ARGS } from '../flags.js';
@@ -20,6 +20,7 @@ import { hashConfig } from '../reproduce/hash.js';
 import { parseOverrides } from '../reproduce/overrides.js';
 import { DEFAULTS, SpecError } from '../reproduce/spec.js';
 import { ASHA_ETA, ashaLevels, expectedEpochsPerTrial, runAsha, scoreAt, type AshaEvent, type TrialOutcome } from '../sweep/asha.js';
+import { accuracyVsParamSpec, figureName, sweepCurvesSpec } from '../sweep/figures.js';
 import { distinctSampler, gridSets, parseSpace, randomSampler, spaceSize, type SpaceAxis, type TrialSets } from '../sweep/space.js';
 import { formatSeconds } from './_models-common.js';
 import { collectRepeated, resolveTrainJob, runTrain } from './train.js';
@@ -190,7 +191,7 @@ export async function runSweep(o: RunSweepOptions): Promise<SweepResult> {
         speed.seconds += (performance.now() - mark) / 1000;
         mark = performance.now();
         log(`[trial ${i + 1}] epoch ${m[1]}/${epochs}${epochs < maxEpochs ? ` (rung; of ${maxEpochs})` : ''}: ${line.slice(m[0].length).trim()} | sweep: ${etaText()}`);
-      } else if (!/^(backend|training|SYNTHETIC)/.test(line)) log(`[trial ${i + 1}] ${line}`);
+      } else if (!/^(backend|training|SYNTHETIC|stopped in epoch)/.test(line)) log(`[trial ${i + 1}] ${line}`);
     };
     let failure: { message: string; code?: string } | null = null;
     try {
@@ -238,7 +239,8 @@ export async function runSweep(o: RunSweepOptions): Promise<SweepResult> {
     stop.dispose();
   }
   const rows = await leaderboard(out, result.trials.map((t, i) => ({ ...t, sets: configs[i], key: keyOf(configs[i]), error: t.error ?? errors.get(i) })), levels, o.axes);
-  await writeLeaderboard(out, { model: o.model, preset, data, levels, eta, asha: Boolean(o.asha), rows, axes: o.axes, stopped: result.stopped, continueWith: o.continueWith });
+  const figures = await drawFigures(out, o.model, rows, o.axes, log);
+  await writeLeaderboard(out, { model: o.model, preset, data, levels, eta, asha: Boolean(o.asha), rows, axes: o.axes, stopped: result.stopped, continueWith: o.continueWith, figures });
   if (result.stopped) log(`[sweep] stopped${stop.reason ? ` (${stop.reason})` : ''} after ${formatSeconds((performance.now() - t0) / 1000)}; ${rows.length} trials so far. Continue with:\n  ${o.continueWith ?? 'the same command'}`);
   else log(`[sweep] done: ${rows.length} trials, ${trainedEpochs} epochs trained in this run (${formatSeconds((performance.now() - t0) / 1000)}).`);
   return { rows, levels, stopped: result.stopped };
@@ -296,13 +298,38 @@ async function leaderboard(out: string, trials: { sets: TrialSets; key: string; 
   return rows;
 }
 
-async function writeLeaderboard(out: string, s: { model: string; preset: string; data: string; levels: number[]; eta: number; asha: boolean; rows: LeaderboardRow[]; axes?: SpaceAxis[]; stopped: boolean; continueWith?: string }): Promise<void> {
+/**
+ * figures/curves.png and figures/accuracy-vs-<key>.png (small PNGs); returns their paths relative to `out`. A figure
+ * that cannot be drawn is reported through `log` and skipped: the leaderboard is written anyway.
+ */
+async function drawFigures(out: string, model: string, rows: LeaderboardRow[], axes: SpaceAxis[] | undefined, log: (line: string) => void): Promise<string[]> {
+  const withData = rows.filter((r) => r.accuracy.some((a) => a !== null));
+  if (withData.length === 0) return [];
+  const keys = axes?.length ? axes : [...new Set(rows.flatMap((r) => Object.keys(r.params)))].map((key): SpaceAxis => ({ key, kind: 'choice', values: [...new Set(rows.map((r) => r.params[key]).filter((v) => v !== undefined))] }));
+  const specs = [
+    { file: 'curves.png', spec: sweepCurvesSpec(withData, model) },
+    ...keys.map((a) => ({ file: figureName(a.key), spec: accuracyVsParamSpec(withData, a, model) })),
+  ];
+  await mkdir(join(out, 'figures'), { recursive: true });
+  const written: string[] = [];
+  for (const { file, spec } of specs) {
+    try {
+      await writeFile(join(out, 'figures', file), await renderPng(spec, { scale: 1.5 }));
+      written.push(`figures/${file}`);
+    } catch (e) {
+      log(`[sweep] warning: figure ${file} not drawn: ${(e as Error).message}`);
+    }
+  }
+  return written;
+}
+
+async function writeLeaderboard(out: string, s: { model: string; preset: string; data: string; levels: number[]; eta: number; asha: boolean; rows: LeaderboardRow[]; axes?: SpaceAxis[]; stopped: boolean; continueWith?: string; figures: string[] }): Promise<void> {
   const keys = s.axes?.length ? s.axes.map((a) => a.key) : [...new Set(s.rows.flatMap((r) => Object.keys(r.params)))];
   const winner = s.rows.find((r) => r.status === 'done') ?? null;
   const json = {
     model: s.model, preset: s.preset, data: s.data, selection: 'PublicTest (validation); PrivateTest is never read by the sweep',
     scheduler: s.asha ? { kind: 'asha', levels: s.levels, eta: s.eta } : { kind: 'full', epochs: s.levels[0] },
-    stopped: s.stopped, winner: winner ? { trial: winner.trial, key: winner.key, hash: winner.hash, sets: winner.sets, publicTest: winner.publicTest, bestEpoch: winner.bestEpoch } : null,
+    stopped: s.stopped, figures: s.figures, winner: winner ? { trial: winner.trial, key: winner.key, hash: winner.hash, sets: winner.sets, publicTest: winner.publicTest, bestEpoch: winner.bestEpoch } : null,
     trials: s.rows,
   };
   await writeFile(join(out, 'leaderboard.json'), `${JSON.stringify(json, null, 2)}\n`);
@@ -319,6 +346,8 @@ async function writeLeaderboard(out: string, s: { model: string; preset: string;
     winner ? `Winner: trial ${winner.trial + 1} (${winner.sets.join(' ')}), PublicTest ${pct(winner.publicTest)} at epoch ${winner.bestEpoch}, job hash ${winner.hash}, folder trials/${winner.key}.` : 'No trial has trained the full schedule yet.',
     ...(s.stopped ? ['', `Stopped early; continue with: \`${s.continueWith ?? 'the same command'}\``] : []),
     '', md, '',
+    ...s.figures.map((f) => `![${f}](${f})`),
+    ...(s.figures.length ? [''] : []),
   ];
   await writeFile(join(out, 'leaderboard.md'), lines.join('\n'));
 }
