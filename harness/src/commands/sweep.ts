@@ -28,6 +28,9 @@ import { collectRepeated, resolveTrainJob, runTrain } from './train.js';
 /** Default search space of a random sweep without `--space` (the paper's: learning rate, L2, dropout, hidden units). */
 export const DEFAULT_SPACE = ['lr=log:1e-5..1e-3', 'l2=log:1e-6..1e-2', 'dropout=0.2..0.6', 'units=256,512,1024'];
 
+/** The settings `fer train --set` accepts (as in ./train.ts): the run spec's seed, modelScale and train.*, and model.*. */
+const TRAIN_SETTINGS = { seed: DEFAULTS.seed, modelScale: DEFAULTS.modelScale, train: DEFAULTS.train };
+
 /** Error codes a trial fails with because of its config (the failure is a result: kept, not retried). */
 const CONFIG_FAILURES = new Set(['E_NON_FINITE_LOSS', 'E_DIVERGED', 'E_BAD_OPTION']);
 
@@ -110,6 +113,8 @@ export interface RunSweepOptions {
   handleSignals?: boolean;
   /** Clock of --hours in seconds (tests). */
   clock?: () => number;
+  /** Called after every training step and before every decision (an outer --hours clock: pnpm reproduce). */
+  check?: () => void;
   /** Trains a trial; default: in this process (`runTrain`), or a `fer train` child process when parallel > 1. */
   runTrial?: TrialRunner;
   /** The command that continues this sweep (printed when it stops early). */
@@ -142,7 +147,7 @@ export async function runSweep(o: RunSweepOptions): Promise<SweepResult> {
   const baseSets = [...(o.baseSets ?? []), ...(o.maxEpochs !== undefined ? [`epochs=${o.maxEpochs}`] : [])];
   // Check every override (and the first trial's) before anything trains; read the full schedule's epochs.
   const first = o.sample(0);
-  parseOverrides([...baseSets, ...(first ?? [])], DEFAULTS);
+  parseOverrides([...baseSets, ...(first ?? [])], TRAIN_SETTINGS);
   const probe = resolveTrainJob({ model: o.model, preset, sets: [...baseSets, ...(first ?? [])], data: { id: '-', fingerprint: '-', source: '-', synthetic: true }, registry });
   const maxEpochs = probe.train.epochs;
   const eta = o.asha?.eta ?? ASHA_ETA;
@@ -195,7 +200,7 @@ export async function runSweep(o: RunSweepOptions): Promise<SweepResult> {
     };
     let failure: { message: string; code?: string } | null = null;
     try {
-      await runTrial({ key, dir, sets: [...baseSets, ...sets], stopAfterEpoch: epochs < maxEpochs ? epochs : undefined, stop: stop.signal, log: trialLog, onStep: () => stop.check() });
+      await runTrial({ key, dir, sets: [...baseSets, ...sets], stopAfterEpoch: epochs < maxEpochs ? epochs : undefined, stop: stop.signal, log: trialLog, onStep: () => { o.check?.(); stop.check(); } });
     } catch (e) {
       failure = { message: (e as Error).message ?? String(e), code: (e as { code?: string }).code };
     }
@@ -233,7 +238,7 @@ export async function runSweep(o: RunSweepOptions): Promise<SweepResult> {
   try {
     result = await runAsha({
       levels, eta, trials: o.trials, sample, run, parallel: o.parallel ?? 1, epochBudget: o.epochBudget, onEvent,
-      shouldStop: () => { stop.check(); return stop.signal.aborted; },
+      shouldStop: () => { o.check?.(); stop.check(); return stop.signal.aborted; },
     });
   } finally {
     stop.dispose();

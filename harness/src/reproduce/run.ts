@@ -16,6 +16,7 @@ import { loadProject } from '../project.js';
 import { deepDream } from '../figures/pictures.js';
 import { encodePng, grayTile, grid } from '../figures/png.js';
 import { buildSection, type Figure, type Section } from '../report/sections.js';
+import { runSpecSweeps, sweepSection, type SpecSweepResult } from '../sweep/reproduce.js';
 import { renderHtml, renderMarkdown, type JobRow } from '../report/render.js';
 import { estimatePlan, formatBytes, machineKey, modelKey, SpeedStore, type PlanEstimate } from './_eta.js';
 import { continueCommand, createStopControl, holdAfterSteps, type StopControl } from './_stop.js';
@@ -77,8 +78,9 @@ const fmt = (s: number) => (!Number.isFinite(s) ? '?' : s < 90 ? `${Math.round(s
 export { dataIdentity } from '../data.js';
 export type { BackendInfo };
 
+/** The experiments `--only` names (all but the sweeps when it is not given: a sweep runs only when named, e.g. `--only sweep`). */
 export function selectExperiments(all: readonly ExperimentSpec[], only: readonly string[] | undefined): ExperimentSpec[] {
-  if (!only || only.length === 0) return [...all];
+  if (!only || only.length === 0) return all.filter((e) => e.produce !== 'sweep');
   const ids = all.map((e) => e.id);
   for (const id of only) if (!ids.includes(id)) throw new SpecError('E_UNKNOWN_EXPERIMENT', `--only ${id}: unknown experiment. Known: ${ids.join(', ')}.`);
   return all.filter((e) => only.includes(e.id));
@@ -169,6 +171,13 @@ async function reproduceOn(opts: ReproduceOptions, stop: StopControl): Promise<R
     ? (await (await import('../queue/submit.js')).createQueueRunner({ url: opts.queue, plan, outDir, data: dataPath(opts.data) ?? '', fingerprint: identity.fingerprint, backend: opts.backend ?? 'auto', threads: workers, attempts: opts.queueAttempts, config: project.configFile, log })).run
     : runJob;
 
+  // The validation sweeps (experiments with produce 'sweep', only when named by --only), before the table jobs.
+  const sweepResults = new Map<string, SpecSweepResult[]>();
+  for (const exp of exps.filter((e) => e.produce === 'sweep')) {
+    if (stop.reason) break;
+    sweepResults.set(exp.id, await runSpecSweeps({ exp, budget, outDir, data: opts.data, config: opts.config, backend: opts.backend ?? 'auto', set: opts.set ?? [], seed: plan.settings.seed, stop, log }));
+  }
+
   // Train. --hours, Ctrl-C and SIGTERM stop at the next step boundary with a checkpoint (./_stop.ts).
   const outcomes = new Map<string, JobOutcome>();
   const inProgress = new Map<string, JobProgress>();
@@ -225,7 +234,7 @@ async function reproduceOn(opts: ReproduceOptions, stop: StopControl): Promise<R
   }
 
   const tReport = performance.now();
-  const unfinished = plan.jobs.filter((j) => !outcomes.has(j.hash));
+  const unfinished = [...plan.jobs.filter((j) => !outcomes.has(j.hash)), ...[...sweepResults.values()].flat().filter((r) => r.stopped)];
   const why = { hours: `--hours ${opts.hours} spent`, SIGINT: 'Ctrl-C (SIGINT)', SIGTERM: 'SIGTERM', signal: 'a stop was requested' };
   const command = continueCommand({ data: opts.data === SYNTHETIC_DATA ? SYNTHETIC_DATA : dataPath(opts.data), budget, seeds, backend: opts.backend ?? 'auto', workers, only: opts.only, set: opts.set, out: outDir, hours: opts.hours, keepCheckpoints: opts.keepCheckpoints, queue: opts.queue });
   const stopped = stop.reason && unfinished.length ? { reason: why[stop.reason], command, inProgress: [...inProgress.values()] } : null;
@@ -256,6 +265,10 @@ async function reproduceOn(opts: ReproduceOptions, stop: StopControl): Promise<R
   const testActual = data0?.test.y ?? new Uint8Array();
   const valActual = data0?.val.y ?? new Uint8Array();
   for (const exp of exps) {
+    if (exp.produce === 'sweep') {
+      sections.push(sweepSection(exp, sweepResults.get(exp.id) ?? [], picture));
+      continue;
+    }
     const rows = new Map<string, JobOutcome[]>();
     const going = new Map<string, JobProgress[]>();
     for (const c of plan.cells.filter((c) => c.experiment === exp.id)) {

@@ -5,7 +5,7 @@ export { createRegistry, defineModel } from './registry.js';
 export type { CreateOptions, ModelDef, ModelInputs, ModelRegistry, PaperRef, ReportedNumbers } from './registry.js';
 export { builtinModels, paperTrainConfig } from './builtins.js';
 export { RECIPE_DEFAULTS, modelRecipe, scaleWidths } from './recipe.js';
-export type { ModelRecipe } from './recipe.js';
+export type { ModelRecipe, RecipeProvenance } from './recipe.js';
 export type { BuiltinModelName } from './builtins.js';
 export { paperDeep, paperHybridDeep, paperHybridShallow, paperShallow } from './models/paper.js';
 export type { HybridExtraConfig, HybridHogConfig, PaperDeepConfig, PaperHybridDeepConfig, PaperHybridShallowConfig, PaperShallowConfig } from './models/paper.js';
