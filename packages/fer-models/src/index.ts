@@ -18,6 +18,8 @@ export type { LoadedModel, SavedModelMeta, StoredModelMeta } from './save-load.j
 export { predict } from './predict.js';
 export type { Prediction, PredictOptions } from './predict.js';
 export { localStepper, makeOptimizer } from './stepper.js';
+export { trainingLogProbs } from './_log-probs.js';
+export type { LogProbsSource } from './_log-probs.js';
 export type { OptimizerSpec, OptimizerStateEntry, StepperFactory, TrainStepBatch, TrainStepper } from './stepper.js';
 export { TRAIN_DEFAULTS, evaluateArrays, learningRateAt, resolveTrainConfig, train } from './train.js';
 export type { EpochRecord, ProgressEvent, TrainArgs, TrainConfig, TrainResult, TrainSource, TrainWarning, ValidationSet } from './train.js';
