@@ -135,7 +135,10 @@ describe('runSweep (injected trial runner)', () => {
     const final = JSON.parse(await readFile(join(out, 'leaderboard.json'), 'utf8')).trials as LeaderboardRow[];
     expect(strip(final)).toEqual(strip(whole.rows));
     // not one epoch trained twice
-    expect(trained).toBe(whole.rows.reduce((s, r) => s + r.epochs, 0));
+    const total = whole.rows.reduce((s, r) => s + r.epochs, 0);
+    expect(trained).toBe(total);
+    // the progress of a continued sweep counts the epochs trained before it too
+    expect(lines.filter((l) => l.startsWith('[sweep] trial')).pop()).toMatch(new RegExp(`\\| ${total} epochs trained of ~\\d+ expected`));
   });
 
   it('checks the overrides and the budget before anything trains', async () => {

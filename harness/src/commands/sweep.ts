@@ -165,12 +165,15 @@ export async function runSweep(o: RunSweepOptions): Promise<SweepResult> {
   const t0 = performance.now();
   const speed = { epochs: 0, seconds: 0 };
   const expectedEpochs = o.trials * expectedEpochsPerTrial(levels, eta);
-  let trainedEpochs = 0;
+  /** Epochs on disk per trial (cached ones count: the ETA is about what is left). */
+  const epochsOf = new Map<number, number>();
+  const allEpochs = () => [...epochsOf.values()].reduce((a, b) => a + b, 0);
   const label = (i: number, sets: string[]) => `trial ${i + 1} (${sets.join(' ') || 'defaults'})`;
   const etaText = () => {
-    const left = Math.max(0, expectedEpochs - trainedEpochs);
+    const done = allEpochs();
+    const left = Math.max(0, expectedEpochs - done);
     const per = speed.epochs ? speed.seconds / speed.epochs : NaN;
-    return `${trainedEpochs} epochs trained of ~${Math.round(expectedEpochs)} expected, ${formatSeconds((performance.now() - t0) / 1000)} elapsed${Number.isFinite(per) ? `, ETA ~${formatSeconds(left * per)}` : ''}`;
+    return `${done} epochs trained of ~${Math.round(expectedEpochs)} expected, ${formatSeconds((performance.now() - t0) / 1000)} elapsed${Number.isFinite(per) ? `, ETA ~${formatSeconds(left * per)}` : ''}`;
   };
   const bestLine = (trials: { accuracy: (number | null)[] }[]) => {
     let best = -Infinity, at = -1;
@@ -183,6 +186,7 @@ export async function runSweep(o: RunSweepOptions): Promise<SweepResult> {
     const key = keyOf(sets);
     const dir = join(out, 'trials', key);
     const rec = await readTrial(dir);
+    epochsOf.set(i, rec.accuracy.length);
     if (rec.failed) return { accuracy: rec.accuracy, status: 'failed', error: rec.failed };
     if (rec.finished || rec.accuracy.length >= epochs) return { accuracy: rec.accuracy, status: 'ok' };
     await mkdir(dir, { recursive: true });
@@ -191,7 +195,7 @@ export async function runSweep(o: RunSweepOptions): Promise<SweepResult> {
     const trialLog = (line: string) => {
       const m = /^epoch (\d+):/.exec(line);
       if (m) {
-        trainedEpochs++;
+        epochsOf.set(i, Number(m[1]));
         speed.epochs++;
         speed.seconds += (performance.now() - mark) / 1000;
         mark = performance.now();
@@ -205,6 +209,7 @@ export async function runSweep(o: RunSweepOptions): Promise<SweepResult> {
       failure = { message: (e as Error).message ?? String(e), code: (e as { code?: string }).code };
     }
     const after = await readTrial(dir);
+    epochsOf.set(i, after.accuracy.length);
     await pruneCheckpoints(dir, after.finished);
     if (failure) {
       if (failure.code && CONFIG_FAILURES.has(failure.code)) {
@@ -247,7 +252,7 @@ export async function runSweep(o: RunSweepOptions): Promise<SweepResult> {
   const figures = await drawFigures(out, o.model, rows, o.axes, log);
   await writeLeaderboard(out, { model: o.model, preset, data, levels, eta, asha: Boolean(o.asha), rows, axes: o.axes, stopped: result.stopped, continueWith: o.continueWith, figures });
   if (result.stopped) log(`[sweep] stopped${stop.reason ? ` (${stop.reason})` : ''} after ${formatSeconds((performance.now() - t0) / 1000)}; ${rows.length} trials so far. Continue with:\n  ${o.continueWith ?? 'the same command'}`);
-  else log(`[sweep] done: ${rows.length} trials, ${trainedEpochs} epochs trained in this run (${formatSeconds((performance.now() - t0) / 1000)}).`);
+  else log(`[sweep] done: ${rows.length} trials, ${speed.epochs} epochs trained in this run (${formatSeconds((performance.now() - t0) / 1000)}).`);
   return { rows, levels, stopped: result.stopped };
 }
 
