@@ -368,7 +368,7 @@ function inProcessRunner(o: RunSweepOptions, preset: string): TrialRunner {
   return async (t) => {
     await runTrain({
       model: o.model, data: o.data, preset, config: o.config, sets: t.sets, out: t.dir, backend: o.backend ?? 'auto',
-      resume: true, stop: t.stop, ...(t.stopAfterEpoch !== undefined ? { stopAfterEpoch: t.stopAfterEpoch } : {}), log: t.log, onProgress: () => t.onStep(),
+      resume: true, stopSignal: t.stop, ...(t.stopAfterEpoch !== undefined ? { stopAfterEpoch: t.stopAfterEpoch } : {}), log: t.log, onProgress: () => t.onStep(),
     });
   };
 }

@@ -41,8 +41,8 @@ export interface RunTrainOptions {
   overwrite?: boolean;
   log?: (line: string) => void;
   onProgress?: (p: ProgressEvent) => void;
-  /** A graceful stop (@fer/models train `stop`): the run ends at the next step with a checkpoint, unfinished (metrics null). */
-  stop?: AbortSignal;
+  /** An outside stop (@fer/models train `stop`): the run ends at the next step with a checkpoint, unfinished (metrics null). */
+  stopSignal?: AbortSignal;
   /** End after this epoch of the full schedule (@fer/models train `stopAfterEpoch`; fer sweep's rungs), unfinished (metrics null). */
   stopAfterEpoch?: number;
 }
@@ -86,8 +86,8 @@ export function resolveTrainJob(o: { model: string; preset?: string; sets?: stri
  * into `out`, each file atomically. A fresh run into a folder holding another run throws E_RUN_EXISTS unless
  * `overwrite`; `resume` refuses checkpoints of another config.
  */
-export async function runTrain(o: RunTrainOptions & { stop?: undefined; stopAfterEpoch?: undefined }): Promise<{ metrics: TrainMetrics; result: TrainResult; hash: string }>;
-/** With `stop` or `stopAfterEpoch`: metrics is null when the run ended unfinished (no model/ or metrics.json written; `--resume` continues it). */
+export async function runTrain(o: RunTrainOptions & { stopSignal?: undefined; stopAfterEpoch?: undefined }): Promise<{ metrics: TrainMetrics; result: TrainResult; hash: string }>;
+/** With `stopSignal` or `stopAfterEpoch`: metrics is null when the run ended unfinished (no model/ or metrics.json written; `--resume` continues it). */
 export async function runTrain(o: RunTrainOptions): Promise<{ metrics: TrainMetrics | null; result: TrainResult; hash: string }>;
 export async function runTrain(o: RunTrainOptions): Promise<{ metrics: TrainMetrics | null; result: TrainResult; hash: string }> {
   const log = o.log ?? ((l: string) => process.stdout.write(`${l}\n`));
@@ -143,7 +143,7 @@ export async function runTrain(o: RunTrainOptions): Promise<{ metrics: TrainMetr
       resume: o.resume ?? false,
       overwrite: o.overwrite ?? false,
       runConfig: { model: resolved.model, data: dataRecord },
-      stop: o.stop,
+      stop: o.stopSignal,
       stopAfterEpoch: o.stopAfterEpoch,
       onProgress: o.onProgress ?? ((p) => bar!.update(p)),
       onWarning: (w) => log(`warning: ${w.message}`),
