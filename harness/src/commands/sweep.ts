@@ -63,6 +63,8 @@ export interface LeaderboardRow {
   /** The fer train job hash (config.json), when the trial started. */
   hash: string | null;
   sets: string[];
+  /** The trial's resolved run (from its config.json): model config, train spec, width scale; null before it started. */
+  config: { model: Record<string, unknown>; train: Record<string, unknown>; modelScale: number } | null;
   /** The trial's values of the searched keys. */
   params: Record<string, string>;
   /** Highest level reached (0-based index into `levels`), -1 if none. */
@@ -259,7 +261,7 @@ export async function runSweep(o: RunSweepOptions): Promise<SweepResult> {
 // --- the trials' results on disk ---
 
 /** A trial folder's state: PublicTest accuracy per epoch, finished (metrics.json), failed (trial.json). */
-async function readTrial(dir: string): Promise<{ accuracy: (number | null)[]; finished: boolean; failed: string | null; hash: string | null }> {
+async function readTrial(dir: string): Promise<{ accuracy: (number | null)[]; finished: boolean; failed: string | null; hash: string | null; config: LeaderboardRow['config'] }> {
   const json = async <T>(f: string): Promise<T | null> => {
     try {
       return JSON.parse(await readFile(join(dir, f), 'utf8')) as T;
@@ -269,8 +271,9 @@ async function readTrial(dir: string): Promise<{ accuracy: (number | null)[]; fi
   };
   const history = (await json<EpochRecord[]>('history.json')) ?? [];
   const trial = await json<{ failed?: string }>('trial.json');
-  const config = await json<{ hash?: string }>('config.json');
-  return { accuracy: history.map((h) => h.valAccuracy), finished: existsSync(join(dir, 'metrics.json')), failed: trial?.failed ?? null, hash: config?.hash ?? null };
+  const config = await json<{ hash?: string; model?: { config?: Record<string, unknown> }; spec?: Record<string, unknown>; modelScale?: number }>('config.json');
+  const resolved = config?.model?.config && config.spec ? { model: config.model.config, train: config.spec, modelScale: config.modelScale ?? 1 } : null;
+  return { accuracy: history.map((h) => h.valAccuracy), finished: existsSync(join(dir, 'metrics.json')), failed: trial?.failed ?? null, hash: config?.hash ?? null, config: resolved };
 }
 
 /** Keeps the newest epoch checkpoint of a paused trial (and a mid-epoch one); a finished trial keeps none (its model/ is saved). */
@@ -295,7 +298,7 @@ async function leaderboard(out: string, trials: { sets: TrialSets; key: string; 
     rec.accuracy.forEach((a, e) => { if (a !== null && a > best) { best = a; bestEpoch = e + 1; } });
     const reached = rec.accuracy.length >= levels[levels.length - 1] || rec.finished;
     rows.push({
-      rank: 0, trial: i, key: t.key, hash: rec.hash, sets: t.sets, params,
+      rank: 0, trial: i, key: t.key, hash: rec.hash, sets: t.sets, config: rec.config, params,
       rung: t.failed ? t.level : levels.reduce((k, l, j) => (rec.accuracy.length >= l ? j : k), -1),
       epochs: rec.accuracy.length, publicTest: bestEpoch === null ? null : best, bestEpoch, accuracy: rec.accuracy,
       status: t.failed ? 'failed' : reached ? 'done' : t.stopped ? 'stopped' : 'paused',
