@@ -232,7 +232,7 @@ export async function runSweep(o: RunSweepOptions): Promise<SweepResult> {
       seen[e.trial] = { accuracy: e.outcome.accuracy };
       const acc = scoreAt({ accuracy: e.outcome.accuracy }, e.epochs);
       const what = e.outcome.status === 'ok' ? `PublicTest ${Number.isFinite(acc) ? `${(acc * 100).toFixed(2)}%` : 'n/a'} (best of ${Math.min(e.epochs, e.outcome.accuracy.length)} epochs)` : e.outcome.status === 'stopped' ? 'stopped (continues on the next run)' : `FAILED: ${e.outcome.error?.slice(0, 300)}`;
-      log(`[sweep] trial ${e.trial + 1} at ${e.epochs} epoch${e.epochs > 1 ? 's' : ''}: ${what}${bestLine(seen)} | ${etaText()}`);
+      log(`[sweep] trial ${e.trial + 1} at ${e.epochs} epoch${e.epochs > 1 ? 's' : ''}: ${what}${bestLine(seen)} | ${etaText()} | rss ${(process.memoryUsage().rss / 2 ** 30).toFixed(2)} GiB`);
     }
   };
   const sample = (i: number) => {
