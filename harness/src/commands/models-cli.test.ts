@@ -84,10 +84,11 @@ describe('fer train / evaluate on synthetic data (tiny config, cpu)', () => {
     const lines: string[] = [];
     const progress: number[] = [];
     try {
-      const { metrics } = await runTrain({
+      const { metrics: m } = await runTrain({
         model: 'paper-shallow', out, backend: 'cpu', log: (l) => lines.push(l), onProgress: (p) => progress.push(p.step),
         sets: ['model.filters=[2,2]', 'model.denseUnits=4', 'epochs=1', 'batch=16', 'limit=48', 'data.validationLimit=32', 'augment=hflip'],
       });
+      const metrics = m!;
       expect(lines.join('\n')).toMatch(/SYNTHETIC/);
       // limit=48: about 48 rows, stratified by class (the reproduction's subset rule)
       expect(Math.abs(metrics.trainRows - 48)).toBeLessThanOrEqual(4);
