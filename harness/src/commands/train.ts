@@ -5,13 +5,13 @@ import { defineCommand } from 'citty';
 import { splitIndices } from '@fer/data';
 import { confusionMatrix } from '@fer/metrics';
 import {
-  predict, resolveTrainConfig, saveModel, train,
+  localStepper, predict, resolveTrainConfig, saveModel, train,
   type EpochRecord, type ModelRegistry, type ProgressEvent, type TrainConfig, type TrainResult,
 } from '@fer/models';
 import { backendLine, startBackend } from '../backend.js';
 import { SHARED_ARGS } from '../flags.js';
 import { DATA_FLAG_ARGS, dataFlags, dataFlagsArgv, resolveData, type DataFlags, type DataIdentity } from '../data.js';
-import { createStopControl, trainContinueCommand } from '../reproduce/_stop.js';
+import { createStopControl, holdAfterSteps, trainContinueCommand } from '../reproduce/_stop.js';
 import { loadProject, requireModel } from '../project.js';
 import { scaledConfig, trainConfig } from '../reproduce/job.js';
 import { DEFAULTS, BUDGETS, SpecError, type BudgetName } from '../reproduce/spec.js';
@@ -50,6 +50,8 @@ export interface RunTrainOptions {
   stopSignal?: AbortSignal;
   /** The backend's details, not just its one line. */
   verbose?: boolean;
+  /** A run whose ETA is longer than this many seconds says so, with how to stop and continue it (default {@link LONG_RUN_SECONDS}). */
+  longRunSeconds?: number;
   log?: (line: string) => void;
   onProgress?: (p: ProgressEvent) => void;
 }
@@ -162,19 +164,21 @@ async function runTrainOn(o: RunTrainOptions, log: (line: string) => void, stop:
   // A long run says so once its speed is known (a few steps in): how long, and how to stop and continue it.
   let told = false;
   const tellIfLong = (p: ProgressEvent) => {
-    if (told || p.step < Math.min(5, p.steps)) return;
+    if (told || p.step < Math.min(3, p.steps)) return;
     told = true;
-    if (p.etaSeconds <= LONG_RUN_SECONDS) return;
+    if (p.etaSeconds <= (o.longRunSeconds ?? LONG_RUN_SECONDS)) return;
     bar?.done();
     log(`note: this run is long here: ETA ${formatSeconds(p.etaSeconds)} for ${trainCfg.epochs - p.epoch + 1} epoch(s) at ${p.imagesPerSecond.toFixed(0)} img/s. Ctrl-C${o.hours === undefined ? ' (or --hours H)' : ''} stops it cleanly at the next step with a checkpoint; continue it with:\n  ${command}`);
   };
+  // Test hook (as pnpm reproduce's): hold after N steps until a stop arrives, so a test can send SIGTERM mid-run.
+  const holdAfter = Number(process.env.FER_REPRODUCE_TEST_HOLD_AFTER_STEPS ?? 0);
   let result: TrainResult;
   try {
     result = await train({
       model,
       data: { train: source, validation: { x: data.val.x, hog: data.val.hog, y: data.val.y, count: data.val.count } },
       config: trainCfg,
-      stepper: stepperFor(o.workers ?? 1, backend.backend),
+      stepper: holdAfter > 0 ? holdAfterSteps(stepperFor(o.workers ?? 1, backend.backend) ?? localStepper, holdAfter, stop.signal, () => log(`test hook: holding after ${holdAfter} steps until a stop arrives`)) : stepperFor(o.workers ?? 1, backend.backend),
       checkpointDir: join(o.out, 'checkpoints'),
       resume: o.resume ?? false,
       overwrite: o.overwrite ?? false,
