@@ -162,11 +162,12 @@ async function reproduceOn(opts: ReproduceOptions, stop: StopControl): Promise<R
   };
 
   // The plan, its ETA (speeds stored for this machine, else a warm-up of at most ~30 s; cached jobs count 0) and its disk.
+  // A dry run times every model (no cap), so the stored speeds make the next dry run take seconds.
   const jobDir = (j: Job) => join(outDir, 'jobs', j.hash);
   const isDone = (j: Job) => existsSync(join(jobDir(j), 'result.json'));
   const speeds = new SpeedStore(machineKey(backend.backend, describeBackend(), workers), opts.cacheDir);
   const params = new Map<string, number>();
-  if (!opts.noWarmup && !opts.queue && !stop.reason) await measureSpeeds({ jobs: trainJobs.filter((j) => !isDone(j)), registry, dataset: ds, prepared, stepper: stepperFactory, store: speeds, params, log });
+  if (!opts.noWarmup && !opts.queue && !stop.reason) await measureSpeeds({ jobs: trainJobs.filter((j) => !isDone(j)), registry, dataset: ds, prepared, stepper: stepperFactory, store: speeds, params, log, ...(opts.dryRun ? { limitSeconds: Infinity } : {}) });
   const eta = estimatePlan({ jobs: trainJobs, rows: rowsOf, store: speeds, isDone, jobDir, budget, keepCheckpoints: Boolean(opts.keepCheckpoints), params });
   log(`plan: ${trainJobs.length} training job(s) for ${exps.length} experiment(s)`);
   for (const j of trainJobs) {
