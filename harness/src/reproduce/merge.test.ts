@@ -49,13 +49,22 @@ describe('pnpm reproduce twice into one --out', () => {
     expect(Array.from(png.rgb.subarray(0, 3))).toEqual([...SYNTHETIC_BANNER_RGB]);
 
     const lines: string[] = [];
-    const second = await reproduce({ ...base, only: ['filters'], log: (l) => lines.push(l) });
+    const second = await reproduce({ ...base, only: ['filters', 'deepdream'], log: (l) => lines.push(l) });
     const report = readFileSync(join(out, 'report.md'), 'utf8');
     const headings = [...report.matchAll(/^## (.+)$/gm)].map((m) => m[1]);
-    expect(headings).toEqual(['Summary', `${byId('accuracy').ref}: ${byId('accuracy').title}`, `${byId('filters').ref}: ${byId('filters').title}`, 'Jobs', 'Notes', 'Files']);
+    expect(headings).toEqual(['Summary', ...['accuracy', 'filters', 'deepdream'].map((id) => `${byId(id).ref}: ${byId(id).title}`), 'Jobs', 'Notes', 'Files']);
     expect(report).toContain(first.match(/## Table 1[^]*?\n## /)![0].slice(0, -4).split('\n').find((l) => l.startsWith('|'))!);
     expect(lines.join('\n')).toMatch(/its accuracy section\(s\) stay in the report/);
-    expect(second.sections.map((s) => s.id)).toEqual(['accuracy', 'filters']);
+    expect(second.sections.map((s) => s.id)).toEqual(['accuracy', 'filters', 'deepdream']);
+    // The DeepDream strip: a row of class names (dark text) under the seven 144-px pictures, below the synthetic banner.
+    const dream = decodePng(readFileSync(join(out, 'figures', 'deepdream.png')));
+    let banner = 0;
+    while (dream.rgb[banner * dream.width * 3] === SYNTHETIC_BANNER_RGB[0] && dream.rgb[banner * dream.width * 3 + 2] === SYNTHETIC_BANNER_RGB[2]) banner++;
+    const labelsTop = banner + 6 + 144 + 6;
+    expect(dream.height).toBeGreaterThan(labelsTop + 14);
+    let ink = 0;
+    for (let i = labelsTop * dream.width; i < dream.width * dream.height; i++) if (dream.rgb[i * 3] < 50) ink++;
+    expect(ink).toBeGreaterThan(7 * 20);
 
     await expect(reproduce({ ...base, set: ['train.epochs=2', 'train.trainLimit=64', 'train.evalLimit=32'], only: ['filters'] }))
       .rejects.toMatchObject({ code: 'E_RUN_EXISTS', message: expect.stringMatching(/choose another --out/) });

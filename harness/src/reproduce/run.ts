@@ -112,6 +112,9 @@ async function reproduceOn(opts: ReproduceOptions, stop: StopControl): Promise<R
   const cli = parseOverrides(opts.set ?? []);
   if (opts.budget !== undefined && !BUDGETS.includes(opts.budget)) throw new SpecError('E_BAD_OPTION', `--budget ${opts.budget}: expected one of ${BUDGETS.join(', ')}.`);
   const seeds = opts.seeds ?? 1;
+  // NOTE: `fer worker`s load the data file themselves, without these flags: refused rather than failing on every worker.
+  const dataArgs = dataFlagsArgv(opts.dataFlags ?? {});
+  if (opts.queue && dataArgs.length) throw new SpecError('E_BAD_OPTION', `--queue with ${dataArgs.join(' ')}: the workers load ${opts.data ?? 'the data'} themselves and do not take these flags yet. Fix the data file (or add its Usage column) and run without them, or run without --queue.`);
 
   const workers = opts.workers ?? 1;
   if (!Number.isInteger(workers) || workers < 1) throw new SpecError('E_BAD_OPTION', `--workers ${workers}: expected a positive integer.`);
