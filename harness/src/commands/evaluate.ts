@@ -5,19 +5,19 @@ import { loadModel, predict } from '@fer/models';
 import { backendLine, startBackend } from '../backend.js';
 import { baselineLine, baselines, type Baselines } from '../reproduce/baselines.js';
 import { SHARED_ARGS } from '../flags.js';
-import { resolveData } from '../data.js';
+import { DATA_FLAG_ARGS, dataFlags, resolveData, type DataFlags } from '../data.js';
 import { gather } from '../reproduce/prepare.js';
 import { isSplit } from './_models-common.js';
 
 /** Accuracy, per-class measures and the confusion matrix of a saved model on one split. */
-export async function runEvaluate(o: { model: string; data?: string; split?: string; backend?: string; verbose?: boolean; log?: (l: string) => void }): Promise<Evaluation> {
+export async function runEvaluate(o: { model: string; data?: string; split?: string; backend?: string; verbose?: boolean; dataFlags?: DataFlags; log?: (l: string) => void }): Promise<Evaluation> {
   const split = o.split ?? 'PrivateTest';
   if (!isSplit(split)) throw new Error(`--split ${JSON.stringify(split)}: expected Training, PublicTest or PrivateTest.`);
   const log = o.log ?? ((l: string) => process.stderr.write(`${l}\n`));
   log(backendLine(await startBackend(o.backend ?? 'auto'), o.verbose));
   const loaded = await loadModel(o.model);
   try {
-    const { ds } = await resolveData(o.data, log);
+    const { ds } = await resolveData(o.data, log, {}, o.dataFlags ?? {});
     const rows = gather(ds, splitIndices(ds, split));
     if (rows.labels.length === 0) throw new Error(`${ds.source}: the ${split} split is empty.`);
     const { labels } = await predict(loaded, rows.pixels, rows.labels.length);
@@ -55,9 +55,10 @@ export default defineCommand({
     json: { type: 'boolean', description: 'print JSON', default: false },
     backend: SHARED_ARGS.backend,
     verbose: { type: 'boolean', description: 'print the backend\'s details, not just its one line', default: false },
+    ...DATA_FLAG_ARGS,
   },
   async run({ args }) {
-    const e = await runEvaluate({ model: args.model, data: args.data, split: args.split, backend: args.backend, verbose: Boolean(args.verbose) });
+    const e = await runEvaluate({ model: args.model, data: args.data, split: args.split, backend: args.backend, verbose: Boolean(args.verbose), dataFlags: dataFlags(args) });
     if (args.json) {
       const r = e.report;
       process.stdout.write(`${JSON.stringify({ split: e.split, synthetic: e.synthetic, accuracy: r.accuracy, total: r.total, baselines: { chance: e.baselines.chance, majority: e.baselines.majority }, perClass: r.perClass, counts: r.counts, classNames: r.classNames }, null, 2)}\n`);

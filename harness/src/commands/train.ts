@@ -151,7 +151,7 @@ async function runTrainOn(o: RunTrainOptions, log: (line: string) => void, stop:
   const configText = `${JSON.stringify(resolved, null, 2)}\n`;
   // NOTE: on resume, config.json is rewritten only after train() accepted the checkpoints' config.
   if (!o.resume || !existsSync(join(o.out, 'config.json'))) await runFiles.write(join(o.out, 'config.json'), configText, 'run config');
-  log(`training ${o.model} (job ${job.hash}, preset ${job.budget}) on ${data.trainCount} ${ds.synthetic ? 'SYNTHETIC' : ''} rows, validating on ${data.val.count} PublicTest rows, ${trainCfg.epochs} epochs of ${source.stepsPerEpoch} steps`);
+  log(`training ${o.model} (job ${job.hash}, preset ${job.budget}) on ${data.trainCount}${ds.synthetic ? ' SYNTHETIC' : ''} rows, validating on ${data.val.count} PublicTest rows, ${trainCfg.epochs} epochs of ${source.stepsPerEpoch} steps`);
   const model = registry.create(o.model, modelConfig, { seed: job.seed });
   const history: EpochRecord[] = [];
   const historyFile = join(o.out, 'history.json');
