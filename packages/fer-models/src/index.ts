@@ -15,6 +15,7 @@ export { miniXception } from './models/mini-xception.js';
 export type { MiniXceptionConfig } from './models/mini-xception.js';
 export { loadModel, nodeLoadHandler, nodeSaveHandler, saveModel } from './save-load.js';
 export type { LoadedModel, SavedModelMeta, StoredModelMeta } from './save-load.js';
+export type { ModelFiles, ModelSource } from './_load.js';
 export { predict } from './predict.js';
 export type { Prediction, PredictOptions } from './predict.js';
 export { localStepper, makeOptimizer } from './stepper.js';
