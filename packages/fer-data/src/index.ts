@@ -9,6 +9,8 @@ export type { BadRow, CsvLoadOptions, LoadProgress } from './fer2013.js';
 export { loadFerPlus } from './ferplus.js';
 export type { FerPlusOptions } from './ferplus.js';
 export { loadImageFolder, toGray48 } from './image-folder.js';
+export { decodeImage, readImageHeader, MAX_IMAGE_PIXELS } from './image.js';
+export type { DecodeImageOptions, ImageHeader } from './image.js';
 export type { ImageFolderOptions } from './image-folder.js';
 export { loadDataset } from './load.js';
 export type { DatasetFormat, LoadOptions } from './load.js';
