@@ -1,12 +1,11 @@
 import { readdir, readFile } from 'node:fs/promises';
 import { extname, join } from 'node:path';
-import jpeg from 'jpeg-js';
-import { PNG } from 'pngjs';
 import { checkKeys } from './_config.js';
 import type { BadRow } from './_csv.js';
 import type { LoadProgress } from './fer2013.js';
 import type { FerDataset } from './dataset.js';
 import { FerDataError } from './errors.js';
+import { decodeImage } from './image.js';
 import { EMOTIONS, IMAGE_PIXELS, IMAGE_SIZE, SPLITS } from './labels.js';
 import { toGray48 } from './gray.js';
 
@@ -33,11 +32,6 @@ const CLASS_DIRS: Record<string, number> = {
   ...Object.fromEntries(EMOTIONS.map((_, i) => [String(i), i])),
 };
 const IMAGE_EXT = new Set(['.png', '.jpg', '.jpeg']);
-/**
- * Most pixels a PNG may declare (2^25, e.g. 8192x4096: 128 MB as RGBA), checked from its IHDR header before
- * decoding; JPEGs are capped by jpeg-js (maxMemoryUsageInMB 256 below).
- */
-const MAX_IMAGE_PIXELS = 1 << 25;
 
 /**
  * Loads `<root>/<split>/<class>/*.{png,jpg}` (the common Kaggle image release: train|test / angry|disgust|...)
@@ -136,26 +130,14 @@ async function dirs(path: string): Promise<string[]> {
   }
 }
 
+/** Decodes with the shared pixel cap (MAX_IMAGE_PIXELS, checked from the PNG/JPEG header before decoding). */
 function decode(buf: Buffer, path: string): { data: Uint8Array; width: number; height: number; channels: 4 } {
-  if (buf.length >= 8 && buf[0] === 0x89 && buf[1] === 0x50 && buf[2] === 0x4e && buf[3] === 0x47) {
-    // PNG: signature (8), then the IHDR chunk: length (4), "IHDR" (4), width (4), height (4), big-endian.
-    if (buf.length >= 24 && buf.toString('latin1', 12, 16) === 'IHDR') {
-      const w = buf.readUInt32BE(16), h = buf.readUInt32BE(20);
-      if (w * h > MAX_IMAGE_PIXELS) {
-        throw new FerDataError(
-          'E_BAD_IMAGE',
-          `${path}: PNG is ${w}x${h} (${(w * h).toLocaleString('en-US')} pixels, ${((w * h * 4) / 2 ** 30).toFixed(1)} GiB as RGBA), expected at most ${MAX_IMAGE_PIXELS.toLocaleString('en-US')} pixels (e.g. 8192x4096). ` +
-            "Resize it (the loader makes 48x48 anyway), or pass { onBadRow: 'skip' } to skip it (the count skipped is returned).",
-        );
-      }
-    }
-    const png = PNG.sync.read(buf); // always 8-bit RGBA out
-    return { data: png.data, width: png.width, height: png.height, channels: 4 };
+  const skip = "pass { onBadRow: 'skip' } to skip it (the count skipped is returned).";
+  try {
+    return decodeImage(buf, { name: path, hint: `Resize it (the loader makes 48x48 anyway), or ${skip}` });
+  } catch (e) {
+    if (e instanceof FerDataError && !e.message.includes('onBadRow')) throw new FerDataError(e.code, `${e.message.replace(/^\[fer-data\] /, '')} Or ${skip}`, { cause: e.cause });
+    throw e;
   }
-  if (buf.length >= 3 && buf[0] === 0xff && buf[1] === 0xd8 && buf[2] === 0xff) {
-    const j = jpeg.decode(buf, { useTArray: true, formatAsRGBA: true, maxMemoryUsageInMB: 256 });
-    return { data: j.data, width: j.width, height: j.height, channels: 4 };
-  }
-  throw new Error(`${path} is neither PNG nor JPEG (first bytes ${buf.subarray(0, 4).toString('hex') || 'none: empty file'})`);
 }
 

@@ -10,6 +10,8 @@ export { loadFerPlus } from './ferplus.js';
 export type { FerPlusOptions } from './ferplus.js';
 export { loadImageFolder } from './image-folder.js';
 export { toGray48 } from './gray.js';
+export { decodeImage, readImageHeader, MAX_IMAGE_PIXELS } from './image.js';
+export type { DecodeImageOptions, ImageHeader } from './image.js';
 export type { ImageFolderOptions } from './image-folder.js';
 export { loadDataset } from './load.js';
 export type { DatasetFormat, LoadOptions } from './load.js';
