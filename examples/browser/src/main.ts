@@ -96,6 +96,12 @@ async function start(): Promise<void> {
     // Both models are files served with the page (relative URLs: the page works from any folder).
     [detector, model] = await Promise.all([createFaceDetector({ model: new URL('models/blazeface/blazeface.json', document.baseURI).href }), loadModel(new URL('models/fer/', document.baseURI))]);
     state.classNames = model.meta.classNames;
+    // One pass on a blank picture first: shader compilation (WebGL, WebGPU) and the first allocations are not
+    // counted in the time per frame of the first photo.
+    say('Warming up…');
+    const blank = { data: new Uint8Array(128 * 128 * 4).fill(128), width: 128, height: 128 };
+    await detector.detect(blank);
+    await predict(model, new Uint8Array(model.meta.inputSize[0] * model.meta.inputSize[1]).fill(128), 1);
     const t = model.meta.training as { bestValAccuracy?: number; epochs?: number } | undefined;
     $('model-note').textContent = `Expression model: ${model.meta.modelName} (${model.meta.inputSize.join('x')} gray, normalizer ${String((model.meta.normalizer as { kind?: string } | undefined)?.kind ?? 'unit')} from fer.json)` +
       (typeof t?.bestValAccuracy === 'number' ? `, validation accuracy ${(t.bestValAccuracy * 100).toFixed(1)}% after ${t.epochs} epochs: a small demo model, not a good one` : '') +
