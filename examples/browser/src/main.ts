@@ -93,8 +93,9 @@ async function start(): Promise<void> {
   try {
     state.backend = await pickBackend();
     $('backend').textContent = { webgpu: 'WebGPU', webgl: 'WebGL', wasm: 'WASM', cpu: 'CPU' }[state.backend] ?? state.backend;
-    // Both models are files served with the page (relative URLs: the page works from any folder).
-    [detector, model] = await Promise.all([createFaceDetector({ model: new URL('models/blazeface/blazeface.json', document.baseURI).href }), loadModel(new URL('models/fer/', document.baseURI))]);
+    // Both models are files served with the page (relative URLs: the page works from any folder; loadModel
+    // resolves a string against the page's address).
+    [detector, model] = await Promise.all([createFaceDetector({ model: new URL('models/blazeface/blazeface.json', document.baseURI).href }), loadModel('models/fer/')]);
     state.classNames = model.meta.classNames;
     // One pass on a blank picture first: shader compilation (WebGL, WebGPU) and the first allocations are not
     // counted in the time per frame of the first photo.
