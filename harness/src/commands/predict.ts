@@ -246,12 +246,12 @@ export default defineCommand({
   async run({ args }) {
     const files = (args._ as string[]).filter(Boolean);
     const st = args['score-threshold'] === undefined ? undefined : Number(args['score-threshold']);
-    if (st !== undefined && !(st > 0 && st < 1)) throw new FerCliError('E_BAD_OPTION', `fer predict: --score-threshold is ${args['score-threshold']}, expected a number in (0, 1), e.g. 0.75.`);
+    if (st !== undefined && !(st > 0 && st < 1)) throw new FerCliError('E_BAD_OPTION', `fer predict: --score-threshold is ${args['score-threshold']}, expected a number in (0, 1), e.g. 0.4.`);
     const results = await runPredict({ model: args.model, files, top: Number(args.top), backend: args.backend, detect: args.detect, annotate: args.annotate, scoreThreshold: st });
     process.stdout.write(args.json ? `${JSON.stringify(results, null, 2)}\n` : formatPredictions(results, args.detect));
     for (const r of results) for (const w of r.warnings) process.stderr.write(`fer predict: warning: ${r.file}: ${w}\n`);
     if (args.detect && results.every((r) => r.faces.length === 0)) {
-      throw new FerCliError('E_NO_FACE', `found no face in ${results.length === 1 ? results[0].file : `any of the ${results.length} pictures`} (BlazeFace, score >= ${st ?? FACE_DETECTOR_DEFAULTS.scoreThreshold}); expected a photo with a visible, roughly frontal face. For pictures that are face crops already, use --no-detect; for small or partly hidden faces, try --score-threshold 0.5.`);
+      throw new FerCliError('E_NO_FACE', `found no face in ${results.length === 1 ? results[0].file : `any of the ${results.length} pictures`} (BlazeFace, score >= ${st ?? FACE_DETECTOR_DEFAULTS.scoreThreshold}); expected a photo with a visible, roughly frontal face. For pictures that are face crops already, use --no-detect; for small or partly hidden faces, try --score-threshold 0.4.`);
     }
   },
 });

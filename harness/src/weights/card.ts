@@ -1,4 +1,5 @@
 // MODEL_CARD.md and README.md of a weights package, generated from its measured results.json (never typed by hand).
+import { CROP_DEFAULTS } from '@fer/face/node';
 import type { WeightsResults } from './build.js';
 
 const pct = (x: number, d = 2) => `${(100 * x).toFixed(d)}%`;
@@ -53,8 +54,8 @@ ${trainingLines(r).join('\n')}
 ## Preprocessing (exactly what the model expects)
 
 1. A 48x48 gray face, values 0-255, row-major. From a colour photo: \`@fer/face\`'s \`cropFacePixels\` with its
-   defaults (BlazeFace keypoints; square of 2.25 x the eyes-to-mouth distance, centred halfway between the eyes'
-   midpoint and the mouth, eyes levelled; ITU-R BT.601 luma 0.299 R + 0.587 G + 0.114 B; area resampling).
+   defaults (BlazeFace keypoints; square of ${CROP_DEFAULTS.scale} x the eyes-to-mouth distance, centred at ${CROP_DEFAULTS.centre} of the
+   way from the eyes' midpoint to the mouth, eyes levelled; ITU-R BT.601 luma 0.299 R + 0.587 G + 0.114 B; area resampling).
    FER2013's own faces are used as they are.
 2. Normalization \`${JSON.stringify(r.normalizer)}\`, stored in \`model/fer.json\` (for \`mean-image\`: minus the
    per-pixel mean of the Training images, divided by 255), applied by \`@fer/models\`' \`predict\`, which takes the
