@@ -75,7 +75,7 @@ export function decodeImage(buf: Uint8Array, opts: DecodeImageOptions = {}): { d
   if (!head) {
     const png = buf[0] === 0x89 && buf[1] === 0x50, jpg = buf[0] === 0xff && buf[1] === 0xd8;
     throw new FerDataError('E_BAD_IMAGE', png || jpg
-      ? `${name} (${buf.length} bytes): the ${png ? 'PNG' : 'JPEG'} header (${png ? 'IHDR' : 'SOF frame header'}) is missing or cut short; expected a complete PNG or JPEG image. The file is truncated or damaged: re-export it.`
+      ? `could not decode ${name} (${buf.length} bytes) as ${png ? 'PNG' : 'JPEG'}: no ${png ? 'IHDR header' : 'frame header (SOF) before the image data'}; expected a complete PNG or JPEG image. The file is truncated or damaged: re-export it.`
       : `${name} (${buf.length} bytes) is neither PNG nor JPEG (first bytes ${Buffer.from(buf.subarray(0, 4)).toString('hex') || 'none: empty file'}); expected a PNG or JPEG image.`);
   }
   const { width: w, height: h } = head;

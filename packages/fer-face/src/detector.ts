@@ -50,7 +50,7 @@ export interface FaceDetectorOptions {
 }
 
 /** The detector's defaults (MediaPipe's for this model: IoU 0.3, weighted NMS; the score threshold measured here: README). */
-export const FACE_DETECTOR_DEFAULTS = { scoreThreshold: 0.75, iouThreshold: 0.3, maxFaces: 20, nms: 'weighted' } as const;
+export const FACE_DETECTOR_DEFAULTS = { scoreThreshold: 0.5, iouThreshold: 0.3, maxFaces: 20, nms: 'weighted' } as const;
 
 /** Options of {@link cropFaces} and {@link cropFacePixels}. */
 export interface CropOptions {
@@ -73,7 +73,7 @@ export interface CropOptions {
 }
 
 /** The crop's defaults (README, "Framing"). */
-export const CROP_DEFAULTS = { scale: 2.25, centre: 0.5, rotate: true, luma: 'bt601', size: 48 } as const;
+export const CROP_DEFAULTS = { scale: 2.5, centre: 0.3, rotate: true, luma: 'bt601', size: 48 } as const;
 
 /** A face detector (BlazeFace). Call `dispose()` to free the model. */
 export interface FaceDetector {

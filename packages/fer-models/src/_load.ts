@@ -165,7 +165,8 @@ export async function readArtifacts(r: ModelReader): Promise<tf.io.ModelArtifact
     }
   }
   const total = buffers.reduce((n, b) => n + b.byteLength, 0);
-  const expected = specs.reduce((n, s) => n + s.shape.reduce((a, b) => a * b, 1) * bytesPerElement(s.dtype), 0);
+  // Quantized weights (float16, uint8, uint16: tfjs's loader dequantizes them) take the bytes of their stored dtype.
+  const expected = specs.reduce((n, s) => n + s.shape.reduce((a, b) => a * b, 1) * bytesPerElement(s.quantization?.dtype ?? s.dtype), 0);
   if (total !== expected) {
     throw new FerModelsError('E_MODEL_LOAD', `${r.where}: weight files hold ${total} bytes, expected ${expected} from model.json's manifest. The weights are truncated or from another model; re-save the model.`);
   }
@@ -233,5 +234,5 @@ function checkWeights(modelJson: string, model: tf.LayersModel, specs: tf.io.Wei
 }
 
 function bytesPerElement(dtype: string): number {
-  return dtype === 'float32' || dtype === 'int32' ? 4 : dtype === 'bool' || dtype === 'uint8' ? 1 : dtype === 'float16' ? 2 : 4;
+  return dtype === 'float32' || dtype === 'int32' ? 4 : dtype === 'bool' || dtype === 'uint8' ? 1 : dtype === 'float16' || dtype === 'uint16' ? 2 : 4;
 }

@@ -16,6 +16,8 @@ export type { MiniXceptionConfig } from './models/mini-xception.js';
 export { loadModel, nodeLoadHandler, nodeSaveHandler, saveModel } from './save-load.js';
 export type { LoadedModel, SavedModelMeta, StoredModelMeta } from './save-load.js';
 export type { ModelFiles, ModelSource } from './_load.js';
+export { findPretrained, loadPretrained, pretrainedModelDir, PRETRAINED_MODELS } from './pretrained.js';
+export type { PretrainedName, PretrainedOptions } from './pretrained.js';
 export { predict } from './predict.js';
 export type { Prediction, PredictOptions } from './predict.js';
 export { localStepper, makeOptimizer } from './stepper.js';
