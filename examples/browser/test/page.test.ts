@@ -1,5 +1,5 @@
 // The demo page in a real browser: Debian's chromium, headless, driven by playwright-core (no browser download).
-// Builds the page with Vite, serves dist/ with `vite preview`, and checks it against the Node pipeline on the same
+// Builds the page with Vite, serves dist/ with `vite preview`, and checks it against `fer predict` (Node) on the same
 // photo: one face, its box within a few pixels, the seven probabilities within 1e-3. Then the webcam, through
 // Chromium's fake video device playing a clip made from the photo: frames are processed and the page still answers.
 // Screenshots: examples/browser/test-output/{photo,webcam}.png.
@@ -9,15 +9,11 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync
 import { tmpdir } from 'node:os';
 import { promisify } from 'node:util';
 import { join } from 'node:path';
-import * as tf from '@tensorflow/tfjs';
-import '@tensorflow/tfjs-backend-wasm';
 import { PNG } from 'pngjs';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
 import { preview, type PreviewServer } from 'vite';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decodeImage } from '@fer/data';
-import { createFaceDetector, cropFacePixels } from '@fer/face/node';
-import { loadModel, predict } from '@fer/models';
 import type { FrameResult } from '../src/main.ts';
 
 const HERE = new URL('..', import.meta.url).pathname;
@@ -98,20 +94,14 @@ beforeAll(async () => {
   photo = join(OUT, 'astronaut.png');
   writeFileSync(photo, PNG.sync.write(png));
 
-  // The Node pipeline on it: what `fer predict` does with a photo (decode, BlazeFace, crop, predict).
-  await tf.setBackend('wasm');
-  const image = decodeImage(readFileSync(photo));
-  const detector = await createFaceDetector();
-  const loaded = await loadModel(join(HERE, 'public/models/fer'));
-  try {
-    const faces = await detector.detect(image);
-    const { pixels, count } = await cropFacePixels(image, faces);
-    const { probabilities, numClasses } = await predict(loaded, pixels, count);
-    reference = { width: image.width, height: image.height, faces: faces.map((f, i) => ({ box: f.box, probabilities: Array.from(probabilities.subarray(i * numClasses, (i + 1) * numClasses)) })) };
-  } finally {
-    detector.dispose();
-    loaded.model.dispose();
-  }
+  // The Node pipeline on it: `fer predict --json` (decode, BlazeFace, crop, predict), all seven classes.
+  const { stdout } = await promisify(execFile)(process.execPath, [join(HERE, '../../harness/bin/fer.mjs'), 'predict', '--model', join(HERE, 'public/models/fer'), '--top', '7', '--json', photo], { cwd: HERE, maxBuffer: 64 << 20 });
+  const [res] = JSON.parse(stdout) as { width: number; height: number; faces: { box: FrameResult['faces'][0]['box']; top: { label: string; probability: number }[] }[] }[];
+  const classes = (JSON.parse(readFileSync(join(HERE, 'public/models/fer/fer.json'), 'utf8')) as { classNames: string[] }).classNames;
+  reference = {
+    width: res.width, height: res.height,
+    faces: res.faces.map((f) => ({ box: f.box, probabilities: classes.map((c) => f.top.find((t) => t.label === c)!.probability) })),
+  };
 }, LONG);
 
 afterAll(async () => {
@@ -133,19 +123,21 @@ describe.skipIf(skip)('the demo page in headless Chromium', () => {
     expect(got.faces).toHaveLength(1);
     expect([got.width, got.height]).toEqual([reference.width, reference.height]);
     const [a, b] = [got.faces[0], reference.faces[0]];
-    for (const k of ['x', 'y', 'width', 'height'] as const) expect(Math.abs(a.box[k] - b.box[k]), `box.${k}: ${a.box[k]} in the browser (${backend}), ${b.box[k]} in Node`).toBeLessThan(3);
+    for (const k of ['x', 'y', 'width', 'height'] as const) expect(Math.abs(a.box[k] - b.box[k]), `box.${k}: ${a.box[k]} in the browser (${backend}), ${b.box[k]} from fer predict`).toBeLessThan(3);
     const diff = Math.max(...a.probabilities.map((p, c) => Math.abs(p - b.probabilities[c])));
-    expect(diff, `probabilities ${a.probabilities} (browser, ${backend}) vs ${b.probabilities} (Node)`).toBeLessThan(1e-3);
+    expect(diff, `probabilities ${a.probabilities} (browser, ${backend}) vs ${b.probabilities} (fer predict)`).toBeLessThan(1e-3);
     // The page shows them: one chart of seven bars, the top one marked.
     expect(await page.locator('.chart').count()).toBe(1);
     expect(await page.locator('.chart .bar').count()).toBe(7);
     expect(await page.locator('.chart .bar.top').count()).toBe(1);
     await page.screenshot({ path: join(OUT, screenshot), fullPage: true });
+    const boxDiff = Math.max(...(['x', 'y', 'width', 'height'] as const).map((k) => Math.abs(a.box[k] - b.box[k])));
+    writeFileSync(join(OUT, screenshot.replace(/\.png$/, '.json')), `${JSON.stringify({ backend, maxProbabilityDiff: diff, maxBoxDiffPx: boxDiff, msPerFrame: got.ms, browser: a, ferPredict: b }, null, 2)}\n`);
     await page.context().close();
     return backend;
   }
 
-  it('a photo: one face, its box and its probabilities as in Node (1e-3); screenshot', async () => {
+  it('a photo: one face, its box and its probabilities as fer predict gives them in Node (1e-3); screenshot', async () => {
     // No GPU here: WebGL would be SwiftShader, which the page passes over for WASM (WebGPU has no adapter).
     expect(['webgpu', 'webgl', 'wasm']).toContain(await checkPhoto('', 'photo.png'));
   }, LONG);
