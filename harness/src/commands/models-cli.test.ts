@@ -135,11 +135,11 @@ describe('fer predict', () => {
     await writeFile(c, jpeg.encode({ data: new Uint8Array(64 * 50 * 4).fill(128), width: 64, height: 50 }, 95).data);
     const grayJpeg = await imageToGray48(c);
     expect(Math.max(...grayJpeg.map((v) => Math.abs(v - 128)))).toBeLessThanOrEqual(2);
-    const results = await runPredict({ model: modelDir, files: [a, b], backend: 'cpu' });
+    const results = await runPredict({ model: modelDir, files: [a, b], backend: 'cpu', detect: false });
     expect(results).toHaveLength(2);
-    expect(results[0].top).toHaveLength(3);
-    expect(results[0].top[0].probability).toBeGreaterThanOrEqual(results[0].top[1].probability);
-    const cli = await runCli(['predict', '--model', modelDir, '--backend', 'cpu', a, b]);
+    expect(results[0].faces[0].top).toHaveLength(3);
+    expect(results[0].faces[0].top[0].probability).toBeGreaterThanOrEqual(results[0].faces[0].top[1].probability);
+    const cli = await runCli(['predict', '--model', modelDir, '--backend', 'cpu', '--no-detect', a, b]);
     expect(cli.code, cli.stderr).toBe(0);
     expect(cli.stdout).toContain(a);
     expect(cli.stdout.split('\n').filter((l) => /^\s+\w+\s+\d+\.\d%$/.test(l))).toHaveLength(6);

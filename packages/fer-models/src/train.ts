@@ -4,6 +4,7 @@ import { checkInt, checkOneOf, checkRange, resolveConfig } from './_config.js';
 import { firstNonFinite, listCheckpoints, partialCheckpointFile, readCheckpoint, writeCheckpoint, type Checkpoint, type CheckpointArray } from './_checkpoint.js';
 import { fsError, fsOps, removeStaleTempFiles } from './_fs.js';
 import { SeededRandom } from './_random.js';
+import { TRAIN_DEFAULTS } from './_train-defaults.js';
 import { FerModelsError } from './errors.js';
 import { localStepper, type OptimizerSpec, type StepperFactory, type TrainStepBatch } from './stepper.js';
 
@@ -35,18 +36,7 @@ export interface TrainConfig {
   evalBatchSize: number;
 }
 
-/** The paper preset (Alizadeh & Fazel 2017): batch 128, 30 epochs, Adam 1e-4 (our choice), constant LR. */
-export const TRAIN_DEFAULTS: TrainConfig = Object.freeze({
-  epochs: 30,
-  batchSize: 128,
-  seed: 1,
-  optimizer: { name: 'adam', learningRate: 1e-4, momentum: 0.9, nesterov: false, beta1: 0.9, beta2: 0.999, epsilon: 1e-7 },
-  schedule: { kind: 'constant', stepSize: 10, gamma: 0.1, minLearningRate: 0, factor: 0.5, patience: 3 },
-  earlyStopping: { patience: 0, minDelta: 0, restoreBest: true },
-  classWeights: null,
-  labelSmoothing: 0,
-  evalBatchSize: 256,
-}) as TrainConfig;
+export { TRAIN_DEFAULTS };
 
 /**
  * Validates a (partial) train config and fills the defaults. Unknown keys and bad values throw E_BAD_OPTION.
