@@ -202,7 +202,8 @@ export async function runSweep(o: RunSweepOptions): Promise<SweepResult> {
         speed.seconds += (performance.now() - mark) / 1000;
         mark = performance.now();
         log(`[trial ${i + 1}] epoch ${m[1]}/${epochs}${epochs < maxEpochs ? ` (rung; of ${maxEpochs})` : ''}: ${line.slice(m[0].length).trim()} | sweep: ${etaText()}`);
-      } else if (!/^(backend|training|SYNTHETIC|stopped in epoch)/.test(line)) log(`[trial ${i + 1}] ${line}`);
+      } else if (!/^(backend|training|SYNTHETIC|paused after epoch|Stopped on request|Continue exactly|\(This run stopped|note: this run is long)/.test(line)) log(`[trial ${i + 1}] ${line}`);
+      // NOTE: fer train's own stop and continue lines are left out: the sweep prints the command that continues the sweep.
     };
     let failure: { message: string; code?: string } | null = null;
     try {

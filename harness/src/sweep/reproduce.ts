@@ -1,6 +1,8 @@
 // The sweep experiment of `pnpm reproduce` (`--only sweep`, harness/experiments/sweep.ts): each of its sweeps is a
 // `fer sweep` (runSweep) into <out>/sweeps/<id>, under the run's budget (as `fer train --preset`), data, backend and
 // --hours clock; the report's section shows each leaderboard's head, the winner and the figures.
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { markdownTable } from '@fer/metrics';
 import { runSweep, type LeaderboardRow } from '../commands/sweep.js';
 import type { StopControl } from '../reproduce/_stop.js';
@@ -59,6 +61,22 @@ export async function runSpecSweeps(o: {
     });
     out.push({ spec, dir, rows: r.rows, levels: r.levels, stopped: r.stopped, trials });
     if (r.stopped) break;
+  }
+  return out;
+}
+
+/**
+ * The sweeps of an experiment an earlier run into `outDir` ran (their leaderboard.json files), for a report that keeps
+ * that run's sections without re-running them.
+ */
+export function readSpecSweeps(exp: ExperimentSpec, budget: BudgetName, outDir: string): SpecSweepResult[] {
+  const out: SpecSweepResult[] = [];
+  for (const spec of exp.sweeps ?? []) {
+    const dir = `sweeps/${spec.id}`;
+    const file = join(outDir, dir, 'leaderboard.json');
+    if (!existsSync(file)) continue;
+    const lb = JSON.parse(readFileSync(file, 'utf8')) as { trials: LeaderboardRow[]; stopped: boolean; scheduler: { levels?: number[]; epochs?: number } };
+    out.push({ spec, dir, rows: lb.trials, levels: lb.scheduler.levels ?? [lb.scheduler.epochs ?? 0], stopped: lb.stopped, trials: spec.trials[budget] });
   }
   return out;
 }

@@ -1,5 +1,5 @@
 import { FerModelsError } from './errors.js';
-import { TRAIN_DEFAULTS } from './train.js';
+import { TRAIN_DEFAULTS } from './_train-defaults.js';
 
 /**
  * How a model is trained in its paper (or by us where the paper is silent): the one place a training

@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { expectNoLeak, tinyFaces } from '@fer/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { builtinModels, createRegistry, loadModel, predict, saveModel } from './index.js';
+import * as browserEntry from './browser.js';
 
 let dir: string;
 beforeAll(async () => {
@@ -100,6 +101,45 @@ describe('saveModel / loadModel / predict', () => {
     } finally {
       server.close();
       model.dispose();
+    }
+  });
+
+  it('loads from a URL and from files in memory (the browser entry too), with the same checks', async () => {
+    const out = await savedModel('by-url');
+    const server = createServer((req, res) => {
+      readFile(join(out, decodeURIComponent((req.url ?? '/').slice('/m/'.length)))).then(
+        (body) => res.writeHead(200).end(body),
+        () => res.writeHead(404, 'Not Found').end(),
+      );
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    try {
+      const url = `http://127.0.0.1:${(server.address() as { port: number }).port}/m`;
+      const faces = tinyFaces(2, 5);
+      const fromDir = await loadModel(out);
+      const want = Array.from((await predict(fromDir, faces.pixels, 2)).probabilities);
+      const files = Object.fromEntries(await Promise.all(['fer.json', 'model.json', 'weights.bin'].map(async (f) => [f, new Uint8Array(await readFile(join(out, f)))])));
+      for (const load of [() => loadModel(url), () => browserEntry.loadModel(url), () => browserEntry.loadModel(new URL(`${url}/`)), () => browserEntry.loadModel(files), () => loadModel({ ...files, 'fer.json': new TextDecoder().decode(files['fer.json']) })]) {
+        const loaded = await load();
+        expect(loaded.meta).toEqual(fromDir.meta);
+        expect(Array.from((await expectNoLeak(tf, () => browserEntry.predict(loaded, faces.pixels, 2))).probabilities)).toEqual(want);
+        loaded.model.dispose();
+      }
+      fromDir.model.dispose();
+      await expect(browserEntry.loadModel(`${url}/nothing`)).rejects.toMatchObject({ code: 'E_MODEL_LOAD', message: expect.stringMatching(/nothing\/fer\.json \(HTTP 404 Not Found\)/) });
+      await expect(browserEntry.loadModel({ 'fer.json': files['fer.json'], 'model.json': files['model.json'] })).rejects.toMatchObject({ code: 'E_MODEL_LOAD', message: expect.stringMatching(/no file named "weights\.bin"/) });
+      await expect(browserEntry.loadModel('models/fer')).rejects.toMatchObject({ code: 'E_BAD_OPTION', message: expect.stringMatching(/no page address/) });
+      await expect(browserEntry.loadModel(42 as never)).rejects.toMatchObject({ code: 'E_BAD_OPTION' });
+      const flipped = new Uint8Array(files['weights.bin']);
+      flipped[flipped.length - 1] ^= 1;
+      await expect(browserEntry.loadModel({ ...files, 'weights.bin': flipped })).rejects.toMatchObject({ code: 'E_MODEL_LOAD', message: expect.stringMatching(/in-memory model files: the weights \(weights\.bin\) have sha256/) });
+      const json = JSON.parse(new TextDecoder().decode(files['model.json']));
+      for (const p of ['%2e%2e/weights.bin', 'https://example.com/weights.bin']) {
+        json.weightsManifest[0].paths = [p];
+        await expect(browserEntry.loadModel({ ...files, 'model.json': JSON.stringify(json) })).rejects.toMatchObject({ code: 'E_MODEL_LOAD', message: expect.stringContaining(`weights path ${JSON.stringify(p)} leaves the model folder`) });
+      }
+    } finally {
+      server.close();
     }
   });
 

@@ -1,8 +1,9 @@
 import * as tf from '@tensorflow/tfjs';
-import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
-import { isAbsolute, join, relative, resolve } from 'node:path';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { writeFileAtomic } from './_fs.js';
+import { loadFrom, loadModelFromSource, readArtifacts, sha256Hex, type ModelReader, type ModelSource } from './_load.js';
 import { FerModelsError } from './errors.js';
 
 /** What prediction needs besides the weights; written to `fer.json` beside model.json. */
@@ -66,7 +67,7 @@ export async function saveModel(dir: string, model: tf.LayersModel, meta: SavedM
   await model.save({
     save: async (artifacts) => {
       const bytes = artifacts.weightData === undefined ? new ArrayBuffer(0) : tf.io.CompositeArrayBuffer.join(artifacts.weightData);
-      stored.weightsSha256 = sha256(new Uint8Array(bytes));
+      stored.weightsSha256 = sha256Hex(new Uint8Array(bytes));
       return inner.save!(artifacts);
     },
   });
@@ -75,55 +76,19 @@ export async function saveModel(dir: string, model: tf.LayersModel, meta: SavedM
 }
 
 /**
- * Loads a directory written by {@link saveModel}. Missing or corrupt files throw E_MODEL_LOAD naming the file:
- * weight paths leaving `dir`, weight names/shapes other than the topology's, NaN/Infinity weights, a changed
- * weights.bin (sha256 in fer.json) and a class-name count other than the output units.
+ * Loads a model written by {@link saveModel}: from its folder (`source` a path or a `file:` URL), from a URL
+ * (`http(s)://...`, fetched) or from its files in memory ({@link ModelFiles}). Missing or corrupt files throw
+ * E_MODEL_LOAD naming the file: weight paths leaving the folder, weight names/shapes other than the topology's,
+ * NaN/Infinity weights, a changed weights.bin (sha256 in fer.json) and a class-name count other than the output units.
+ * In a browser (the package's browser entry) a string is a URL, resolved against the page.
  * @example
  * const loaded = await loadModel('out/model');
- * const { labels } = predict(loaded, pixels, count);
+ * const { labels } = await predict(loaded, pixels, count);
  */
-export async function loadModel(dir: string): Promise<LoadedModel> {
-  const metaPath = join(dir, 'fer.json');
-  const text = await readText(metaPath, 'the fer.json written by saveModel');
-  let meta: StoredModelMeta;
-  try {
-    meta = JSON.parse(text) as StoredModelMeta;
-  } catch (e) {
-    throw new FerModelsError('E_MODEL_LOAD', `${metaPath}: not valid JSON (${(e as Error).message}). Re-save the model with saveModel.`, { cause: e });
-  }
-  if (meta?.format !== 'fer-model@1') {
-    throw new FerModelsError('E_MODEL_LOAD', `${join(dir, 'fer.json')}: got format ${JSON.stringify(meta?.format)}, expected "fer-model@1". Re-save the model with saveModel.`);
-  }
-  const artifacts = await nodeLoadHandler(dir).load!();
-  const modelJson = join(dir, 'model.json');
-  let model: tf.LayersModel;
-  try {
-    // The topology alone (weights initialized), so the saved weights can be checked against it first.
-    model = await tf.loadLayersModel({ load: async () => ({ modelTopology: artifacts.modelTopology, format: artifacts.format }) });
-  } catch (e) {
-    throw new FerModelsError('E_MODEL_LOAD', `${modelJson}: the modelTopology does not build (${(e as Error).message}). Expected a tfjs layers model.json; re-save the model.`, { cause: e });
-  }
-  try {
-    const bytes = new Uint8Array(artifacts.weightData as ArrayBuffer);
-    checkWeights(modelJson, model, artifacts.weightSpecs ?? [], bytes);
-    if (meta.weightsSha256 !== undefined && sha256(bytes) !== meta.weightsSha256) {
-      throw new FerModelsError('E_MODEL_LOAD', `${dir}: the weights (weights.bin) have sha256 ${sha256(bytes).slice(0, 12)}..., fer.json expects ${String(meta.weightsSha256).slice(0, 12)}...: the file was changed after saving (bit flip or edit). Re-save or re-train the model.`);
-    }
-    const units = model.outputs[0].shape[1] ?? 0;
-    if (!Array.isArray(meta.classNames) || meta.classNames.length !== units) {
-      throw new FerModelsError('E_MODEL_LOAD', `${metaPath}: got ${Array.isArray(meta.classNames) ? meta.classNames.length : 'no'} class names, expected ${units} (the model's output units). Fix classNames in fer.json or re-save the model.`);
-    }
-    const named = tf.io.decodeWeights(artifacts.weightData!, artifacts.weightSpecs!);
-    try {
-      model.setWeights((artifacts.weightSpecs ?? []).map((s) => named[s.name]));
-    } finally {
-      tf.dispose(Object.values(named));
-    }
-  } catch (e) {
-    model.dispose();
-    throw e;
-  }
-  return { model, meta };
+export async function loadModel(source: ModelSource): Promise<LoadedModel> {
+  if (typeof source === 'string' && !/^https?:\/\//i.test(source)) return loadFrom(folderReader(source));
+  if (source instanceof URL && source.protocol === 'file:') return loadFrom(folderReader(fileURLToPath(source)));
+  return loadModelFromSource(source);
 }
 
 /**
@@ -160,98 +125,21 @@ export function nodeSaveHandler(dir: string): tf.io.IOHandler {
 
 /** A tfjs IOHandler that loads model.json + its weight files from `dir` on Node. */
 export function nodeLoadHandler(dir: string): tf.io.IOHandler {
-  return {
-    async load(): Promise<tf.io.ModelArtifacts> {
-      const path = join(dir, 'model.json');
-      let json: tf.io.ModelJSON;
-      try {
-        json = JSON.parse(await readText(path, 'a tfjs layers model.json')) as tf.io.ModelJSON;
-      } catch (e) {
-        if ((e as FerModelsError).code === 'E_MODEL_LOAD') throw e;
-        throw new FerModelsError('E_MODEL_LOAD', `${path}: not valid JSON (${(e as Error).message}). Expected a tfjs layers model.json; re-save the model.`, { cause: e });
-      }
-      if (!json.modelTopology || !Array.isArray(json.weightsManifest)) {
-        throw new FerModelsError('E_MODEL_LOAD', `${path}: missing modelTopology or weightsManifest. Expected a tfjs layers model.json; re-save the model.`);
-      }
-      const specs: tf.io.WeightsManifestEntry[] = [];
-      const buffers: Uint8Array[] = [];
-      for (const group of json.weightsManifest) {
-        specs.push(...group.weights);
-        for (const p of group.paths) buffers.push(await readBinary(insideFolder(dir, p, path)));
-      }
-      const total = buffers.reduce((n, b) => n + b.byteLength, 0);
-      const expected = specs.reduce((n, s) => n + s.shape.reduce((a, b) => a * b, 1) * bytesPerElement(s.dtype), 0);
-      if (total !== expected) {
-        throw new FerModelsError('E_MODEL_LOAD', `${dir}: weight files hold ${total} bytes, expected ${expected} from model.json's manifest. The weights are truncated or from another model; re-save the model.`);
-      }
-      const weightData = new Uint8Array(total);
-      let off = 0;
-      for (const b of buffers) {
-        weightData.set(b, off);
-        off += b.byteLength;
-      }
-      return { modelTopology: json.modelTopology, format: json.format, generatedBy: json.generatedBy, convertedBy: json.convertedBy, weightSpecs: specs, weightData: weightData.buffer };
-    },
-  };
+  return { load: () => readArtifacts(folderReader(dir)) };
 }
 
 // --- Internal helpers ---
 
-function sha256(bytes: Uint8Array): string {
-  return createHash('sha256').update(bytes).digest('hex');
+/** Reads the files of the saved model in folder `dir`. */
+function folderReader(dir: string): ModelReader {
+  return {
+    where: dir,
+    label: (name) => join(dir, name),
+    read: (name, what) => readBinary(join(dir, name), what),
+  };
 }
 
-/** `dir`/`p`, or E_MODEL_LOAD when `p` (from model.json) is absolute or leaves `dir`. */
-function insideFolder(dir: string, p: string, modelJson: string): string {
-  const rel = typeof p === 'string' ? relative(resolve(dir), resolve(dir, p)) : '';
-  if (typeof p !== 'string' || isAbsolute(p) || rel === '' || rel.startsWith('..') || isAbsolute(rel)) {
-    throw new FerModelsError('E_MODEL_LOAD', `${modelJson}: weights path ${JSON.stringify(p)} leaves the model folder ${dir}; expected a file name inside it, e.g. "weights.bin". Refusing to read it; re-save the model.`);
-  }
-  return join(dir, p);
-}
-
-/** The weight specs of model.json against the topology (count, names in order, shapes), then every float finite. */
-function checkWeights(modelJson: string, model: tf.LayersModel, specs: tf.io.WeightsManifestEntry[], bytes: Uint8Array): void {
-  const vars = model.weights;
-  const fix = 'Re-save the model with saveModel.';
-  if (specs.length !== vars.length) {
-    throw new FerModelsError('E_MODEL_LOAD', `${modelJson}: lists ${specs.length} weights, the topology has ${vars.length}. ${fix}`);
-  }
-  const shape = (s: readonly (number | null)[]) => `[${s.join(', ')}]`;
-  vars.forEach((v, i) => {
-    const s = specs[i];
-    if (s.name !== v.originalName) {
-      throw new FerModelsError('E_MODEL_LOAD', `${modelJson}: model.json names weight ${s.name} (shape ${shape(s.shape)}) where the topology has ${v.originalName} (shape ${shape(v.shape)}), at position ${i}; expected the topology's names in its order (names swapped or edited). ${fix}`);
-    }
-    if (shape(s.shape) !== shape(v.shape)) {
-      throw new FerModelsError('E_MODEL_LOAD', `${modelJson}: weight ${s.name} has shape ${shape(s.shape)} in model.json, the topology expects ${shape(v.shape)}. ${fix}`);
-    }
-  });
-  let off = 0;
-  for (const s of specs) {
-    const n = s.shape.reduce((a, b) => a * b, 1);
-    if (s.dtype === 'float32' && !s.quantization) {
-      const view = new DataView(bytes.buffer, bytes.byteOffset + off, n * 4);
-      for (let i = 0; i < n; i++) {
-        const x = view.getFloat32(i * 4, true);
-        if (!Number.isFinite(x)) {
-          throw new FerModelsError('E_MODEL_LOAD', `${modelJson}: weight ${s.name} holds ${x} at index ${i}, expected finite weights (weights.bin is damaged or the training diverged). Re-train or re-save the model.`);
-        }
-      }
-    }
-    off += n * (s.quantization ? bytesPerElement(s.quantization.dtype) : bytesPerElement(s.dtype ?? 'float32'));
-  }
-}
-
-function bytesPerElement(dtype: string): number {
-  return dtype === 'float32' || dtype === 'int32' ? 4 : dtype === 'bool' || dtype === 'uint8' ? 1 : dtype === 'float16' ? 2 : 4;
-}
-
-async function readText(path: string, what: string): Promise<string> {
-  return new TextDecoder().decode(await readBinary(path, what));
-}
-
-async function readBinary(path: string, what = 'a weights file named in model.json'): Promise<Uint8Array> {
+async function readBinary(path: string, what: string): Promise<Uint8Array> {
   try {
     return new Uint8Array(await readFile(path));
   } catch (e) {

@@ -241,6 +241,20 @@ describe('train', () => {
     await expect(train({ model: m2, data: data(), config, stopAfterEpoch: 0 })).rejects.toMatchObject({ code: 'E_BAD_OPTION', message: expect.stringMatching(/stopAfterEpoch is 0, expected a positive integer/) });
     m2.dispose();
   });
+
+  it('a stop requested from the event loop (a signal handler, a timer) is seen at the next step, not at the end', async () => {
+    // A SIGINT handler or a UI event runs as an event-loop callback; a loop of compute steps and resolved promises
+    // would never let it run until training ended. Here the stop comes from a setImmediate callback after step 1.
+    const m = registry.create('paper-shallow', small, { seed: 1 });
+    const ac = new AbortController();
+    let n = 0;
+    const r = await train({
+      model: m, data: tinyTrainData({ count: 12, inputSize: 16, batchSize: 4 }), config: { epochs: 3, seed: 5, optimizer: { learningRate: 1e-3 } },
+      stop: ac.signal, onProgress: () => { if (++n === 1) setImmediate(() => ac.abort()); },
+    });
+    m.dispose();
+    expect(r.stopped).toEqual({ epoch: 1, step: 1, steps: 3 });
+  });
 });
 
 /** localStepper, but after global step `at` (1-based) one weight of the model becomes NaN: a bad last update. */

@@ -4,6 +4,7 @@ import { checkInt, checkOneOf, checkRange, resolveConfig } from './_config.js';
 import { firstNonFinite, listCheckpoints, partialCheckpointFile, readCheckpoint, writeCheckpoint, type Checkpoint, type CheckpointArray } from './_checkpoint.js';
 import { fsError, fsOps, removeStaleTempFiles } from './_fs.js';
 import { SeededRandom } from './_random.js';
+import { TRAIN_DEFAULTS } from './_train-defaults.js';
 import { FerModelsError } from './errors.js';
 import { localStepper, type OptimizerSpec, type StepperFactory, type TrainStepBatch } from './stepper.js';
 
@@ -35,18 +36,7 @@ export interface TrainConfig {
   evalBatchSize: number;
 }
 
-/** The paper preset (Alizadeh & Fazel 2017): batch 128, 30 epochs, Adam 1e-4 (our choice), constant LR. */
-export const TRAIN_DEFAULTS: TrainConfig = Object.freeze({
-  epochs: 30,
-  batchSize: 128,
-  seed: 1,
-  optimizer: { name: 'adam', learningRate: 1e-4, momentum: 0.9, nesterov: false, beta1: 0.9, beta2: 0.999, epsilon: 1e-7 },
-  schedule: { kind: 'constant', stepSize: 10, gamma: 0.1, minLearningRate: 0, factor: 0.5, patience: 3 },
-  earlyStopping: { patience: 0, minDelta: 0, restoreBest: true },
-  classWeights: null,
-  labelSmoothing: 0,
-  evalBatchSize: 256,
-}) as TrainConfig;
+export { TRAIN_DEFAULTS };
 
 /**
  * Validates a (partial) train config and fills the defaults. Unknown keys and bad values throw E_BAD_OPTION.
@@ -302,6 +292,9 @@ export async function train(args: TrainArgs): Promise<TrainResult> {
           s++;
           continue;
         }
+        // NOTE: a stop (or abort) requested from outside (a signal handler, a timer, a UI event) runs on the event loop,
+        // which a loop of compute steps and resolved promises never lets turn: yield to it once per step (~0.1 ms).
+        if (args.stop || args.signal) await yieldToEventLoop();
         if (args.stop?.aborted) {
           stopped = { epoch: e + 1, step: s, steps };
           if (args.checkpointDir) {
@@ -572,4 +565,9 @@ function diffConfig(a: unknown, b: unknown, path: string, out: string[]): void {
 
 function jsonCopy<T>(v: T): T {
   return v === undefined ? v : (JSON.parse(JSON.stringify(v)) as T);
+}
+
+/** Resolves after the event loop has run its pending callbacks (signals, timers, I/O): setImmediate in Node, a 0 ms timer elsewhere. */
+function yieldToEventLoop(): Promise<void> {
+  return new Promise((resolve) => (typeof setImmediate === 'function' ? setImmediate(resolve) : setTimeout(resolve, 0)));
 }
