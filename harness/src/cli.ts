@@ -31,7 +31,7 @@ const SUMMARIES: Record<string, CommandDef> = Object.fromEntries(Object.entries(
   train: 'Train a registry model (its paper recipe by default: --preset paper) and save it with its resolved config (job hash), history and PublicTest metrics.',
   sweep: "The paper's validation search: grid or random over learning rate, L2, dropout, hidden sizes; parallel, resumable, ranked by PublicTest accuracy.",
   evaluate: 'Accuracy, per-class accuracy and the confusion matrix of a saved model on a split.',
-  predict: 'Top-3 expressions of PNG/JPEG images of any size (converted to 48x48 gray: BT.601 luma, area-average resize).',
+  predict: 'Finds the faces in PNG/JPEG pictures of any size (BlazeFace) and gives each its top-3 expressions; --no-detect for 48x48 face crops.',
   reproduce: "Re-do every table and figure of Alizadeh & Fazel 2017 and write report.md / report.html next to the paper's numbers.",
   bench: 'Benchmarks as JSON lines, each beside its reference peer (PyTorch, pandas, scikit-image) measured in the same run. `pnpm bench` is an alias.',
   worker: 'Run training jobs that `pnpm reproduce --queue` / `fer sweep --queue` put on a Redis queue (BullMQ); results go to the shared results folder. See docs/distributed.md.',

@@ -128,8 +128,8 @@ describe('fer predict --no-detect', () => {
 });
 
 describe('fer predict (CLI)', () => {
-  it('prints the face with its box and expressions; --json; exits non-zero with E_NO_FACE when no picture has a face', async () => {
-    const text = await runCli(['predict', '--model', modelDir, '--backend', 'wasm', ASTRONAUT]);
+  it('prints the face with its box and expressions (default model: the pretrained package); --json; exits non-zero with E_NO_FACE when no picture has a face', async () => {
+    const text = await runCli(['predict', '--backend', 'wasm', ASTRONAUT]);
     expect(text.code, text.stderr).toBe(0);
     expect(text.stdout).toMatch(/astronaut\.jpg \(512x512\): 1 face\n {2}face 1: box x=\d+ y=\d+ \d+x\d+, detector score 0\.\d\d\n( {4}\w+ +\d+\.\d%\n){3}$/);
     const blank = join(dir, 'blank.png');

@@ -145,7 +145,7 @@ export async function buildWeightsPackage(o: BuildWeightsOptions): Promise<Weigh
     repository: { type: 'git', url: 'git+https://example.invalid/fer.git', directory: `packages/fer-weights-${o.name}` },
   }, null, 2)}\n`);
   const changeset = join(repoRoot, '.changeset', `fer-weights-${o.name}.md`);
-  if (!o.out && !existsSync(changeset)) {
+  if (!o.out) { // (re)written on every build: it describes the model the package now holds
     await mkdir(dirname(changeset), { recursive: true });
     await writeFile(changeset, `---\n"@fer/weights-${o.name}": minor\n---\n\nPretrained ${meta.modelName} weights (${dtype}), ${(100 * splits[1].accuracy).toFixed(2)}% on FER2013 PrivateTest${o.interim ? ` (interim: ${o.interim})` : ''}; MODEL_CARD.md has the data, preprocessing, per-class results and limits.\n`);
   }

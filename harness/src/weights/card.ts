@@ -10,11 +10,11 @@ function table(header: string[], rows: (string | number)[][]): string {
 }
 
 function trainingLines(r: WeightsResults): string[] {
-  const run = r.run as { spec?: Record<string, unknown>; seed?: number; preset?: string; hash?: string; modelScale?: number } | null;
+  const run = r.run as { spec?: Record<string, unknown>; seed?: number; train?: { seed?: number }; preset?: string; hash?: string; modelScale?: number } | null;
   if (!run?.spec) return ['- Training settings: not recorded (the model folder had no `../config.json`).'];
   const s = run.spec;
   return [
-    `- Recipe: \`fer train --model ${r.modelName}${run.preset ? ` --preset ${run.preset}` : ''}\`${run.hash ? ` (job ${run.hash})` : ''}; seed ${run.seed ?? 'n/a'}; width scale ${run.modelScale ?? 1}.`,
+    `- Recipe: \`fer train --model ${r.modelName}${run.preset ? ` --preset ${run.preset}` : ''}\`${run.hash ? ` (job ${run.hash})` : ''}; seed ${run.seed ?? run.train?.seed ?? 'n/a'}; width scale ${run.modelScale ?? 1}.`,
     `- ${String(s.epochs)} epochs, batch ${String(s.batchSize)}, ${String(s.optimizer)} at learning rate ${String(s.learningRate)}, normalizer \`${String(s.normalize)}\`, augmentation \`${String(s.augment)}\`${s.trainLimit ? `, **only the first ${String(s.trainLimit)} Training rows**` : ', all 28,709 Training rows'}.`,
   ];
 }
@@ -57,8 +57,8 @@ ${trainingLines(r).join('\n')}
    defaults (BlazeFace keypoints; square of ${CROP_DEFAULTS.scale} x the eyes-to-mouth distance, centred at ${CROP_DEFAULTS.centre} of the
    way from the eyes' midpoint to the mouth, eyes levelled; ITU-R BT.601 luma 0.299 R + 0.587 G + 0.114 B; area resampling).
    FER2013's own faces are used as they are.
-2. Normalization \`${JSON.stringify(r.normalizer)}\`, stored in \`model/fer.json\` (for \`mean-image\`: minus the
-   per-pixel mean of the Training images, divided by 255), applied by \`@fer/models\`' \`predict\`, which takes the
+2. Normalization \`${JSON.stringify(r.normalizer)}\`, stored in \`model/fer.json\` (for \`mean-image\`, the paper's: minus the
+   per-pixel mean of the Training images, divided by their global standard deviation), applied by \`@fer/models\`' \`predict\`, which takes the
    raw 0-255 bytes.
 
 ## Results (${r.dtype} weights, as shipped)

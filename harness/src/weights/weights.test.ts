@@ -86,7 +86,7 @@ describe('buildWeightsPackage', () => {
   it('builds the package folder, results.json and a model card from measured results; loadPretrained finds it', async () => {
     const out = join(dir, 'project', 'node_modules', '@fer', 'weights-paper-shallow');
     await writeFile(join(dir, 'run', 'config.json'), JSON.stringify({ hash: 'abc', preset: 'paper', seed: 1, modelScale: 1, spec: { epochs: 2, batchSize: 16, optimizer: 'adam', learningRate: 1e-4, normalize: 'mean-image', augment: 'hflip', trainLimit: 100 } }));
-    const r = await buildWeightsPackage({ model: modelDir, name: 'paper-shallow', interim: 'A test build.', out, allowSynthetic: true, backend: 'cpu', log: () => undefined });
+    const r = await buildWeightsPackage({ model: modelDir, name: 'paper-shallow', interim: 'A test build.', out, data: 'synthetic', allowSynthetic: true, backend: 'cpu', log: () => undefined });
     const saved = JSON.parse(await readFile(join(out, 'results.json'), 'utf8')) as WeightsResults;
     expect(saved.splits.map((s) => s.split)).toEqual(['PublicTest', 'PrivateTest']);
     expect(saved.data.synthetic).toBe(true);
