@@ -205,7 +205,7 @@ function lossCurvesSpec(curves: { seed: number; ours: number[]; torch: number[] 
     mark: { type: 'line', strokeWidth: 1 },
     encoding: {
       x: { field: 'step', type: 'quantitative', title: 'training step' },
-      y: { field: 'loss', type: 'quantitative', title: 'training loss (cross-entropy + L2)' },
+      y: { field: 'loss', type: 'quantitative', title: 'training loss (cross-entropy + L2), log scale', scale: { type: 'log' } },
       color: { field: 'run', type: 'nominal', title: null },
     },
     config: { font: CHART_FONT },
