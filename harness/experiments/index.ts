@@ -9,5 +9,7 @@ import activationMaps from './activation-maps.js';
 import filters from './filters.js';
 import deepdream from './deepdream.js';
 import zoo from './zoo.js';
+import sweep from './sweep.js';
 
-export const experiments: readonly ExperimentSpec[] = [accuracy, perExpression, hybrid, confusion, histories, activationMaps, filters, deepdream, zoo];
+/** Every experiment; those with `produce: 'sweep'` run only when named with `--only` (see selectExperiments). */
+export const experiments: readonly ExperimentSpec[] = [accuracy, perExpression, hybrid, confusion, histories, activationMaps, filters, deepdream, zoo, sweep];

@@ -7,7 +7,9 @@ per weight, tfjs layouts) and grad0/ (our gradients of batch 0 at the initial we
 in PyTorch (conv3x3 same -> BN(eps 1e-3) -> ReLU, conv3x3 -> BN -> ReLU -> maxpool 2, flatten in NHWC order
 as tfjs does, Linear -> ReLU, Linear), loads the initial weights (conv HWIO -> OIHW, dense [in,out] ->
 [out,in]), and runs the same steps: loss = cross_entropy(logits) + l2 * sum(w^2) over the kernels tfjs
-regularizes (Keras L2), Adam(lr, eps) without weight_decay. Prints one JSON line: per-step losses, the
+regularizes (Keras L2), Adam(lr, eps) without weight_decay, or SGD with momentum (meta optimizer 'sgd'). With
+meta convDropout/denseDropout > 0 (`--full`) the network has the paper's dropout, seeded with meta seed
+(masks differ from ours, so only the loss curves compare). Prints one JSON line: per-step losses, the
 step-0 forward loss, and per-weight max relative differences of the step-0 gradients and the final weights.
 
   /usr/bin/python3 harness/peers/parity.py /tmp/fer-parity-XXXX
@@ -17,8 +19,9 @@ import numpy as np, torch, torch.nn as nn, torch.nn.functional as F
 
 d = sys.argv[1]
 meta = json.load(open(os.path.join(d, 'meta.json')))
-torch.set_num_threads(1); torch.manual_seed(0)
+torch.set_num_threads(int(os.environ.get('PARITY_THREADS', '1'))); torch.manual_seed(meta.get('seed', 0))
 B, steps = meta['batch'], meta['steps']
+cdrop, ddrop = meta.get('convDropout', 0), meta.get('denseDropout', 0)
 x = np.fromfile(os.path.join(d, 'x.f32'), dtype='<f4').reshape(-1, 48, 48, 1)
 y = np.fromfile(os.path.join(d, 'y.u8'), dtype=np.uint8).astype(np.int64)
 f1, f2 = meta['filters']; units = meta['denseUnits']
@@ -39,10 +42,11 @@ class Net(nn.Module):
         s.fc1 = nn.Linear(f2 * 24 * 24, units); s.out = nn.Linear(units, 7)
 
     def forward(s, x):
-        x = F.relu(s.bn1(s.conv1(x)))
-        x = F.max_pool2d(F.relu(s.bn2(s.conv2(x))), 2)
+        # paper-shallow as @fer/models builds it: conv-BN-ReLU-[dropout], conv-BN-ReLU-pool-[dropout], FC-ReLU-[dropout]
+        x = F.dropout(F.relu(s.bn1(s.conv1(x))), cdrop, s.training)
+        x = F.dropout(F.max_pool2d(F.relu(s.bn2(s.conv2(x))), 2), cdrop, s.training)
         x = x.permute(0, 2, 3, 1).flatten(1)  # tfjs flattens NHWC as (h, w, c)
-        return s.out(F.relu(s.fc1(x)))
+        return s.out(F.dropout(F.relu(s.fc1(x)), ddrop, s.training))
 
 
 net = Net()
@@ -90,14 +94,17 @@ def rel(a, b):
 net.train()
 state = {k: v.clone() for k, v in net.state_dict().items()}
 net.zero_grad(); l0 = loss_fn(*batch(0)); l0.backward()
-g0 = load('grad0')
 grad_rel = {}
-for name, g in g0.items():
-    t, _, back = MAP[name]
-    grad_rel[name] = rel(back(t.grad.numpy()), g)
+if os.path.isdir(os.path.join(d, 'grad0')):  # written only without dropout (the masks differ)
+    for name, g in load('grad0').items():
+        t, _, back = MAP[name]
+        grad_rel[name] = rel(back(t.grad.numpy()), g)
 net.load_state_dict(state); net.zero_grad()
 
-opt = torch.optim.Adam(net.parameters(), lr=meta['lr'], eps=meta['epsilon'])
+if meta.get('optimizer', 'adam') == 'sgd':  # tfjs momentum: accum = m*accum + g; w -= lr*accum (PyTorch's, dampening 0)
+    opt = torch.optim.SGD(net.parameters(), lr=meta['lr'], momentum=meta.get('momentum') or 0)
+else:
+    opt = torch.optim.Adam(net.parameters(), lr=meta['lr'], eps=meta['epsilon'])
 losses = []
 for s in range(steps):
     opt.zero_grad(); loss = loss_fn(*batch(s)); loss.backward(); opt.step(); losses.append(float(loss.item()))

@@ -17,6 +17,27 @@ export interface StartedBackend {
   gpu: boolean;
   /** Whether the native CPU kernels run (wasm only). */
   native: boolean;
+  /** Threads of the native kernels, when they run. */
+  threads?: number;
+  /** Why the native kernels do not run (wasm without them). */
+  nativeWhy?: string;
+  /** The adapter's name (WebGPU). */
+  adapterName?: string;
+}
+
+/**
+ * The backend in one short line (`backend: native oneDNN kernels (2 threads)`); with `verbose`, @fer/engine's whole
+ * reason too (versions, libraries, kernels). Every command prints this line.
+ * @example
+ * backendLine({ backend: 'wasm', native: true, threads: 2, reason: '...', gpu: false }) // 'backend: native oneDNN kernels (2 threads)'
+ */
+export function backendLine(b: StartedBackend, verbose = false): string {
+  const short = b.backend === 'wasm'
+    ? b.native ? `native oneDNN kernels${b.threads ? ` (${b.threads} thread${b.threads > 1 ? 's' : ''})` : ''}` : 'WASM kernels (the native oneDNN kernels are not running: several times slower; --verbose says why)'
+    : b.backend === 'webgpu' ? `WebGPU${b.adapterName ? ` on ${b.adapterName}` : ''}${b.gpu ? '' : ' (software adapter)'}`
+      : b.backend === 'tensorflow' ? `tfjs-node${b.gpu ? ' (GPU)' : ''}`
+        : b.backend === 'cpu' ? 'tfjs cpu (plain JavaScript, slow)' : b.backend;
+  return verbose ? `backend: ${short}\n  details: ${b.backend}: ${b.reason}` : `backend: ${short}`;
 }
 
 /**
@@ -36,5 +57,10 @@ export async function startBackend(backend = 'auto', o: { threads?: number; nati
     ...(backend === 'webgpu' ? { allowSoftwareAdapter: true } : {}),
   });
   const gpu = r.backend === 'webgpu' ? r.adapter?.isSoftware === false : r.backend === 'tensorflow' ? /gpu/i.test(r.reason) : false;
-  return { backend: r.backend, reason: r.reason, adapter: r.adapter, gpu, native: Boolean(r.native?.active) };
+  return {
+    backend: r.backend, reason: r.reason, adapter: r.adapter, gpu, native: Boolean(r.native?.active),
+    ...(r.native?.active && r.native.threads ? { threads: r.native.threads } : {}),
+    ...(r.native && !r.native.active && r.native.why ? { nativeWhy: r.native.why } : {}),
+    ...(r.adapter?.name || r.adapter?.description ? { adapterName: r.adapter.name || r.adapter.description } : {}),
+  };
 }

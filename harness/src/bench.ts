@@ -14,6 +14,7 @@ export const BENCHES: Record<string, () => Promise<{ run(argv: string[]): Promis
   hog: () => import('./bench/hog.js'),
   accuracy: () => import('./bench/accuracy.js'),
   parity: () => import('./bench/parity.js'),
+  faces: () => import('./bench/faces.js'),
 };
 
 /** Runs the benchmark named by the first argument (default `models`; `all` = models, data, hog) with the rest. */

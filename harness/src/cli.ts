@@ -5,6 +5,8 @@
 import { createRequire } from 'node:module';
 import { defineCommand, runCommand, showUsage, type ArgsDef, type CommandDef } from 'citty';
 import { checkFlags } from './flags.js';
+import { FerCliError } from './errors.js';
+import { unknownNameHint } from './suggest.js';
 
 const require = createRequire(import.meta.url);
 const VERSION = (require('../package.json') as { version: string }).version;
@@ -29,7 +31,7 @@ const SUMMARIES: Record<string, CommandDef> = Object.fromEntries(Object.entries(
   train: 'Train a registry model (its paper recipe by default: --preset paper) and save it with its resolved config (job hash), history and PublicTest metrics.',
   sweep: "The paper's validation search: grid or random over learning rate, L2, dropout, hidden sizes; parallel, resumable, ranked by PublicTest accuracy.",
   evaluate: 'Accuracy, per-class accuracy and the confusion matrix of a saved model on a split.',
-  predict: 'Top-3 expressions of PNG/JPEG images of any size (converted to 48x48 gray: BT.601 luma, area-average resize).',
+  predict: 'Finds the faces in PNG/JPEG pictures of any size (BlazeFace) and gives each its top-3 expressions; --no-detect for 48x48 face crops.',
   reproduce: "Re-do every table and figure of Alizadeh & Fazel 2017 and write report.md / report.html next to the paper's numbers.",
   bench: 'Benchmarks as JSON lines, each beside its reference peer (PyTorch, pandas, scikit-image) measured in the same run. `pnpm bench` is an alias.',
   worker: 'Run training jobs that `pnpm reproduce --queue` / `fer sweep --queue` put on a Redis queue (BullMQ); results go to the shared results folder. See docs/distributed.md.',
@@ -57,9 +59,11 @@ async function runCli(cmd: CommandDef, argv: string[]): Promise<void> {
       await showUsage(...(await usageTarget(cmd, rawArgs)));
       return;
     }
+    await checkCommand(cmd, rawArgs);
     await checkCommandFlags(cmd, rawArgs);
     await runCommand(cmd, { rawArgs });
   } catch (e) {
+
     // NOTE: citty's own errors (unknown command, missing argument) come with the usage of the command.
     if ((e as Error)?.name === 'CLIError') await showUsage(...(await usageTarget(cmd, rawArgs))).catch(() => undefined);
     process.stderr.write(`${formatError(e, debug)}\n`);
@@ -95,6 +99,23 @@ function formatError(e: unknown, debug: boolean): string {
   return lines.filter((l, i) => i === 0 || l !== '').join('\n');
 }
 
+/**
+ * An unknown (sub)command is named with the nearest known one (`fer trian` -> did you mean "train"?), before
+ * citty would print the whole usage and `Unknown command trian`.
+ */
+async function checkCommand(cmd: CommandDef, rawArgs: string[], path = 'fer'): Promise<void> {
+  const subs = (typeof cmd.subCommands === 'function' ? await cmd.subCommands() : await cmd.subCommands) as Record<string, unknown> | undefined;
+  if (!subs || path === 'fer bench') return;
+  const name = rawArgs.find((a) => !a.startsWith('-'));
+  if (name === undefined) return;
+  if (!(name in subs)) {
+    throw new FerCliError('E_UNKNOWN_COMMAND', `${path} ${name}: unknown command.${unknownNameHint(name, Object.keys(subs), `\`${path} --help\` says what each does.`)}`);
+  }
+  const sub = subs[name];
+  const resolved = (typeof sub === 'function' ? await (sub as () => Promise<CommandDef>)() : await sub) as CommandDef;
+  await checkCommand(resolved, rawArgs.slice(rawArgs.indexOf(name) + 1), `${path} ${name}`);
+}
+
 /** A (sub)command's unknown flags are named with the nearest known one (src/flags.ts); `fer bench` checks its own. */
 async function checkCommandFlags(cmd: CommandDef, rawArgs: string[], path = 'fer'): Promise<void> {
   const subs = (typeof cmd.subCommands === 'function' ? await cmd.subCommands() : await cmd.subCommands) as Record<string, unknown> | undefined;
@@ -107,14 +128,21 @@ async function checkCommandFlags(cmd: CommandDef, rawArgs: string[], path = 'fer
     return;
   }
   const args = (typeof cmd.args === 'function' ? await cmd.args() : await cmd.args) ?? {};
-  checkFlags(path, rawArgs, args as ArgsDef as Record<string, { type?: string }>);
+  // A command with --set: `--epochs 3` says `did you mean --set epochs=3`.
+  let setKeys: string[] | undefined;
+  if ('set' in args) {
+    const { SET_ALIASES, settingKeys } = await import('./reproduce/overrides.js');
+    setKeys = [...Object.keys(SET_ALIASES).filter((k) => !k.includes('.')), ...Object.keys(settingKeys())];
+  }
+  checkFlags(path, rawArgs, args as ArgsDef as Record<string, { type?: string }>, setKeys ? { setKeys } : {});
 }
 
-async function usageTarget(cmd: CommandDef, rawArgs: string[]): Promise<[CommandDef, CommandDef?]> {
+/** The deepest (sub)command the arguments name, and its parent: `fer data stats --help` is stats' own help. */
+async function usageTarget(cmd: CommandDef, rawArgs: string[], parent?: CommandDef): Promise<[CommandDef, CommandDef?]> {
   const subs = (typeof cmd.subCommands === 'function' ? await cmd.subCommands() : await cmd.subCommands) ?? {};
   const name = rawArgs.find((a) => !a.startsWith('-'));
   const sub = name ? (subs as Record<string, unknown>)[name] : undefined;
-  if (!sub) return [cmd];
+  if (!sub) return parent ? [cmd, parent] : [cmd];
   const resolved = (typeof sub === 'function' ? await (sub as () => Promise<CommandDef>)() : await sub) as CommandDef;
-  return [resolved, cmd];
+  return usageTarget(resolved, rawArgs.slice(rawArgs.indexOf(name!) + 1), cmd);
 }

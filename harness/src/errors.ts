@@ -6,10 +6,13 @@
 export type FerCliErrorCode =
   | 'E_BAD_OPTION' // an unknown flag, --set key or config key, or a value of the wrong type or range
   | 'E_USAGE' // arguments missing or in the wrong place (no images for fer predict, a stray argument)
+  | 'E_EMPTY_INPUT' // data without the rows a command needs (no PublicTest rows: no Usage column)
   | 'E_FS' // a file named on the command line cannot be read
   | 'E_BAD_CONFIG_FILE' // a fer.config file that does not load or does not export { models, experiments }
   | 'E_BAD_IMAGE' // fer predict: an image that cannot be decoded
+  | 'E_NO_FACE' // fer predict: no face found in any of the pictures (face detection on)
   | 'E_BAD_SPEC' // an experiment definition that breaks its rules
+  | 'E_UNKNOWN_COMMAND' // fer trian: the nearest command is suggested
   | 'E_UNKNOWN_EXPERIMENT'
   | 'E_UNKNOWN_MODEL'
   | 'E_UNKNOWN_BENCHMARK'

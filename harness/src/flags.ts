@@ -2,13 +2,17 @@
 // in cli.ts) and every `fer bench <name>` walk their arguments with forEachFlag, and an unknown flag is named
 // with the nearest known one (`--modle` -> did you mean --model?).
 import { FerCliError } from './errors.js';
-import { didYouMean } from './suggest.js';
+import { didYouMean, setFlagHint } from './suggest.js';
 
-/** `<command>: unknown flag --x. Did you mean --y? Known flags: ...` as E_BAD_OPTION. */
-export function unknownFlag(command: string, flag: string, known: readonly string[], shown: readonly string[] = known): FerCliError {
+/**
+ * `<command>: unknown flag --x. Did you mean --y? Known flags: ...` as E_BAD_OPTION. With `setKeys` (a command
+ * that takes `--set`), a flag naming a setting says `Did you mean --set epochs=3?` instead.
+ */
+export function unknownFlag(command: string, flag: string, known: readonly string[], shown: readonly string[] = known, set?: { keys: Iterable<string>; value?: string }): FerCliError {
   const name = flag.replace(/^--?/, '');
   const names = known.filter((k) => k.startsWith('--')).map((k) => k.slice(2));
-  return new FerCliError('E_BAD_OPTION', `${command}: unknown flag ${flag}.${didYouMean(name, names, (c) => `--${c}`)} Known flags: ${shown.join(', ')}.`);
+  const hint = (set && setFlagHint(name, set.keys, set.value)) || didYouMean(name, names, (c) => `--${c}`);
+  return new FerCliError('E_BAD_OPTION', `${command}: unknown flag ${flag}.${hint} Known flags: ${shown.join(', ')}.`);
 }
 
 /**
@@ -22,7 +26,7 @@ export function unknownFlag(command: string, flag: string, known: readonly strin
 export function forEachFlag(
   argv: readonly string[],
   onFlag: (flag: string, value: () => string, arg: string) => void,
-  o: { command?: string; known?: readonly string[]; shown?: readonly string[]; onPositional?: (arg: string) => void } = {},
+  o: { command?: string; known?: readonly string[]; shown?: readonly string[]; onPositional?: (arg: string) => void; setKeys?: Iterable<string> } = {},
 ): void {
   const command = o.command ?? 'fer';
   for (let i = 0; i < argv.length; i++) {
@@ -34,7 +38,11 @@ export function forEachFlag(
     }
     const eq = a.indexOf('=');
     const [flag, inline] = eq > 0 ? [a.slice(0, eq), a.slice(eq + 1)] : [a, undefined];
-    if (o.known && !o.known.includes(flag)) throw unknownFlag(command, flag, o.known, o.shown);
+    if (o.known && !o.known.includes(flag)) {
+      const next = argv[i + 1];
+      const value = inline ?? (next !== undefined && !next.startsWith('--') ? next : undefined);
+      throw unknownFlag(command, flag, o.known, o.shown, o.setKeys ? { keys: o.setKeys, value } : undefined);
+    }
     onFlag(flag, () => {
       const v = inline ?? argv[++i];
       if (v == null) throw new FerCliError('E_BAD_OPTION', `${command}: ${flag} needs a value.`);
@@ -51,7 +59,7 @@ interface ArgDef { type?: string; alias?: string | string[] }
  * booleans), `--help`/`-h` or `--debug`; string flags take the next argument as their value. Unknown flags
  * throw {@link unknownFlag}. Positional arguments are citty's to check.
  */
-export function checkFlags(command: string, rawArgs: readonly string[], args: Record<string, ArgDef>): void {
+export function checkFlags(command: string, rawArgs: readonly string[], args: Record<string, ArgDef>, o: { setKeys?: Iterable<string> } = {}): void {
   const known: string[] = ['--help', '-h', '--debug'];
   const shown: string[] = [];
   const valued = new Set<string>();
@@ -70,7 +78,7 @@ export function checkFlags(command: string, rawArgs: readonly string[], args: Re
   }
   forEachFlag(rawArgs, (flag, value, arg) => {
     if (valued.has(flag) && !arg.includes('=')) value();
-  }, { command, known, shown: [...shown, '--help', '--debug'], onPositional: () => undefined });
+  }, { command, known, shown: [...shown, '--help', '--debug'], onPositional: () => undefined, ...(o.setKeys ? { setKeys: o.setKeys } : {}) });
 }
 
 /** Flags several `fer` commands share, defined once (citty argument definitions). */

@@ -2,14 +2,15 @@
 // `--config PATH`) registers models (and optionally experiments) next to the built-ins, for `fer train`,
 // `fer sweep`, `fer evaluate` and `pnpm reproduce` (each registered model also gets a row in the zoo experiment).
 import { existsSync } from 'node:fs';
-import { isAbsolute, resolve } from 'node:path';
-import { pathToFileURL } from 'node:url';
+import { register } from 'node:module';
+import { dirname, isAbsolute, resolve } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import * as tf from '@tensorflow/tfjs';
 import { builtinModels, createRegistry, defineModel, modelRecipe, scaleWidths, type ModelDef, type ModelRegistry } from '@fer/models';
 import { experiments as builtinExperiments } from '../experiments/index.js';
 import { FerCliError } from './errors.js';
 import { defineExperiment, modelRow, reportedNumbers, validateExperiment, type ExperimentSpec } from './reproduce/spec.js';
-import { didYouMean } from './suggest.js';
+import { didYouMean, unknownNameHint } from './suggest.js';
 
 /** How long loading a fer.config file (its import and its default-export function) may take, in ms (env FER_CONFIG_TIMEOUT_MS replaces it). */
 export const CONFIG_LOAD_TIMEOUT_MS = 60_000;
@@ -74,6 +75,7 @@ export async function loadProject(o: { config?: string; cwd?: string; timeoutMs?
   const timeoutMs = o.timeoutMs ?? (Number(process.env.FER_CONFIG_TIMEOUT_MS) > 0 ? Number(process.env.FER_CONFIG_TIMEOUT_MS) : CONFIG_LOAD_TIMEOUT_MS);
   const path = file;
   let mod: Record<string, unknown>;
+  useHarnessPackages();
   try {
     mod = await settleWithin(file.endsWith('.ts') || file.endsWith('.mts')
       ? (async () => await (await import('tsx/esm/api')).tsImport(pathToFileURL(path).href, import.meta.url) as Record<string, unknown>)()
@@ -136,4 +138,42 @@ async function settleWithin<T>(p: Promise<T>, ms: number, file: string, phase: s
   } finally {
     clearTimeout(timer);
   }
+}
+
+/**
+ * The definition of model `name`, or E_UNKNOWN_MODEL naming the nearest registered model and how to add one
+ * from the command line (a fer.config file and `--config`; the library's `registry.register` is not a CLI step).
+ * @example
+ * requireModel(registry, 'paper-shalow') // throws: ... Did you mean "paper-shallow"? ...
+ */
+export function requireModel(registry: ModelRegistry, name: string, configFile?: string): ModelDef<any> {
+  if (registry.has(name)) return registry.get(name);
+  const how = `Your own model: define it in a fer.config.mjs (see examples/my-model/fer.config.mjs) and pass --config PATH${configFile ? ` (this run read ${configFile})` : ' (or put the file in the folder you run in)'}.`;
+  throw new FerCliError('E_UNKNOWN_MODEL', `--model ${name}: unknown model.${unknownNameHint(name, registry.list(), how)}`);
+}
+
+/** The folder of the monorepo this harness runs from (a module importing from outside it is a user's file). */
+const REPO_ROOT = pathToFileURL(`${resolve(dirname(fileURLToPath(import.meta.url)), '..', '..')}/`).href;
+
+/**
+ * A module hook (node:module `register`): `@tensorflow/tfjs*` and `@fer/*` imported by a file outside this
+ * repository (a fer.config in the user's own folder, and whatever it imports) resolve to the harness's own copies.
+ * So a config needs no `npm install` of its own, and one that has one still runs on the harness's single tfjs
+ * (two copies register every kernel twice and their layers cannot meet). Registered once, before the first config.
+ */
+let hooked = false;
+export function useHarnessPackages(): void {
+  if (hooked) return;
+  hooked = true;
+  const hook = `
+    let root, base;
+    export function initialize(d) { root = d.root; base = d.base; }
+    const SHARED = /^(@tensorflow\\/tfjs(-[\\w.-]+)?|@fer\\/[\\w.-]+)(\\/.*)?$/;
+    export async function resolve(specifier, context, next) {
+      if (SHARED.test(specifier) && context.parentURL && !context.parentURL.startsWith(root)) {
+        return next(specifier, { ...context, parentURL: base });
+      }
+      return next(specifier, context);
+    }`;
+  register(`data:text/javascript,${encodeURIComponent(hook)}`, { data: { root: REPO_ROOT, base: import.meta.url } });
 }

@@ -32,3 +32,26 @@ export function didYouMean(word: string, candidates: Iterable<string>, format: (
   const n = nearest(word, candidates);
   return n === undefined ? '' : ` Did you mean ${format(n)}?`;
 }
+
+/**
+ * The hint for an unknown flag that names a `--set` key or alias (`--epochs 3` -> `--set epochs=3`), or ''.
+ * `setKeys`: the keys `--set` accepts (aliases and dotted keys); `value`: the flag's value as typed, if any.
+ * @example
+ * setFlagHint('epochs', ['epochs', 'train.epochs'], '3') // ' Did you mean --set epochs=3?'
+ */
+export function setFlagHint(flag: string, setKeys: Iterable<string>, value?: string): string {
+  const keys = [...setKeys];
+  flag = flag.replace(/-([a-z])/g, (_, c: string) => c.toUpperCase());
+  const key = keys.find((k) => k === flag) ?? keys.find((k) => k.endsWith(`.${flag}`));
+  return key === undefined ? '' : ` Did you mean --set ${key}=${value ?? '<value>'}?`;
+}
+
+/**
+ * An unknown name of a closed set (a command, a model, an experiment) as a message tail: the nearest known one,
+ * then the known ones, then `how` (what to do to add one).
+ * @example
+ * unknownNameHint('trian', ['train', 'evaluate'], 'fer --help lists them') // ' Did you mean "train"? Known: train, evaluate. fer --help lists them.'
+ */
+export function unknownNameHint(word: string, known: readonly string[], how?: string): string {
+  return `${didYouMean(word, known)} Known: ${known.join(', ')}.${how ? ` ${how}` : ''}`;
+}

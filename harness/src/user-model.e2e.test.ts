@@ -9,7 +9,8 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { testModelDefinition } from '@fer/models/testing';
-import { gridJobs, runSweep } from './commands/sweep.js';
+import { runSweep } from './commands/sweep.js';
+import { gridSets } from './sweep/space.js';
 import { loadProject } from './project.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -80,12 +81,14 @@ describe('a user model from a fer.config file (examples/my-model)', () => {
     const saved = process.env.FER2013_PATH;
     process.env.FER2013_PATH = '';
     try {
-      const rows = await runSweep({
-        model: 'my-net', config, preset: 'smoke', jobs: gridJobs('lr=1e-3;dropout=0.1'), out, backend, log: () => undefined,
+      const grid = gridSets(['lr=1e-3;dropout=0.1']);
+      // parallel > 1: each trial a fer train child process
+      const { rows } = await runSweep({
+        model: 'my-net', config, preset: 'smoke', sample: (i) => grid[i] ?? null, trials: 1, parallel: 2, out, backend, log: () => undefined,
         baseSets: ['epochs=1', 'limit=64', 'train.evalLimit=32'],
       });
       expect(rows[0]).toMatchObject({ status: 'done', epochs: 1 });
-      const cfg = JSON.parse(readFileSync(join(out, 'jobs', rows[0].id, 'config.json'), 'utf8'));
+      const cfg = JSON.parse(readFileSync(join(out, 'trials', rows[0].key, 'config.json'), 'utf8'));
       expect(cfg).toMatchObject({ model: { name: 'my-net', config: { dropout: 0.1 } }, train: { optimizer: { learningRate: 1e-3 } } });
     } finally {
       if (saved === undefined) delete process.env.FER2013_PATH;

@@ -1,3 +1,3 @@
 import { createTsupConfig } from '../../tsup.config.base.ts';
 
-export default createTsupConfig({ index: 'src/index.ts', testing: 'src/testing.ts' });
+export default createTsupConfig({ index: 'src/index.ts', browser: 'src/browser.ts', testing: 'src/testing.ts' });

@@ -91,6 +91,7 @@ async function runOurs(recipe: Recipe, epochs: number, o: Options, data: string)
     const sets = [...recipe.sets, `epochs=${epochs}`, `seed=${o.seed}`, ...(o.limit ? [`limit=${o.limit}`] : [])];
     const t0 = performance.now();
     const { metrics, result } = await runTrain({ model: recipe.model, data, sets, out: dir, backend: o.backend, log: () => undefined, onProgress: () => undefined });
+    if (!metrics) throw new Error(`${recipe.model}: training stopped before its last epoch`);
     const wall = (performance.now() - t0) / 1000;
     const priv = await runEvaluate({ model: join(dir, 'model'), data, split: 'PrivateTest', backend: o.backend, log: () => undefined });
     // NOTE: the trainer's seconds include each epoch's validation pass; the peer's trainImgPerS does not.

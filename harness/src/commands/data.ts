@@ -1,7 +1,7 @@
 // `fer data stats --data PATH [--json]`: per split and class counts, duplicates.
 import { defineCommand } from 'citty';
 import { SPLITS, datasetStats, findDuplicates, type FerDataset } from '@fer/data';
-import { resolveData } from '../data.js';
+import { DATA_FLAG_ARGS, dataFlags, resolveData, type DataFlags } from '../data.js';
 
 export interface DataStatsJSON {
   source: string;
@@ -20,12 +20,9 @@ export interface DataStatsJSON {
 }
 
 /** Loads the data set the way every `fer` command does (src/data.ts: --data, else FER2013_PATH, else the synthetic set). */
-export async function loadForCli(opts: { data?: string; skipBadRows?: boolean; ferPlus?: string; dropTestDuplicates?: boolean }): Promise<FerDataset> {
-  const { ds } = await resolveData(opts.data, () => undefined, {
-    ...(opts.skipBadRows ? { onBadRow: 'skip' as const } : {}),
-    ...(opts.ferPlus ? { ferPlus: opts.ferPlus } : {}),
-    ...(opts.dropTestDuplicates ? { dropTestDuplicates: true } : {}),
-  });
+export async function loadForCli(opts: { data?: string; ferPlus?: string } & DataFlags): Promise<FerDataset> {
+  const { data, ferPlus, ...flags } = opts;
+  const { ds } = await resolveData(data, () => undefined, ferPlus ? { ferPlus } : {}, flags);
   return ds;
 }
 
@@ -61,7 +58,7 @@ export function formatStats(s: DataStatsJSON): string {
   lines.push(`Duplicates (byte-identical images): ${d.groups} groups, ${d.rows} rows, ${d.extraCopies} extra copies, ${d.conflictingLabels} groups with conflicting labels; ${d.constantImages} constant (blank) images`);
   lines.push(`  within: ${Object.entries(d.within).map(([k, v]) => `${k} ${v.groups} groups / ${v.rows} rows`).join('; ')}`);
   lines.push(`  across (distinct images shared): ${Object.entries(d.across).map(([k, v]) => `${k} ${v}`).join('; ')}`);
-  lines.push(`  test rows whose image is also in Training: ${Object.entries(d.testInTraining).map(([k, v]) => `${k} ${v}`).join('; ')} (drop them with --drop-test-duplicates)`);
+  lines.push(`  test rows whose image is also in Training: ${Object.entries(d.testInTraining).map(([k, v]) => `${k} ${v}`).join('; ')} (drop them with --drop-test-duplicates, here and in fer train / pnpm reproduce)`);
   return lines.join('\n');
 }
 
@@ -73,21 +70,14 @@ export default defineCommand({
       args: {
         data: { type: 'string', description: 'path to a FER2013 data set (CSV, .csv.gz, train/test pair or image folder); default FER2013_PATH, else synthetic (`--data synthetic` forces it)' },
         json: { type: 'boolean', description: 'print JSON' },
-        'skip-bad-rows': { type: 'boolean', description: 'skip bad rows (the count skipped is printed) instead of stopping at the first' },
         ferplus: { type: 'string', description: 'path to FER+ fer2013new.csv to join (majority labels; unknown / not-a-face rows dropped)' },
-        'drop-test-duplicates': { type: 'boolean', description: 'drop test rows whose image also appears in Training' },
+        ...DATA_FLAG_ARGS,
       },
       async run({ args }) {
         const ds = await loadForCli({
           ...(typeof args.data === 'string' ? { data: args.data } : {}),
-          skipBadRows: Boolean(args['skip-bad-rows']),
           ...(typeof args.ferplus === 'string' ? { ferPlus: args.ferplus } : {}),
-          dropTestDuplicates: Boolean(args['drop-test-duplicates']),
-        }).catch((e: Error & { code?: string }) => {
-          if (['E_BAD_PIXELS', 'E_BAD_LABEL', 'E_BAD_USAGE', 'E_BAD_ROW', 'E_BAD_IMAGE'].includes(e.code ?? '')) {
-            e.message += ' On the command line: --skip-bad-rows.';
-          }
-          throw e;
+          ...dataFlags(args),
         });
         const s = dataStats(ds);
         if (args.json) console.log(JSON.stringify(s, null, 2));

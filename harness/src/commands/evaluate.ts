@@ -2,9 +2,10 @@ import { defineCommand } from 'citty';
 import { IMAGE_PIXELS, splitIndices } from '@fer/data';
 import { confusionMatrix, perClassTable, textTable, type ConfusionReport } from '@fer/metrics';
 import { loadModel, predict } from '@fer/models';
-import { startBackend } from '../backend.js';
+import { backendLine, startBackend } from '../backend.js';
+import { baselineLine, baselines, type Baselines } from '../reproduce/baselines.js';
 import { SHARED_ARGS } from '../flags.js';
-import { resolveData } from '../data.js';
+import { DATA_FLAG_ARGS, dataFlags, resolveData, type DataFlags } from '../data.js';
 import { gather } from '../reproduce/prepare.js';
 import { FerCliError, isSplit } from './_models-common.js';
 
@@ -26,13 +27,14 @@ export function classMapping(modelClasses: readonly string[], dataClasses: reado
 }
 
 /** Accuracy, per-class measures and the confusion matrix of a saved model on one split (classes matched by name). */
-export async function runEvaluate(o: { model: string; data?: string; split?: string; backend?: string; log?: (l: string) => void }): Promise<{ split: string; synthetic: boolean; report: ConfusionReport; excluded: ExcludedClass[] }> {
+export async function runEvaluate(o: { model: string; data?: string; split?: string; backend?: string; verbose?: boolean; dataFlags?: DataFlags; log?: (l: string) => void }): Promise<Evaluation> {
   const split = o.split ?? 'PrivateTest';
   if (!isSplit(split)) throw new Error(`--split ${JSON.stringify(split)}: expected Training, PublicTest or PrivateTest.`);
-  await startBackend(o.backend ?? 'auto');
+  const log = o.log ?? ((l: string) => process.stderr.write(`${l}\n`));
+  log(backendLine(await startBackend(o.backend ?? 'auto'), o.verbose));
   const loaded = await loadModel(o.model);
   try {
-    const { ds } = await resolveData(o.data, o.log ?? ((l) => process.stderr.write(`${l}\n`)));
+    const { ds } = await resolveData(o.data, log, {}, o.dataFlags ?? {});
     const rows = gather(ds, splitIndices(ds, split));
     if (rows.labels.length === 0) throw new Error(`${ds.source}: the ${split} split is empty.`);
     const classNames = loaded.meta.classNames.length ? loaded.meta.classNames : [...ds.classNames];
@@ -48,20 +50,24 @@ export async function runEvaluate(o: { model: string; data?: string; split?: str
     const actual = Uint8Array.from(keep, (r) => map[rows.labels[r]]);
     const { labels } = await predict(loaded, pixels, keep.length);
     const report = confusionMatrix({ actual, predicted: labels, numClasses: classNames.length, classNames });
-    return { split, synthetic: ds.synthetic, report, excluded };
+    return { split, synthetic: ds.synthetic, report, excluded, baselines: baselines(actual, classNames.length, classNames) };
   } finally {
     loaded.model.dispose();
   }
 }
 
-/** The human-readable report: accuracy, per-class table, confusion matrix (rows = true class). */
-export function formatEvaluation(e: { split: string; synthetic: boolean; report: ConfusionReport; excluded?: ExcludedClass[] }): string {
+/** What {@link runEvaluate} gives: the confusion report, the rows left out by class name, and the no-skill baselines of the rows kept (../reproduce/baselines.ts). */
+export interface Evaluation { split: string; synthetic: boolean; report: ConfusionReport; excluded: ExcludedClass[]; baselines: Baselines }
+
+/** The human-readable report: accuracy, the baselines, per-class table, confusion matrix (rows = true class). */
+export function formatEvaluation(e: Evaluation): string {
   const r = e.report;
   const matrix = textTable({ header: ['true \\ predicted', ...r.classNames], rows: r.counts.map((row, i) => [r.classNames[i], ...row]) });
   const out = e.excluded?.length ? [`NOTE: ${e.excluded.reduce((a, x) => a + x.rows, 0)} rows of classes the model does not know were left out: ${e.excluded.map((x) => `${x.name} (${x.rows})`).join(', ')}.`] : [];
   return [
     ...out,
     `${e.split}${e.synthetic ? ' (SYNTHETIC data)' : ''}: accuracy ${(r.accuracy * 100).toFixed(2)}% (${r.correct}/${r.total})`,
+    baselineLine([{ name: e.split, b: e.baselines }]),
     '',
     perClassTable(r, { format: 'text' }),
     '',
@@ -77,12 +83,14 @@ export default defineCommand({
     split: { type: 'string', description: 'Training | PublicTest | PrivateTest', default: 'PrivateTest' },
     json: { type: 'boolean', description: 'print JSON', default: false },
     backend: SHARED_ARGS.backend,
+    verbose: { type: 'boolean', description: 'print the backend\'s details, not just its one line', default: false },
+    ...DATA_FLAG_ARGS,
   },
   async run({ args }) {
-    const e = await runEvaluate({ model: args.model, data: args.data, split: args.split, backend: args.backend });
+    const e = await runEvaluate({ model: args.model, data: args.data, split: args.split, backend: args.backend, verbose: Boolean(args.verbose), dataFlags: dataFlags(args) });
     if (args.json) {
       const r = e.report;
-      process.stdout.write(`${JSON.stringify({ split: e.split, synthetic: e.synthetic, accuracy: r.accuracy, total: r.total, perClass: r.perClass, counts: r.counts, classNames: r.classNames, excluded: e.excluded }, null, 2)}\n`);
+      process.stdout.write(`${JSON.stringify({ split: e.split, synthetic: e.synthetic, accuracy: r.accuracy, total: r.total, baselines: { chance: e.baselines.chance, majority: e.baselines.majority }, perClass: r.perClass, counts: r.counts, classNames: r.classNames, excluded: e.excluded }, null, 2)}\n`);
     } else {
       process.stdout.write(`${formatEvaluation(e)}\n`);
     }

@@ -20,10 +20,11 @@ describe.runIf(run)('real FER2013 (FER2013_PATH; skip with FER_SKIP_SLOW=1)', ()
   it('a short paper-shallow training beats the majority-class rate on PublicTest', async () => {
     const out = await mkdtemp(join(tmpdir(), 'fer-real-'));
     try {
-      const { metrics } = await runTrain({
+      const { metrics: m } = await runTrain({
         model: 'paper-shallow', data: path, out, backend: 'wasm', log: () => undefined, onProgress: () => undefined,
         sets: REAL_SETS,
       });
+      const metrics = m!;
       expect(metrics.synthetic).toBe(false);
       expect(metrics.perClass.reduce((n, c) => n + c.support, 0)).toBe(3589);
       // Clearly above the majority rate (24.9%), and not by predicting one or two classes.

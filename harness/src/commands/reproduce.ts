@@ -2,6 +2,7 @@ import { defineCommand } from 'citty';
 import { intFlag } from '../flags.js';
 import { reproduce } from '../reproduce/run.js';
 import type { BudgetName } from '../reproduce/spec.js';
+import { DATA_FLAG_ARGS, dataFlags } from '../data.js';
 
 // --set values may hold commas (train.augment=hflip,shift): only --only is split on commas.
 const many = (v: unknown): string[] => (Array.isArray(v) ? v.map(String) : v === undefined ? [] : [String(v)]);
@@ -24,6 +25,8 @@ export default defineCommand({
     'keep-checkpoints': { type: 'boolean', description: 'keep the optimizer checkpoints of finished jobs (default: deleted; models and histories stay)', default: false },
     queue: { type: 'string', description: 'redis://HOST:PORT: run the jobs on `fer worker`s through this Redis queue (BullMQ); --out must be the folder the workers share (docs/distributed.md)' },
     attempts: { type: 'string', description: 'with --queue: attempts of a failing job before it ends as failed (default 3)' },
+    verbose: { type: 'boolean', description: 'print the backend\'s details (versions, libraries, kernels), not just its one line', default: false },
+    ...DATA_FLAG_ARGS,
   },
   async run({ args }) {
     const seeds = intFlag(args.seeds, '--seeds', { min: 1 });
@@ -40,6 +43,7 @@ export default defineCommand({
       only: list(args.only), out: args.out, set: many(args.set), dryRun: Boolean(args['dry-run']),
       hours, keepCheckpoints: Boolean(args['keep-checkpoints']), handleSignals: true,
       queue: args.queue, queueAttempts: intFlag(args.attempts, '--attempts', { min: 1 }),
+      dataFlags: dataFlags(args), verbose: Boolean(args.verbose),
     });
   },
 });

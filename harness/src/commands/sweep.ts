@@ -1,228 +1,500 @@
+// `fer sweep`: the paper's validation search (Alizadeh & Fazel 2017 "cross-validated the hyper-parameters ... on the
+// validation set"): grid or seeded random trials over any `--set` key, optionally cut early by ASHA (./../sweep/asha.ts),
+// ranked by PublicTest accuracy. PrivateTest is never read. Each trial is a `fer train` run into
+// <out>/trials/<key> (key = hash of its config), trained with its full schedule and paused at the rungs
+// (`stopAfterEpoch`), so a promoted trial continues bit-exactly; a stopped sweep (--hours, Ctrl-C) is continued
+// by the same command: the scheduler replays its decisions against the trials' results on disk.
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { defineCommand } from 'citty';
-import { markdownTable } from '@fer/metrics';
+import { markdownTable, renderPng } from '@fer/metrics';
+import type { EpochRecord } from '@fer/models';
 import { dataPath, userPath } from '../data.js';
 import { intFlag, SHARED_ARGS } from '../flags.js';
-import { mulberry32 } from '../reproduce/rng.js';
-import { collectRepeated } from './train.js';
+import { loadProject } from '../project.js';
+import { createStopControl, type StopControl } from '../reproduce/_stop.js';
+import { hashConfig } from '../reproduce/hash.js';
+import { parseOverrides } from '../reproduce/overrides.js';
+import { DEFAULTS, SpecError } from '../reproduce/spec.js';
+import { ASHA_ETA, ashaLevels, expectedEpochsPerTrial, runAsha, scoreAt, type AshaEvent, type TrialOutcome } from '../sweep/asha.js';
+import { accuracyVsParamSpec, figureName, sweepCurvesSpec } from '../sweep/figures.js';
+import { distinctSampler, gridSets, parseSpace, randomSampler, spaceSize, type SpaceAxis, type TrialSets } from '../sweep/space.js';
+import { formatSeconds } from './_models-common.js';
+import { collectRepeated, resolveTrainJob, runTrain } from './train.js';
 
-/** One sweep job: its id (folder name) and its `key=value` overrides. */
-export interface SweepJob {
-  id: string;
+/** Default search space of a random sweep without `--space` (the paper's: learning rate, L2, dropout, hidden units). */
+export const DEFAULT_SPACE = ['lr=log:1e-5..1e-3', 'l2=log:1e-6..1e-2', 'dropout=0.2..0.6', 'units=256,512,1024'];
+
+/** The settings `fer train --set` accepts (as in ./train.ts): the run spec's seed, modelScale and train.*, and model.*. */
+const TRAIN_SETTINGS = { seed: DEFAULTS.seed, modelScale: DEFAULTS.modelScale, train: DEFAULTS.train };
+
+/** Error codes a trial fails with because of its config (the failure is a result: kept, not retried). */
+const CONFIG_FAILURES = new Set(['E_NON_FINITE_LOSS', 'E_DIVERGED', 'E_BAD_OPTION']);
+
+/** One training run of a trial: train `sets` into `dir` until `stopAfterEpoch` (undefined = to the end). */
+export interface TrialRun {
+  /** The trial's folder name (hash of its config). */
+  key: string;
+  dir: string;
+  /** Every `--set` of the run: the sweep's, then the trial's. */
   sets: string[];
+  /** Pause after this epoch of the full schedule (an ASHA rung); undefined = train to the end. */
+  stopAfterEpoch: number | undefined;
+  /** Graceful stop of the sweep (--hours, Ctrl-C): end at the next step with a checkpoint. */
+  stop: AbortSignal;
+  log: (line: string) => void;
+  /** Call after every training step (the --hours clock). */
+  onStep: () => void;
 }
 
-/** A leaderboard row. */
+/** Runs one trial's training (resuming from its checkpoints); the results are read from its folder afterwards. */
+export type TrialRunner = (run: TrialRun) => Promise<void>;
+
+/** A leaderboard row: one trial. */
 export interface LeaderboardRow {
   rank: number;
-  id: string;
+  /** Start order (0-based). */
+  trial: number;
+  /** Folder name under trials/ (hash of the trial's config). */
+  key: string;
+  /** The fer train job hash (config.json), when the trial started. */
+  hash: string | null;
   sets: string[];
-  valAccuracy: number | null;
+  /** The trial's resolved run (from its config.json): model config, train spec, width scale; null before it started. */
+  config: { model: Record<string, unknown>; train: Record<string, unknown>; modelScale: number } | null;
+  /** The trial's values of the searched keys. */
+  params: Record<string, string>;
+  /** Highest level reached (0-based index into `levels`), -1 if none. */
+  rung: number;
+  /** Epochs of the full schedule trained. */
+  epochs: number;
+  /** Best PublicTest accuracy over the epochs trained. */
+  publicTest: number | null;
   bestEpoch: number | null;
-  epochs: number | null;
-  seconds: number | null;
-  status: 'done' | 'failed';
+  /** PublicTest accuracy after each epoch. */
+  accuracy: (number | null)[];
+  /** done: trained to the end; paused: cut by ASHA at its rung; stopped: interrupted (--hours), continues; failed. */
+  status: 'done' | 'paused' | 'stopped' | 'failed';
   error?: string;
-}
-
-/** Default search space of `--random` (the paper's validation search: learning rate, L2, dropout, hidden size). */
-export const DEFAULT_SPACE = 'lr=log:1e-5:1e-3;l2=log:1e-6:1e-2;dropout=0.2:0.6;units=choice:256,512,1024';
-
-/** `lr=1e-4,3e-4;l2=1e-4,1e-3` -> the cartesian product of the values, as jobs. */
-export function gridJobs(grid: string): SweepJob[] {
-  const axes = grid.split(';').map((s) => s.trim()).filter(Boolean).map((axis) => {
-    const eq = axis.indexOf('=');
-    if (eq < 1) throw new Error(`--grid: ${JSON.stringify(axis)} is not key=v1,v2,...`);
-    return { key: axis.slice(0, eq).trim(), values: splitTopLevel(axis.slice(eq + 1)) };
-  });
-  let combos: string[][] = [[]];
-  for (const a of axes) combos = combos.flatMap((c) => a.values.map((v) => [...c, `${a.key}=${v}`]));
-  return combos.filter((c) => c.length).map((sets) => ({ id: jobId(sets), sets }));
-}
-
-/**
- * `n` seeded random draws from `space`: `key=log:lo:hi` (log-uniform), `key=lo:hi` (uniform),
- * `key=choice:a,b,c`, `key=int:lo:hi`.
- */
-export function randomJobs(n: number, space: string, seed: number): SweepJob[] {
-  const rand = mulberry32(seed);
-  const axes = space.split(';').map((x) => x.trim()).filter(Boolean).map((axis) => {
-    const eq = axis.indexOf('=');
-    if (eq < 1) throw new Error(`--space: ${JSON.stringify(axis)} is not key=spec`);
-    return { key: axis.slice(0, eq).trim(), spec: axis.slice(eq + 1).trim() };
-  });
-  const jobs: SweepJob[] = [];
-  for (let i = 0; i < n; i++) {
-    const sets = axes.map(({ key, spec }) => {
-      const parts = spec.split(':');
-      let v: string;
-      if (parts[0] === 'log') v = String(+Math.exp(Math.log(+parts[1]) + rand() * (Math.log(+parts[2]) - Math.log(+parts[1]))).toPrecision(3));
-      else if (parts[0] === 'choice') {
-        const opts = splitTopLevel(parts.slice(1).join(':'));
-        v = opts[Math.floor(rand() * opts.length)];
-      } else if (parts[0] === 'int') v = String(Math.floor(+parts[1] + rand() * (+parts[2] - +parts[1] + 1)));
-      else if (parts.length === 2) v = String(+(+parts[0] + rand() * (+parts[1] - +parts[0])).toPrecision(3));
-      else throw new Error(`--space ${key}=${spec}: expected log:lo:hi, lo:hi, int:lo:hi or choice:a,b`);
-      return `${key}=${v}`;
-    });
-    jobs.push({ id: jobId(sets), sets });
-  }
-  return jobs;
 }
 
 /** Options of {@link runSweep}. */
 export interface RunSweepOptions {
   model: string;
   data?: string;
-  jobs: SweepJob[];
-  out: string;
-  parallel?: number;
-  /** Overrides shared by every job (before the job's own). */
-  baseSets?: string[];
-  /** `fer train --preset` of every job (default paper). */
+  /** fer train --preset of every trial (default paper). */
   preset?: string;
-  /** A fer.config file registering user models (passed to each `fer train`). */
+  /** A fer.config file registering user models. */
   config?: string;
   backend?: string;
+  out: string;
+  /** Overrides shared by every trial (before the trial's own). */
+  baseSets?: string[];
+  /** The i-th trial's overrides, or null when there are no more (a grid's end). */
+  sample: (i: number) => TrialSets | null;
+  /** Most trials to start. */
+  trials: number;
+  /** The searched axes (leaderboard columns, figures); default: the keys of the trials' overrides. */
+  axes?: SpaceAxis[];
+  /** ASHA: first rung and reduction factor; undefined = every trial trains the full schedule. */
+  asha?: { minEpochs: number; eta?: number };
+  /** Epochs of the full schedule (R); default the preset's. */
+  maxEpochs?: number;
+  /** Stop once this many epochs were trained over all trials. */
+  epochBudget?: number;
+  /** Trials trained at once (default 1: in this process; more: `fer train` child processes). */
+  parallel?: number;
+  /** Stop cleanly after this many hours (at the next training step); the same command continues. */
+  hours?: number;
+  /** An outside stop (tests; the CLI's Ctrl-C handling goes through {@link createStopControl}). */
+  signal?: AbortSignal;
+  /** Handle SIGINT / SIGTERM (the CLI). */
+  handleSignals?: boolean;
+  /** Clock of --hours in seconds (tests). */
+  clock?: () => number;
+  /** Called after every training step and before every decision (an outer --hours clock: pnpm reproduce). */
+  check?: () => void;
+  /** Trains a trial; default: in this process (`runTrain`), or a `fer train` child process when parallel > 1. */
+  runTrial?: TrialRunner;
+  /** The command that continues this sweep (printed when it stops early). */
+  continueWith?: string;
   log?: (line: string) => void;
-  /** Runs one job; default: a `fer train` child process. Resolves true on success. */
-  runJob?: (job: SweepJob, dir: string, resume: boolean) => Promise<void>;
+}
+
+/** What {@link runSweep} returns. */
+export interface SweepResult {
+  rows: LeaderboardRow[];
+  /** The epochs of each level (the last = the full schedule). */
+  levels: number[];
+  /** Stopped early (--hours, Ctrl-C, signal); the same command continues. */
+  stopped: boolean;
 }
 
 /**
- * Runs the jobs (at most `parallel` at once, each a `fer train` child process into out/jobs/<id>),
- * skipping finished ones (metrics.json present) and resuming interrupted ones, then ranks them by
- * validation (PublicTest) accuracy into out/leaderboard.json and out/leaderboard.md.
+ * Runs a sweep: trials drawn by `sample`, each trained by `runTrial` into `<out>/trials/<key>` (cached by config
+ * hash: a trial trained before answers from its folder), cut by ASHA when `asha` is given, and ranked by PublicTest
+ * accuracy into `<out>/leaderboard.json` and `<out>/leaderboard.md`.
+ * @example
+ * const { rows } = await runSweep({ model: 'paper-shallow', out: 'runs/sweep', trials: 24, sample: randomSampler(parseSpace(['lr=log:1e-5..1e-3']), 1), asha: { minEpochs: 1 } });
  */
-export async function runSweep(o: RunSweepOptions): Promise<LeaderboardRow[]> {
+export async function runSweep(o: RunSweepOptions): Promise<SweepResult> {
   const log = o.log ?? ((l: string) => process.stdout.write(`${l}\n`));
-  await mkdir(join(o.out, 'jobs'), { recursive: true });
-  await writeFile(join(o.out, 'sweep.json'), `${JSON.stringify({ model: o.model, data: dataPath(o.data) ?? 'synthetic', preset: o.preset ?? 'paper', config: o.config ?? null, baseSets: o.baseSets ?? [], jobs: o.jobs }, null, 2)}\n`);
-  const runJob = o.runJob ?? ((job: SweepJob, dir: string, resume: boolean) => trainChild(o, job, dir, resume));
-  const errors = new Map<string, string>();
-  const queue = [...o.jobs];
-  let done = 0;
-  const worker = async () => {
-    for (let job = queue.shift(); job; job = queue.shift()) {
-      const dir = join(o.out, 'jobs', job.id);
-      if (existsSync(join(dir, 'metrics.json'))) {
-        log(`[${++done}/${o.jobs.length}] ${job.id}: finished before, skipped`);
-        continue;
-      }
-      const resume = existsSync(join(dir, 'checkpoints'));
-      log(`[start] ${job.id}${resume ? ' (resuming)' : ''}`);
-      try {
-        await runJob(job, dir, resume);
-        log(`[${++done}/${o.jobs.length}] ${job.id}: done`);
-      } catch (e) {
-        errors.set(job.id, (e as Error).message.slice(0, 500));
-        log(`[${++done}/${o.jobs.length}] ${job.id}: FAILED ${(e as Error).message.slice(0, 200)}`);
-      }
+  const preset = o.preset ?? 'paper';
+  const { registry } = await loadProject({ config: o.config });
+  registry.get(o.model);
+  if (!(Number.isInteger(o.trials) && o.trials >= 1)) throw new SpecError('E_BAD_OPTION', `--trials ${o.trials}: expected a positive integer (the most trials to start).`);
+  const baseSets = [...(o.baseSets ?? []), ...(o.maxEpochs !== undefined ? [`epochs=${o.maxEpochs}`] : [])];
+  // Check every override (and the first trial's) before anything trains; read the full schedule's epochs.
+  const first = o.sample(0);
+  parseOverrides([...baseSets, ...(first ?? [])], TRAIN_SETTINGS);
+  const probe = resolveTrainJob({ model: o.model, preset, sets: [...baseSets, ...(first ?? [])], data: { id: '-', fingerprint: '-', source: '-', synthetic: true }, registry });
+  const maxEpochs = probe.train.epochs;
+  const eta = o.asha?.eta ?? ASHA_ETA;
+  const levels = o.asha ? ashaLevels({ minEpochs: o.asha.minEpochs, maxEpochs, eta }) : [maxEpochs];
+  const out = o.out;
+  await mkdir(join(out, 'trials'), { recursive: true });
+  const data = dataPath(o.data) ?? 'synthetic';
+  const keyOf = (sets: string[]) => hashConfig({ model: o.model, preset, data, config: o.config ? userPath(o.config) : null, sets: parseOverrides([...baseSets, ...sets], DEFAULTS) });
+  await writeFile(join(out, 'sweep.json'), `${JSON.stringify({
+    model: o.model, data, preset, config: o.config ?? null, baseSets, trials: o.trials, axes: o.axes ?? null,
+    asha: o.asha ? { minEpochs: o.asha.minEpochs, eta, levels } : null, maxEpochs, epochBudget: o.epochBudget ?? null, continueWith: o.continueWith ?? null,
+  }, null, 2)}\n`);
+  const stop: StopControl = createStopControl({ hours: o.hours, handleSignals: o.handleSignals, signal: o.signal, clock: o.clock, log });
+  const runTrial = o.runTrial ?? ((o.parallel ?? 1) > 1 ? childRunner(o, preset) : inProcessRunner(o, preset));
+  const t0 = performance.now();
+  const speed = { epochs: 0, seconds: 0 };
+  const expectedEpochs = o.trials * expectedEpochsPerTrial(levels, eta);
+  /** Epochs on disk per trial (cached ones count: the ETA is about what is left). */
+  const epochsOf = new Map<number, number>();
+  const allEpochs = () => [...epochsOf.values()].reduce((a, b) => a + b, 0);
+  const label = (i: number, sets: string[]) => `trial ${i + 1} (${sets.join(' ') || 'defaults'})`;
+  const etaText = () => {
+    const done = allEpochs();
+    const left = Math.max(0, expectedEpochs - done);
+    const per = speed.epochs ? speed.seconds / speed.epochs : NaN;
+    return `${done} epochs trained of ~${Math.round(expectedEpochs)} expected, ${formatSeconds((performance.now() - t0) / 1000)} elapsed${Number.isFinite(per) ? `, ETA ~${formatSeconds(left * per)}` : ''}`;
+  };
+  const bestLine = (trials: { accuracy: (number | null)[] }[]) => {
+    let best = -Infinity, at = -1;
+    trials.forEach((t, i) => { const s = scoreAt(t, Infinity); if (s > best) { best = s; at = i; } });
+    return at < 0 ? '' : `; best so far: trial ${at + 1}, PublicTest ${(best * 100).toFixed(2)}%`;
+  };
+  const seen: { accuracy: (number | null)[] }[] = [];
+  const errors = new Map<number, string>();
+  const run = async (i: number, sets: TrialSets, epochs: number): Promise<TrialOutcome> => {
+    const key = keyOf(sets);
+    const dir = join(out, 'trials', key);
+    const rec = await readTrial(dir);
+    epochsOf.set(i, rec.accuracy.length);
+    if (rec.failed) return { accuracy: rec.accuracy, status: 'failed', error: rec.failed };
+    if (rec.finished || rec.accuracy.length >= epochs) return { accuracy: rec.accuracy, status: 'ok' };
+    await mkdir(dir, { recursive: true });
+    await writeFile(join(dir, 'trial.json'), `${JSON.stringify({ key, model: o.model, preset, data, sets: [...baseSets, ...sets] }, null, 2)}\n`);
+    let mark = performance.now();
+    const trialLog = (line: string) => {
+      const m = /^epoch (\d+):/.exec(line);
+      if (m) {
+        epochsOf.set(i, Number(m[1]));
+        speed.epochs++;
+        speed.seconds += (performance.now() - mark) / 1000;
+        mark = performance.now();
+        log(`[trial ${i + 1}] epoch ${m[1]}/${epochs}${epochs < maxEpochs ? ` (rung; of ${maxEpochs})` : ''}: ${line.slice(m[0].length).trim()} | sweep: ${etaText()}`);
+      } else if (!/^(backend|training|SYNTHETIC|paused after epoch|Stopped on request|Continue exactly|\(This run stopped|note: this run is long)/.test(line)) log(`[trial ${i + 1}] ${line}`);
+      // NOTE: fer train's own stop and continue lines are left out: the sweep prints the command that continues the sweep.
+    };
+    let failure: { message: string; code?: string } | null = null;
+    try {
+      await runTrial({ key, dir, sets: [...baseSets, ...sets], stopAfterEpoch: epochs < maxEpochs ? epochs : undefined, stop: stop.signal, log: trialLog, onStep: () => { o.check?.(); stop.check(); } });
+    } catch (e) {
+      failure = { message: (e as Error).message ?? String(e), code: (e as { code?: string }).code };
+    }
+    const after = await readTrial(dir);
+    epochsOf.set(i, after.accuracy.length);
+    await pruneCheckpoints(dir, after.finished);
+    if (failure) {
+      if (failure.code && CONFIG_FAILURES.has(failure.code)) {
+        await writeFile(join(dir, 'trial.json'), `${JSON.stringify({ key, model: o.model, preset, data, sets: [...baseSets, ...sets], failed: `${failure.code}: ${failure.message}` }, null, 2)}\n`);
+      } else errors.set(i, failure.message);
+      return { accuracy: after.accuracy, status: 'failed', error: failure.code ? `${failure.code}: ${failure.message}` : failure.message };
+    }
+    if (after.finished || after.accuracy.length >= epochs) return { accuracy: after.accuracy, status: 'ok' };
+    if (stop.signal.aborted) return { accuracy: after.accuracy, status: 'stopped' };
+    return { accuracy: after.accuracy, status: 'failed', error: `trained ${after.accuracy.length} of the ${epochs} epochs asked and gave no reason (see ${join(dir, 'train.log')})` };
+  };
+  const configs: TrialSets[] = [];
+  const onEvent = (e: AshaEvent) => {
+    const sets = configs[e.trial];
+    if (e.kind === 'start') log(`[sweep] start ${label(e.trial, sets)} -> ${e.epochs} epoch${e.epochs > 1 ? 's' : ''}`);
+    else if (e.kind === 'promote') log(`[sweep] promote trial ${e.trial + 1} to rung ${e.level} -> ${e.epochs} epochs`);
+    else if (e.kind === 'finish') {
+      seen[e.trial] = { accuracy: e.outcome.accuracy };
+      const acc = scoreAt({ accuracy: e.outcome.accuracy }, e.epochs);
+      const what = e.outcome.status === 'ok' ? `PublicTest ${Number.isFinite(acc) ? `${(acc * 100).toFixed(2)}%` : 'n/a'} (best of ${Math.min(e.epochs, e.outcome.accuracy.length)} epochs)` : e.outcome.status === 'stopped' ? 'stopped (continues on the next run)' : `FAILED: ${e.outcome.error?.slice(0, 300)}`;
+      log(`[sweep] trial ${e.trial + 1} at ${e.epochs} epoch${e.epochs > 1 ? 's' : ''}: ${what}${bestLine(seen)} | ${etaText()} | rss ${(process.memoryUsage().rss / 2 ** 30).toFixed(2)} GiB`);
     }
   };
-  await Promise.all(Array.from({ length: Math.max(1, o.parallel ?? 1) }, worker));
-  const rows: LeaderboardRow[] = [];
-  for (const job of o.jobs) {
-    const file = join(o.out, 'jobs', job.id, 'metrics.json');
-    if (existsSync(file)) {
-      const m = JSON.parse(await readFile(file, 'utf8')) as { bestValAccuracy: number | null; accuracy: number; bestEpoch: number | null; epochs: number; trainSeconds: number };
-      rows.push({ rank: 0, id: job.id, sets: job.sets, valAccuracy: m.bestValAccuracy ?? m.accuracy, bestEpoch: m.bestEpoch, epochs: m.epochs, seconds: m.trainSeconds, status: 'done' });
-    } else {
-      rows.push({ rank: 0, id: job.id, sets: job.sets, valAccuracy: null, bestEpoch: null, epochs: null, seconds: null, status: 'failed', error: errors.get(job.id) ?? 'no metrics.json' });
-    }
+  const sample = (i: number) => {
+    const s = o.sample(i);
+    if (s) configs[i] = s;
+    return s;
+  };
+  log(`[sweep] ${o.model} (preset ${preset}), ${o.trials} trials at most, ${o.asha ? `ASHA: rungs at ${levels.join(', ')} epochs (eta ${eta}), keep the top 1/${eta}` : `each trained ${maxEpochs} epochs`}; ranked by PublicTest (PrivateTest is never read); results in ${out}`);
+  let result;
+  try {
+    result = await runAsha({
+      levels, eta, trials: o.trials, sample, run, parallel: o.parallel ?? 1, epochBudget: o.epochBudget, onEvent,
+      shouldStop: () => { o.check?.(); stop.check(); return stop.signal.aborted; },
+    });
+  } finally {
+    stop.dispose();
   }
-  rows.sort((a, b) => (b.valAccuracy ?? -1) - (a.valAccuracy ?? -1) || a.id.localeCompare(b.id));
+  const rows = await leaderboard(out, result.trials.map((t, i) => ({ ...t, sets: configs[i], key: keyOf(configs[i]), error: t.error ?? errors.get(i) })), levels, o.axes);
+  const figures = await drawFigures(out, o.model, rows, o.axes, log);
+  await writeLeaderboard(out, { model: o.model, preset, data, levels, eta, asha: Boolean(o.asha), rows, axes: o.axes, stopped: result.stopped, continueWith: o.continueWith, figures });
+  if (result.stopped) log(`[sweep] stopped${stop.reason ? ` (${stop.reason})` : ''} after ${formatSeconds((performance.now() - t0) / 1000)}; ${rows.length} trials so far. Continue with:\n  ${o.continueWith ?? 'the same command'}`);
+  else log(`[sweep] done: ${rows.length} trials, ${speed.epochs} epochs trained in this run (${formatSeconds((performance.now() - t0) / 1000)}).`);
+  return { rows, levels, stopped: result.stopped };
+}
+
+// --- the trials' results on disk ---
+
+/** A trial folder's state: PublicTest accuracy per epoch, finished (metrics.json), failed (trial.json). */
+async function readTrial(dir: string): Promise<{ accuracy: (number | null)[]; finished: boolean; failed: string | null; hash: string | null; config: LeaderboardRow['config'] }> {
+  const json = async <T>(f: string): Promise<T | null> => {
+    try {
+      return JSON.parse(await readFile(join(dir, f), 'utf8')) as T;
+    } catch {
+      return null;
+    }
+  };
+  const history = (await json<EpochRecord[]>('history.json')) ?? [];
+  const trial = await json<{ failed?: string }>('trial.json');
+  const config = await json<{ hash?: string; model?: { config?: Record<string, unknown> }; spec?: Record<string, unknown>; modelScale?: number }>('config.json');
+  const resolved = config?.model?.config && config.spec ? { model: config.model.config, train: config.spec, modelScale: config.modelScale ?? 1 } : null;
+  return { accuracy: history.map((h) => h.valAccuracy), finished: existsSync(join(dir, 'metrics.json')), failed: trial?.failed ?? null, hash: config?.hash ?? null, config: resolved };
+}
+
+/** Keeps the newest epoch checkpoint of a paused trial (and a mid-epoch one); a finished trial keeps none (its model/ is saved). */
+async function pruneCheckpoints(dir: string, finished: boolean): Promise<void> {
+  const ck = join(dir, 'checkpoints');
+  if (!existsSync(ck)) return;
+  if (finished) {
+    await rm(ck, { recursive: true, force: true });
+    return;
+  }
+  const epochs = (await readdir(ck)).filter((f) => /^ckpt-\d+\.ferckpt$/.test(f)).sort();
+  for (const f of epochs.slice(0, -1)) await rm(join(ck, f), { force: true });
+}
+
+async function leaderboard(out: string, trials: { sets: TrialSets; key: string; level: number; failed: boolean; stopped: boolean; running: number | null; error?: string }[], levels: number[], axes?: SpaceAxis[]): Promise<LeaderboardRow[]> {
+  const rows: LeaderboardRow[] = [];
+  for (const [i, t] of trials.entries()) {
+    const rec = await readTrial(join(out, 'trials', t.key));
+    const params = Object.fromEntries(t.sets.map((s) => [s.slice(0, s.indexOf('=')), s.slice(s.indexOf('=') + 1)]));
+    for (const a of axes ?? []) params[a.key] ??= '';
+    let best = -Infinity, bestEpoch: number | null = null;
+    rec.accuracy.forEach((a, e) => { if (a !== null && a > best) { best = a; bestEpoch = e + 1; } });
+    const reached = rec.accuracy.length >= levels[levels.length - 1] || rec.finished;
+    rows.push({
+      rank: 0, trial: i, key: t.key, hash: rec.hash, sets: t.sets, config: rec.config, params,
+      rung: t.failed ? t.level : levels.reduce((k, l, j) => (rec.accuracy.length >= l ? j : k), -1),
+      epochs: rec.accuracy.length, publicTest: bestEpoch === null ? null : best, bestEpoch, accuracy: rec.accuracy,
+      status: t.failed ? 'failed' : reached ? 'done' : t.stopped ? 'stopped' : 'paused',
+      ...(t.failed && t.error ? { error: t.error } : {}),
+    });
+  }
+  // ASHA's answer: the highest rung first, then PublicTest; failed last
+  rows.sort((a, b) => Number(a.status === 'failed') - Number(b.status === 'failed') || b.rung - a.rung || (b.publicTest ?? -1) - (a.publicTest ?? -1) || a.trial - b.trial);
   rows.forEach((r, i) => (r.rank = i + 1));
-  await writeFile(join(o.out, 'leaderboard.json'), `${JSON.stringify(rows, null, 2)}\n`);
-  const md = markdownTable({
-    header: ['rank', 'job', 'overrides', 'val acc (PublicTest)', 'best epoch', 'epochs', 'seconds', 'status'],
-    rows: rows.map((r) => [r.rank, r.id, r.sets.join(' '), r.valAccuracy === null ? null : `${(r.valAccuracy * 100).toFixed(2)}%`, r.bestEpoch, r.epochs, r.seconds === null ? null : Math.round(r.seconds), r.status]),
-  });
-  await writeFile(join(o.out, 'leaderboard.md'), `# Sweep of ${o.model}\n\nRanked by validation (PublicTest) accuracy; PrivateTest is never used here.\n\n${md}\n`);
   return rows;
 }
 
+/**
+ * figures/curves.png and figures/accuracy-vs-<key>.png (small PNGs); returns their paths relative to `out`. A figure
+ * that cannot be drawn is reported through `log` and skipped: the leaderboard is written anyway.
+ */
+async function drawFigures(out: string, model: string, rows: LeaderboardRow[], axes: SpaceAxis[] | undefined, log: (line: string) => void): Promise<string[]> {
+  const withData = rows.filter((r) => r.accuracy.some((a) => a !== null));
+  if (withData.length === 0) return [];
+  const keys = axes?.length ? axes : [...new Set(rows.flatMap((r) => Object.keys(r.params)))].map((key): SpaceAxis => ({ key, kind: 'choice', values: [...new Set(rows.map((r) => r.params[key]).filter((v) => v !== undefined))] }));
+  const specs = [
+    { file: 'curves.png', spec: sweepCurvesSpec(withData, model) },
+    ...keys.map((a) => ({ file: figureName(a.key), spec: accuracyVsParamSpec(withData, a, model) })),
+  ];
+  await mkdir(join(out, 'figures'), { recursive: true });
+  const written: string[] = [];
+  for (const { file, spec } of specs) {
+    try {
+      await writeFile(join(out, 'figures', file), await renderPng(spec, { scale: 1.5 }));
+      written.push(`figures/${file}`);
+    } catch (e) {
+      log(`[sweep] warning: figure ${file} not drawn: ${(e as Error).message}`);
+    }
+  }
+  return written;
+}
+
+async function writeLeaderboard(out: string, s: { model: string; preset: string; data: string; levels: number[]; eta: number; asha: boolean; rows: LeaderboardRow[]; axes?: SpaceAxis[]; stopped: boolean; continueWith?: string; figures: string[] }): Promise<void> {
+  const keys = s.axes?.length ? s.axes.map((a) => a.key) : [...new Set(s.rows.flatMap((r) => Object.keys(r.params)))];
+  const winner = s.rows.find((r) => r.status === 'done') ?? null;
+  const json = {
+    model: s.model, preset: s.preset, data: s.data, selection: 'PublicTest (validation); PrivateTest is never read by the sweep',
+    scheduler: s.asha ? { kind: 'asha', levels: s.levels, eta: s.eta } : { kind: 'full', epochs: s.levels[0] },
+    stopped: s.stopped, figures: s.figures, winner: winner ? { trial: winner.trial, key: winner.key, hash: winner.hash, sets: winner.sets, publicTest: winner.publicTest, bestEpoch: winner.bestEpoch } : null,
+    trials: s.rows,
+  };
+  await writeFile(join(out, 'leaderboard.json'), `${JSON.stringify(json, null, 2)}\n`);
+  const pct = (v: number | null) => (v === null ? null : `${(v * 100).toFixed(2)}%`);
+  const md = markdownTable({
+    header: ['rank', 'trial', ...keys, 'epochs', 'PublicTest (best)', 'best epoch', 'status', 'job hash'],
+    rows: s.rows.map((r) => [r.rank, r.trial + 1, ...keys.map((k) => r.params[k] ?? ''), r.epochs, pct(r.publicTest), r.bestEpoch, r.status === 'failed' ? `failed: ${(r.error ?? '').slice(0, 80)}` : r.status, r.hash ?? r.key]),
+  });
+  const lines = [
+    `# Sweep of ${s.model}`, '',
+    `Data: ${s.data}; preset ${s.preset}. Ranked by PublicTest (validation) accuracy, the best epoch of each trial; PrivateTest is never read here.`,
+    s.asha ? `ASHA (Li et al. 2018): rungs at ${s.levels.join(', ')} epochs, eta ${s.eta}: at each rung only the top 1/${s.eta} go on. Rows rank by the rung reached, then PublicTest.` : `Every trial trains ${s.levels[0]} epochs.`,
+    '',
+    winner ? `Winner: trial ${winner.trial + 1} (${winner.sets.join(' ')}), PublicTest ${pct(winner.publicTest)} at epoch ${winner.bestEpoch}, job hash ${winner.hash}, folder trials/${winner.key}.` : 'No trial has trained the full schedule yet.',
+    ...(s.stopped ? ['', `Stopped early; continue with: \`${s.continueWith ?? 'the same command'}\``] : []),
+    '', md, '',
+    ...s.figures.map((f) => `![${f}](${f})`),
+    ...(s.figures.length ? [''] : []),
+  ];
+  await writeFile(join(out, 'leaderboard.md'), lines.join('\n'));
+}
+
+// --- trial runners ---
+
+function inProcessRunner(o: RunSweepOptions, preset: string): TrialRunner {
+  return async (t) => {
+    await runTrain({
+      model: o.model, data: o.data, preset, config: o.config, sets: t.sets, out: t.dir, backend: o.backend ?? 'auto',
+      resume: true, stopSignal: t.stop, ...(t.stopAfterEpoch !== undefined ? { stopAfterEpoch: t.stopAfterEpoch } : {}), log: t.log, onProgress: () => t.onStep(),
+    });
+  };
+}
+
+/** Each trial a `fer train` child process (--parallel > 1). A stop ends the child (SIGTERM); it resumes from its last epoch. */
+function childRunner(o: RunSweepOptions, preset: string): TrialRunner {
+  const here = dirname(fileURLToPath(import.meta.url));
+  const cli = join(here, '..', 'cli.ts');
+  return (t) => {
+    const args = ['--conditions=@fer/source', '--import', 'tsx', cli, 'train', '--model', o.model, '--out', t.dir, '--backend', o.backend ?? 'auto', '--preset', preset, '--resume'];
+    if (o.data) args.push('--data', o.data);
+    if (o.config) args.push('--config', userPath(o.config));
+    for (const s of t.sets) args.push('--set', s);
+    if (t.stopAfterEpoch !== undefined) args.push('--stop-after-epoch', String(t.stopAfterEpoch));
+    return new Promise((res, rej) => {
+      const child = spawn(process.execPath, args, { cwd: resolve(here, '..', '..'), stdio: ['ignore', 'pipe', 'pipe'] });
+      const onStop = () => child.kill('SIGTERM');
+      t.stop.addEventListener('abort', onStop, { once: true });
+      let tail = '', partial = '';
+      const keep = (d: Buffer) => {
+        tail = (tail + d.toString()).slice(-4000);
+        partial += d.toString();
+        const lines = partial.split('\n');
+        partial = lines.pop() ?? '';
+        for (const l of lines) if (/^epoch \d+:|^warning/.test(l)) t.log(l);
+      };
+      child.stdout.on('data', keep);
+      child.stderr.on('data', keep);
+      child.on('error', rej);
+      child.on('exit', (code) => {
+        t.stop.removeEventListener('abort', onStop);
+        void writeFile(join(t.dir, 'train.log'), tail).catch(() => undefined);
+        if (code === 0 || t.stop.aborted) res();
+        else {
+          const m = /error (E_[A-Z_]+)/.exec(tail);
+          rej(Object.assign(new Error(`fer train exited ${code}: ${tail.slice(-600)}`), m ? { code: m[1] } : {}));
+        }
+      });
+    });
+  };
+}
+
+// --- the command ---
+
+const quote = (s: string) => (/^[\w@%+=:,./-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`);
+
 export default defineCommand({
-  meta: { name: 'sweep', description: "The paper's validation search: grid or random over learning rate, L2, dropout, hidden sizes; parallel, resumable, ranked by PublicTest accuracy." },
+  meta: { name: 'sweep', description: "The paper's validation search: grid or seeded random trials over any --set key, optionally cut early by ASHA; resumable, ranked by PublicTest accuracy." },
   args: {
     model: { type: 'string', description: 'registry name', required: true },
     data: SHARED_ARGS.data,
-    grid: { type: 'string', description: "e.g. 'lr=1e-4,3e-4;l2=1e-4,1e-3'" },
-    random: { type: 'string', description: 'number of random draws from --space' },
-    space: { type: 'string', description: `random search space (default ${DEFAULT_SPACE}; for paper-deep give units as arrays, e.g. units=choice:[256,512],[512,512])` },
-    seed: { type: 'string', description: 'seed of the random draws', default: '1' },
-    set: { type: 'string', description: 'override shared by every job (repeatable), as in fer train' },
-    preset: { type: 'string', description: 'fer train --preset of every job: smoke | quick | paper (default paper)', default: 'paper' },
+    out: { type: 'string', description: 'output folder (trials/, leaderboard.md, leaderboard.json); the same --out continues a stopped sweep', required: true },
+    space: { type: 'string', description: `search space, repeatable: key=log:LO..HI (log-uniform), key=LO..HI (uniform), key=int:LO..HI, key=a,b,c (choice); default ${DEFAULT_SPACE.join(' ')}` },
+    trials: { type: 'string', description: 'most trials to start (seeded random draws from --space, or the first N grid points)' },
+    random: { type: 'string', description: 'N random trials from --space (= --trials N)' },
+    grid: { type: 'string', description: "grid, repeatable: 'lr=1e-4,3e-4' (or 'lr=1e-4,3e-4;l2=1e-4,1e-3')" },
+    seed: { type: 'string', description: 'seed of the random draws (the same seed draws the same trials)', default: '1' },
+    asha: { type: 'boolean', description: 'cut trials early by ASHA (successive halving on epochs)', default: false },
+    'min-epochs': { type: 'string', description: 'ASHA: the first rung, in epochs (r)', default: '1' },
+    eta: { type: 'string', description: `ASHA: keep the top 1/eta at each rung (default ${ASHA_ETA})`, default: String(ASHA_ETA) },
+    'max-epochs': { type: 'string', description: "epochs of every trial's full schedule (R); default the preset's" },
+    'epoch-budget': { type: 'string', description: 'stop once this many epochs were trained over all trials' },
+    hours: { type: 'string', description: 'stop cleanly after this many hours (at the next training step, with a checkpoint); the same command continues' },
+    set: { type: 'string', description: 'override shared by every trial (repeatable), as in fer train' },
+    preset: { type: 'string', description: 'fer train --preset of every trial: smoke | quick | paper', default: 'paper' },
     config: SHARED_ARGS.config,
-    out: { type: 'string', description: 'output folder', required: true },
-    parallel: { type: 'string', description: 'jobs at once (child processes)', default: '1' },
-    backend: { type: 'string', description: 'backend of each job', default: 'auto' },
-    queue: { type: 'string', description: 'redis://HOST:PORT: run the jobs on `fer worker`s through this Redis queue (BullMQ); --out must be the folder the workers share (docs/distributed.md)' },
-    attempts: { type: 'string', description: 'with --queue: attempts of a failing job before it ends as failed (default 3)' },
+    parallel: { type: 'string', description: 'trials at once (1: in this process; more: fer train child processes)', default: '1' },
+    backend: { type: 'string', description: 'backend of each trial', default: 'auto' },
+    queue: { type: 'string', description: 'redis://HOST:PORT: run the trials on `fer worker`s through this Redis queue (BullMQ); --out must be the folder the workers share (docs/distributed.md)' },
+    attempts: { type: 'string', description: 'with --queue: attempts of a failing trial before it ends as failed (default 3)' },
   },
   async run({ args, rawArgs }) {
-    if (!args.grid === !args.random) throw new Error('fer sweep: give exactly one of --grid or --random N.');
-    const jobs = args.grid ? gridJobs(args.grid) : randomJobs(intFlag(args.random, '--random', { min: 1 })!, args.space ?? DEFAULT_SPACE, intFlag(args.seed, '--seed', { min: 0 }) ?? 0);
-    // --queue: every job at once on the queue's workers (a job enqueued twice runs once).
+    const num = (flag: string, v: string | undefined, int = true): number | undefined => {
+      if (v === undefined) return undefined;
+      const n = Number(v);
+      if (v === '' || !Number.isFinite(n) || n <= 0 || (int && !Number.isInteger(n))) throw new SpecError('E_BAD_OPTION', `--${flag} ${v}: expected a positive ${int ? 'integer' : 'number'}.`);
+      return n;
+    };
+    const grids = collectRepeated(rawArgs, 'grid');
+    const spaces = collectRepeated(rawArgs, 'space');
+    const random = num('random', args.random);
+    let trials = num('trials', args.trials);
+    if (random !== undefined && trials !== undefined && random !== trials) throw new SpecError('E_BAD_OPTION', `--random ${random} and --trials ${trials}: give one (--random N is --trials N).`);
+    trials ??= random;
+    if (grids.length && (spaces.length || random !== undefined)) throw new SpecError('E_USAGE', 'fer sweep: give either --grid or --space/--random, not both.');
+    let sample: (i: number) => TrialSets | null;
+    let axes: SpaceAxis[];
+    if (grids.length) {
+      const points = gridSets(grids);
+      sample = (i) => points[i] ?? null;
+      trials ??= points.length;
+      axes = parseSpace(grids);
+    } else {
+      if (trials === undefined) throw new SpecError('E_USAGE', 'fer sweep: give --trials N (or --random N) with --space, or --grid.');
+      axes = parseSpace(spaces.length ? spaces : DEFAULT_SPACE);
+      sample = distinctSampler(randomSampler(axes, intFlag(args.seed, '--seed', { min: 0 }) ?? 1), spaceSize(axes));
+    }
+    const out = userPath(args.out);
+    const maxEpochs = num('max-epochs', args['max-epochs']);
+    const parallel = num('parallel', args.parallel)!;
     const queued = args.queue ? await (await import('../queue/sweep.js')).createSweepQueue({
-      url: args.queue, model: args.model, data: args.data, backend: args.backend, baseSets: collectRepeated(rawArgs, 'set'), out: resolve(args.out),
-      preset: args.preset, ...(args.config ? { config: userPath(args.config) } : {}),
+      url: args.queue, model: args.model, data: args.data, backend: args.backend, preset: args.preset, out,
+      ...(args.config ? { config: userPath(args.config) } : {}),
       attempts: intFlag(args.attempts, '--attempts', { min: 1 }), log: (l) => process.stdout.write(`${l}\n`),
     }) : undefined;
-    const rows = await runSweep({
-      model: args.model, data: args.data, jobs, out: resolve(args.out), parallel: queued ? jobs.length : intFlag(args.parallel, '--parallel', { min: 1 })!,
-      baseSets: collectRepeated(rawArgs, 'set'), backend: args.backend, preset: args.preset, config: args.config, ...(queued ? { runJob: queued.runJob } : {}),
-    }).finally(() => queued?.close());
-    process.stdout.write(`${await readFile(join(resolve(args.out), 'leaderboard.md'), 'utf8')}`);
-    if (rows.some((r) => r.status === 'failed')) process.exitCode = 1;
+    try {
+      const r = await runSweep({
+        model: args.model, data: args.data, preset: args.preset, config: args.config, backend: args.backend, out,
+        baseSets: collectRepeated(rawArgs, 'set'), sample, trials, axes,
+        ...(args.asha ? { asha: { minEpochs: num('min-epochs', args['min-epochs'])!, eta: num('eta', args.eta, false)! } } : {}),
+        ...(maxEpochs !== undefined ? { maxEpochs } : {}),
+        ...(args['epoch-budget'] !== undefined ? { epochBudget: num('epoch-budget', args['epoch-budget']) } : {}),
+        ...(args.hours !== undefined ? { hours: num('hours', args.hours, false) } : {}),
+        parallel: queued ? Math.max(parallel, trials) : parallel,
+        handleSignals: true,
+        continueWith: `pnpm fer sweep ${rawArgs.map(quote).join(' ')}`,
+        ...(queued ? { runTrial: queued.runTrial } : {}),
+      });
+      process.stdout.write(`${await readFile(join(out, 'leaderboard.md'), 'utf8')}`);
+      if (r.rows.some((row) => row.status === 'failed' && !/^E_(NON_FINITE_LOSS|DIVERGED)/.test(row.error ?? ''))) process.exitCode = 1;
+    } finally {
+      await queued?.close();
+    }
   },
 });
-
-// --- Internal helpers ---
-
-function trainChild(o: RunSweepOptions, job: SweepJob, dir: string, resume: boolean): Promise<void> {
-  const here = dirname(fileURLToPath(import.meta.url));
-  const cli = join(here, '..', 'cli.ts');
-  const args = ['--conditions=@fer/source', '--import', 'tsx', cli, 'train', '--model', o.model, '--out', dir, '--backend', o.backend ?? 'auto'];
-  if (o.data) args.push('--data', o.data);
-  if (o.preset) args.push('--preset', o.preset);
-  if (o.config) args.push('--config', userPath(o.config));
-  for (const s of [...(o.baseSets ?? []), ...job.sets]) args.push('--set', s);
-  if (resume) args.push('--resume');
-  return new Promise((res, rej) => {
-    const child = spawn(process.execPath, args, { cwd: resolve(here, '..', '..'), stdio: ['ignore', 'pipe', 'pipe'] });
-    let tail = '';
-    const keep = (d: Buffer) => (tail = (tail + d.toString()).slice(-4000));
-    child.stdout.on('data', keep);
-    child.stderr.on('data', keep);
-    child.on('error', rej);
-    child.on('exit', (code) => {
-      void writeFile(join(dir, 'train.log'), tail).catch(() => undefined);
-      if (code === 0) res();
-      else rej(new Error(`fer train exited ${code}: ${tail.slice(-600)}`));
-    });
-  });
-}
-
-function jobId(sets: string[]): string {
-  return sets.map((s) => s.replace(/[^A-Za-z0-9.=+-]+/g, '_')).join('_').slice(0, 120) || 'base';
-}
-
-function splitTopLevel(s: string): string[] {
-  const out: string[] = [];
-  let depth = 0, cur = '';
-  for (const ch of s) {
-    if (ch === '[' || ch === '{') depth++;
-    if (ch === ']' || ch === '}') depth--;
-    if (ch === ',' && depth === 0) {
-      out.push(cur.trim());
-      cur = '';
-    } else cur += ch;
-  }
-  if (cur.trim()) out.push(cur.trim());
-  return out;
-}

@@ -41,7 +41,7 @@ describe('fer train and pnpm reproduce share one run spec', () => {
 
   it('rejects an unknown preset, model or key before any work', () => {
     expect(() => resolveTrainJob({ model: 'paper-deep', preset: 'fast', data, registry })).toThrow(/--preset fast: expected one of smoke, quick, paper/);
-    expect(() => resolveTrainJob({ model: 'paper-dep', data, registry })).toThrow(/Unknown model "paper-dep"/);
+    expect(() => resolveTrainJob({ model: 'paper-dep', data, registry })).toThrow(/--model paper-dep: unknown model\. Did you mean "paper-deep"\?/);
     expect(() => resolveTrainJob({ model: 'paper-deep', data, registry, sets: ['report.bootstrap=3'] })).toThrow(/unknown key/);
     expect(() => resolveTrainJob({ model: 'paper-deep', data, registry, sets: ['model.dropuot=0.3'] })).toThrow(/unknown config key "dropuot"/);
   });

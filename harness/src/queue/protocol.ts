@@ -41,6 +41,8 @@ export interface SweepJobData extends JobPlace {
   preset?: string;
   /** The submitter's fer.config file (user models), absolute; a worker's `--config` replaces it. */
   config?: string;
+  /** fer train --stop-after-epoch: an ASHA rung; the job is done once the history holds this many epochs. */
+  stopAfterEpoch?: number;
 }
 
 export type QueueJobData = ReproduceJobData | SweepJobData;

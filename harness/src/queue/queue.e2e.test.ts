@@ -197,18 +197,26 @@ describe.skipIf(!hasRedis)('distributed reproduce through BullMQ on a real redis
     await w.exited;
   }, 10 * MIN);
 
-  it('(e) fer sweep --queue: each sweep job runs on a worker, the leaderboard is written; a worker with --idle-exit leaves once the queue is empty', async () => {
+  it('(e) fer sweep --queue: each trial runs on a worker, the leaderboard is written; ASHA too (rungs as --stop-after-epoch jobs); a worker with --idle-exit leaves once the queue is empty', async () => {
     const q = `${url}/4`;
     const out = mkdtempSync(join(tmpdir(), 'fer-queue-e-'));
-    const w = fer('worker (idle-exit)', ['worker', '--queue', q, '--name', 'worker-e', '--stall-ms', '2000', '--idle-exit', '5']);
+    const w = fer('worker (idle-exit)', ['worker', '--queue', q, '--name', 'worker-e', '--stall-ms', '2000', '--idle-exit', '45']);
     await w.waitFor(/ready on/);
-    const sweep = fer('sweep --queue', ['sweep', '--model', 'paper-shallow', '--grid', 'lr=1e-4,3e-4', '--set', 'model.filters=[2,2]', '--set', 'model.denseUnits=4', '--set', 'epochs=1', '--set', 'batch=16', '--set', 'limit=48', '--backend', 'cpu', '--queue', q, '--out', out]);
+    const tiny = ['--set', 'model.filters=[2,2]', '--set', 'model.denseUnits=4', '--set', 'batch=16', '--set', 'limit=48', '--set', 'train.evalLimit=32', '--backend', 'cpu', '--queue', q];
+    const sweep = fer('sweep --queue', ['sweep', '--model', 'paper-shallow', '--grid', 'lr=1e-4,3e-4', '--set', 'epochs=1', ...tiny, '--out', out]);
     expect(await sweep.exited, sweep.out.slice(-3000)).toBe(0);
-    const board = readJson<{ id: string; status: string }[]>(join(out, 'leaderboard.json'));
-    expect(board.map((r) => r.status)).toEqual(['done', 'done']);
-    for (const r of board) expect(readJson<QueueRunInfo>(join(out, 'jobs', r.id, 'queue.json')).worker).toBe('worker-e');
+    type Board = { trials: { key: string; status: string; epochs: number }[] };
+    const board = readJson<Board>(join(out, 'leaderboard.json'));
+    expect(board.trials.map((r) => r.status)).toEqual(['done', 'done']);
+    for (const r of board.trials) expect(readJson<QueueRunInfo>(join(out, 'trials', r.key, 'queue.json')).worker).toBe('worker-e');
+    const outAsha = mkdtempSync(join(tmpdir(), 'fer-queue-e-asha-'));
+    const asha = fer('sweep --queue --asha', ['sweep', '--model', 'paper-shallow', '--space', 'lr=log:1e-4..1e-2', '--trials', '2', '--asha', '--eta', '2', '--max-epochs', '2', ...tiny, '--out', outAsha]);
+    expect(await asha.exited, asha.out.slice(-3000)).toBe(0);
+    const ab = readJson<Board>(join(outAsha, 'leaderboard.json'));
+    expect(ab.trials.map((r) => [r.status, r.epochs])).toEqual([['done', 2], ['paused', 1]]);
+    expect(asha.out).toMatch(/to epoch 1 .*enqueued/);
     expect(await w.exited, w.out.slice(-2000)).toBe(0);
-    expect(w.out).toMatch(/idle for 5s, stopping/);
+    expect(w.out).toMatch(/idle for 45s, stopping/);
   }, 10 * MIN);
 
   it('(d) no Redis at the URL: E_QUEUE_UNREACHABLE naming it, for the worker and for reproduce', async () => {

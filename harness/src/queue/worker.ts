@@ -10,6 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { Queue, UnrecoverableError, WaitingError, Worker, type Job as BullJob } from 'bullmq';
 import { QUEUE_DEFAULTS, QUEUE_NAME, QueueError, checkRedis, createConnection, redactUrl } from './connection.js';
 import { checkFence, claimJobFolder, writeFileAtomicSync } from './fence.js';
+import { epochsIn } from './sweep.js';
 import type { AttemptRecord, ChildMessage, ChildRequest, QueueJobData, QueueProgress, QueueRunInfo, SweepJobData } from './protocol.js';
 
 export interface QueueWorkerOptions {
@@ -100,7 +101,7 @@ export async function startQueueWorker(o: QueueWorkerOptions): Promise<QueueWork
     const t0 = performance.now();
     if (unfit) return leave(job, token, unfit.message);
     const finishedFile = d.kind === 'reproduce' ? 'result.json' : 'metrics.json';
-    if (existsSync(join(dir, finishedFile))) {
+    if (existsSync(join(dir, finishedFile)) || (d.kind === 'sweep' && d.stopAfterEpoch !== undefined && epochsIn(dir) >= d.stopAfterEpoch)) {
       log(`${d.label} result exists in ${dir}: not run again`);
       return { worker: name, seconds: 0, attempt, resumedFrom: 0, dir, cached: true, finishedAt: new Date().toISOString() };
     }
@@ -278,6 +279,7 @@ function sweepInChild(d: SweepJobData, dir: string, o: QueueWorkerOptions, child
   const config = o.config ?? d.config;
   if (config) args.push('--config', config);
   for (const s of d.sets) args.push('--set', s);
+  if (d.stopAfterEpoch !== undefined) args.push('--stop-after-epoch', String(d.stopAfterEpoch));
   if (resume) args.push('--resume');
   const child = spawn(process.execPath, args, { cwd: harnessRoot, stdio: ['ignore', 'pipe', 'pipe'] });
   children.add(child);

@@ -36,7 +36,8 @@ function lineLayers(lines: readonly ReferenceLine[], yTitle: unknown): Json[] {
     },
     {
       data: { values: [{ v: l.value, t: l.label }] },
-      mark: { type: 'text', color: l.color, align: 'right', baseline: 'bottom', dy: l.dy, fontSize: 10 },
+      // Outside the plot, right of its edge: a label never runs through the bars (vega-lite's autosize pads for it).
+      mark: { type: 'text', color: l.color, align: 'left', baseline: 'middle', dx: 4, dy: l.dy + 2, fontSize: 10 },
       encoding: { y: { field: 'v', type: 'quantitative', title: yTitle }, x: { value: 'width' }, text: { field: 't' } },
     },
   ]);
@@ -47,7 +48,7 @@ export function withLines(spec: VegaLiteSpec, lines: readonly ReferenceLine[]): 
   const s = structuredClone(spec) as unknown as Json;
   const layer = s.layer as Json[];
   const yTitle = ((layer[0].encoding as Json).y as Json).title;
-  // NOTE: x: { value: 'width' } puts each label at the right edge of the plot.
+  // NOTE: x: { value: 'width' } puts each label just right of the plot's right edge.
   s.layer = [...layer, ...lineLayers(lines, yTitle)];
   return s as unknown as VegaLiteSpec;
 }

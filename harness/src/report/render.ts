@@ -23,6 +23,8 @@ export interface ReportModel {
   notAResult?: string;
   /** Set when the run was stopped on purpose (--hours, Ctrl-C) before every job finished. */
   stopped?: { why: string; command: string; finished: number; total: number; inProgress: string[] };
+  /** What to run next (the same lines the terminal ends with), shown under the summary. */
+  next?: { text: string; commands: string[] };
 }
 
 export const SYNTHETIC_BANNER = '> **SYNTHETIC DATA** — no FER2013 file was given (`--data PATH` or `FER2013_PATH`), so this run used the embedded synthetic faces. Its numbers say nothing about the paper; they only show that the pipeline works.';
@@ -62,6 +64,7 @@ export function renderMarkdown(m: ReportModel): string {
   }
   out.push(`Budget **${m.budget}** (${m.budgetDescription}); ${m.seeds} seed${m.seeds > 1 ? 's' : ''}; backend ${m.backend}; data: ${m.dataSource}; total wall time ${fmtTime(m.totalSeconds)}.`, '');
   out.push('## Summary', '', summarize(m.sections.flatMap((s) => s.verdicts), m.notAResult), '');
+  if (m.next) out.push(`**Next:** ${m.next.text}`, '', '```sh', ...m.next.commands, '```', '');
   for (const s of m.sections) {
     out.push(`## ${s.ref}: ${s.title}`, '', s.description, '');
     if (s.claim) out.push(`*Paper:* ${s.claim}`, '');

@@ -209,6 +209,9 @@ export async function buildSection(ctx: SectionContext): Promise<Section> {
     }
     case 'deepdream':
       return { ...base, markdown: '', verdicts: [], figures: ctx.extra.deepdream ?? [] };
+    case 'sweep':
+      // NOTE: a sweep's section needs the sweeps' leaderboards, not jobs: reproduce/run.ts builds it (sweep/reproduce.ts sweepSection).
+      throw new Error(`buildSection: experiment "${exp.id}" (produce 'sweep') is built by sweepSection.`);
     case 'zoo': {
       const items = exp.rows.map((r) => ({ label: `${r.label}`, paper: r.paper.test, ours: measure(ctx, r, 'test') }));
       const t = compareRows(ctx, items);

@@ -29,6 +29,8 @@ export interface StopOptions {
   signal?: AbortSignal;
   /** Where the "stopping..." line goes. */
   log?: (line: string) => void;
+  /** What is written after the stop, for that line (default: 'a checkpoint and the report so far'). */
+  writes?: string;
 }
 
 /**
@@ -55,10 +57,10 @@ export function createStopControl(opts: StopOptions = {}): StopControl {
       const h = () => {
         if (reason) {
           // NOTE: a second Ctrl-C quits at once (the mid-epoch checkpoint may be lost; the last epoch's is kept).
-          opts.log?.(`${sig} again: quitting now, without the report (the last completed epoch's checkpoint is kept).`);
+          opts.log?.(`${sig} again: quitting now${opts.writes ? '' : ', without the report'} (the last completed epoch's checkpoint is kept).`);
           process.exit(130);
         }
-        opts.log?.(`${sig}: stopping after the current training step, then writing a checkpoint and the report so far (${sig === 'SIGINT' ? 'Ctrl-C' : sig} again quits at once).`);
+        opts.log?.(`${sig}: stopping after the current training step, then writing ${opts.writes ?? 'a checkpoint and the report so far'} (${sig === 'SIGINT' ? 'Ctrl-C' : sig} again quits at once).`);
         stop(sig);
       };
       process.on(sig, h);
@@ -95,6 +97,8 @@ export interface RunArgs {
   keepCheckpoints?: boolean;
   /** reproduce --queue URL (a password in it is shown as ***). */
   queue?: string;
+  /** --skip-bad-rows, --drop-test-duplicates, --split-seed N as typed (../data.ts dataFlagsArgv). */
+  dataArgs?: readonly string[];
 }
 
 const quote = (s: string) => (/^[\w@%+=:,./-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`);
@@ -108,6 +112,7 @@ const quote = (s: string) => (/^[\w@%+=:,./-]+$/.test(s) ? s : `'${s.replace(/'/
 export function continueCommand(a: RunArgs): string {
   const parts = ['pnpm reproduce'];
   if (a.data) parts.push('--data', quote(a.data));
+  parts.push(...(a.dataArgs ?? []).map(quote));
   parts.push('--budget', a.budget);
   if (a.seeds !== 1) parts.push('--seeds', String(a.seeds));
   if (a.backend !== 'auto') parts.push('--backend', a.backend);
@@ -148,4 +153,41 @@ export function holdAfterSteps(factory: StepperFactory, after: number, signal: A
       dispose: () => inner.dispose(),
     };
   };
+}
+
+/** What `fer train` was given, for {@link trainContinueCommand}. */
+export interface TrainRunArgs {
+  model: string;
+  out: string;
+  data?: string;
+  preset?: string;
+  set?: readonly string[];
+  config?: string;
+  backend?: string;
+  workers?: number;
+  threads?: number;
+  hours?: number;
+  /** --skip-bad-rows, --drop-test-duplicates, --split-seed N as typed. */
+  dataArgs?: readonly string[];
+}
+
+/**
+ * The one command that continues a stopped `fer train` (`--resume` into the same folder, with the same settings).
+ * @example
+ * trainContinueCommand({ model: 'paper-shallow', out: 'runs/a', data: 'fer2013.csv.gz', hours: 2 })
+ * // "pnpm fer train --model paper-shallow --data fer2013.csv.gz --out runs/a --resume --hours 2"
+ */
+export function trainContinueCommand(a: TrainRunArgs): string {
+  const parts = ['pnpm fer train', '--model', quote(a.model)];
+  if (a.data) parts.push('--data', quote(a.data));
+  if (a.preset && a.preset !== 'paper') parts.push('--preset', a.preset);
+  for (const s of a.set ?? []) parts.push('--set', quote(s));
+  if (a.config) parts.push('--config', quote(a.config));
+  if (a.backend && a.backend !== 'auto') parts.push('--backend', a.backend);
+  if (a.workers && a.workers !== 1) parts.push('--workers', String(a.workers));
+  if (a.threads) parts.push('--threads', String(a.threads));
+  parts.push(...(a.dataArgs ?? []).map(quote));
+  parts.push('--out', quote(a.out), '--resume');
+  if (a.hours !== undefined) parts.push('--hours', String(a.hours));
+  return parts.join(' ');
 }

@@ -1,6 +1,7 @@
 // A short warm-up for the plan's ETA: models with no stored speed on this machine (see ./_eta.ts) train a
-// couple of small steps; all of them together stop after `limitSeconds` (~30 s), the rest are measured by
-// their first real epoch. Stored speeds are reused, so a second `--dry-run` trains nothing.
+// few small steps (three timed of each of two sizes, medians); all of them together stop after `limitSeconds`
+// (~30 s; a --dry-run times every model), the rest are measured by their first real epoch. Stored speeds are
+// reused, so a second `--dry-run` trains nothing.
 import * as tf from '@tensorflow/tfjs';
 import type { FerDataset } from '@fer/data';
 import { localStepper, type ModelRegistry, type StepperFactory } from '@fer/models';
@@ -11,6 +12,29 @@ import { trainSource, type PreparedData } from './prepare.js';
 
 /** Warm-up steps hold at most this many images (the speed at the job's own batch size is refined by its first epoch). */
 const WARMUP_BATCH = 32;
+/** Timed steps of each size; the median of each is used (one slow step on a loaded machine moves nothing). */
+const REPEATS = 3;
+
+const median = (xs: readonly number[]) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+};
+
+/**
+ * Seconds per image at batch size `batch` from timed steps of `small` and `large` images. A step costs a + b * n
+ * (a: the per-step optimizer update, large for paper-shallow's 18.9M dense weights; b: per image), fitted through the
+ * medians of the repeats and clamped to a >= 0, b >= 0, so noise never turns the per-step cost into a per-image one
+ * (the old fallback, the large step's time per image, counted `a` four times over at batch 128 and ranked
+ * paper-shallow slower than paper-deep on a loaded machine).
+ * @example
+ * perImageAt({ small: [0.416], large: [0.464] }, 8, 32, 128) // (0.4 + 0.002 * 128) / 128 = 0.005125
+ */
+export function perImageAt(times: { small: readonly number[]; large: readonly number[] }, small: number, large: number, batch: number): number {
+  const ts = median(times.small), tl = median(times.large);
+  const b = Math.max(0, (tl - ts) / (large - small));
+  const a = Math.max(0, tl - b * large);
+  return (a + b * batch) / batch;
+}
 
 export async function measureSpeeds(args: {
   jobs: readonly Job[];
@@ -62,11 +86,13 @@ export async function measureSpeeds(args: {
           await st.step(cut(n), lr);
           return (performance.now() - t) / 1000;
         };
-        const ts = await time(small), tl = await time(large);
-        const b = (tl - ts) / (large - small), a = ts - b * small;
-        const B = job.train.batchSize;
-        // NOTE: a noisy pair (b <= 0 or a < 0 on a busy machine) falls back to the large step's plain per-image time.
-        const perImage = b > 0 && a >= 0 ? (a + b * B) / B : tl / large;
+        // Interleaved, so a burst of load hits both sizes alike.
+        const times = { small: [] as number[], large: [] as number[] };
+        for (let r = 0; r < REPEATS; r++) {
+          times.small.push(await time(small));
+          times.large.push(await time(large));
+        }
+        const perImage = perImageAt(times, small, large, job.train.batchSize);
         // Inference as evaluateArrays runs it (forward only): one untimed and one timed predict of `large` images.
         const ev = await timePredict(model, cut(large));
         args.store.set(key, { trainPerImage: perImage, evalPerImage: ev, params, source: 'warm-up' });

@@ -1,7 +1,7 @@
 // `pnpm reproduce`: resolve the run, plan the jobs, warm up for an ETA, train every job once,
 // then write report.md, report.html, results.json, config.json and env.json.
 import { execSync } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { join, resolve } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
@@ -10,22 +10,25 @@ import { createDataParallelStepper, describeBackend, disposeBackend } from '@fer
 import { hogImage, type HogOptions } from '@fer/hog';
 import { renderPng, type VegaLiteSpec } from '@fer/metrics';
 import { loadModel, localStepper, type ModelRegistry, type ProgressEvent, type StepperFactory } from '@fer/models';
-import { startBackend, type StartedBackend as BackendInfo } from '../backend.js';
-import { dataPath, resolveData, SYNTHETIC_DATA } from '../data.js';
+import { backendLine, startBackend, type StartedBackend as BackendInfo } from '../backend.js';
+import { dataFlagsArgv, dataPath, resolveData, SYNTHETIC_DATA, type DataFlags } from '../data.js';
 import { lockFolder, lockFolderWaiting, type FolderLock } from '../lock.js';
+import { mergeExperiments, readEarlierRun } from './_merge.js';
 import { loadProject } from '../project.js';
 import { deepDream } from '../figures/pictures.js';
-import { encodePng, grayTile, grid } from '../figures/png.js';
+import { encodePng, grayTile, grid, markSyntheticPng, textRaster } from '../figures/png.js';
 import { buildSection, type Figure, type Section } from '../report/sections.js';
+import { readSpecSweeps, runSpecSweeps, sweepSection, type SpecSweepResult } from '../sweep/reproduce.js';
 import { renderHtml, renderMarkdown, type JobRow } from '../report/render.js';
 import { estimatePlan, formatBytes, machineKey, modelKey, SpeedStore, type PlanEstimate } from './_eta.js';
 import { continueCommand, createStopControl, holdAfterSteps, type StopControl } from './_stop.js';
 import { measureSpeeds } from './_warmup.js';
+import { unknownNameHint } from '../suggest.js';
 import { isFinished, MODEL_DIR, runJob, sampleRows, type JobOutcome, type JobProgress } from './job.js';
 import { parseOverrides } from './overrides.js';
 import { planJobs, type Job, type Plan } from './plan.js';
 import { augmentSpecs, prepareData, rowSets, type PreparedData } from './prepare.js';
-import { BUDGET_SETTINGS, BUDGETS, SpecError, validateExperiment, type BudgetName, type ExperimentSpec } from './spec.js';
+import { BUDGET_SETTINGS, BUDGETS, CLASS_NAMES, SpecError, validateExperiment, type BudgetName, type ExperimentSpec } from './spec.js';
 
 export interface ReproduceOptions {
   data?: string;
@@ -61,6 +64,10 @@ export interface ReproduceOptions {
   /** Where measured speeds are stored (default ~/.cache/fer; FER_CACHE_DIR). */
   cacheDir?: string;
   experiments?: readonly ExperimentSpec[];
+  /** --skip-bad-rows, --drop-test-duplicates, --split-seed (../data.ts). */
+  dataFlags?: DataFlags;
+  /** The backend's details in the log, not just its one line. */
+  verbose?: boolean;
 }
 
 export interface ReproduceResult {
@@ -78,10 +85,11 @@ const fmt = (s: number) => (!Number.isFinite(s) ? '?' : s < 90 ? `${Math.round(s
 export { dataIdentity } from '../data.js';
 export type { BackendInfo };
 
+/** The experiments `--only` names (all but the sweeps when it is not given: a sweep runs only when named, e.g. `--only sweep`). */
 export function selectExperiments(all: readonly ExperimentSpec[], only: readonly string[] | undefined): ExperimentSpec[] {
-  if (!only || only.length === 0) return [...all];
+  if (!only || only.length === 0) return all.filter((e) => e.produce !== 'sweep');
   const ids = all.map((e) => e.id);
-  for (const id of only) if (!ids.includes(id)) throw new SpecError('E_UNKNOWN_EXPERIMENT', `--only ${id}: unknown experiment. Known: ${ids.join(', ')}.`);
+  for (const id of only) if (!ids.includes(id)) throw new SpecError('E_UNKNOWN_EXPERIMENT', `--only ${id}: unknown experiment.${unknownNameHint(id, ids)}`);
   return all.filter((e) => only.includes(e.id));
 }
 
@@ -110,24 +118,39 @@ async function reproduceOn(opts: ReproduceOptions, stop: StopControl, held: { lo
   const cli = parseOverrides(opts.set ?? []);
   if (opts.budget !== undefined && !BUDGETS.includes(opts.budget)) throw new SpecError('E_BAD_OPTION', `--budget ${opts.budget}: expected one of ${BUDGETS.join(', ')}.`);
   const seeds = opts.seeds ?? 1;
+  // NOTE: `fer worker`s load the data file themselves, without these flags: refused rather than failing on every worker.
+  const dataArgs = dataFlagsArgv(opts.dataFlags ?? {});
+  if (opts.queue && dataArgs.length) throw new SpecError('E_BAD_OPTION', `--queue with ${dataArgs.join(' ')}: the workers load ${opts.data ?? 'the data'} themselves and do not take these flags yet. Fix the data file (or add its Usage column) and run without them, or run without --queue.`);
 
   const workers = opts.workers ?? 1;
   if (!Number.isInteger(workers) || workers < 1) throw new SpecError('E_BAD_OPTION', `--workers ${workers}: expected a positive integer.`);
   const backend = await startBackend(opts.backend ?? 'auto');
   // No data: the smoke budget (a first look in a minute or two); real data: quick on a CPU, paper on a GPU.
   const budget: BudgetName = opts.budget ?? (backend.gpu ? 'paper' : dataPath(opts.data) ? 'quick' : 'smoke');
-  const { ds, identity } = await resolveData(opts.data, log);
-  const plan = planJobs({ experiments: exps, budget, seeds, data: identity, cli, registry });
+  const { ds, identity } = await resolveData(opts.data, log, {}, { ...opts.dataFlags, needSplits: true });
+  const outDir = resolve(opts.out ?? join('results', `${budget}-${identity.id}`));
+  // NOTE: with --queue, two submitters of one reproduction may share --out (the queue runs each job once); they
+  // take the lock only to write the report (below). A local run writes job folders: it holds it throughout, from
+  // before it reads an earlier run's report there.
+  if (!opts.queue) held.lock = lockFolder(outDir, 'pnpm reproduce');
+  // An earlier run's report in outDir keeps its sections (merged when compatible, else refused: ./_merge.ts).
+  const reportExps = mergeExperiments({
+    earlier: readEarlierRun(outDir), current: exps, all: opts.experiments ?? project.experiments, models: registry.list(), outDir,
+    run: { budget, seeds, set: opts.set ?? [], fingerprint: identity.fingerprint, source: identity.source },
+  });
+  const kept = reportExps.filter((e) => !exps.includes(e)).map((e) => e.id);
+  const plan = planJobs({ experiments: reportExps, budget, seeds, data: identity, cli, registry });
+  // This run trains the jobs of its own experiments; the earlier run's other sections come from the job cache.
+  const current = new Set(exps.map((e) => e.id));
+  const trainJobs = plan.jobs.filter((j) => j.uses.some((u) => current.has(u.experiment)));
   const hogOf = (job: Job): HogOptions | undefined => (registry.get(job.model.name).inputs.hog ? (registry.resolveConfig(job.model.name, job.model.config).hog as HogOptions) : undefined);
   // Check every job's augmentation names before any work (hybrids get HOG of the augmented image: see prepare.ts).
   for (const j of plan.jobs) augmentSpecs(j.train.augment);
-  const outDir = resolve(opts.out ?? join('results', `${budget}-${identity.id}`));
-  // NOTE: with --queue, two submitters of one reproduction may share --out (the queue runs each job once); they
-  // take the lock only to write the report (below). A local run writes job folders: it holds it throughout.
-  if (!opts.queue) held.lock = lockFolder(outDir, 'pnpm reproduce');
   mkdirSync(join(outDir, 'figures'), { recursive: true });
   mkdirSync(join(outDir, 'jobs'), { recursive: true });
-  log(`fer reproduce: budget ${budget} (${BUDGET_SETTINGS[budget].description}); backend ${backend.backend} (${backend.reason}); ${seeds} seed(s); out ${outDir}`);
+  log(`fer reproduce: budget ${budget} (${BUDGET_SETTINGS[budget].description}); ${seeds} seed(s); out ${outDir}`);
+  log(backendLine(backend, opts.verbose));
+  if (kept.length) log(`report: ${outDir} holds an earlier run of the same data and budget; its ${kept.join(', ')} section(s) stay in the report (finished jobs from jobs/, nothing retrained)`);
   const rowsOf = (job: Job) => {
     const r = rowSets(ds, job.train);
     return { train: r.train.length, val: r.val.length, test: r.test.length };
@@ -152,21 +175,22 @@ async function reproduceOn(opts: ReproduceOptions, stop: StopControl, held: { lo
   };
 
   // The plan, its ETA (speeds stored for this machine, else a warm-up of at most ~30 s; cached jobs count 0) and its disk.
+  // A dry run times every model (no cap), so the stored speeds make the next dry run take seconds.
   const jobDir = (j: Job) => join(outDir, 'jobs', j.hash);
   const isDone = (j: Job) => existsSync(join(jobDir(j), 'result.json'));
   const speeds = new SpeedStore(machineKey(backend.backend, describeBackend(), workers), opts.cacheDir);
   const params = new Map<string, number>();
-  if (!opts.noWarmup && !opts.queue && !stop.reason) await measureSpeeds({ jobs: plan.jobs.filter((j) => !isDone(j)), registry, dataset: ds, prepared, stepper: stepperFactory, store: speeds, params, log });
-  const eta = estimatePlan({ jobs: plan.jobs, rows: rowsOf, store: speeds, isDone, jobDir, budget, keepCheckpoints: Boolean(opts.keepCheckpoints), params });
-  log(`plan: ${plan.jobs.length} training job(s) for ${exps.length} experiment(s)`);
-  for (const j of plan.jobs) {
+  if (!opts.noWarmup && !opts.queue && !stop.reason) await measureSpeeds({ jobs: trainJobs.filter((j) => !isDone(j)), registry, dataset: ds, prepared, stepper: stepperFactory, store: speeds, params, log, ...(opts.dryRun ? { limitSeconds: Infinity } : {}) });
+  const eta = estimatePlan({ jobs: trainJobs, rows: rowsOf, store: speeds, isDone, jobDir, budget, keepCheckpoints: Boolean(opts.keepCheckpoints), params });
+  log(`plan: ${trainJobs.length} training job(s) for ${exps.length} experiment(s)`);
+  for (const j of trainJobs) {
     const e = eta.perJob.get(j.hash)!;
     const r = rowsOf(j);
     const state = e.cached ? 'done (cached): 0s' : `~${fmt(e.trainSeconds + e.evalSeconds)}${e.epochsLeft < j.train.epochs ? ` (${j.train.epochs - e.epochsLeft} epoch(s) done, resumes)` : ''}`;
     log(`  ${j.hash}  ${j.model.name.padEnd(22)} seed ${j.seed}  ${j.train.epochs} ep x ${r.train} img = ${j.train.epochs * r.train} img  ${state}  <- ${[...new Set(j.uses.map((u) => u.experiment))].join(', ')}`);
   }
   const lower = eta.unknown.length ? ` (a lower bound: no speed measured yet for ${eta.unknown.join(', ')})` : '';
-  log(`ETA ~${fmt(eta.total)}${lower}: training ${fmt(eta.train)} + evaluation ${fmt(eta.eval)} + figures and report ~${fmt(eta.figures)}; ${eta.cached} of ${plan.jobs.length} job(s) cached (0s). Speeds: ${speeds.file}`);
+  log(`ETA ~${fmt(eta.total)}${lower}: training ${fmt(eta.train)} + evaluation ${fmt(eta.eval)} + figures and report ~${fmt(eta.figures)}; ${eta.cached} of ${trainJobs.length} job(s) cached (0s). Speeds: ${speeds.file}`);
   log(`disk: ~${formatBytes(eta.keptBytes + eta.checkpointBytes)} at most (models and pictures kept: ${formatBytes(eta.keptBytes)}; optimizer checkpoints ${opts.keepCheckpoints ? `kept (--keep-checkpoints): ${formatBytes(eta.checkpointBytes)}` : `up to ${formatBytes(eta.checkpointBytes)} while a job trains, deleted when it finishes (--keep-checkpoints keeps them)`})`);
   if (eta.total > 2 * 3600 && opts.hours === undefined) log(`tip: this is a long run here; it can go in pieces: --hours H stops it cleanly after H hours (Ctrl-C too) and the same command continues exactly.`);
   if (opts.dryRun) return { outDir, plan, outcomes: new Map(), sections: [], stopped: null, eta };
@@ -176,15 +200,26 @@ async function reproduceOn(opts: ReproduceOptions, stop: StopControl, held: { lo
     ? (await (await import('../queue/submit.js')).createQueueRunner({ url: opts.queue, plan, outDir, data: dataPath(opts.data) ?? '', fingerprint: identity.fingerprint, backend: opts.backend ?? 'auto', threads: workers, attempts: opts.queueAttempts, config: project.configFile, log })).run
     : runJob;
 
+  // The validation sweeps (experiments with produce 'sweep', only when named by --only), before the table jobs.
+  const sweepResults = new Map<string, SpecSweepResult[]>();
+  for (const exp of exps.filter((e) => e.produce === 'sweep')) {
+    if (stop.reason) break;
+    sweepResults.set(exp.id, await runSpecSweeps({ exp, budget, outDir, data: opts.data, config: opts.config, backend: opts.backend ?? 'auto', set: opts.set ?? [], seed: plan.settings.seed, stop, log }));
+  }
+
   // Train. --hours, Ctrl-C and SIGTERM stop at the next step boundary with a checkpoint (./_stop.ts).
   const outcomes = new Map<string, JobOutcome>();
   const inProgress = new Map<string, JobProgress>();
   const tty = process.stdout.isTTY && !opts.log;
   let spent = 0;
-  for (const [k, job] of plan.jobs.entries()) {
+  for (const j of plan.jobs) {
+    if (trainJobs.includes(j) || !isDone(j)) continue;
+    outcomes.set(j.hash, { ...(JSON.parse(readFileSync(join(jobDir(j), 'result.json'), 'utf8')) as JobOutcome), status: 'cached' });
+  }
+  for (const [k, job] of trainJobs.entries()) {
     stop.check();
     if (stop.reason) break;
-    const label = `[${k + 1}/${plan.jobs.length}] ${job.model.name} seed ${job.seed}`;
+    const label = `[${k + 1}/${trainJobs.length}] ${job.model.name} seed ${job.seed}`;
     const jt = performance.now();
     // Epochs this process trained (a resumed job starts past epoch 1): the job ETA is their mean times what is left.
     let seenEpochs = 0;
@@ -233,9 +268,9 @@ async function reproduceOn(opts: ReproduceOptions, stop: StopControl, held: { lo
 
   if (opts.queue) held.lock = await lockFolderWaiting(outDir, 'pnpm reproduce --queue (writing the report)', 120_000);
   const tReport = performance.now();
-  const unfinished = plan.jobs.filter((j) => !outcomes.has(j.hash));
+  const unfinished = [...trainJobs.filter((j) => !outcomes.has(j.hash)), ...[...sweepResults.values()].flat().filter((r) => r.stopped)];
   const why = { hours: `--hours ${opts.hours} spent`, SIGINT: 'Ctrl-C (SIGINT)', SIGTERM: 'SIGTERM', signal: 'a stop was requested' };
-  const command = continueCommand({ data: opts.data === SYNTHETIC_DATA ? SYNTHETIC_DATA : dataPath(opts.data), budget, seeds, backend: opts.backend ?? 'auto', workers, only: opts.only, set: opts.set, out: outDir, hours: opts.hours, keepCheckpoints: opts.keepCheckpoints, queue: opts.queue });
+  const command = continueCommand({ data: opts.data === SYNTHETIC_DATA ? SYNTHETIC_DATA : dataPath(opts.data), budget, seeds, backend: opts.backend ?? 'auto', workers, only: opts.only, set: opts.set, out: outDir, hours: opts.hours, keepCheckpoints: opts.keepCheckpoints, queue: opts.queue, dataArgs: dataFlagsArgv(opts.dataFlags ?? {}) });
   const stopped = stop.reason && unfinished.length ? { reason: why[stop.reason], command, inProgress: [...inProgress.values()] } : null;
   // No verdicts on a pipeline check or on synthetic faces.
   const notAResult = [budget === 'smoke' ? 'smoke budget (a pipeline check: tiny subsets, 2 epochs, models at 1/8 width)' : '', identity.synthetic ? 'synthetic data (the embedded synthetic faces say nothing about FER2013)' : ''].filter(Boolean).join('; ') || undefined;
@@ -244,26 +279,34 @@ async function reproduceOn(opts: ReproduceOptions, stop: StopControl, held: { lo
   const anyJob = plan.jobs[0];
   const data0 = anyJob ? prepared(anyJob) : undefined;
   const extra: Record<string, Figure[]> = {};
-  if (data0 && exps.some((e) => e.produce === 'hybrid')) extra.hog = [hogFigure(outDir, registry, data0)];
-  if (data0 && exps.some((e) => e.produce === 'deepdream')) {
-    const exp = exps.find((e) => e.produce === 'deepdream')!;
-    extra.deepdream = await deepDreamFigures(outDir, exp, plan, outcomes, registry, log);
+  // Every PNG of a report on the synthetic faces carries a banner saying so (figures get copied out of reports).
+  const marked = (png: Uint8Array) => (identity.synthetic ? markSyntheticPng(png) : png);
+  if (data0 && reportExps.some((e) => e.produce === 'hybrid')) extra.hog = [hogFigure(outDir, registry, data0, marked)];
+  if (data0 && reportExps.some((e) => e.produce === 'deepdream')) {
+    const exp = reportExps.find((e) => e.produce === 'deepdream')!;
+    extra.deepdream = await deepDreamFigures(outDir, exp, plan, outcomes, registry, log, marked);
   }
 
   const chart = async (spec: VegaLiteSpec, name: string) => {
     const file = `figures/${name}.png`;
-    writeFileSync(join(outDir, file), await renderPng(spec, { scale: 2 }));
+    writeFileSync(join(outDir, file), marked(await renderPng(spec, { scale: 2 })));
     return file;
   };
   const picture = (src: string, name: string) => {
     const file = `figures/${name}.png`;
-    copyFileSync(join(outDir, src), join(outDir, file));
+    if (identity.synthetic) writeFileSync(join(outDir, file), marked(readFileSync(join(outDir, src))));
+    else copyFileSync(join(outDir, src), join(outDir, file));
     return file;
   };
   const sections: Section[] = [];
   const testActual = data0?.test.y ?? new Uint8Array();
   const valActual = data0?.val.y ?? new Uint8Array();
-  for (const exp of exps) {
+  for (const exp of reportExps) {
+    if (exp.produce === 'sweep') {
+      // NOTE: a sweep of an earlier run into this folder (kept, not re-run) is read from its leaderboard files.
+      sections.push(sweepSection(exp, sweepResults.get(exp.id) ?? readSpecSweeps(exp, budget, outDir), picture));
+      continue;
+    }
     const rows = new Map<string, JobOutcome[]>();
     const going = new Map<string, JobProgress[]>();
     for (const c of plan.cells.filter((c) => c.experiment === exp.id)) {
@@ -284,10 +327,17 @@ async function reproduceOn(opts: ReproduceOptions, stop: StopControl, held: { lo
     return { hash: j.hash, model: j.model.name, seed: j.seed, epochs: j.train.epochs, trainRows: o.trainRows, status: o.status, wallSeconds: o.wallSeconds, bestEpoch: o.bestEpoch, usedBy: [...new Set(j.uses.map((u) => u.experiment))].join(', '), ...(o.worker ? { worker: `${o.worker.name}, ${fmt(o.worker.seconds)}${o.worker.resumedFrom ? `, resumed from epoch ${o.worker.resumedFrom}` : ''}` } : {}) };
   });
   const notes = reportNotes(backend, plan, workers);
+  const next = stopped ? undefined : identity.synthetic ? {
+    text: 'that was the synthetic set (a pipeline check, not a result). For the paper\'s numbers, get fer2013.csv (Kaggle "Challenges in Representation Learning: Facial Expression Recognition Challenge") and run:',
+    commands: ['pnpm reproduce --data /path/to/fer2013.csv --dry-run   # the plan, its ETA and disk, in seconds', 'pnpm reproduce --data /path/to/fer2013.csv             # budget quick on a CPU (add --budget paper --hours 8 for the paper\'s schedule, in pieces)'],
+  } : budget === 'quick' ? {
+    text: 'the quick budget is a first look (a 4,000-row subsample, 2 epochs). The paper\'s schedule, in pieces of 8 hours on a CPU:',
+    commands: [continueCommand({ data: dataPath(opts.data), budget: 'paper', seeds, backend: opts.backend ?? 'auto', workers, out: resolve(join('results', `paper-${identity.id}`)), hours: 8, dataArgs: dataFlagsArgv(opts.dataFlags ?? {}) })],
+  } : undefined;
   const title = 'Alizadeh & Fazel 2017 on FER2013, re-done with TensorFlow.js';
   const md = renderMarkdown({
     title, synthetic: identity.synthetic, dataSource: `${identity.source} (${ds.count} rows, fingerprint ${identity.fingerprint})`, budget, budgetDescription: BUDGET_SETTINGS[budget].description, seeds, backend: `${backend.backend}`, sections, jobs, notes, totalSeconds,
-    notAResult, ...(stopped ? { stopped: { why: stopped.reason, command, finished: outcomes.size, total: plan.jobs.length, inProgress: stopped.inProgress.map((p) => `${p.model} seed ${p.seed} at epoch ${p.at.epoch} of ${p.epochs}`) } } : {}),
+    notAResult, ...(next ? { next } : {}), ...(stopped ? { stopped: { why: stopped.reason, command, finished: outcomes.size, total: plan.jobs.length, inProgress: stopped.inProgress.map((p) => `${p.model} seed ${p.seed} at epoch ${p.at.epoch} of ${p.epochs}`) } } : {}),
   });
   writeFileSync(join(outDir, 'report.md'), md);
   writeFileSync(join(outDir, 'report.html'), renderHtml(md, outDir, title));
@@ -302,7 +352,7 @@ async function reproduceOn(opts: ReproduceOptions, stop: StopControl, held: { lo
     }),
     totalSeconds,
   }, null, 2));
-  writeFileSync(join(outDir, 'config.json'), JSON.stringify({ banner, budget, seeds, backend: opts.backend ?? 'auto', workers, only: opts.only ?? null, set: opts.set ?? [], data: identity, settings: plan.settings, experiments: exps, jobs: plan.jobs }, null, 2));
+  writeFileSync(join(outDir, 'config.json'), JSON.stringify({ banner, budget, seeds, backend: opts.backend ?? 'auto', workers, only: opts.only ?? null, set: opts.set ?? [], data: identity, settings: plan.settings, experiments: reportExps, jobs: plan.jobs }, null, 2));
   writeFileSync(join(outDir, 'env.json'), JSON.stringify({ budget, synthetic: identity.synthetic, data: identity, ...environment(backend) }, null, 2));
   if (!stopped) {
     speeds.setReportSeconds(budget, (performance.now() - tReport) / 1000);
@@ -320,7 +370,7 @@ async function reproduceOn(opts: ReproduceOptions, stop: StopControl, held: { lo
   return { outDir, plan, outcomes, sections, stopped, eta };
 }
 
-function hogFigure(outDir: string, registry: ModelRegistry, data: PreparedData): Figure {
+function hogFigure(outDir: string, registry: ModelRegistry, data: PreparedData, marked: (png: Uint8Array) => Uint8Array): Figure {
   const hogOpts = registry.resolveConfig('paper-hybrid-deep', {}).hog as HogOptions;
   const rows = sampleRows(data.val.y, 4).map((r) => {
     const face = data.val.raw.subarray(r * 2304, (r + 1) * 2304);
@@ -328,11 +378,11 @@ function hogFigure(outDir: string, registry: ModelRegistry, data: PreparedData):
     return [grayTile(face, 48, 48, 3), grayTile(pic.data, pic.width, pic.height, 3)];
   }).flat();
   const file = 'figures/hybrid-hog-glyphs.png';
-  writeFileSync(join(outDir, file), encodePng(grid([rows], 4)));
+  writeFileSync(join(outDir, file), marked(encodePng(grid([rows], 4))));
   return { file, caption: 'Sample faces and their HOG glyphs (the hybrid networks\' second input; @fer/hog hogImage with the hybrid models\' HOG options).' };
 }
 
-async function deepDreamFigures(outDir: string, exp: ExperimentSpec, plan: Plan, outcomes: Map<string, JobOutcome>, registry: ModelRegistry, log: (l: string) => void): Promise<Figure[]> {
+async function deepDreamFigures(outDir: string, exp: ExperimentSpec, plan: Plan, outcomes: Map<string, JobOutcome>, registry: ModelRegistry, log: (l: string) => void, marked: (png: Uint8Array) => Uint8Array): Promise<Figure[]> {
   const candidates = plan.cells.filter((c) => c.experiment === exp.id).flatMap((c) => c.jobs.map((h) => outcomes.get(h)!)).filter(Boolean);
   if (candidates.length === 0) return [];
   const best = candidates.reduce((a, b) => (b.validation.accuracy > a.validation.accuracy ? b : a));
@@ -347,9 +397,10 @@ async function deepDreamFigures(outDir: string, exp: ExperimentSpec, plan: Plan,
   }
   model.dispose();
   const file = 'figures/deepdream.png';
-  writeFileSync(join(outDir, file), encodePng(grid([tiles], 6)));
+  // Each picture with its class name under it.
+  writeFileSync(join(outDir, file), marked(encodePng(grid([tiles, CLASS_NAMES.map((n) => textRaster(n, { scale: 2 }))], 6))));
   log(`deepdream: ${best.model} (validation ${(best.validation.accuracy * 100).toFixed(1)}%), ${d.steps} steps per class`);
-  return [{ file, caption: `DeepDream from the best model (${best.model}, seed ${best.seed}, validation ${(best.validation.accuracy * 100).toFixed(1)}%), left to right: Angry, Disgust, Fear, Happy, Sad, Surprise, Neutral.` }];
+  return [{ file, caption: `DeepDream from the best model (${best.model}, seed ${best.seed}, validation ${(best.validation.accuracy * 100).toFixed(1)}%), left to right: ${CLASS_NAMES.join(', ')} (each labelled).` }];
 }
 
 function reportNotes(backend: BackendInfo, plan: Plan, workers: number): string[] {

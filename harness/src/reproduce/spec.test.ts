@@ -13,7 +13,7 @@ const tiny = (): ExperimentSpec => defineExperiment({
 
 describe('experiment specs', () => {
   it('every shipped experiment validates against the model registry', () => {
-    expect(experiments.map((e) => e.id)).toEqual(['accuracy', 'per-expression', 'hybrid', 'confusion', 'histories', 'activation-maps', 'filters', 'deepdream', 'zoo']);
+    expect(experiments.map((e) => e.id)).toEqual(['accuracy', 'per-expression', 'hybrid', 'confusion', 'histories', 'activation-maps', 'filters', 'deepdream', 'zoo', 'sweep']);
     for (const e of experiments) expect(() => validateExperiment(e, MODELS)).not.toThrow();
   });
 
@@ -22,6 +22,20 @@ describe('experiment specs', () => {
     expect(per.rows.find((r) => r.row === 'deep')!.paper).toMatchObject({ Angry: 0.53, Disgust: 0.7, Happy: 0.805, Neutral: 0.515 });
     const acc = experiments.find((e) => e.id === 'accuracy')!;
     expect(acc.rows.map((r) => r.paper)).toEqual([{ validation: 0.55, test: 0.54 }, { validation: 0.65, test: 0.64 }]);
+  });
+
+  it('a sweep experiment: sweeps instead of rows, each checked', () => {
+    const sweep = experiments.find((e) => e.id === 'sweep')!;
+    expect(sweep.sweeps!.map((s) => [s.model, s.trials.paper])).toEqual([['paper-shallow', 27], ['paper-deep', 27]]);
+    expect(sweep.sweeps![0].space.map((x) => x.split('=')[0])).toEqual(['lr', 'l2', 'units', 'optimizer', 'train.classWeights']);
+    expect(sweep.sweeps![1].space.map((x) => x.split('=')[0])).toEqual(['lr', 'l2', 'dropout', 'train.classWeights']);
+    const one = (over: Record<string, unknown>) => ({ ...sweep, sweeps: [{ ...sweep.sweeps![0], ...over }] }) as ExperimentSpec;
+    expect(() => validateExperiment(one({ model: 'paper-shalow' }), MODELS)).toThrow(/unknown model "paper-shalow"/);
+    expect(() => validateExperiment(one({ trials: { smoke: 1, quick: 1 } }), MODELS)).toThrow(/trials.paper is undefined, expected a positive integer/);
+    expect(() => validateExperiment(one({ asha: { minEpochs: 0, eta: 3 } }), MODELS)).toThrow(/asha must be/);
+    expect(() => validateExperiment(one({ colour: 1 }), MODELS)).toThrow(/unknown key "colour"/);
+    expect(() => validateExperiment({ ...sweep, sweeps: [] }, MODELS)).toThrow(/needs a non-empty "sweeps"/);
+    expect(() => validateExperiment({ ...tiny(), sweeps: sweep.sweeps }, MODELS)).toThrow(/"sweeps" is only for produce: 'sweep'/);
   });
 
   it('throws on unknown keys at every level', () => {

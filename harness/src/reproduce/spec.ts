@@ -13,7 +13,7 @@ export const BUDGETS: readonly BudgetName[] = ['smoke', 'quick', 'paper'];
 /** What an experiment turns its jobs' results into. */
 export type ProduceKind =
   | 'accuracy' | 'per-class' | 'hybrid' | 'confusion' | 'histories'
-  | 'activation-maps' | 'filters' | 'deepdream' | 'zoo';
+  | 'activation-maps' | 'filters' | 'deepdream' | 'zoo' | 'sweep';
 
 export interface TrainSpec {
   /** Full passes over the (possibly subsampled) training rows. */
@@ -65,6 +65,26 @@ export interface RowSpec {
   source?: string;
 }
 
+/**
+ * One validation sweep of an experiment with `produce: 'sweep'` (`fer sweep` inside `pnpm reproduce`): seeded random
+ * trials over `space`, cut by ASHA, ranked by PublicTest (PrivateTest is never read).
+ */
+export interface SweepSpec {
+  /** Its folder: `<out>/sweeps/<id>`. */
+  id: string;
+  label: string;
+  /** Registry name. */
+  model: string;
+  /** `fer sweep --space` items, e.g. `lr=log:1e-5..1e-3`. */
+  space: string[];
+  /** Trials to start per budget. */
+  trials: Record<BudgetName, number>;
+  /** ASHA's first rung (epochs) and reduction factor. */
+  asha: { minEpochs: number; eta: number };
+  /** `--set` overrides shared by every trial. */
+  sets?: string[];
+}
+
 export interface ExperimentSpec {
   id: string;
   /** "Table 1", "Figure 3", ... of the paper (or "context"). */
@@ -77,6 +97,8 @@ export interface ExperimentSpec {
   rows: RowSpec[];
   /** Free-form paper statement where there are no numbers (e.g. "hybrid ~ raw pixels"). */
   claim?: string;
+  /** `produce: 'sweep'`: the sweeps to run (then `rows` may be empty). */
+  sweeps?: SweepSpec[];
 }
 
 /** Run-wide settings; every key here can be overridden with `--set key=value`. */
@@ -194,8 +216,9 @@ export class SpecError extends Error {
   }
 }
 
-const PRODUCE_KINDS: readonly ProduceKind[] = ['accuracy', 'per-class', 'hybrid', 'confusion', 'histories', 'activation-maps', 'filters', 'deepdream', 'zoo'];
-const EXPERIMENT_KEYS = ['id', 'ref', 'title', 'produce', 'description', 'base', 'rows', 'claim'];
+const PRODUCE_KINDS: readonly ProduceKind[] = ['accuracy', 'per-class', 'hybrid', 'confusion', 'histories', 'activation-maps', 'filters', 'deepdream', 'zoo', 'sweep'];
+const EXPERIMENT_KEYS = ['id', 'ref', 'title', 'produce', 'description', 'base', 'rows', 'claim', 'sweeps'];
+const SWEEP_KEYS = ['id', 'label', 'model', 'space', 'trials', 'asha', 'sets'];
 const ROW_KEYS = ['row', 'label', 'model', 'train', 'paper', 'source'];
 
 /**
@@ -215,7 +238,20 @@ export function validateExperiment(spec: ExperimentSpec, knownModels?: readonly 
   }
   checkKeys(spec.base ?? {}, ['train'], `${where} base`);
   checkTrain(spec.base?.train ?? {}, `${where} base.train`);
-  if (!Array.isArray(spec.rows) || spec.rows.length === 0) throw new SpecError('E_BAD_SPEC', `${where}: rows must be a non-empty array.`);
+  if (spec.produce === 'sweep' || spec.sweeps !== undefined) {
+    if (spec.produce !== 'sweep') throw new SpecError('E_BAD_SPEC', `${where}: "sweeps" is only for produce: 'sweep' (got produce "${spec.produce}").`);
+    if (!Array.isArray(spec.sweeps) || spec.sweeps.length === 0) throw new SpecError('E_BAD_SPEC', `${where}: produce 'sweep' needs a non-empty "sweeps" array.`);
+    for (const sw of spec.sweeps) {
+      const sw_ = `${where} sweep "${(sw as { id?: string }).id ?? '?'}"`;
+      checkKeys(sw as unknown as Record<string, unknown>, SWEEP_KEYS, sw_);
+      if (typeof sw.id !== 'string' || !/^[A-Za-z0-9._-]+$/.test(sw.id)) throw new SpecError('E_BAD_SPEC', `${sw_}: id must be a folder name (letters, digits, . _ -), got ${JSON.stringify(sw.id)}.`);
+      if (knownModels && !knownModels.includes(sw.model)) throw new SpecError('E_UNKNOWN_MODEL', `${sw_}: unknown model "${sw.model}". Known: ${knownModels.join(', ')}.`);
+      if (!Array.isArray(sw.space) || sw.space.length === 0 || sw.space.some((x) => typeof x !== 'string')) throw new SpecError('E_BAD_SPEC', `${sw_}: space must be a non-empty array of --space items like "lr=log:1e-5..1e-3".`);
+      for (const b of BUDGETS) if (!Number.isInteger(sw.trials?.[b]) || sw.trials[b] < 1) throw new SpecError('E_BAD_SPEC', `${sw_}: trials.${b} is ${JSON.stringify(sw.trials?.[b])}, expected a positive integer (trials per budget: smoke, quick, paper).`);
+      if (!Number.isInteger(sw.asha?.minEpochs) || sw.asha.minEpochs < 1 || !(sw.asha.eta > 1)) throw new SpecError('E_BAD_SPEC', `${sw_}: asha must be { minEpochs: a positive integer, eta: a number > 1 }, got ${JSON.stringify(sw.asha)}.`);
+    }
+  }
+  if (!Array.isArray(spec.rows) || (spec.rows.length === 0 && spec.produce !== 'sweep')) throw new SpecError('E_BAD_SPEC', `${where}: rows must be a non-empty array.`);
   const seen = new Set<string>();
   for (const row of spec.rows) {
     const rw = `${where} row "${row.row}"`;

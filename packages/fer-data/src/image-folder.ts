@@ -1,13 +1,15 @@
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { extname, join } from 'node:path';
-import jpeg from 'jpeg-js';
-import { PNG } from 'pngjs';
 import { checkKeys } from './_config.js';
 import type { BadRow } from './_csv.js';
 import type { LoadProgress } from './fer2013.js';
 import type { FerDataset } from './dataset.js';
 import { FerDataError } from './errors.js';
+import { decodeImage } from './image.js';
 import { EMOTIONS, IMAGE_PIXELS, IMAGE_SIZE, SPLITS } from './labels.js';
+import { toGray48 } from './gray.js';
+
+export { toGray48 };
 
 /** Options of {@link loadImageFolder}. */
 export interface ImageFolderOptions {
@@ -30,11 +32,6 @@ const CLASS_DIRS: Record<string, number> = {
   ...Object.fromEntries(EMOTIONS.map((_, i) => [String(i), i])),
 };
 const IMAGE_EXT = new Set(['.png', '.jpg', '.jpeg']);
-/**
- * Most pixels a PNG may declare (2^25, e.g. 8192x4096: 128 MB as RGBA), checked from its IHDR header before
- * decoding; JPEGs are capped by jpeg-js (maxMemoryUsageInMB 256 below).
- */
-const MAX_IMAGE_PIXELS = 1 << 25;
 
 /**
  * Loads `<root>/<split>/<class>/*.{png,jpg}` (the common Kaggle image release: train|test / angry|disgust|...)
@@ -126,42 +123,6 @@ export async function loadImageFolder(root: string, opts: ImageFolderOptions = {
   };
 }
 
-/**
- * Converts an RGBA (or gray) image of any size to 48x48 gray bytes, as loadImageFolder does.
- * @example
- * const out = new Uint8Array(2304); toGray48({ data: rgba, width: 96, height: 96, channels: 4 }, out, 0);
- */
-export function toGray48(img: { data: Uint8Array; width: number; height: number; channels: 1 | 3 | 4 }, out: Uint8Array, offset = 0): void {
-  const { width: w, height: h, channels: ch, data } = img;
-  if (w < 1 || h < 1 || data.length < w * h * ch) {
-    throw new FerDataError('E_BAD_IMAGE', `toGray48: got ${data.length} bytes for ${w}x${h}x${ch}, expected ${w * h * ch}.`);
-  }
-  const gray = new Float32Array(w * h);
-  if (ch === 1) for (let i = 0; i < w * h; i++) gray[i] = data[i];
-  else for (let i = 0; i < w * h; i++) gray[i] = 0.299 * data[i * ch] + 0.587 * data[i * ch + 1] + 0.114 * data[i * ch + 2];
-  const S = IMAGE_SIZE;
-  let res = gray;
-  if (w !== S || h !== S) {
-    const wx = weights(w, S), wy = weights(h, S);
-    const tmp = new Float32Array(S * h); // horizontal pass
-    for (let y = 0; y < h; y++) for (let x = 0; x < S; x++) {
-      let acc = 0;
-      for (const [i, wt] of wx[x]) acc += gray[y * w + i] * wt;
-      tmp[y * S + x] = acc;
-    }
-    res = new Float32Array(S * S);
-    for (let y = 0; y < S; y++) for (let x = 0; x < S; x++) {
-      let acc = 0;
-      for (const [i, wt] of wy[y]) acc += tmp[i * S + x] * wt;
-      res[y * S + x] = acc;
-    }
-  }
-  for (let i = 0; i < S * S; i++) {
-    const v = Math.round(res[i]);
-    out[offset + i] = v < 0 ? 0 : v > 255 ? 255 : v;
-  }
-}
-
 // --- Internal helpers ---
 
 /**
@@ -192,48 +153,14 @@ async function dirs(path: string): Promise<string[]> {
   return out.sort();
 }
 
+/** Decodes with the shared pixel cap (MAX_IMAGE_PIXELS, checked from the PNG/JPEG header before decoding). */
 function decode(buf: Buffer, path: string): { data: Uint8Array; width: number; height: number; channels: 4 } {
-  if (buf.length >= 8 && buf[0] === 0x89 && buf[1] === 0x50 && buf[2] === 0x4e && buf[3] === 0x47) {
-    // PNG: signature (8), then the IHDR chunk: length (4), "IHDR" (4), width (4), height (4), big-endian.
-    if (buf.length >= 24 && buf.toString('latin1', 12, 16) === 'IHDR') {
-      const w = buf.readUInt32BE(16), h = buf.readUInt32BE(20);
-      if (w * h > MAX_IMAGE_PIXELS) {
-        throw new FerDataError(
-          'E_BAD_IMAGE',
-          `${path}: PNG is ${w}x${h} (${(w * h).toLocaleString('en-US')} pixels, ${((w * h * 4) / 2 ** 30).toFixed(1)} GiB as RGBA), expected at most ${MAX_IMAGE_PIXELS.toLocaleString('en-US')} pixels (e.g. 8192x4096). ` +
-            "Resize it (the loader makes 48x48 anyway), or pass { onBadRow: 'skip' } to skip it (the count skipped is returned).",
-        );
-      }
-    }
-    const png = PNG.sync.read(buf); // always 8-bit RGBA out
-    return { data: png.data, width: png.width, height: png.height, channels: 4 };
+  const skip = "pass { onBadRow: 'skip' } to skip it (the count skipped is returned).";
+  try {
+    return decodeImage(buf, { name: path, hint: `Resize it (the loader makes 48x48 anyway), or ${skip}` });
+  } catch (e) {
+    if (e instanceof FerDataError && !e.message.includes('onBadRow')) throw new FerDataError(e.code, `${e.message.replace(/^\[fer-data\] /, '')} Or ${skip}`, { cause: e.cause });
+    throw e;
   }
-  if (buf.length >= 3 && buf[0] === 0xff && buf[1] === 0xd8 && buf[2] === 0xff) {
-    const j = jpeg.decode(buf, { useTArray: true, formatAsRGBA: true, maxMemoryUsageInMB: 256 });
-    return { data: j.data, width: j.width, height: j.height, channels: 4 };
-  }
-  throw new Error(`${path} is neither PNG nor JPEG (first bytes ${buf.subarray(0, 4).toString('hex') || 'none: empty file'})`);
 }
 
-/** Per output index: source indices and weights. Area average when shrinking, bilinear when enlarging. */
-function weights(src: number, dst: number): [number, number][][] {
-  const scale = src / dst;
-  const out: [number, number][][] = [];
-  for (let o = 0; o < dst; o++) {
-    const list: [number, number][] = [];
-    if (scale >= 1) {
-      const a = o * scale, b = a + scale;
-      for (let i = Math.floor(a); i < Math.ceil(b) && i < src; i++) {
-        const cover = Math.min(b, i + 1) - Math.max(a, i);
-        if (cover > 1e-9) list.push([i, cover / scale]);
-      }
-    } else {
-      const c = (o + 0.5) * scale - 0.5;
-      const i0 = Math.floor(c), f = c - i0;
-      const clampI = (i: number) => (i < 0 ? 0 : i >= src ? src - 1 : i);
-      list.push([clampI(i0), 1 - f], [clampI(i0 + 1), f]);
-    }
-    out.push(list);
-  }
-  return out;
-}

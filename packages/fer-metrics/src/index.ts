@@ -23,5 +23,6 @@ export type { Align, Cell, CompareRow, CompareTableOptions, TableOptions } from 
 export { CHART_FONT, confusionHeatmapSpec, perClassBarsSpec, trainingCurvesSpec } from './charts.js';
 export type { BarSeries, ConfusionHeatmapOptions, HistoryEntry, PerClassBarsOptions, TrainingCurvesOptions, VegaLiteSpec } from './charts.js';
 
-export { renderPng, renderSvg } from './render.js';
+export { renderPng } from './render.js';
+export { renderSvg } from './svg.js';
 export type { RenderPngOptions } from './render.js';

@@ -36,4 +36,14 @@ describe('model recipes', () => {
     expect(() => defineModel({ ...base, aliases: { width: 'unitz' } })).toThrow(/alias "width" names "unitz"/);
     expect(modelRecipe(defineModel({ ...base, recipe: { epochs: 3, augment: [] } }))).toMatchObject({ epochs: 3, augment: [], normalizer: 'mean-image' });
   });
+
+  it('records where a searched recipe comes from (fer sweep: leaderboard file and winning job hash), checked', () => {
+    const base = { name: 'tiny', description: 'd', paper: { cite: 'none' }, inputs: { image: [48, 48, 1] as const }, numClasses: 7, defaults: { units: 4 }, build: () => tf.sequential() };
+    const provenance = { leaderboard: 'docs/results/sweep/paper-shallow/leaderboard.json', hash: 'c031419d38ad', selectedOn: 'PublicTest' as const, accuracy: 0.55, sets: ['lr=0.00018', 'optimizer=adam'] };
+    expect(modelRecipe(defineModel({ ...base, recipe: { learningRate: 1.8e-4, provenance } }))).toMatchObject({ learningRate: 1.8e-4, provenance });
+    expect(modelRecipe(paperShallow).provenance).toBeUndefined();
+    expect(() => defineModel({ ...base, recipe: { provenance: { ...provenance, selectedOn: 'PrivateTest' } as never } })).toThrow(/selectedOn is "PrivateTest" \(a recipe is chosen on the validation split only\)/);
+    expect(() => defineModel({ ...base, recipe: { provenance: { ...provenance, hash: 'xyz' } } })).toThrow(/hash is "xyz", not a hex job hash/);
+    expect(() => defineModel({ ...base, recipe: { provenance: { ...provenance, file: 'x' } as never } })).toThrow(/unknown key "file"/);
+  });
 });

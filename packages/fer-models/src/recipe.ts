@@ -1,5 +1,5 @@
 import { FerModelsError } from './errors.js';
-import { TRAIN_DEFAULTS } from './train.js';
+import { TRAIN_DEFAULTS } from './_train-defaults.js';
 
 /**
  * How a model is trained in its paper (or by us where the paper is silent): the one place a training
@@ -19,6 +19,25 @@ export interface ModelRecipe {
   normalizer: string;
   /** @fer/data augmentations by name, applied on the fly ('hflip', 'shift', ...). */
   augment: readonly string[];
+  /** Where the values come from when a search found them (no default: absent when the recipe is a choice or the paper's). */
+  provenance?: RecipeProvenance;
+}
+
+/**
+ * The search a recipe's values were chosen by: `fer sweep`'s leaderboard file and the winning trial's job hash
+ * (the config hash `fer train` writes to config.json), so the choice can be looked up and re-run.
+ */
+export interface RecipeProvenance {
+  /** The leaderboard file, a path in the repository (e.g. `docs/results/sweep/paper-shallow/leaderboard.json`). */
+  leaderboard: string;
+  /** The winning trial's job hash (the leaderboard's `winner.hash`). */
+  hash: string;
+  /** The split the winner was chosen on; always the validation split. */
+  selectedOn: 'PublicTest';
+  /** The winner's accuracy there, a fraction. */
+  accuracy?: number;
+  /** The winner's overrides, as `--set` items (those outside this recipe, e.g. `l2=...`, go to the model's `defaults`). */
+  sets?: readonly string[];
 }
 
 /**
@@ -45,13 +64,29 @@ export function checkRecipe(where: string, recipe: unknown): void {
     throw new FerModelsError('E_BAD_MODEL_DEF', `${where}: got ${typeof recipe}, expected a plain object with some of ${Object.keys(RECIPE_DEFAULTS).join(', ')}.`);
   }
   for (const [k, v] of Object.entries(recipe)) {
+    if (k === 'provenance') {
+      checkProvenance(`${where}.provenance`, v);
+      continue;
+    }
     if (!(k in RECIPE_DEFAULTS)) {
-      throw new FerModelsError('E_BAD_MODEL_DEF', `${where}: unknown recipe key "${k}". Allowed keys: ${Object.keys(RECIPE_DEFAULTS).join(', ')}.`);
+      throw new FerModelsError('E_BAD_MODEL_DEF', `${where}: unknown recipe key "${k}". Allowed keys: ${Object.keys(RECIPE_DEFAULTS).join(', ')}, provenance.`);
     }
     const def = (RECIPE_DEFAULTS as unknown as Record<string, unknown>)[k];
     const ok = Array.isArray(def) ? Array.isArray(v) && v.every((x) => typeof x === 'string') : typeof v === typeof def && (typeof v !== 'number' || (Number.isFinite(v) && v > 0));
     if (!ok) throw new FerModelsError('E_BAD_MODEL_DEF', `${where}.${k}: got ${JSON.stringify(v)}, expected ${Array.isArray(def) ? 'an array of augmentation names' : typeof def === 'number' ? 'a positive number' : `a ${typeof def}`} like ${JSON.stringify(def)}.`);
   }
+}
+
+function checkProvenance(where: string, p: unknown): void {
+  const bad = (why: string) => new FerModelsError('E_BAD_MODEL_DEF', `${where}: ${why}; expected { leaderboard: 'path/to/leaderboard.json', hash: '<winning job hash>', selectedOn: 'PublicTest', accuracy?: 0.55, sets?: ['lr=...'] }.`);
+  if (typeof p !== 'object' || p === null || Array.isArray(p)) throw bad(`got ${JSON.stringify(p)}`);
+  const o = p as Record<string, unknown>;
+  for (const k of Object.keys(o)) if (!['leaderboard', 'hash', 'selectedOn', 'accuracy', 'sets'].includes(k)) throw bad(`unknown key "${k}"`);
+  if (typeof o.leaderboard !== 'string' || o.leaderboard === '') throw bad(`leaderboard is ${JSON.stringify(o.leaderboard)}`);
+  if (typeof o.hash !== 'string' || !/^[0-9a-f]{6,64}$/.test(o.hash)) throw bad(`hash is ${JSON.stringify(o.hash)}, not a hex job hash`);
+  if (o.selectedOn !== 'PublicTest') throw bad(`selectedOn is ${JSON.stringify(o.selectedOn)} (a recipe is chosen on the validation split only)`);
+  if (o.accuracy !== undefined && !(typeof o.accuracy === 'number' && o.accuracy >= 0 && o.accuracy <= 1)) throw bad(`accuracy is ${JSON.stringify(o.accuracy)}, not a fraction`);
+  if (o.sets !== undefined && !(Array.isArray(o.sets) && o.sets.every((x) => typeof x === 'string'))) throw bad(`sets is ${JSON.stringify(o.sets)}`);
 }
 
 /**

@@ -1,12 +1,13 @@
 import * as tf from '@tensorflow/tfjs';
 import { execFileSync } from 'node:child_process';
-import { mkdtemp, readFile, rename, rm, symlink, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rename, rm, symlink, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expectNoLeak, tinyFaces } from '@fer/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { builtinModels, createRegistry, loadModel, predict, saveModel } from './index.js';
+import { builtinModels, createRegistry, loadModel, MAX_MODEL_JSON_BYTES, predict, saveModel } from './index.js';
+import * as browserEntry from './browser.js';
 
 let dir: string;
 beforeAll(async () => {
@@ -101,6 +102,45 @@ describe('saveModel / loadModel / predict', () => {
     } finally {
       server.close();
       model.dispose();
+    }
+  });
+
+  it('loads from a URL and from files in memory (the browser entry too), with the same checks', async () => {
+    const out = await savedModel('by-url');
+    const server = createServer((req, res) => {
+      readFile(join(out, decodeURIComponent((req.url ?? '/').slice('/m/'.length)))).then(
+        (body) => res.writeHead(200).end(body),
+        () => res.writeHead(404, 'Not Found').end(),
+      );
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    try {
+      const url = `http://127.0.0.1:${(server.address() as { port: number }).port}/m`;
+      const faces = tinyFaces(2, 5);
+      const fromDir = await loadModel(out);
+      const want = Array.from((await predict(fromDir, faces.pixels, 2)).probabilities);
+      const files = Object.fromEntries(await Promise.all(['fer.json', 'model.json', 'weights.bin'].map(async (f) => [f, new Uint8Array(await readFile(join(out, f)))])));
+      for (const load of [() => loadModel(url), () => browserEntry.loadModel(url), () => browserEntry.loadModel(new URL(`${url}/`)), () => browserEntry.loadModel(files), () => loadModel({ ...files, 'fer.json': new TextDecoder().decode(files['fer.json']) })]) {
+        const loaded = await load();
+        expect(loaded.meta).toEqual(fromDir.meta);
+        expect(Array.from((await expectNoLeak(tf, () => browserEntry.predict(loaded, faces.pixels, 2))).probabilities)).toEqual(want);
+        loaded.model.dispose();
+      }
+      fromDir.model.dispose();
+      await expect(browserEntry.loadModel(`${url}/nothing`)).rejects.toMatchObject({ code: 'E_MODEL_LOAD', message: expect.stringMatching(/nothing\/fer\.json \(HTTP 404 Not Found\)/) });
+      await expect(browserEntry.loadModel({ 'fer.json': files['fer.json'], 'model.json': files['model.json'] })).rejects.toMatchObject({ code: 'E_MODEL_LOAD', message: expect.stringMatching(/no file named "weights\.bin"/) });
+      await expect(browserEntry.loadModel('models/fer')).rejects.toMatchObject({ code: 'E_BAD_OPTION', message: expect.stringMatching(/no page address/) });
+      await expect(browserEntry.loadModel(42 as never)).rejects.toMatchObject({ code: 'E_BAD_OPTION' });
+      const flipped = new Uint8Array(files['weights.bin']);
+      flipped[flipped.length - 1] ^= 1;
+      await expect(browserEntry.loadModel({ ...files, 'weights.bin': flipped })).rejects.toMatchObject({ code: 'E_MODEL_LOAD', message: expect.stringMatching(/in-memory model files: the weights \(weights\.bin\) have sha256/) });
+      const json = JSON.parse(new TextDecoder().decode(files['model.json']));
+      for (const p of ['%2e%2e/weights.bin', 'https://example.com/weights.bin']) {
+        json.weightsManifest[0].paths = [p];
+        await expect(browserEntry.loadModel({ ...files, 'model.json': JSON.stringify(json) })).rejects.toMatchObject({ code: 'E_MODEL_LOAD', message: expect.stringContaining(`weights path ${JSON.stringify(p)} leaves the model folder`) });
+      }
+    } finally {
+      server.close();
     }
   });
 
@@ -211,6 +251,47 @@ describe('saveModel / loadModel / predict', () => {
       const out2 = await savedModel('bad-shape');
       await editJson(join(out2, 'model.json'), (j) => (j.weightsManifest[0].weights[0].shape = [-1, 'x']));
       await expect(loadModel(out2)).rejects.toMatchObject({ code: 'E_MODEL_LOAD', message: expect.stringMatching(/not a list of non-negative integers/) });
+    });
+
+    it('the topology, manifest and size checks apply to every source (files in memory, URL), and quantized weights count their stored bytes', async () => {
+      const out = await savedModel('every-source');
+      const files = Object.fromEntries(await Promise.all(['fer.json', 'model.json', 'weights.bin'].map(async (f) => [f, new Uint8Array(await readFile(join(out, f)))])));
+      const json = () => JSON.parse(new TextDecoder().decode(files['model.json']));
+      const huge = json();
+      huge.modelTopology.config.layers.find((l: any) => l.class_name === 'Dense').config.units = 150_000;
+      const before = tf.memory().numBytes;
+      await expect(browserEntry.loadModel({ ...files, 'model.json': JSON.stringify(huge) })).rejects.toMatchObject({ code: 'E_MODEL_LOAD', message: expect.stringMatching(/has units 150000, but its weights in the manifest have shapes/) });
+      expect(tf.memory().numBytes).toBe(before);
+      const nullWeights = json();
+      nullWeights.weightsManifest[0].weights = null;
+      await expect(loadModel({ ...files, 'model.json': JSON.stringify(nullWeights) })).rejects.toMatchObject({ code: 'E_MODEL_LOAD', message: expect.stringMatching(/weightsManifest \[0\]\.weights is null, not a list/) });
+      await expect(browserEntry.loadModel({ ...files, 'model.json': new Uint8Array(MAX_MODEL_JSON_BYTES + 1) })).rejects.toMatchObject({ code: 'E_MODEL_LOAD', message: expect.stringMatching(new RegExp(`model\\.json has ${MAX_MODEL_JSON_BYTES + 1} bytes, more than the ${MAX_MODEL_JSON_BYTES} loadModel reads`)) });
+      // uint8-quantized weights (1 byte a value, as @fer/face's pretrained files may be) load from every source.
+      const q = json();
+      const floats = new Float32Array(files['weights.bin'].slice().buffer);
+      const bytes: number[] = [];
+      let off = 0;
+      for (const w of q.weightsManifest[0].weights) {
+        const n = w.shape.reduce((a: number, b: number) => a * b, 1);
+        const v = floats.subarray(off, off + n);
+        off += n;
+        const min = Math.min(...v), scale = (Math.max(...v) - min) / 255 || 1;
+        w.quantization = { dtype: 'uint8', min, scale };
+        for (const x of v) bytes.push(Math.round((x - min) / scale));
+      }
+      const meta = JSON.parse(new TextDecoder().decode(files['fer.json']));
+      delete meta.weightsSha256;
+      const quantized = { 'fer.json': JSON.stringify(meta), 'model.json': JSON.stringify(q), 'weights.bin': Uint8Array.from(bytes) };
+      const qdir = join(dir, 'quantized');
+      await rm(qdir, { recursive: true, force: true });
+      await mkdir(qdir);
+      for (const [name, body] of Object.entries(quantized)) await writeFile(join(qdir, name), body);
+      for (const load of [() => loadModel(quantized), () => loadModel(qdir)]) {
+        const loaded = await load();
+        expect(loaded.model.countParams()).toBe(bytes.length);
+        loaded.model.dispose();
+      }
+      await expect(loadModel({ ...quantized, 'weights.bin': Uint8Array.from(bytes).subarray(1) })).rejects.toMatchObject({ code: 'E_MODEL_LOAD', message: expect.stringMatching(new RegExp(`weight files hold ${bytes.length - 1} bytes, expected ${bytes.length}`)) });
     });
 
     it('reads only regular files inside the model folder: no FIFO hang, no /dev/zero, no symlink out', async () => {

@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { checkOneOf } from './_config.js';
+import { trainingLogProbs } from './_log-probs.js';
 import { FerModelsError } from './errors.js';
 
 /** Optimizer settings, plain data (so they can travel to worker threads). */
@@ -46,7 +47,8 @@ export type StepperFactory = (args: { model: tf.LayersModel; optimizer: Optimize
 
 /**
  * The same-thread stepper: `optimizer.minimize` over the (class-/sample-weighted, optionally
- * label-smoothed) cross-entropy of `model.apply(x, { training: true })` plus the layers' L2 penalties
+ * label-smoothed) cross-entropy of `model.apply(x, { training: true })`, computed from the logits
+ * (log-softmax, as PyTorch's `CrossEntropyLoss`) when the model ends in a softmax, plus the layers' L2 penalties
  * (`model.calculateLosses()`). All tensor work in `step` runs synchronously, before the returned
  * promise settles, so {@link train} can seed tfjs' Dropout draws around it.
  * @example
@@ -82,9 +84,9 @@ export const localStepper: StepperFactory = async ({ model, optimizer: spec, lab
         if (labelSmoothing > 0) target = tf.add(tf.mul(target, 1 - labelSmoothing), labelSmoothing / numClasses);
         const weights = batch.sampleWeights ? tf.tensor1d(batch.sampleWeights) : undefined;
         return optimizer.minimize(() => {
-          const p = model.apply(inputs, { training: true }) as tf.Tensor;
-          correct = tf.keep(tf.sum(tf.cast(tf.equal(tf.argMax(p, 1), labels), 'float32')));
-          const perExample = tf.neg(tf.sum(tf.mul(target, tf.log(tf.clipByValue(p, 1e-7, 1))), 1));
+          const { logProbs } = trainingLogProbs(model, inputs);
+          correct = tf.keep(tf.sum(tf.cast(tf.equal(tf.argMax(logProbs, 1), labels), 'float32')));
+          const perExample = tf.neg(tf.sum(tf.mul(target, logProbs), 1));
           let total = tf.div(tf.sum(weights ? tf.mul(perExample, weights) : perExample), n) as tf.Scalar;
           for (const r of model.calculateLosses()) total = tf.add(total, r);
           return total;

@@ -210,6 +210,51 @@ describe('train', () => {
     expect(await readdir(ck)).not.toContain('partial.ferckpt');
     m1.dispose();
   });
+
+  it('stopAfterEpoch pauses after an epoch of the full schedule; resume continues bit-exactly (successive halving)', async () => {
+    const data = () => tinyTrainData({ count: 12, inputSize: 16, batchSize: 4 });
+    const config = { epochs: 4, seed: 3, optimizer: { learningRate: 1e-3 }, schedule: { kind: 'cosine' } };
+    const strip = (h: { seconds: number }[]) => h.map((r) => ({ ...r, seconds: 0 }));
+    const m0 = registry.create('paper-shallow', small, { seed: 2 });
+    const whole = await train({ model: m0, data: data(), config, checkpointDir: join(dir, 'rung-full') });
+    const w0 = flatWeights(m0);
+    m0.dispose();
+    const ck = join(dir, 'rung-cut');
+    // rungs at 1 and 3 epochs of 4; the second call asks for an epoch already trained: it returns at once
+    for (const [until, epochs] of [[1, 1], [1, 1], [3, 3]] as const) {
+      const m = registry.create('paper-shallow', small, { seed: 2 });
+      const r = await expectNoLeak(tf, () => train({ model: m, data: data(), config, checkpointDir: ck, resume: true, stopAfterEpoch: until }));
+      m.dispose();
+      expect(r.stopped).toEqual({ epoch: until + 1, step: 0, steps: 3 });
+      expect(r.history).toHaveLength(epochs);
+      expect(r.restoredBest).toBe(false);
+      expect(await readdir(ck)).not.toContain('partial.ferckpt');
+    }
+    const m1 = registry.create('paper-shallow', small, { seed: 2 });
+    const rest = await train({ model: m1, data: data(), config, checkpointDir: ck, resume: true, stopAfterEpoch: 9 });
+    expect(rest.stopped).toBeNull();
+    expect(rest.resumedFromEpoch).toBe(3);
+    expect(flatWeights(m1)).toEqual(w0);
+    expect(strip(rest.history)).toEqual(strip(whole.history));
+    m1.dispose();
+    const m2 = registry.create('paper-shallow', small, { seed: 2 });
+    await expect(train({ model: m2, data: data(), config, stopAfterEpoch: 0 })).rejects.toMatchObject({ code: 'E_BAD_OPTION', message: expect.stringMatching(/stopAfterEpoch is 0, expected a positive integer/) });
+    m2.dispose();
+  });
+
+  it('a stop requested from the event loop (a signal handler, a timer) is seen at the next step, not at the end', async () => {
+    // A SIGINT handler or a UI event runs as an event-loop callback; a loop of compute steps and resolved promises
+    // would never let it run until training ended. Here the stop comes from a setImmediate callback after step 1.
+    const m = registry.create('paper-shallow', small, { seed: 1 });
+    const ac = new AbortController();
+    let n = 0;
+    const r = await train({
+      model: m, data: tinyTrainData({ count: 12, inputSize: 16, batchSize: 4 }), config: { epochs: 3, seed: 5, optimizer: { learningRate: 1e-3 } },
+      stop: ac.signal, onProgress: () => { if (++n === 1) setImmediate(() => ac.abort()); },
+    });
+    m.dispose();
+    expect(r.stopped).toEqual({ epoch: 1, step: 1, steps: 3 });
+  });
 });
 
 /** localStepper, but after global step `at` (1-based) one weight of the model becomes NaN: a bad last update. */

@@ -4,6 +4,7 @@ import { checkInt, checkOneOf, checkRange, resolveConfig } from './_config.js';
 import { firstNonFinite, listCheckpoints, partialCheckpointFile, readCheckpoint, writeCheckpoint, type Checkpoint, type CheckpointArray } from './_checkpoint.js';
 import { fsError, fsOps, removeStaleTempFiles } from './_fs.js';
 import { SeededRandom } from './_random.js';
+import { TRAIN_DEFAULTS } from './_train-defaults.js';
 import { FerModelsError } from './errors.js';
 import { localStepper, type OptimizerSpec, type StepperFactory, type TrainStepBatch } from './stepper.js';
 
@@ -35,18 +36,7 @@ export interface TrainConfig {
   evalBatchSize: number;
 }
 
-/** The paper preset (Alizadeh & Fazel 2017): batch 128, 30 epochs, Adam 1e-4 (our choice), constant LR. */
-export const TRAIN_DEFAULTS: TrainConfig = Object.freeze({
-  epochs: 30,
-  batchSize: 128,
-  seed: 1,
-  optimizer: { name: 'adam', learningRate: 1e-4, momentum: 0.9, nesterov: false, beta1: 0.9, beta2: 0.999, epsilon: 1e-7 },
-  schedule: { kind: 'constant', stepSize: 10, gamma: 0.1, minLearningRate: 0, factor: 0.5, patience: 3 },
-  earlyStopping: { patience: 0, minDelta: 0, restoreBest: true },
-  classWeights: null,
-  labelSmoothing: 0,
-  evalBatchSize: 256,
-}) as TrainConfig;
+export { TRAIN_DEFAULTS };
 
 /**
  * Validates a (partial) train config and fills the defaults. Unknown keys and bad values throw E_BAD_OPTION.
@@ -132,6 +122,14 @@ export interface TrainArgs {
    * (`signal` instead throws E_ABORTED and keeps only the last completed epoch.)
    */
   stop?: AbortSignal;
+  /**
+   * Train only up to this 1-based epoch of the schedule, then return with `stopped: { epoch: stopAfterEpoch + 1,
+   * step: 0, steps }`: the schedule (`config.epochs`, the learning rate of every epoch) stays that of the whole run,
+   * so `resume: true` from the epoch's checkpoint continues bit-exactly as if training had never paused (successive
+   * halving: a trial trained to a rung and promoted later). Needs `checkpointDir` to be resumable; no mid-epoch
+   * checkpoint is written (the epoch's own is the resume point). Ignored when it is >= `config.epochs`.
+   */
+  stopAfterEpoch?: number;
   /** Step implementation; default {@link localStepper}. @fer/engine's `createDataParallelStepper()` fits here. */
   stepper?: StepperFactory;
   /** Writes a checkpoint after every epoch (keeps the newest two). Stale `*.tmp-*` files in it are removed on start. */
@@ -208,6 +206,9 @@ export async function train(args: TrainArgs): Promise<TrainResult> {
   const lastGoodText = () =>
     !args.checkpointDir ? 'no checkpoint was written (no checkpointDir)' : lastGood ? `the last good checkpoint is ${lastGood}` : `no checkpoint was written yet in ${args.checkpointDir}`;
 
+  if (args.stopAfterEpoch !== undefined && !(Number.isInteger(args.stopAfterEpoch) && args.stopAfterEpoch >= 1)) {
+    throw new FerModelsError('E_BAD_OPTION', `train: stopAfterEpoch is ${args.stopAfterEpoch}, expected a positive integer (a 1-based epoch of the schedule) or undefined.`);
+  }
   if (args.resume && !args.checkpointDir) throw new FerModelsError('E_BAD_OPTION', 'train: resume is true but no checkpointDir was given. Pass the checkpointDir of the run to resume.');
   if (args.checkpointDir) {
     await removeStaleTempFiles(args.checkpointDir, 'checkpoint folder');
@@ -276,6 +277,10 @@ export async function train(args: TrainArgs): Promise<TrainResult> {
     if (startEpoch >= config.epochs) stoppedEarly = state.history.length < config.epochs;
     for (let e = startEpoch; e < config.epochs; e++) {
       if (stoppedEarly) break;
+      if (args.stopAfterEpoch !== undefined && e >= args.stopAfterEpoch) {
+        stopped = { epoch: e + 1, step: e === startEpoch && partial ? partial.step : 0, steps };
+        break;
+      }
       const te = performance.now();
       const lr = learningRateAt(config, e, state.plateau.lr);
       // A mid-epoch resume replays the epoch's batches (a pure function of e) and skips the steps already done.
@@ -287,6 +292,9 @@ export async function train(args: TrainArgs): Promise<TrainResult> {
           s++;
           continue;
         }
+        // NOTE: a stop (or abort) requested from outside (a signal handler, a timer, a UI event) runs on the event loop,
+        // which a loop of compute steps and resolved promises never lets turn: yield to it once per step (~0.1 ms).
+        if (args.stop || args.signal) await yieldToEventLoop();
         if (args.stop?.aborted) {
           stopped = { epoch: e + 1, step: s, steps };
           if (args.checkpointDir) {
@@ -557,4 +565,9 @@ function diffConfig(a: unknown, b: unknown, path: string, out: string[]): void {
 
 function jsonCopy<T>(v: T): T {
   return v === undefined ? v : (JSON.parse(JSON.stringify(v)) as T);
+}
+
+/** Resolves after the event loop has run its pending callbacks (signals, timers, I/O): setImmediate in Node, a 0 ms timer elsewhere. */
+function yieldToEventLoop(): Promise<void> {
+  return new Promise((resolve) => (typeof setImmediate === 'function' ? setImmediate(resolve) : setTimeout(resolve, 0)));
 }

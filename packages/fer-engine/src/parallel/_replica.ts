@@ -2,6 +2,7 @@
 // Runs inside a worker (see _worker.ts); kept free of worker_threads so it can be read in one go.
 import * as tf from '@tensorflow/tfjs';
 import { FerEngineError } from '../errors.js';
+import { trainingLogProbs } from './_log-probs.js';
 import { mixSeed, mulberry32 } from './_prng.js';
 import type { GradResult, ReplicaInit, ReplicaMemory } from './_protocol.js';
 import type { OptimizerSpec, OptimizerStateEntry } from './types.js';
@@ -70,13 +71,14 @@ export class Replica {
         if (init.labelSmoothing > 0) target = tf.add(tf.mul(target, 1 - init.labelSmoothing), init.labelSmoothing / init.numClasses);
         const weights = req.w ? tf.tensor1d(req.w) : null;
         return tf.variableGrads(() => {
-          const out = model.apply(inputs.length === 1 ? inputs[0] : inputs, { training: true }) as tf.Tensor;
-          correctT = tf.keep(tf.sum(tf.cast(tf.equal(tf.argMax(out, -1), labels), 'float32')) as tf.Scalar);
-          // NOTE: the same loss as @fer/models' localStepper: cross-entropy on the softmax output clipped
-          // to [1e-7, 1], sample-weighted, summed over the shard and divided by the whole batch size B,
-          // plus this shard's share n/B of the layers' regularization penalties (model.calculateLosses()).
-          // Summing the shards' values and gradients gives exactly the whole-batch loss and gradient.
-          const perSample = tf.neg(tf.sum(tf.mul(target, tf.log(tf.clipByValue(out, 1e-7, 1))), -1));
+          const { logProbs } = trainingLogProbs(model, inputs.length === 1 ? inputs[0] : inputs);
+          correctT = tf.keep(tf.sum(tf.cast(tf.equal(tf.argMax(logProbs, -1), labels), 'float32')) as tf.Scalar);
+          // NOTE: the same loss as @fer/models' localStepper: cross-entropy from the logits (log-softmax;
+          // clipped softmax output only for a model without a softmax head), sample-weighted, summed over the
+          // shard and divided by the whole batch size B, plus this shard's share n/B of the layers'
+          // regularization penalties (model.calculateLosses()). Summing the shards' values and gradients
+          // gives exactly the whole-batch loss and gradient.
+          const perSample = tf.neg(tf.sum(tf.mul(target, logProbs), -1));
           let loss = tf.div(tf.sum(weights ? tf.mul(perSample, weights) : perSample), req.batchSize) as tf.Scalar;
           const share = req.n / req.batchSize;
           for (const penalty of model.calculateLosses()) loss = tf.add(loss, tf.mul(penalty, share));

@@ -1,0 +1,3 @@
+import { ferProject } from '../../vitest.shared.ts';
+
+export default ferProject('@fer/face');

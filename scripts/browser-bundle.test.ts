@@ -1,0 +1,58 @@
+// Every published package bundles for the browser (esbuild, platform 'browser', as a web app's bundler would) with
+// no Node built-in reaching the bundle: each package's browser entry (its exports without the `node` condition)
+// is free of fs, path, worker_threads, ... Node still resolves the `node` condition (the full entry).
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import { describe, expect, it } from 'vitest';
+import { bundleForBrowser, bundlePackage, isNodeBuiltin, publishedPackages } from './browser-bundle.mjs';
+
+const LONG = 300_000; // a hang guard only (a stale package is rebuilt first)
+
+/** Published packages that are not for the browser, and why. */
+const NOT_FOR_BROWSER: Record<string, string> = {
+  '@fer/engine-native-linux-x64-gnu': 'a Node-API addon (platform package of @fer/engine), no JavaScript entry',
+  // The training engine: worker_threads data-parallel, native CPU kernels, Dawn WebGPU in Node. A page picks a
+  // tfjs backend itself (examples/browser). Still listed so that the day it bundles, this test says to move it.
+  '@fer/engine': 'the Node training engine (worker_threads, native kernels, WebGPU through Dawn); no browser entry yet',
+};
+
+const packages = publishedPackages();
+
+/** Builds what is stale of `names` (scripts/build-if-stale.mjs) in a child process, so this worker keeps answering vitest. */
+async function buildIfStale(names: string[]): Promise<void> {
+  const code = `import { buildIfStale } from './scripts/build-if-stale.mjs'; buildIfStale({ only: ${JSON.stringify(names)} });`;
+  await promisify(execFile)(process.execPath, ['--input-type=module', '-e', code], { cwd: new URL('..', import.meta.url).pathname, maxBuffer: 64 << 20 });
+}
+
+describe('browser bundles', () => {
+  it('the detector finds node: and bare built-ins, naming the importer, and leaves browser-field shims alone', async () => {
+    const r = await bundleForBrowser({ source: "import { readFile } from 'node:fs/promises';\nimport os from 'os';\nexport { readFile, os };\n", resolveDir: process.cwd() });
+    expect(r.builtins.map((b) => b.module).sort()).toEqual(['node:fs/promises', 'os']);
+    expect(r.builtins[0].importer).toMatch(/entry\.js/);
+    expect(isNodeBuiltin('worker_threads') && isNodeBuiltin('fs/promises') && !isNodeBuiltin('@tensorflow/tfjs')).toBe(true);
+  });
+
+  it('the Node entry (the `node` condition) is what a browser bundle must not get: it imports Node built-ins', async () => {
+    const models = packages.find((p) => p.name === '@fer/models')!;
+    await buildIfStale(['@fer/data', '@fer/hog', '@fer/models']);
+    const r = await bundleForBrowser({ source: "export * from '@fer/models';\n", resolveDir: models.dir, conditions: ['node'] });
+    expect(r.builtins.map((b) => b.module.replace(/^node:/, ''))).toEqual(expect.arrayContaining(['fs/promises', 'path', 'worker_threads']));
+  }, LONG);
+
+  for (const pkg of packages) {
+    if (NOT_FOR_BROWSER[pkg.name]) continue;
+    it(`${pkg.name} bundles for the browser with no Node built-in`, async () => {
+      await buildIfStale([pkg.name, ...Object.keys(pkg.manifest.dependencies ?? {})]);
+      const r = await bundlePackage(pkg);
+      const found = r.builtins.map((b) => `${b.module} (imported by ${b.importer})`);
+      expect({ builtins: found, errors: r.errors }).toEqual({ builtins: [], errors: [] });
+      expect(r.inputs.some((f: string) => f.includes(`${pkg.dir.split('/').pop()}/dist/`))).toBe(true); // the published files
+    }, LONG);
+  }
+
+  it('@fer/engine still imports Node built-ins in a browser bundle (listed in NOT_FOR_BROWSER; move it out when it bundles)', async () => {
+    const engine = packages.find((p) => p.name === '@fer/engine')!;
+    await buildIfStale(['@fer/engine']);
+    expect((await bundlePackage(engine)).builtins.length).toBeGreaterThan(0);
+  }, LONG);
+});
