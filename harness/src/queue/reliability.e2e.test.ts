@@ -108,11 +108,11 @@ describe.skipIf(!hasRedis)('queue workers that cannot run a job leave it to othe
     await w.waitFor(/ready on/);
     const sweep = fer('sweep --queue --config', ['sweep', '--model', 'my-net', '--config', config, '--preset', 'smoke', '--grid', 'lr=1e-3', '--set', 'limit=48', '--set', 'data.validationLimit=28', '--backend', backend, '--queue', q, '--out', out]);
     expect(await sweep.exited, `${sweep.out.slice(-2000)}\n${w.out.slice(-2000)}`).toBe(0);
-    const board = JSON.parse(readFileSync(join(out, 'leaderboard.json'), 'utf8')) as { id: string; status: string }[];
+    const board = (JSON.parse(readFileSync(join(out, 'leaderboard.json'), 'utf8')) as { trials: { key: string; status: string }[] }).trials;
     expect(board.map((r) => r.status)).toEqual(['done']);
-    const cfg = JSON.parse(readFileSync(join(out, 'jobs', board[0].id, 'config.json'), 'utf8'));
+    const cfg = JSON.parse(readFileSync(join(out, 'trials', board[0].key, 'config.json'), 'utf8'));
     expect(cfg).toMatchObject({ preset: 'smoke', model: { name: 'my-net' } });
-    expect(existsSync(join(out, 'jobs', board[0].id, 'model', 'fer.json'))).toBe(true);
+    expect(existsSync(join(out, 'trials', board[0].key, 'model', 'fer.json'))).toBe(true);
     w.kill('SIGTERM');
     await w.exited;
   }, 10 * MIN);
