@@ -14,7 +14,7 @@ import { chromium, type BrowserContext, type Page } from 'playwright-core';
 import { preview, type PreviewServer } from 'vite';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decodeImage } from '@fer/data';
-import type { FrameResult } from '../src/main.ts';
+import type { FrameResult } from '../src/frame.ts';
 
 const HERE = new URL('..', import.meta.url).pathname;
 const OUT = join(HERE, 'test-output');
