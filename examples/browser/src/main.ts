@@ -8,7 +8,7 @@ import wasmPlain from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm.wasm
 import wasmSimd from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm-simd.wasm?url';
 import wasmThreaded from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm-threaded-simd.wasm?url';
 import { initBackend, type BackendChoice } from '@fer/engine';
-import { createFaceDetector, cropFacePixels, type Face, type FaceDetector } from '@fer/face';
+import { createFaceDetector, cropFacePixels, type FaceDetector } from '@fer/face';
 import { loadModel, predict, type LoadedModel } from '@fer/models';
 import type { DemoState, FrameResult } from './frame.ts';
 
