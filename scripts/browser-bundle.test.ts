@@ -11,9 +11,8 @@ const LONG = 300_000; // a hang guard only (a stale package is rebuilt first)
 /** Published packages that are not for the browser, and why. */
 const NOT_FOR_BROWSER: Record<string, string> = {
   '@fer/engine-native-linux-x64-gnu': 'a Node-API addon (platform package of @fer/engine), no JavaScript entry',
-  // The training engine: worker_threads data-parallel, native CPU kernels, Dawn WebGPU in Node. A page picks a
-  // tfjs backend itself (examples/browser). Still listed so that the day it bundles, this test says to move it.
-  '@fer/engine': 'the Node training engine (worker_threads, native kernels, WebGPU through Dawn); no browser entry yet',
+  // Model files (model/*, results.json) that a page serves as static files and loads by URL; nothing to import.
+  '@fer/weights-paper-shallow': 'data files only (model/*, results.json), no JavaScript entry',
 };
 
 const packages = publishedPackages();
@@ -50,9 +49,13 @@ describe('browser bundles', () => {
     }, LONG);
   }
 
-  it('@fer/engine still imports Node built-ins in a browser bundle (listed in NOT_FOR_BROWSER; move it out when it bundles)', async () => {
+  it('@fer/engine: the browser entry leaves the Node-only parts (native addon loader, worker data-parallel, Dawn) to the Node entry', async () => {
     const engine = packages.find((p) => p.name === '@fer/engine')!;
     await buildIfStale(['@fer/engine']);
-    expect((await bundlePackage(engine)).builtins.length).toBeGreaterThan(0);
+    const browser = await bundlePackage(engine);
+    expect(browser.inputs.some((f: string) => f.endsWith('fer-engine/dist/browser.js'))).toBe(true);
+    expect(browser.inputs.filter((f: string) => f.includes('fer-engine/dist/')).some((f: string) => /index\.js|parallel-worker/.test(f))).toBe(false);
+    const node = await bundleForBrowser({ source: "export * from '@fer/engine';\n", resolveDir: engine.dir, conditions: ['node'] });
+    expect(node.builtins.map((b) => b.module.replace(/^node:/, ''))).toEqual(expect.arrayContaining(['worker_threads', 'module']));
   }, LONG);
 });

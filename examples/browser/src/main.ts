@@ -4,37 +4,15 @@
 // `window.ferDemo` exposes the page's state to the test (test/page.test.ts) and to the curious.
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-webgpu';
-import { setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
 import wasmPlain from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm.wasm?url';
 import wasmSimd from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm-simd.wasm?url';
 import wasmThreaded from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm-threaded-simd.wasm?url';
-import { createFaceDetector, cropFacePixels, type Face, type FaceDetector } from '@fer/face';
+import { initBackend, type BackendChoice } from '@fer/engine';
+import { createFaceDetector, cropFacePixels, type FaceDetector } from '@fer/face';
 import { loadModel, predict, type LoadedModel } from '@fer/models';
+import type { DemoState, FrameResult } from './frame.ts';
 
-/** One analysed frame: each face's box (picture pixels) and probabilities (in the model's class order). */
-export interface FrameResult {
-  width: number;
-  height: number;
-  faces: { box: Face['box']; score: number; probabilities: number[] }[];
-  ms: number;
-}
-
-interface DemoState {
-  ready: boolean;
-  error: string | null;
-  backend: string | null;
-  classNames: string[];
-  frames: number;
-  busy: boolean;
-  source: 'photo' | 'webcam' | null;
-  last: FrameResult | null;
-}
-
-declare global {
-  interface Window {
-    ferDemo: DemoState;
-  }
-}
+export type { DemoState, FrameResult } from './frame.ts';
 
 const state: DemoState = { ready: false, error: null, backend: null, classNames: [], frames: 0, busy: false, source: null, last: null };
 window.ferDemo = state;
@@ -44,22 +22,6 @@ const canvas = $<HTMLCanvasElement>('canvas');
 const ctx = canvas.getContext('2d', { willReadFrequently: true })!;
 const video = $<HTMLVideoElement>('video');
 const status = $('status');
-
-/**
- * The backends in the order tried: `?backend=wasm` (webgpu, webgl, wasm, cpu) forces one. WebGL on a software
- * renderer (SwiftShader, llvmpipe: no GPU) is passed over: WASM is many times faster there.
- */
-const BACKENDS = ['webgpu', 'webgl', 'wasm'];
-
-/** The WebGL renderer's name when it is a software one, else null. */
-function softwareWebGL(): string | null {
-  const gl = document.createElement('canvas').getContext('webgl2') ?? document.createElement('canvas').getContext('webgl');
-  if (!gl) return null;
-  const info = gl.getExtension('WEBGL_debug_renderer_info');
-  const renderer = String(gl.getParameter(info ? info.UNMASKED_RENDERER_WEBGL : gl.RENDERER));
-  gl.getExtension('WEBGL_lose_context')?.loseContext();
-  return /swiftshader|llvmpipe|software/i.test(renderer) ? renderer : null;
-}
 
 let detector: FaceDetector;
 let model: LoadedModel;
@@ -71,22 +33,20 @@ function say(text: string, error = false): void {
   if (error) state.error = text;
 }
 
+/**
+ * @fer/engine's initBackend for the page: WebGPU on a hardware adapter, else WebGL on a hardware renderer, else WASM
+ * (a software WebGL, SwiftShader or llvmpipe without a GPU, is many times slower than WASM and is passed over).
+ * `?backend=wasm` (webgpu, webgl, wasm, cpu) forces one, software renderers included.
+ */
 async function pickBackend(): Promise<string> {
-  setWasmPaths({ 'tfjs-backend-wasm.wasm': wasmPlain, 'tfjs-backend-wasm-simd.wasm': wasmSimd, 'tfjs-backend-wasm-threaded-simd.wasm': wasmThreaded });
   const forced = new URLSearchParams(location.search).get('backend');
-  for (const name of forced ? [forced] : BACKENDS) {
-    if (!forced && name === 'webgl' && softwareWebGL()) continue;
-    if (!forced && name === 'webgpu' && !('gpu' in navigator)) continue;
-    try {
-      if (await tf.setBackend(name)) {
-        await tf.ready();
-        return name;
-      }
-    } catch {
-      // next one
-    }
-  }
-  throw new Error(`no TensorFlow.js backend started (tried ${(forced ? [forced] : BACKENDS).join(', ')})`);
+  const { backend } = await initBackend({
+    backend: (forced ?? 'auto') as BackendChoice,
+    allowSoftwareAdapter: forced !== null,
+    wasmPaths: { 'tfjs-backend-wasm.wasm': wasmPlain, 'tfjs-backend-wasm-simd.wasm': wasmSimd, 'tfjs-backend-wasm-threaded-simd.wasm': wasmThreaded },
+  });
+  await tf.ready();
+  return backend;
 }
 
 async function start(): Promise<void> {

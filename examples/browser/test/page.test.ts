@@ -14,7 +14,7 @@ import { chromium, type BrowserContext, type Page } from 'playwright-core';
 import { preview, type PreviewServer } from 'vite';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decodeImage } from '@fer/data';
-import type { FrameResult } from '../src/main.ts';
+import type { FrameResult } from '../src/frame.ts';
 
 const HERE = new URL('..', import.meta.url).pathname;
 const OUT = join(HERE, 'test-output');
@@ -81,7 +81,7 @@ beforeAll(async () => {
       throw new Error(`${what} failed (exit ${x.code}): ${x.stderr || x.stdout}`);
     }
   };
-  const only = JSON.stringify(['@fer/data', '@fer/hog', '@fer/models', '@fer/face']);
+  const only = JSON.stringify(['@fer/data', '@fer/hog', '@fer/models', '@fer/face', '@fer/engine']);
   await run('building the packages', process.execPath, ['--input-type=module', '-e', `import { buildIfStale } from './scripts/build-if-stale.mjs'; buildIfStale({ only: ${only} });`], join(HERE, '../..'));
   await run('vite build', 'pnpm', ['exec', 'vite', 'build', '--logLevel', 'warn'], HERE);
   server = await preview({ root: HERE, logLevel: 'silent', preview: { host: '127.0.0.1', port: 0, strictPort: false, open: false } });
