@@ -29,7 +29,7 @@ const main = defineCommand({
 const SUMMARIES: Record<string, CommandDef> = Object.fromEntries(Object.entries({
   data: 'Inspect FER data sets.',
   train: 'Train a registry model (its paper recipe by default: --preset paper) and save it with its resolved config (job hash), history and PublicTest metrics.',
-  sweep: "The paper's validation search: grid or random over learning rate, L2, dropout, hidden sizes; parallel, resumable, ranked by PublicTest accuracy.",
+  sweep: "The paper's validation search: grid or seeded random trials over any --set key, optionally cut early by ASHA; resumable, ranked by PublicTest accuracy.",
   evaluate: 'Accuracy, per-class accuracy and the confusion matrix of a saved model on a split.',
   predict: 'Finds the faces in PNG/JPEG pictures of any size (BlazeFace) and gives each its top-3 expressions; --no-detect for 48x48 face crops.',
   reproduce: "Re-do every table and figure of Alizadeh & Fazel 2017 and write report.md / report.html next to the paper's numbers.",

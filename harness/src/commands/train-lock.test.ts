@@ -19,8 +19,8 @@ describe('fer train --out: one writer per folder', () => {
     const out = join(fresh(), 'run');
     let second: Promise<unknown> | undefined;
     const first = await runTrain({
-      model: 'paper-shallow', out, backend: 'cpu', log: quiet, sets: tiny,
-      onProgress: () => { second ??= runTrain({ model: 'paper-shallow', out, backend: 'cpu', log: quiet, onProgress: quiet, sets: [...tiny, 'seed=2'], overwrite: true }).catch((e: unknown) => e); },
+      model: 'paper-shallow', data: 'synthetic', out, backend: 'cpu', log: quiet, sets: tiny,
+      onProgress: () => { second ??= runTrain({ model: 'paper-shallow', data: 'synthetic', out, backend: 'cpu', log: quiet, onProgress: quiet, sets: [...tiny, 'seed=2'], overwrite: true }).catch((e: unknown) => e); },
     });
     expect(await second).toMatchObject({ code: 'E_FOLDER_LOCKED', message: expect.stringContaining(`is in use by fer train (pid ${process.pid} on host ${hostname()}`) });
     expect(JSON.parse(readFileSync(join(out, 'config.json'), 'utf8')).hash).toBe(first.hash);
@@ -35,7 +35,7 @@ describe('fer train --out: one writer per folder', () => {
       fakeLock(out, live.pid!);
       const tmpOfLive = join(out, `history.json.tmp-${live.pid}-1700000000000`);
       writeFileSync(tmpOfLive, 'being written');
-      await expect(runTrain({ model: 'paper-shallow', out, backend: 'cpu', log: quiet, onProgress: quiet, sets: [...tiny, 'seed=9'], resume: true })).rejects.toMatchObject({ code: 'E_FOLDER_LOCKED' });
+      await expect(runTrain({ model: 'paper-shallow', data: 'synthetic', out, backend: 'cpu', log: quiet, onProgress: quiet, sets: [...tiny, 'seed=9'], resume: true })).rejects.toMatchObject({ code: 'E_FOLDER_LOCKED' });
       expect(readFileSync(tmpOfLive, 'utf8')).toBe('being written');
       expect(JSON.parse(readFileSync(join(out, LOCK_FILE), 'utf8')).pid).toBe(live.pid);
     } finally {
@@ -45,7 +45,7 @@ describe('fer train --out: one writer per folder', () => {
     fakeLock(out, dead);
     const stale = join(out, `history.json.tmp-${dead}-1700000000000`);
     writeFileSync(stale, 'half');
-    await runTrain({ model: 'paper-shallow', out, backend: 'cpu', log: quiet, onProgress: quiet, sets: tiny });
+    await runTrain({ model: 'paper-shallow', data: 'synthetic', out, backend: 'cpu', log: quiet, onProgress: quiet, sets: tiny });
     expect(existsSync(stale)).toBe(false);
     expect(existsSync(join(out, 'metrics.json'))).toBe(true);
   }, 120_000);
@@ -72,9 +72,9 @@ describe('fer train: numeric options are range-checked before anything is writte
   it('--workers 0 / -3 / NaN and a negative --set limit are refused; no folder, no config.json', async () => {
     const out = join(fresh(), 'run');
     for (const workers of [0, -3, Number('abc')]) {
-      await expect(runTrain({ model: 'paper-shallow', out, backend: 'cpu', log: quiet, onProgress: quiet, sets: tiny, workers })).rejects.toMatchObject({ code: 'E_BAD_OPTION', message: expect.stringContaining('--workers') });
+      await expect(runTrain({ model: 'paper-shallow', data: 'synthetic', out, backend: 'cpu', log: quiet, onProgress: quiet, sets: tiny, workers })).rejects.toMatchObject({ code: 'E_BAD_OPTION', message: expect.stringContaining('--workers') });
     }
-    await expect(runTrain({ model: 'paper-shallow', out, backend: 'cpu', log: quiet, onProgress: quiet, sets: [...tiny, 'limit=-5'] })).rejects.toMatchObject({ code: 'E_BAD_OPTION', message: expect.stringContaining('train.trainLimit=-5: out of range') });
+    await expect(runTrain({ model: 'paper-shallow', data: 'synthetic', out, backend: 'cpu', log: quiet, onProgress: quiet, sets: [...tiny, 'limit=-5'] })).rejects.toMatchObject({ code: 'E_BAD_OPTION', message: expect.stringContaining('train.trainLimit=-5: out of range') });
     expect(existsSync(out)).toBe(false);
   });
 });
