@@ -8,7 +8,8 @@ import { execFile } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { promisify } from 'node:util';
-import { join } from 'node:path';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
 import { PNG } from 'pngjs';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
 import { preview, type PreviewServer } from 'vite';
@@ -17,6 +18,8 @@ import { decodeImage } from '@fer/data';
 import type { FrameResult } from '../src/frame.ts';
 
 const HERE = new URL('..', import.meta.url).pathname;
+/** The page's expression model: the installed pretrained weights package, served by vite.config.ts at models/fer/. */
+const FER_MODEL = dirname(createRequire(import.meta.url).resolve('@fer/weights-paper-shallow/model/fer.json'));
 const OUT = join(HERE, 'test-output');
 const CHROMIUM = process.env.FER_CHROMIUM ?? '/usr/bin/chromium';
 const FLAGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
@@ -95,9 +98,9 @@ beforeAll(async () => {
   writeFileSync(photo, PNG.sync.write(png));
 
   // The Node pipeline on it: `fer predict --json` (decode, BlazeFace, crop, predict), all seven classes.
-  const { stdout } = await promisify(execFile)(process.execPath, [join(HERE, '../../harness/bin/fer.mjs'), 'predict', '--model', join(HERE, 'public/models/fer'), '--top', '7', '--json', photo], { cwd: HERE, maxBuffer: 64 << 20 });
+  const { stdout } = await promisify(execFile)(process.execPath, [join(HERE, '../../harness/bin/fer.mjs'), 'predict', '--model', FER_MODEL, '--top', '7', '--json', photo], { cwd: HERE, maxBuffer: 64 << 20 });
   const [res] = JSON.parse(stdout) as { width: number; height: number; faces: { box: FrameResult['faces'][0]['box']; top: { label: string; probability: number }[] }[] }[];
-  const classes = (JSON.parse(readFileSync(join(HERE, 'public/models/fer/fer.json'), 'utf8')) as { classNames: string[] }).classNames;
+  const classes = (JSON.parse(readFileSync(join(FER_MODEL, 'fer.json'), 'utf8')) as { classNames: string[] }).classNames;
   reference = {
     width: res.width, height: res.height,
     faces: res.faces.map((f) => ({ box: f.box, probabilities: classes.map((c) => f.top.find((t) => t.label === c)!.probability) })),
