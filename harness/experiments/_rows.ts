@@ -2,7 +2,7 @@
 // training job, so one deep model feeds tables 1, 2, 4, 5, 6, 7 and 8. Their schedule (30 / 35 epochs,
 // batch 128, ...) is the model's recipe and the reported numbers its `paper.reported`, both in @fer/models.
 import { paperDeep, paperShallow } from '@fer/models';
-import { reportedNumbers, type RowSpec } from '../src/reproduce/spec.js';
+import { reportedNumbers, type RowSpec } from '../src/job/spec.js';
 
 /** Per-expression test accuracy the paper reports (Table 2), by class name. */
 export const PER_CLASS = {

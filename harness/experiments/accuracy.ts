@@ -1,4 +1,4 @@
-import { defineExperiment } from '../src/reproduce/spec.js';
+import { defineExperiment } from '../src/job/spec.js';
 import { deepRow, shallowRow } from './_rows.js';
 
 // Paper §4: shallow 55% validation / 54% test, deep 65% / 64% (@fer/models paper.reported).

@@ -1,4 +1,4 @@
-import { defineExperiment } from '../src/reproduce/spec.js';
+import { defineExperiment } from '../src/job/spec.js';
 import { deepRow } from './_rows.js';
 
 export default defineExperiment({

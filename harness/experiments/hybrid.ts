@@ -1,5 +1,5 @@
 import { paperDeep, paperShallow } from '@fer/models';
-import { defineExperiment, reportedNumbers } from '../src/reproduce/spec.js';
+import { defineExperiment, reportedNumbers } from '../src/job/spec.js';
 import { deepRow, shallowRow } from './_rows.js';
 
 // The paper reports that adding HOG features gives about the same accuracy as raw pixels,

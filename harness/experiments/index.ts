@@ -1,5 +1,5 @@
 // Every experiment of the reproduction, in the order of the report.
-import type { ExperimentSpec } from '../src/reproduce/spec.js';
+import type { ExperimentSpec } from '../src/job/spec.js';
 import accuracy from './accuracy.js';
 import perExpression from './per-expression.js';
 import hybrid from './hybrid.js';

@@ -2,7 +2,7 @@
 // for regularization, learning rate and the number of hidden neurons" on the validation set (Alizadeh & Fazel 2017,
 // section 4). A seeded random search cut by ASHA, one per network, ranked by PublicTest only (PrivateTest is never
 // read). Runs only when named: `pnpm reproduce --only sweep` (hours of compute on the paper budget).
-import { defineExperiment } from '../src/reproduce/spec.js';
+import { defineExperiment } from '../src/job/spec.js';
 
 /** Learning rate on a log scale well below 1e-3 (larger steps collapse to the majority class: issue 25), L2 likewise. */
 const COMMON = ['lr=log:1e-5..1e-3', 'l2=log:1e-6..1e-3'];

@@ -1,5 +1,5 @@
 import { miniXception, vggFer } from '@fer/models';
-import { defineExperiment, modelRow } from '../src/reproduce/spec.js';
+import { defineExperiment, modelRow } from '../src/job/spec.js';
 
 // Not in the paper: two later models from the zoo, for context (their recipes and reported numbers are in
 // @fer/models), plus any model a fer.config file registers (see src/project.ts).

@@ -131,7 +131,7 @@ async function checkCommandFlags(cmd: CommandDef, rawArgs: string[], path = 'fer
   // A command with --set: `--epochs 3` says `did you mean --set epochs=3`.
   let setKeys: string[] | undefined;
   if ('set' in args) {
-    const { SET_ALIASES, settingKeys } = await import('./reproduce/overrides.js');
+    const { SET_ALIASES, settingKeys } = await import('./job/overrides.js');
     setKeys = [...Object.keys(SET_ALIASES).filter((k) => !k.includes('.')), ...Object.keys(settingKeys())];
   }
   checkFlags(path, rawArgs, args as ArgsDef as Record<string, { type?: string }>, setKeys ? { setKeys } : {});

@@ -3,7 +3,6 @@
 import { basename, isAbsolute, resolve } from 'node:path';
 import { loadDataset, makeSyntheticFer, splitIndices, stratifiedHoldout, SPLITS, type FerDataset, type LoadOptions } from '@fer/data';
 import { FerCliError } from './errors.js';
-import { fnv1a } from './reproduce/hash.js';
 
 /** Seed of the synthetic data set used when no data is given (the one synthetic seed of the harness). */
 export const SYNTHETIC_SEED = 2017;
@@ -133,4 +132,13 @@ export function carveSplits(ds: FerDataset, seed: number, log: (line: string) =>
   for (const i of halves.holdout) splits[i] = SPLITS.indexOf('PrivateTest');
   log(`data: --split-seed ${seed}: ${halves.train.length} rows held out as PublicTest and ${halves.holdout.length} as PrivateTest (stratified by class), ${training.length - held.length} stay Training.`);
   return { ...ds, splits };
+}
+
+/** FNV-1a over bytes, sampled with a stride: a cheap fingerprint of a data set. */
+export function fnv1a(bytes: Uint8Array, stride = 1, h = 0x811c9dc5): number {
+  for (let i = 0; i < bytes.length; i += stride) {
+    h ^= bytes[i];
+    h = Math.imul(h, 0x01000193) >>> 0;
+  }
+  return h >>> 0;
 }

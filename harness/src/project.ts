@@ -9,8 +9,11 @@ import * as tf from '@tensorflow/tfjs';
 import { builtinModels, createRegistry, defineModel, modelRecipe, scaleWidths, type ModelDef, type ModelRegistry } from '@fer/models';
 import { experiments as builtinExperiments } from '../experiments/index.js';
 import { FerCliError } from './errors.js';
-import { defineExperiment, modelRow, reportedNumbers, validateExperiment, type ExperimentSpec } from './reproduce/spec.js';
-import { didYouMean, unknownNameHint } from './suggest.js';
+import { requireModel } from './job/resolve.js';
+import { defineExperiment, modelRow, reportedNumbers, validateExperiment, type ExperimentSpec } from './job/spec.js';
+
+export { requireModel };
+import { didYouMean } from './suggest.js';
 
 /** How long loading a fer.config file (its import and its default-export function) may take, in ms (env FER_CONFIG_TIMEOUT_MS replaces it). */
 export const CONFIG_LOAD_TIMEOUT_MS = 60_000;
@@ -138,18 +141,6 @@ async function settleWithin<T>(p: Promise<T>, ms: number, file: string, phase: s
   } finally {
     clearTimeout(timer);
   }
-}
-
-/**
- * The definition of model `name`, or E_UNKNOWN_MODEL naming the nearest registered model and how to add one
- * from the command line (a fer.config file and `--config`; the library's `registry.register` is not a CLI step).
- * @example
- * requireModel(registry, 'paper-shalow') // throws: ... Did you mean "paper-shallow"? ...
- */
-export function requireModel(registry: ModelRegistry, name: string, configFile?: string): ModelDef<any> {
-  if (registry.has(name)) return registry.get(name);
-  const how = `Your own model: define it in a fer.config.mjs (see examples/my-model/fer.config.mjs) and pass --config PATH${configFile ? ` (this run read ${configFile})` : ' (or put the file in the folder you run in)'}.`;
-  throw new FerCliError('E_UNKNOWN_MODEL', `--model ${name}: unknown model.${unknownNameHint(name, registry.list(), how)}`);
 }
 
 /** The folder of the monorepo this harness runs from (a module importing from outside it is a user's file). */

@@ -90,15 +90,15 @@ async function runOurs(recipe: Recipe, epochs: number, o: Options, data: string)
   try {
     const sets = [...recipe.sets, `epochs=${epochs}`, `seed=${o.seed}`, ...(o.limit ? [`limit=${o.limit}`] : [])];
     const t0 = performance.now();
-    const { metrics, result } = await runTrain({ model: recipe.model, data, sets, out: dir, backend: o.backend, log: () => undefined, onProgress: () => undefined });
+    const { metrics, outcome } = await runTrain({ model: recipe.model, data, sets, out: dir, backend: o.backend, log: () => undefined, onProgress: () => undefined });
     if (!metrics) throw new Error(`${recipe.model}: training stopped before its last epoch`);
     const wall = (performance.now() - t0) / 1000;
     const priv = await runEvaluate({ model: join(dir, 'model'), data, split: 'PrivateTest', backend: o.backend, log: () => undefined });
     // NOTE: the trainer's seconds include each epoch's validation pass; the peer's trainImgPerS does not.
-    const trainSeconds = result.history.reduce((s, h) => s + h.seconds, 0);
+    const trainSeconds = outcome.history.reduce((s, h) => s + h.seconds, 0);
     return {
       trainRows: metrics.trainRows,
-      history: result.history.map((h) => ({ epoch: h.epoch, loss: round(h.loss, 4), accuracy: round(h.accuracy, 4), valAccuracy: h.valAccuracy === null ? null : round(h.valAccuracy, 4) })),
+      history: outcome.history.map((h) => ({ epoch: h.epoch, loss: round(h.loss, 4), accuracy: round(h.accuracy, 4), valAccuracy: h.valAccuracy === null ? null : round(h.valAccuracy, 4) })),
       publicTest: metrics.accuracy,
       privateTest: priv.report.accuracy,
       trainImgPerS: round((metrics.trainRows * epochs) / trainSeconds, 2),

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { mulberry32 } from '../reproduce/rng.js';
+import { mulberry32 } from '../rng.js';
 import { pastedPicture } from './faces.js';
 
 describe('bench faces: pastedPicture', () => {

@@ -14,8 +14,8 @@ import { resolvePredictModel } from '../commands/_pretrained.js';
 import { dataPath } from '../data.js';
 import { FerCliError } from '../errors.js';
 import { forEachFlag } from '../flags.js';
-import { gather } from '../reproduce/prepare.js';
-import { mulberry32 } from '../reproduce/rng.js';
+import { gather } from '../job/prepare.js';
+import { mulberry32 } from '../rng.js';
 
 interface Args { scoreThreshold?: number; data?: string; limit: number; seed: number; model?: string; sizes: number[]; width: number; height: number; maxRotation: number; framing: number; backend: string }
 

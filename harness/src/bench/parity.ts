@@ -23,7 +23,7 @@ import { fitNormalizer, loadDataset, splitIndices } from '@fer/data';
 import { disposeBackend } from '@fer/engine';
 import { CHART_FONT, renderPng, type VegaLiteSpec } from '@fer/metrics';
 import { builtinModels, createRegistry, localStepper, trainingLogProbs } from '@fer/models';
-import { mulberry32 } from '../reproduce/rng.js';
+import { mulberry32 } from '../rng.js';
 import { dataPath } from '../data.js';
 import { forEachFlag, unknownFlag } from '../flags.js';
 import { out, positiveInt, setupBackend } from './_cli.js';

@@ -1,33 +1,16 @@
 // Shared helpers of `fer train`, `fer sweep`, `fer evaluate` and `fer predict` (the @fer/models commands).
-import * as engine from '@fer/engine';
 import { SPLITS, type SplitName } from '@fer/data';
-import { fsError, removeStaleTempFiles as removeStaleTemp, writeFileAtomic, type ProgressEvent, type StepperFactory } from '@fer/models';
+import { fsError, removeStaleTempFiles as removeStaleTemp, type ProgressEvent } from '@fer/models';
 import { join } from 'node:path';
 
 export { FerCliError } from '../errors.js';
 export { fsError };
-
-/** Writes a run file atomically (@fer/models writeFileAtomic: a temp file, then rename), so a reader or a kill never sees it half written. */
-export async function writeRunFile(path: string, data: string | Uint8Array, what: string): Promise<void> {
-  await writeFileAtomic(path, data, what);
-}
-
-/** The run-file writes of `fer train`, behind one object so tests can observe them. */
-export const runFiles = { write: writeRunFile };
 
 /** Removes leftover `*.tmp-<pid>-<time>` files (of a killed run) in `dirs`; returns their paths. */
 export async function removeStaleTempFiles(dirs: string[]): Promise<string[]> {
   const removed: string[] = [];
   for (const dir of dirs) removed.push(...(await removeStaleTemp(dir)).map((n) => join(dir, n)));
   return removed;
-}
-
-/** The data-parallel stepper of @fer/engine when workers > 1 and it is available. */
-export function stepperFor(workers: number, backend: string): StepperFactory | undefined {
-  if (!workers || workers <= 1) return undefined;
-  const create = (engine as unknown as Record<string, unknown>).createDataParallelStepper;
-  if (typeof create !== 'function') throw new Error('--workers needs @fer/engine createDataParallelStepper, which this build lacks. Drop --workers.');
-  return (create as (o: { workers: number; backend: string }) => StepperFactory)({ workers, backend: backend === 'cpu' ? 'cpu' : 'wasm' });
 }
 
 /** Draws progress: a redrawn bar on a TTY, plain lines (every ~10% of an epoch) otherwise. */

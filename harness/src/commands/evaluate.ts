@@ -3,10 +3,10 @@ import { IMAGE_PIXELS, splitIndices } from '@fer/data';
 import { confusionMatrix, perClassTable, textTable, type ConfusionReport } from '@fer/metrics';
 import { loadModel, predict } from '@fer/models';
 import { backendLine, startBackend } from '../backend.js';
-import { baselineLine, baselines, type Baselines } from '../reproduce/baselines.js';
+import { baselineLine, baselines, type Baselines } from '../report/baselines.js';
 import { SHARED_ARGS } from '../flags.js';
 import { DATA_FLAG_ARGS, dataFlags, resolveData, type DataFlags } from '../data.js';
-import { gather } from '../reproduce/prepare.js';
+import { gather } from '../job/prepare.js';
 import { FerCliError, isSplit } from './_models-common.js';
 
 /** Rows of the split left out because the model does not know their class (by name). */

@@ -9,7 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { PNG } from 'pngjs';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { builtinModels, createRegistry, saveModel } from '@fer/models';
-import { createProgressRenderer, formatSeconds, runFiles } from './_models-common.js';
+import { createProgressRenderer, formatSeconds } from './_models-common.js';
 import { formatEvaluation, runEvaluate } from './evaluate.js';
 import { imageToGray48, runPredict } from './predict.js';
 import { collectRepeated, runTrain } from './train.js';
@@ -93,7 +93,7 @@ describe('fer train / evaluate on synthetic data (tiny config, cpu)', () => {
       expect(Math.abs(metrics.trainRows - 48)).toBeLessThanOrEqual(4);
       expect(progress).toEqual(Array.from({ length: Math.ceil(metrics.trainRows / 16) }, (_, i) => i + 1));
       expect(metrics).toMatchObject({ model: 'paper-shallow', split: 'PublicTest', epochs: 1, synthetic: true });
-      for (const f of ['config.json', 'history.json', 'metrics.json', 'model/model.json', 'model/weights.bin', 'model/fer.json', 'checkpoints/ckpt-000001.ferckpt']) {
+      for (const f of ['config.json', 'history.json', 'result.json', 'test-curve.json', 'model/model.json', 'model/weights.bin', 'model/fer.json', 'checkpoints/ckpt-000001.ferckpt']) {
         expect(existsSync(join(out, f)), f).toBe(true);
       }
       const config = JSON.parse(await readFile(join(out, 'config.json'), 'utf8'));
@@ -165,16 +165,9 @@ describe('nothing silent (issue 13)', () => {
     await writeFile(join(out, 'checkpoints', 'ckpt-000001.ferckpt.tmp-99999999-1700000000000'), 'half');
     await runTrain({ model: 'paper-shallow', out, backend: 'cpu', log: quiet, onProgress: quiet, sets: [...tiny, 'epochs=2'] });
     expect(await tmpFiles(out)).toEqual([]);
-    // every run file goes through the atomic writer, and history.json parses at every write
-    const written: string[] = [];
-    vi.spyOn(runFiles, 'write').mockImplementation(async (path, data, what) => {
-      written.push(path.slice(out.length + 1));
-      if (path.endsWith('history.json')) expect(JSON.parse(String(data)).length).toBeGreaterThan(0);
-      const { writeRunFile } = await import('./_models-common.js');
-      return writeRunFile(path, data, what);
-    });
+    // a second run over it (--overwrite) leaves the job layout and no temp file either
     await runTrain({ model: 'paper-shallow', out, backend: 'cpu', log: quiet, onProgress: quiet, sets: [...tiny, 'epochs=2'], overwrite: true });
-    expect(written).toEqual(['config.json', 'history.json', 'history.json', 'history.json', 'metrics.json']);
+    expect((await readdir(out)).sort()).toEqual(['checkpoints', 'config.json', 'history.json', 'model', 'result.json', 'test-curve.json']);
     expect(JSON.parse(await readFile(join(out, 'history.json'), 'utf8'))).toHaveLength(2);
     expect(await tmpFiles(out)).toEqual([]);
   }, 120_000);
@@ -184,7 +177,7 @@ describe('nothing silent (issue 13)', () => {
     await runTrain({ model: 'paper-shallow', out, backend: 'cpu', log: quiet, onProgress: quiet, sets: tiny });
     await expect(runTrain({ model: 'paper-shallow', out, backend: 'cpu', log: quiet, onProgress: quiet, sets: [...tiny, 'seed=2'] })).rejects.toMatchObject({
       code: 'E_RUN_EXISTS',
-      message: expect.stringMatching(/already holds another run \(metrics\.json, model\/, 1 checkpoint in checkpoints\/\).*--resume.*--overwrite/),
+      message: expect.stringMatching(/already holds another run \(result\.json, model\/, 1 checkpoint in checkpoints\/\).*--resume.*--overwrite/),
     });
     await expect(runTrain({ model: 'paper-shallow', out, backend: 'cpu', log: quiet, onProgress: quiet, sets: [...tiny, 'seed=2', 'epochs=2', 'model.denseUnits=5'], resume: true })).rejects.toMatchObject({
       code: 'E_CHECKPOINT_MISMATCH',
@@ -192,10 +185,10 @@ describe('nothing silent (issue 13)', () => {
     });
     expect(JSON.parse(await readFile(join(out, 'config.json'), 'utf8'))).toMatchObject({ train: { seed: 1 } });
     const r = await runTrain({ model: 'paper-shallow', out, backend: 'cpu', log: quiet, onProgress: quiet, sets: [...tiny, 'seed=2'], overwrite: true });
-    expect(r.result.resumedFromEpoch).toBe(0);
+    expect(r.outcome).toMatchObject({ resumedFrom: 0 });
     expect(JSON.parse(await readFile(join(out, 'config.json'), 'utf8'))).toMatchObject({ train: { seed: 2 } });
     const more = await runTrain({ model: 'paper-shallow', out, backend: 'cpu', log: quiet, onProgress: quiet, sets: [...tiny, 'seed=2', 'epochs=2'], resume: true });
-    expect(more.result).toMatchObject({ resumedFromEpoch: 1 });
+    expect(more.outcome).toMatchObject({ resumedFrom: 1 });
   }, 120_000);
 
   it('the CLI prints an error once, with its code and no stack, exits non-zero; --debug shows the stack', async () => {

@@ -15,14 +15,15 @@ import type { EpochRecord } from '@fer/models';
 import { dataPath, userPath } from '../data.js';
 import { intFlag, SHARED_ARGS } from '../flags.js';
 import { loadProject } from '../project.js';
-import { createStopControl, type StopControl } from '../reproduce/_stop.js';
-import { hashConfig } from '../reproduce/hash.js';
-import { parseOverrides } from '../reproduce/overrides.js';
-import { DEFAULTS, SpecError } from '../reproduce/spec.js';
+import { createStopControl, type StopControl } from '../job/stop.js';
+import { hashConfig } from '../job/hash.js';
+import { parseOverrides } from '../job/overrides.js';
+import { DEFAULTS, SpecError } from '../job/spec.js';
 import { ASHA_ETA, ashaLevels, expectedEpochsPerTrial, runAsha, scoreAt, type AshaEvent, type TrialOutcome } from '../sweep/asha.js';
 import { accuracyVsParamSpec, figureName, sweepCurvesSpec } from '../sweep/figures.js';
 import { distinctSampler, gridSets, parseSpace, randomSampler, spaceSize, type SpaceAxis, type TrialSets } from '../sweep/space.js';
 import { formatSeconds } from './_models-common.js';
+import { jobFinished } from '../job/execute.js';
 import { collectRepeated, resolveTrainJob, runTrain } from './train.js';
 
 /** Default search space of a random sweep without `--space` (the paper's: learning rate, L2, dropout, hidden units). */
@@ -261,7 +262,7 @@ export async function runSweep(o: RunSweepOptions): Promise<SweepResult> {
 
 // --- the trials' results on disk ---
 
-/** A trial folder's state: PublicTest accuracy per epoch, finished (metrics.json), failed (trial.json). */
+/** A trial folder's state: PublicTest accuracy per epoch, finished (result.json; metrics.json in older folders), failed (trial.json). */
 async function readTrial(dir: string): Promise<{ accuracy: (number | null)[]; finished: boolean; failed: string | null; hash: string | null; config: LeaderboardRow['config'] }> {
   const json = async <T>(f: string): Promise<T | null> => {
     try {
@@ -274,7 +275,7 @@ async function readTrial(dir: string): Promise<{ accuracy: (number | null)[]; fi
   const trial = await json<{ failed?: string }>('trial.json');
   const config = await json<{ hash?: string; model?: { config?: Record<string, unknown> }; spec?: Record<string, unknown>; modelScale?: number }>('config.json');
   const resolved = config?.model?.config && config.spec ? { model: config.model.config, train: config.spec, modelScale: config.modelScale ?? 1 } : null;
-  return { accuracy: history.map((h) => h.valAccuracy), finished: existsSync(join(dir, 'metrics.json')), failed: trial?.failed ?? null, hash: config?.hash ?? null, config: resolved };
+  return { accuracy: history.map((h) => h.valAccuracy), finished: jobFinished(dir), failed: trial?.failed ?? null, hash: config?.hash ?? null, config: resolved };
 }
 
 /** Keeps the newest epoch checkpoint of a paused trial (and a mid-epoch one); a finished trial keeps none (its model/ is saved). */

@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { backendLine } from '../backend.js';
-import { trainContinueCommand } from '../reproduce/_stop.js';
+import { trainContinueCommand } from '../job/stop.js';
 import { formatEvaluation, runEvaluate } from './evaluate.js';
 import { runTrain } from './train.js';
 
@@ -23,7 +23,7 @@ describe('fer train: stop, continue, long runs, labels', () => {
       onProgress: (p) => { if (p.epoch === 1 && p.step === 3) ac.abort(); },
     });
     expect(stopped.metrics).toBeNull();
-    expect(stopped.result.stopped).toMatchObject({ epoch: 1, step: 3 });
+    expect(stopped.outcome).toMatchObject({ status: 'in progress', at: { epoch: 1, step: 3 } });
     expect(existsSync(join(out, 'checkpoints', 'partial.ferckpt'))).toBe(true);
     const text = lines.join('\n');
     // said up front (a few steps in) that the run is long, and how to stop and continue it
@@ -37,11 +37,11 @@ describe('fer train: stop, continue, long runs, labels', () => {
     const done: string[] = [];
     const finished = await runTrain({ model: 'paper-shallow', data: 'synthetic', out, backend: 'cpu', sets: [...tiny, 'epochs=2'], resume: true, log: (l) => done.push(l), onProgress: () => undefined });
     expect(finished.metrics?.epochs).toBe(2);
-    expect(finished.result.resumedFromEpoch).toBe(0);
+    expect(finished.outcome).toMatchObject({ resumedFrom: 0 });
     const all = done.join('\n');
-    // the two PublicTest accuracies, labelled: the per-epoch subset, then the full split
+    // the PublicTest accuracies, labelled as on a subset of the split (the job's evalLimit), with how to use all of it
     expect(all).toMatch(/val_acc [\d.]+% \(PublicTest subset, (\d+) of 350 rows\)/);
-    expect(all).toMatch(/PublicTest accuracy [\d.]+% on the full split \(350 rows, the best epoch's weights: epoch \d\); the val_acc above is on a \d+-row subset/);
+    expect(all).toMatch(/PublicTest accuracy [\d.]+% on a \d+-row subset of 350 \(--set train.evalLimit=0 for all\) \(the best epoch's weights: epoch \d\)/);
     expect(all).not.toMatch(/note: this run is long/); // default threshold: an hour
     expect(all.split('\n')[0]).toBe('backend: tfjs cpu (plain JavaScript, slow)');
 

@@ -3,9 +3,9 @@ import { makeSyntheticFer } from '@fer/data';
 import { builtinModels, createRegistry } from '@fer/models';
 import { experiments } from '../../experiments/index.js';
 import { dataIdentity, SYNTHETIC_SEED } from '../data.js';
-import { parseOverrides } from '../reproduce/overrides.js';
+import { parseOverrides } from '../job/overrides.js';
 import { planJobs } from '../reproduce/plan.js';
-import { BUDGETS } from '../reproduce/spec.js';
+import { BUDGETS } from '../job/spec.js';
 import { resolveTrainJob } from './train.js';
 
 const registry = createRegistry(builtinModels);

@@ -1,6 +1,6 @@
 // Picture figures that need the network: activation maps, first-layer filters, DeepDream.
 import * as tf from '@tensorflow/tfjs';
-import { gaussian, mulberry32 } from '../reproduce/rng.js';
+import { gaussian, mulberry32 } from '../rng.js';
 import { grayTile, grid, type Raster } from './png.js';
 
 const SIDE = 48;

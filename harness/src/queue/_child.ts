@@ -3,11 +3,10 @@
 // from its checkpoint), reports progress, and exits. Dies with its worker (IPC disconnect).
 // Not part of any public API.
 import { makeSyntheticFer } from '@fer/data';
-import { createDataParallelStepper, disposeBackend } from '@fer/engine';
-import type { HogOptions } from '@fer/hog';
+import { disposeBackend } from '@fer/engine';
 import { builtinModels, createRegistry, localStepper, type StepperFactory, type TrainStepper } from '@fer/models';
-import { isFinished, runJob } from '../reproduce/job.js';
-import { prepareData, rowSets } from '../reproduce/prepare.js';
+import { executeJob, isFinished } from '../job/execute.js';
+import { stepperFor } from '../job/stepper.js';
 import { startBackend } from '../backend.js';
 import { SYNTHETIC_SEED, dataIdentity, resolveData } from '../data.js';
 import { loadProject } from '../project.js';
@@ -60,17 +59,15 @@ async function run(req: ChildRequest): Promise<ChildMessage> {
     const config = req.config ?? d.config;
     const registry = config ? (await loadProject({ config })).registry : createRegistry(builtinModels);
     const job = d.job;
-    const hog = registry.get(job.model.name).inputs.hog ? (registry.resolveConfig(job.model.name, job.model.config).hog as HogOptions) : undefined;
-    const data = prepareData(ds, rowSets(ds, job.train), job.train, hog);
-    const base: StepperFactory | undefined = d.threads > 1 ? createDataParallelStepper({ workers: d.threads, backend: backend === 'cpu' ? 'cpu' : 'wasm' }) : undefined;
+    const base = stepperFor(d.threads, backend);
     const hold = Number(process.env.FER_QUEUE_TEST_HOLD_AFTER_EPOCH ?? 0);
     let heldAfter = 0;
     let started = false;
     let lastProgress = 0;
-    const outcome = await runJob({
-      job, dir: req.dir, registry, dataset: ds, data, settings: d.settings, stop: stop.signal,
+    const outcome = await executeJob({
+      job, dir: req.dir, registry, dataset: ds, pictures: d.pictures === undefined ? d.settings.snapshots : d.pictures ?? undefined, stop: stop.signal, runtime: { backend, workers: d.threads },
       ...(req.fence ? { fence: () => checkFence(req.dir, req.fence!) } : {}),
-      stepperFactory: hold > 0 ? holdingStepper(base ?? localStepper, () => heldAfter) : base,
+      stepper: hold > 0 ? holdingStepper(base ?? localStepper, () => heldAfter) : base,
       onProgress: (p) => {
         if (!started) { started = true; void send({ type: 'started', startEpoch: p.epoch - 1 }); }
         const now = performance.now();

@@ -1,7 +1,7 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { createServer } from 'node:net';
 import { describe, expect, it } from 'vitest';
-import { continueCommand } from '../reproduce/_stop.js';
+import { continueCommand } from '../job/stop.js';
 import { checkRedis, parseQueueUrl, redactUrl } from './connection.js';
 
 describe('queue URLs', () => {

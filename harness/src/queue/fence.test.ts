@@ -7,10 +7,10 @@ import { makeSyntheticFer } from '@fer/data';
 import { initBackend } from '@fer/engine';
 import { builtinModels, createRegistry } from '@fer/models';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { runJob } from '../reproduce/job.js';
-import type { Job } from '../reproduce/plan.js';
-import { prepareData, rowSets } from '../reproduce/prepare.js';
-import { DEFAULTS } from '../reproduce/spec.js';
+import { executeJob } from '../job/execute.js';
+import type { ResolvedJob } from '../job/resolve.js';
+import { prepareData, rowSets } from '../job/prepare.js';
+import { DEFAULTS } from '../job/spec.js';
 import { ATTEMPT_FILE, checkFence, claimJobFolder, writeFileAtomicSync } from './fence.js';
 import { workerCannot, writeJsonAtomic } from './worker.js';
 
@@ -37,32 +37,32 @@ describe('job folder fencing', () => {
     expect(readdirSync(dir).sort()).toEqual(['queue.json', 'queue.json.1.tmp', 'result.json', 'result.json.tmp']);
   });
 
-  describe('runJob checks the fence before every write', () => {
+  describe('executeJob checks the fence before every write', () => {
     beforeAll(async () => { await initBackend({ backend: 'wasm' }); });
     const ds = makeSyntheticFer({ seed: 4, counts: { Training: 35, PublicTest: 14, PrivateTest: 14 } });
     const registry = createRegistry(builtinModels);
-    const settings = { ...DEFAULTS, snapshots: { samples: 2, maxEpochs: 2 } };
+    const pictures = { samples: 2, maxEpochs: 2 };
     const train = { ...DEFAULTS.train, epochs: 2, batchSize: 16, learningRate: 0.001 };
-    const job: Job = { hash: 'fence', model: { name: 'paper-shallow', config: {} }, modelScale: 0.125, train, seed: 3, budget: 'smoke', data: 'synthetic', uses: [] };
+    const job: ResolvedJob = { hash: 'fence', model: { name: 'paper-shallow', config: {} }, modelScale: 0.125, train, seed: 3, budget: 'smoke', data: 'synthetic' };
     const data = prepareData(ds, rowSets(ds, train), train, undefined);
 
     it('an attempt taken over mid-epoch stops without writing a checkpoint, test curve or result', async () => {
       const dir = fresh();
       const mine = claimJobFolder(dir, { worker: 'old', attempt: 1 });
       let steps = 0;
-      const run = runJob({
-        job, dir, registry, dataset: ds, data, settings, fence: () => checkFence(dir, mine),
+      const run = executeJob({
+        job, dir, registry, dataset: ds, data, pictures, fence: () => checkFence(dir, mine),
         onProgress: () => { if (++steps === 1) claimJobFolder(dir, { worker: 'new', attempt: 2 }); },
       });
       await expect(run).rejects.toMatchObject({ code: 'E_FENCED' });
       expect(steps).toBe(1);
       expect(existsSync(join(dir, 'result.json'))).toBe(false);
       expect(existsSync(join(dir, 'test-curve.json'))).toBe(false);
-      expect(existsSync(join(dir, 'checkpoint')) ? readdirSync(join(dir, 'checkpoint')) : []).toEqual([]);
+      expect(existsSync(join(dir, 'checkpoints')) ? readdirSync(join(dir, 'checkpoints')) : []).toEqual([]);
       // The owner of the folder runs the job to its end.
       writeFileSync(join(dir, 'unrelated'), '');
       const owner = claimJobFolder(dir, { worker: 'new', attempt: 2 });
-      const done = await runJob({ job, dir, registry, dataset: ds, data, settings, fence: () => checkFence(dir, owner) });
+      const done = await executeJob({ job, dir, registry, dataset: ds, data, pictures, fence: () => checkFence(dir, owner) });
       expect(done.status).toBe('trained');
       expect(readdirSync(dir).filter((n) => n.includes('.tmp'))).toEqual([]);
     }, 120_000);

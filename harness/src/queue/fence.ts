@@ -3,9 +3,12 @@
 // its attempt still runs (Redis paused, a stalled event loop) and another worker takes the job, the new
 // attempt's claim makes the old one stop at its next write instead of writing over the new one.
 import { randomBytes } from 'node:crypto';
-import { readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { FerCliError } from '../errors.js';
+import { writeFileAtomicSync } from '../job/files.js';
+
+export { writeFileAtomicSync };
 
 /** The claim file in a job folder. */
 export const ATTEMPT_FILE = 'attempt.json';
@@ -17,21 +20,6 @@ export interface AttemptClaim {
   attempt: number;
   pid: number;
   at: string;
-}
-
-/**
- * Writes `data` to `file` through a temp file of a unique name (`<file>.tmp-<pid>-<random>`) and a rename,
- * so two writers never share a temp file and a reader never sees half a file.
- */
-export function writeFileAtomicSync(file: string, data: string | Uint8Array): void {
-  const tmp = `${file}.tmp-${process.pid}-${randomBytes(6).toString('hex')}`;
-  try {
-    writeFileSync(tmp, data);
-    renameSync(tmp, file);
-  } catch (e) {
-    rmSync(tmp, { force: true });
-    throw e;
-  }
 }
 
 /** Claims job folder `dir` for a new attempt; returns the attempt's token (older attempts are fenced off). */

@@ -1,7 +1,7 @@
 // What travels through the queue (plain JSON): a job's data, its progress and its return value, and
 // the messages between a worker and its training child process.
 import type { Job } from '../reproduce/plan.js';
-import type { RunSettings } from '../reproduce/spec.js';
+import type { RunSettings } from '../job/spec.js';
 
 /** Where a job writes: `<results root>/<rel>`; a worker's `--results` replaces the submitter's root. */
 export interface JobPlace {
@@ -17,6 +17,8 @@ export interface ReproduceJobData extends JobPlace {
   label: string;
   job: Job;
   settings: RunSettings;
+  /** The job's pictures (activation maps, filters: ../job/execute.ts `pictures`); absent in jobs enqueued by older versions (then settings.snapshots). */
+  pictures?: RunSettings['snapshots'] | null;
   /** The submitter's data path ('' = the embedded synthetic set); a worker's `--data` replaces it. */
   data: string;
   /** dataIdentity().fingerprint of the submitter's data: a worker with other data refuses the job. */

@@ -1,12 +1,13 @@
 // The submitting side of `pnpm reproduce --queue URL`: enqueue every training job of the plan (job id =
 // the job's config hash, so a job enqueued twice runs once; a job whose result is already in the
 // shared results folder is not enqueued), then wait for them, showing progress per job and overall.
-// `run` is a drop-in for reproduce/job.ts `runJob`: run.ts calls it per job, in plan order.
+// `run` is a drop-in for job/execute.ts `executeJob`: run.ts calls it per job, in plan order.
 import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { Queue, QueueEvents, type Job as BullJob } from 'bullmq';
-import type { JobOutcome, JobProgress, runJob } from '../reproduce/job.js';
-import type { Plan } from '../reproduce/plan.js';
+import type { executeJob, JobOutcome, JobProgress } from '../job/execute.js';
+import type { Job, Plan } from '../reproduce/plan.js';
+import type { RunSettings } from '../job/spec.js';
 import { QUEUE_DEFAULTS, QUEUE_NAME, QueueError, checkRedis, createConnection, redactUrl } from './connection.js';
 import type { QueueJobData, QueueProgress, QueueRunInfo, ReproduceJobData } from './protocol.js';
 
@@ -27,6 +28,8 @@ export interface QueueRunnerOptions {
   config?: string;
   /** Attempts before a throwing job ends as failed (QUEUE_DEFAULTS.attempts). */
   attempts?: number;
+  /** The pictures a job draws (../job/execute.ts `pictures`), by job; default none. */
+  pictures?: (job: Job) => RunSettings['snapshots'] | undefined;
   /** How often the jobs that changed (queue events) are read, ms (default 1000). */
   pollMs?: number;
   /**
@@ -40,11 +43,11 @@ export interface QueueRunnerOptions {
 
 export interface QueueRunner {
   /**
-   * Waits for one job of the plan (enqueued by createQueueRunner) and returns its outcome, like runJob. When
+   * Waits for one job of the plan (enqueued by createQueueRunner) and returns its outcome, like executeJob. When
    * `args.stop` aborts (--hours, Ctrl-C), stops waiting: the job comes back 'in progress' (it goes on on
    * its worker; the same command run again collects it) and the connection closes.
    */
-  run: (args: Parameters<typeof runJob>[0]) => Promise<JobOutcome | JobProgress>;
+  run: (args: Parameters<typeof executeJob>[0]) => Promise<JobOutcome | JobProgress>;
   /** What enqueueing did: job hashes newly added, already in the queue, already finished (result on disk). */
   enqueued: { added: string[]; queued: string[]; finished: string[] };
   /** Stops waiting and closes the connection (done by itself once every job has settled). */
@@ -85,7 +88,7 @@ export async function createQueueRunner(o: QueueRunnerOptions): Promise<QueueRun
         await old.remove();
       }
       const data: ReproduceJobData = {
-        kind: 'reproduce', label: labels.get(j.hash)!, job: j, settings: o.plan.settings, root: o.outDir, rel: join('jobs', j.hash),
+        kind: 'reproduce', label: labels.get(j.hash)!, job: j, settings: o.plan.settings, pictures: o.pictures?.(j) ?? null, root: o.outDir, rel: join('jobs', j.hash),
         data: dataPath, fingerprint: o.fingerprint, backend: o.backend, threads: o.threads, ...(o.config ? { config: o.config } : {}),
       };
       await queue.add(j.model.name, data, { jobId: j.hash, attempts, backoff: { type: 'exponential', delay: QUEUE_DEFAULTS.backoffMs }, removeOnComplete: false, removeOnFail: false });
@@ -217,7 +220,7 @@ export async function createQueueRunner(o: QueueRunnerOptions): Promise<QueueRun
     conn.disconnect();
   }
 
-  const run = async (args: Parameters<typeof runJob>[0]): Promise<JobOutcome | JobProgress> => {
+  const run = async (args: Parameters<typeof executeJob>[0]): Promise<JobOutcome | JobProgress> => {
     const hash = args.job.hash;
     if (!labels.has(hash)) throw new QueueError('E_BAD_OPTION', `job ${hash} is not in the plan this queue runner enqueued.`);
     const stop = args.stop;
@@ -230,7 +233,7 @@ export async function createQueueRunner(o: QueueRunnerOptions): Promise<QueueRun
       if (!closed) o.log(`queue: stopped waiting; ${jobs.length - settled.size} job(s) go on on the workers (or wait for one): run the same command again to collect them`);
       await close();
       const p = lastProgress.get(hash) ?? {};
-      return { hash, model: args.job.model.name, seed: args.job.seed, epochs: args.job.train.epochs, status: 'in progress', at: { epoch: p.epoch ?? 0, step: p.step ?? 0, steps: p.steps ?? 0 }, history: [], wallSeconds: 0 };
+      return { hash, model: args.job.model.name, seed: args.job.seed, epochs: args.job.train.epochs, status: 'in progress', at: { epoch: p.epoch ?? 0, step: p.step ?? 0, steps: p.steps ?? 0 }, history: [], wallSeconds: 0, paused: false };
     }
     if (s.ok) return s.outcome;
     // Let every other job finish first, then name all the failed ones.

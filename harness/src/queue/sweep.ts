@@ -3,11 +3,12 @@
 // one and waits for it. Job id = a hash of the run's config (model, preset, overrides, data, backend, the epoch it
 // pauses at), so a run enqueued twice runs once; a trial whose results are already in the shared folder is never
 // enqueued (runSweep answers it from the folder first).
-import { existsSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
 import { Queue } from 'bullmq';
 import type { TrialRunner } from '../commands/sweep.js';
-import { hashConfig } from '../reproduce/hash.js';
+import { hashConfig } from '../job/hash.js';
+import { jobFinished } from '../job/execute.js';
 import { QUEUE_DEFAULTS, QUEUE_NAME, QueueError, checkRedis, createConnection, redactUrl } from './connection.js';
 import type { QueueJobData, QueueProgress, QueueRunInfo, SweepJobData } from './protocol.js';
 
@@ -63,7 +64,7 @@ export async function createSweepQueue(o: SweepQueueOptions): Promise<{ runTrial
       if (!j) throw new QueueError('E_JOBS_FAILED', `${label}: the job was removed from the queue by someone else.`);
       const st = await j.getState();
       if (st === 'completed') {
-        if (!existsSync(join(dir, 'metrics.json')) && !(until !== undefined && epochsIn(dir) >= until)) throw new QueueError('E_RESULT_MISSING', `${label} finished on worker ${j.returnvalue?.worker ?? '?'}, which wrote to ${j.returnvalue?.dir ?? '?'}, but ${join(dir, 'metrics.json')} does not exist. The workers' --results and the sweep's --out must be the same shared folder.`);
+        if (!jobFinished(dir) && !(until !== undefined && epochsIn(dir) >= until)) throw new QueueError('E_RESULT_MISSING', `${label} finished on worker ${j.returnvalue?.worker ?? '?'}, which wrote to ${j.returnvalue?.dir ?? '?'}, but ${join(dir, 'result.json')} does not exist. The workers' --results and the sweep's --out must be the same shared folder.`);
         o.log(`[queue] ${label}: done on ${j.returnvalue?.worker ?? '?'}`);
         return;
       }

@@ -10,6 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { Queue, UnrecoverableError, WaitingError, Worker, type Job as BullJob } from 'bullmq';
 import { QUEUE_DEFAULTS, QUEUE_NAME, QueueError, checkRedis, createConnection, redactUrl } from './connection.js';
 import { checkFence, claimJobFolder, writeFileAtomicSync } from './fence.js';
+import { jobFinished } from '../job/execute.js';
 import { epochsIn } from './sweep.js';
 import type { AttemptRecord, ChildMessage, ChildRequest, QueueJobData, QueueProgress, QueueRunInfo, SweepJobData } from './protocol.js';
 
@@ -100,8 +101,7 @@ export async function startQueueWorker(o: QueueWorkerOptions): Promise<QueueWork
     const attempt = job.attemptsStarted || job.attemptsMade + 1;
     const t0 = performance.now();
     if (unfit) return leave(job, token, unfit.message);
-    const finishedFile = d.kind === 'reproduce' ? 'result.json' : 'metrics.json';
-    if (existsSync(join(dir, finishedFile)) || (d.kind === 'sweep' && d.stopAfterEpoch !== undefined && epochsIn(dir) >= d.stopAfterEpoch)) {
+    if (jobFinished(dir) || (d.kind === 'sweep' && d.stopAfterEpoch !== undefined && epochsIn(dir) >= d.stopAfterEpoch)) {
       log(`${d.label} result exists in ${dir}: not run again`);
       return { worker: name, seconds: 0, attempt, resumedFrom: 0, dir, cached: true, finishedAt: new Date().toISOString() };
     }

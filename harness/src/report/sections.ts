@@ -1,10 +1,10 @@
 // Turns the jobs' results into one report section per experiment: the paper's numbers, ours
 // (mean ± std over seeds, 95% CI), Δ, verdict; charts via @fer/metrics; picture figures.
 import { confusionHeatmapSpec, confusionMatrix, markdownTable, mcnemar, perClassBarsSpec, trainingCurvesSpec, type VegaLiteSpec } from '@fer/metrics';
-import { baselineLine, baselines, perClassBaselineLine, type Baselines } from '../reproduce/baselines.js';
-import { sampleRows, type JobOutcome, type JobProgress } from '../reproduce/job.js';
-import { CLASS_NAMES, type ExperimentSpec, type RowSpec, type RunSettings } from '../reproduce/spec.js';
-import { bootstrapRows, cellValue, formatCell, verdict, type CellValue, type Verdict } from '../reproduce/verdict.js';
+import { baselineLine, baselines, perClassBaselineLine, type Baselines } from './baselines.js';
+import { sampleRows, type JobOutcome, type JobProgress } from '../job/execute.js';
+import { CLASS_NAMES, type ExperimentSpec, type RowSpec, type RunSettings } from '../job/spec.js';
+import { bootstrapRows, cellValue, formatCell, verdict, type CellValue, type Verdict } from './verdict.js';
 import { REFERENCE_COLORS, multilineXLabels, withAccuracyLines, withLines, type ReferenceLine } from './_references.js';
 
 export interface Figure { file: string; caption: string }

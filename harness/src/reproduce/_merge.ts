@@ -5,7 +5,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { FerCliError } from '../errors.js';
-import type { ExperimentSpec } from './spec.js';
+import type { ExperimentSpec } from '../job/spec.js';
 
 /** What a run's config.json says about it (the keys the merge compares). */
 export interface EarlierRun {

@@ -6,9 +6,9 @@ import * as tf from '@tensorflow/tfjs';
 import type { FerDataset } from '@fer/data';
 import { localStepper, type ModelRegistry, type StepperFactory } from '@fer/models';
 import { modelKey, type SpeedStore } from './_eta.js';
-import { scaledConfig } from './job.js';
+import { scaledConfig } from '../job/resolve.js';
 import type { Job } from './plan.js';
-import { trainSource, type PreparedData } from './prepare.js';
+import { trainSource, type PreparedData } from '../job/prepare.js';
 
 /** Warm-up steps hold at most this many images (the speed at the job's own batch size is refined by its first epoch). */
 const WARMUP_BATCH = 32;

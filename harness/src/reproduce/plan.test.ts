@@ -1,8 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { experiments } from '../../experiments/index.js';
-import { hashConfig, stableStringify } from './hash.js';
+import { hashConfig, stableStringify } from '../job/hash.js';
 import { modelRecipe, paperDeep, paperShallow } from '@fer/models';
-import { planJobs, resolveTrain } from './plan.js';
+import { resolveTrain } from '../job/resolve.js';
+import { planJobs } from './plan.js';
 
 const data = { id: 'synthetic', fingerprint: 'abc', source: 'synthetic', synthetic: true };
 

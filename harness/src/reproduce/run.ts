@@ -6,7 +6,7 @@ import { cpus, totalmem } from 'node:os';
 import { join, resolve } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { splitIndices } from '@fer/data';
-import { createDataParallelStepper, describeBackend, disposeBackend } from '@fer/engine';
+import { describeBackend, disposeBackend } from '@fer/engine';
 import { hogImage, type HogOptions } from '@fer/hog';
 import { renderPng, type VegaLiteSpec } from '@fer/metrics';
 import { loadModel, localStepper, type ModelRegistry, type ProgressEvent, type StepperFactory } from '@fer/models';
@@ -21,14 +21,15 @@ import { buildSection, type Figure, type Section } from '../report/sections.js';
 import { readSpecSweeps, runSpecSweeps, sweepSection, type SpecSweepResult } from '../sweep/reproduce.js';
 import { renderHtml, renderMarkdown, type JobRow } from '../report/render.js';
 import { estimatePlan, formatBytes, machineKey, modelKey, SpeedStore, type PlanEstimate } from './_eta.js';
-import { continueCommand, createStopControl, holdAfterSteps, type StopControl } from './_stop.js';
+import { continueCommand, createStopControl, holdAfterSteps, type StopControl } from '../job/stop.js';
 import { measureSpeeds } from './_warmup.js';
 import { unknownNameHint } from '../suggest.js';
-import { isFinished, MODEL_DIR, runJob, sampleRows, type JobOutcome, type JobProgress } from './job.js';
-import { parseOverrides } from './overrides.js';
+import { executeJob, isFinished, JOB_FILES, MODEL_DIR, sampleRows, type JobOutcome, type JobProgress } from '../job/execute.js';
+import { stepperFor } from '../job/stepper.js';
+import { parseOverrides } from '../job/overrides.js';
 import { planJobs, type Job, type Plan } from './plan.js';
-import { augmentSpecs, prepareData, rowSets, type PreparedData } from './prepare.js';
-import { BUDGET_SETTINGS, BUDGETS, CLASS_NAMES, SpecError, validateExperiment, type BudgetName, type ExperimentSpec } from './spec.js';
+import { augmentSpecs, prepareData, rowSets, type PreparedData } from '../job/prepare.js';
+import { BUDGET_SETTINGS, BUDGETS, CLASS_NAMES, SpecError, validateExperiment, type BudgetName, type ExperimentSpec } from '../job/spec.js';
 
 export interface ReproduceOptions {
   data?: string;
@@ -68,6 +69,8 @@ export interface ReproduceOptions {
   dataFlags?: DataFlags;
   /** The backend's details in the log, not just its one line. */
   verbose?: boolean;
+  /** Tests: hold the run after this many training steps until a stop arrives (so a test can stop it mid-epoch). */
+  holdAfterSteps?: number;
 }
 
 export interface ReproduceResult {
@@ -161,10 +164,9 @@ async function reproduceOn(opts: ReproduceOptions, stop: StopControl, held: { lo
   }
 
   // NOTE: the workers run their own tfjs (wasm, or cpu when the main backend is cpu), whatever the main backend.
-  const parallel: StepperFactory | undefined = workers > 1 ? createDataParallelStepper({ workers, backend: backend.backend === 'cpu' ? 'cpu' : 'wasm' }) : undefined;
-  // Test hook: hold the run after N steps until a stop arrives (see holdAfterSteps).
-  const holdAfter = Number(process.env.FER_REPRODUCE_TEST_HOLD_AFTER_STEPS ?? 0);
-  const stepperFactory = holdAfter > 0 ? holdAfterSteps(parallel ?? localStepper, holdAfter, stop.signal, () => log(`test hook: holding after ${holdAfter} steps until a stop arrives`)) : parallel;
+  const parallel = stepperFor(workers, backend.backend);
+  const holdAfter = opts.holdAfterSteps ?? 0;
+  const stepperFactory: StepperFactory | undefined = holdAfter > 0 ? holdAfterSteps(parallel ?? localStepper, holdAfter, stop.signal, () => log(`test hook: holding after ${holdAfter} steps until a stop arrives`)) : parallel;
   const prepCache = new Map<string, PreparedData>();
   const prepared = (job: Job): PreparedData => {
     const hog = hogOf(job);
@@ -177,7 +179,7 @@ async function reproduceOn(opts: ReproduceOptions, stop: StopControl, held: { lo
   // The plan, its ETA (speeds stored for this machine, else a warm-up of at most ~30 s; cached jobs count 0) and its disk.
   // A dry run times every model (no cap), so the stored speeds make the next dry run take seconds.
   const jobDir = (j: Job) => join(outDir, 'jobs', j.hash);
-  const isDone = (j: Job) => existsSync(join(jobDir(j), 'result.json'));
+  const isDone = (j: Job) => existsSync(join(jobDir(j), JOB_FILES.result));
   const speeds = new SpeedStore(machineKey(backend.backend, describeBackend(), workers), opts.cacheDir);
   const params = new Map<string, number>();
   if (!opts.noWarmup && !opts.queue && !stop.reason) await measureSpeeds({ jobs: trainJobs.filter((j) => !isDone(j)), registry, dataset: ds, prepared, stepper: stepperFactory, store: speeds, params, log, ...(opts.dryRun ? { limitSeconds: Infinity } : {}) });
@@ -195,10 +197,13 @@ async function reproduceOn(opts: ReproduceOptions, stop: StopControl, held: { lo
   if (eta.total > 2 * 3600 && opts.hours === undefined) log(`tip: this is a long run here; it can go in pieces: --hours H stops it cleanly after H hours (Ctrl-C too) and the same command continues exactly.`);
   if (opts.dryRun) return { outDir, plan, outcomes: new Map(), sections: [], stopped: null, eta };
 
-  // The job executor: here (runJob), or `fer worker`s through a Redis queue (--queue: every job is enqueued now, then awaited).
+  // Pictures (activation maps, filters) only for the jobs of experiments that show them.
+  const kindOf = new Map(reportExps.map((e) => [e.id, e.produce]));
+  const picturesOf = (j: Job) => (j.uses.some((u) => ['activation-maps', 'filters'].includes(kindOf.get(u.experiment) ?? '')) ? plan.settings.snapshots : undefined);
+  // The job executor: here (../job/execute.ts), or `fer worker`s through a Redis queue (--queue: every job is enqueued now, then awaited).
   const execute = opts.queue
-    ? (await (await import('../queue/submit.js')).createQueueRunner({ url: opts.queue, plan, outDir, data: dataPath(opts.data) ?? '', fingerprint: identity.fingerprint, backend: opts.backend ?? 'auto', threads: workers, attempts: opts.queueAttempts, config: project.configFile, log })).run
-    : runJob;
+    ? (await (await import('../queue/submit.js')).createQueueRunner({ url: opts.queue, plan, outDir, data: dataPath(opts.data) ?? '', fingerprint: identity.fingerprint, backend: opts.backend ?? 'auto', threads: workers, attempts: opts.queueAttempts, config: project.configFile, pictures: picturesOf, log })).run
+    : executeJob;
 
   // The validation sweeps (experiments with produce 'sweep', only when named by --only), before the table jobs.
   const sweepResults = new Map<string, SpecSweepResult[]>();
@@ -214,7 +219,7 @@ async function reproduceOn(opts: ReproduceOptions, stop: StopControl, held: { lo
   let spent = 0;
   for (const j of plan.jobs) {
     if (trainJobs.includes(j) || !isDone(j)) continue;
-    outcomes.set(j.hash, { ...(JSON.parse(readFileSync(join(jobDir(j), 'result.json'), 'utf8')) as JobOutcome), status: 'cached' });
+    outcomes.set(j.hash, { ...(JSON.parse(readFileSync(join(jobDir(j), JOB_FILES.result), 'utf8')) as JobOutcome), status: 'cached' });
   }
   for (const [k, job] of trainJobs.entries()) {
     stop.check();
@@ -228,8 +233,8 @@ async function reproduceOn(opts: ReproduceOptions, stop: StopControl, held: { lo
     let last: ProgressEvent | undefined;
     let midLine = false;
     const o = await execute({
-      job, dir: jobDir(job), registry, dataset: ds, data: prepared(job), settings: plan.settings, stepperFactory,
-      stop: stop.signal, keepCheckpoints: opts.keepCheckpoints,
+      job, dir: jobDir(job), registry, dataset: ds, data: prepared(job), pictures: picturesOf(job), stepper: stepperFactory,
+      stop: stop.signal, keepCheckpoints: opts.keepCheckpoints, runtime: { backend: backend.backend, workers },
       onProgress: (p) => {
         last = p;
         stop.check();

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { experiments } from '../../experiments/index.js';
 import { reproduce, selectExperiments } from '../reproduce/run.js';
-import { defineExperiment } from '../reproduce/spec.js';
+import { defineExperiment } from '../job/spec.js';
 
 describe('the sweep experiment of pnpm reproduce', () => {
   it('runs only when named by --only', () => {

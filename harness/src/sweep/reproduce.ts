@@ -5,9 +5,9 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { markdownTable } from '@fer/metrics';
 import { runSweep, type LeaderboardRow } from '../commands/sweep.js';
-import type { StopControl } from '../reproduce/_stop.js';
+import type { StopControl } from '../job/stop.js';
 import type { Figure, Section } from '../report/sections.js';
-import type { BudgetName, ExperimentSpec, SweepSpec } from '../reproduce/spec.js';
+import type { BudgetName, ExperimentSpec, SweepSpec } from '../job/spec.js';
 import { distinctSampler, parseSpace, randomSampler, spaceSize } from './space.js';
 import { figureName } from './figures.js';
 

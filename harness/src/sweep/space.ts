@@ -3,8 +3,8 @@
 //   int:1..4         integer, uniform   256,512,1024 a choice (a single value: a constant)
 // (and the older `key=log:lo:hi;key=lo:hi;key=choice:a,b;key=int:lo:hi` form in one string, kept as an alias).
 // Draws are seeded (mulberry32 of the harness), so the same --seed draws the same trials.
-import { mulberry32 } from '../reproduce/rng.js';
-import { SpecError } from '../reproduce/spec.js';
+import { mulberry32 } from '../rng.js';
+import { SpecError } from '../job/spec.js';
 
 /** One axis of a search space. */
 export type SpaceAxis =

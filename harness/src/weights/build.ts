@@ -12,47 +12,16 @@ import { splitIndices, type FerDataset } from '@fer/data';
 import { bootstrapCI, confusionMatrix } from '@fer/metrics';
 import { loadModel, predict, PRETRAINED_MODELS } from '@fer/models';
 import { startBackend } from '../backend.js';
-import { resolveData, type DataIdentity } from '../data.js';
+import { resolveData } from '../data.js';
 import { FerCliError } from '../errors.js';
-import { gather } from '../reproduce/prepare.js';
+import { gather } from '../job/prepare.js';
 import { quantizeModelFolder, type QuantizeDtype } from './quantize.js';
-import { renderModelCard, renderReadme } from './card.js';
+import { renderModelCard, renderReadme, type SplitResult, type WeightsResults } from './card.js';
+
+export type { SplitResult, WeightsResults };
 
 const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
 
-/** One split's measured results. */
-export interface SplitResult {
-  split: 'PublicTest' | 'PrivateTest';
-  count: number;
-  /** Accuracy of the float32 model the package was built from. */
-  accuracyFloat32: number;
-  /** Accuracy of the packaged (quantized) model. */
-  accuracy: number;
-  ci95: [number, number];
-  perClass: { name: string; support: number; recall: number; precision: number; f1: number }[];
-  /** Rows = true class, columns = predicted (packaged model). */
-  confusion: number[][];
-  /** Rows whose predicted class changed with quantization. */
-  changedByQuantization: number;
-}
-
-/** results.json of a weights package: everything MODEL_CARD.md states, as measured. */
-export interface WeightsResults {
-  name: string;
-  modelName: string;
-  config: Record<string, unknown>;
-  classNames: string[];
-  normalizer: unknown;
-  dtype: QuantizeDtype;
-  bytesFloat32: number;
-  bytesPackaged: number;
-  interim: string | null;
-  data: DataIdentity;
-  training: unknown;
-  run: unknown;
-  splits: SplitResult[];
-  builtAt: string;
-}
 
 async function measure(modelDir: string, quantDir: string, ds: FerDataset, split: 'PublicTest' | 'PrivateTest'): Promise<SplitResult> {
   const rows = gather(ds, splitIndices(ds, split));

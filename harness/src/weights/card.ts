@@ -1,6 +1,41 @@
 // MODEL_CARD.md and README.md of a weights package, generated from its measured results.json (never typed by hand).
 import { CROP_DEFAULTS } from '@fer/face/node';
-import type { WeightsResults } from './build.js';
+import type { DataIdentity } from '../data.js';
+import type { QuantizeDtype } from './quantize.js';
+
+/** One split's measured results. */
+export interface SplitResult {
+  split: 'PublicTest' | 'PrivateTest';
+  count: number;
+  /** Accuracy of the float32 model the package was built from. */
+  accuracyFloat32: number;
+  /** Accuracy of the packaged (quantized) model. */
+  accuracy: number;
+  ci95: [number, number];
+  perClass: { name: string; support: number; recall: number; precision: number; f1: number }[];
+  /** Rows = true class, columns = predicted (packaged model). */
+  confusion: number[][];
+  /** Rows whose predicted class changed with quantization. */
+  changedByQuantization: number;
+}
+
+/** results.json of a weights package: everything MODEL_CARD.md states, as measured. */
+export interface WeightsResults {
+  name: string;
+  modelName: string;
+  config: Record<string, unknown>;
+  classNames: string[];
+  normalizer: unknown;
+  dtype: QuantizeDtype;
+  bytesFloat32: number;
+  bytesPackaged: number;
+  interim: string | null;
+  data: DataIdentity;
+  training: unknown;
+  run: unknown;
+  splits: SplitResult[];
+  builtAt: string;
+}
 
 const pct = (x: number, d = 2) => `${(100 * x).toFixed(d)}%`;
 const kb = (b: number) => (b >= 1e6 ? `${(b / 1e6).toFixed(2)} MB` : `${(b / 1e3).toFixed(0)} KB`);

@@ -7,7 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadDataset, splitIndices } from '@fer/data';
 import { builtinModels, createRegistry, findPretrained, loadModel, loadPretrained, predict, saveModel } from '@fer/models';
-import { gather } from '../reproduce/prepare.js';
+import { gather } from '../job/prepare.js';
 import { buildWeightsPackage, type WeightsResults } from './build.js';
 import { float16Bits, quantizeModelFolder } from './quantize.js';
 

@@ -1,7 +1,7 @@
 // What "no skill" scores on a split: chance (a uniform guess over the 7 classes) and the majority-class rate
 // (always answering the most frequent class of that split). Every accuracy table and chart shows both, so a
 // network that predicts one class for everything reads as untrained, not broken.
-import { CLASS_NAMES } from './spec.js';
+import { CLASS_NAMES } from '../job/spec.js';
 
 export interface Baselines {
   /** 1 / number of classes. */

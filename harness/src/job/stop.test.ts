@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { continueCommand, createStopControl } from './_stop.js';
+import { continueCommand, createStopControl } from './stop.js';
 
 describe('createStopControl', () => {
   it('--hours stops once the clock passes the deadline, and says why', () => {

@@ -1,29 +1,29 @@
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { makeSyntheticFer } from '@fer/data';
 import { initBackend } from '@fer/engine';
 import { builtinModels, createRegistry, loadModel, resolveTrainConfig } from '@fer/models';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { runJob, trainConfig, type JobOutcome } from './job.js';
-import type { Job } from './plan.js';
+import { executeJob, type JobOutcome } from './execute.js';
 import { prepareData, rowSets } from './prepare.js';
+import { trainConfig, type ResolvedJob } from './resolve.js';
 import { DEFAULTS } from './spec.js';
 
 const ds = makeSyntheticFer({ seed: 4, counts: { Training: 35, PublicTest: 14, PrivateTest: 14 } });
 const registry = createRegistry(builtinModels);
-const settings = { ...DEFAULTS, snapshots: { samples: 2, maxEpochs: 2 } };
+const pictures = { samples: 2, maxEpochs: 2 };
 
-function job(epochs: number): Job {
+function job(epochs: number): ResolvedJob {
   const train = { ...DEFAULTS.train, epochs, batchSize: 16, learningRate: 0.001 };
-  return { hash: 'test', model: { name: 'mini-xception', config: {} }, modelScale: 0.125, train, seed: 3, budget: 'smoke', data: 'synthetic', uses: [] };
+  return { hash: `test-${epochs}`, model: { name: 'mini-xception', config: {} }, modelScale: 0.125, train, seed: 3, budget: 'smoke', data: 'synthetic' };
 }
 
-describe('runJob', () => {
+describe('executeJob', () => {
   beforeAll(async () => { await initBackend({ backend: 'wasm' }); });
   const data = prepareData(ds, rowSets(ds, DEFAULTS.train), DEFAULTS.train, undefined);
   // keepCheckpoints: the test deletes result.json to fake a run stopped after epoch 1, so the checkpoints must stay.
-  const run = async (dir: string, epochs: number, keepCheckpoints = true) => (await runJob({ job: job(epochs), dir, registry, dataset: ds, data, settings, keepCheckpoints })) as JobOutcome;
+  const run = async (dir: string, epochs: number, keepCheckpoints = true) => (await executeJob({ job: job(epochs), dir, registry, dataset: ds, data, pictures, keepCheckpoints })) as JobOutcome;
 
   it('maps the train spec onto @fer/models TrainConfig', () => {
     expect(trainConfig(DEFAULTS.train, 2)).toMatchObject({ epochs: 30, batchSize: 128, seed: 2, optimizer: { name: 'adam', learningRate: 0.0001 }, schedule: { kind: 'constant' }, classWeights: null });
@@ -40,20 +40,20 @@ describe('runJob', () => {
     const dir = mkdtempSync(join(tmpdir(), 'fer-job-'));
     const first = await run(dir, 1);
     expect(first.resumedFrom).toBe(0);
-    rmSync(join(dir, 'result.json')); // as if the run had stopped after epoch 1
+    // Another job's result (1 epoch) with its checkpoints: the 2-epoch job continues from them.
     const second = await run(dir, 2);
     expect(second.status).toBe('trained');
     expect(second.resumedFrom).toBe(1);
     expect(second.history.map((h) => h.loss)).toEqual(a.history.map((h) => h.loss));
     expect(second.activations.map((s) => s.epoch)).toEqual([1, 1, 2, 2]);
     expect((await run(dir, 2)).status).toBe('cached');
-    expect(existsSync(join(dir, 'checkpoint'))).toBe(true);
+    expect(existsSync(join(dir, 'checkpoints'))).toBe(true);
 
     // By default a finished job keeps its model and history and drops the optimizer checkpoints.
     const lean = mkdtempSync(join(tmpdir(), 'fer-job-'));
     const c = await run(lean, 1, false);
     expect(c.history).toHaveLength(1);
-    expect(existsSync(join(lean, 'checkpoint'))).toBe(false);
+    expect(existsSync(join(lean, 'checkpoints'))).toBe(false);
     expect(existsSync(join(lean, 'model', 'weights.bin'))).toBe(true);
 
     expect(existsSync(join(dir, 'model', 'fer.json'))).toBe(true);
