@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { experiments } from '../../experiments/index.js';
-import { paperShallow, RECIPE_DEFAULTS, vggFer } from '@fer/models';
+import { paperShallow, vggFer } from '@fer/models';
 import { mergeDeep, modelOverrides, parseOverrides, settingKeys } from './overrides.js';
 import { DEFAULTS, defineExperiment, validateExperiment, type ExperimentSpec } from './spec.js';
 
@@ -112,9 +112,13 @@ describe('--set overrides', () => {
     expect(Object.keys(settingKeys())).toContain('deepdream.steps');
   });
   it('merge without touching the defaults', () => {
-    const m = mergeDeep(DEFAULTS, { train: { epochs: 2 } });
+    const before = structuredClone(DEFAULTS);
+    const m = mergeDeep(DEFAULTS, { train: { epochs: 2, schedule: { kind: 'step' } } });
     expect(m.train.epochs).toBe(2);
+    expect(m.train.schedule).toMatchObject({ kind: 'step', gamma: DEFAULTS.train.schedule.gamma });
     expect(m.train.batchSize).toBe(128);
-    expect(DEFAULTS.train.epochs).toBe(RECIPE_DEFAULTS.epochs);
+    // the layers below are copied, not shared: changing the result leaves DEFAULTS as it was
+    m.train.schedule.gamma = 0.5;
+    expect(DEFAULTS).toEqual(before);
   });
 });

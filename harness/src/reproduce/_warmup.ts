@@ -4,9 +4,9 @@
 // reused, so a second `--dry-run` trains nothing.
 import * as tf from '@tensorflow/tfjs';
 import type { FerDataset } from '@fer/data';
-import { localStepper, type ModelRegistry, type StepperFactory } from '@fer/models';
+import { localStepper, resolveTrainConfig, type ModelRegistry, type OptimizerSpec, type StepperFactory } from '@fer/models';
 import { modelKey, type SpeedStore } from './_eta.js';
-import { scaledConfig } from '../job/resolve.js';
+import { scaledConfig, trainConfig } from '../job/resolve.js';
 import type { Job } from './plan.js';
 import { trainSource, type PreparedData } from '../job/prepare.js';
 
@@ -69,8 +69,10 @@ export async function measureSpeeds(args: {
         if (late && !known) skipped.push(key);
         continue;
       }
-      const lr = job.train.learningRate;
-      const st = await (args.stepper ?? localStepper)({ model, optimizer: { name: job.train.optimizer, learningRate: lr }, seed: 1 });
+      // The job's own optimizer (../job/resolve.ts trainConfig: the one translation of the train spec), at its learning rate.
+      const optimizer = resolveTrainConfig(trainConfig(job.train, 1, job.train.classWeights === 'balanced' ? args.prepared(job).trainLabels : undefined)).optimizer as OptimizerSpec;
+      const lr = optimizer.learningRate;
+      const st = await (args.stepper ?? localStepper)({ model, optimizer, seed: 1 });
       try {
         // The first batch of the job's own batches (augmentation and HOG included), cut to a few images: one untimed
         // step of each size, then one timed step of `small` and one of `large` images. A step costs a + b * n (a: the per-step optimizer update,

@@ -64,3 +64,14 @@ describe('planner', () => {
     expect(hashConfig({ a: 1 })).not.toBe(hashConfig({ a: 2 }));
   });
 });
+
+describe('the report describes the optimizers from the resolved jobs', () => {
+  it('says what each job trains with, grouped (not a fixed string)', async () => {
+    const { describeOptimizers } = await import('./run.js');
+    const { parseOverrides } = await import('../job/overrides.js');
+    const paper = planJobs({ experiments, budget: 'paper', seeds: 1, data });
+    expect(describeOptimizers(paper.jobs.filter((j) => j.model.name.startsWith('paper-')))).toBe('Adam, learning rate 0.0001, constant schedule');
+    const sgd = planJobs({ experiments, budget: 'smoke', seeds: 1, data, cli: parseOverrides(['optimizer=sgd', 'lr=0.01', 'train.schedule.kind=step']) });
+    expect(describeOptimizers(sgd.jobs)).toBe('SGD momentum 0.9, learning rate 0.01, step schedule (x0.1 every 10 epochs)');
+  });
+});

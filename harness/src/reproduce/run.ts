@@ -410,13 +410,34 @@ async function deepDreamFigures(outDir: string, exp: ExperimentSpec, plan: Plan,
 
 function reportNotes(backend: BackendInfo, plan: Plan, workers: number): string[] {
   const notes: string[] = [];
-  notes.push('Training: @fer/models `train()` (Adam, constant learning rate, a checkpoint every epoch), batches from @fer/data `createBatcher` (seeded shuffle and augmentation); HOG features from @fer/hog `hogBatch`.');
+  notes.push(`Training: @fer/models \`train()\` (${describeOptimizers(plan.jobs)}; a checkpoint every epoch), batches from @fer/data \`createBatcher\` (seeded shuffle and augmentation); HOG features from @fer/hog \`hogBatch\`.`);
   if (workers > 1) notes.push(`Data-parallel training on ${workers} worker threads (@fer/engine createDataParallelStepper, ${backend.backend === 'cpu' ? 'cpu' : 'wasm'} in each worker).`);
   notes.push(`Model selection: the epoch with the best PublicTest accuracy is kept; PrivateTest is predicted once with it (never used for any choice).`);
   notes.push(`Normalization: ${plan.settings.train.normalize}, fitted on the training rows only. Augmentation: ${plan.settings.train.augment || 'none'}.`);
   if (plan.settings.modelScale !== 1) notes.push(`Model widths scaled by ${plan.settings.modelScale} (filters and units of every layer), so these are not the paper's networks.`);
   notes.push(`Backend: ${backend.backend} — ${backend.reason}.`);
   return notes;
+}
+
+/**
+ * The optimizers and learning-rate schedules of the jobs, as resolved (each model's recipe may differ), grouped.
+ * @example
+ * describeOptimizers(plan.jobs) // "Adam, learning rate 0.0001, constant schedule (paper-deep, paper-shallow); SGD momentum 0.9 ..."
+ */
+export function describeOptimizers(jobs: readonly Pick<Job, 'model' | 'train'>[]): string {
+  const groups = new Map<string, Set<string>>();
+  for (const j of jobs) {
+    const t = j.train;
+    const name = { adam: 'Adam', sgd: 'SGD', rmsprop: 'RMSprop' }[t.optimizer] ?? t.optimizer;
+    const momentum = t.optimizer === 'adam' ? '' : ` momentum ${t.momentum}${t.nesterov ? ' (Nesterov)' : ''}`;
+    const s = t.schedule;
+    const schedule = s.kind === 'constant' ? 'constant schedule' : s.kind === 'step' ? `step schedule (x${s.gamma} every ${s.stepSize} epochs)` : s.kind === 'cosine' ? `cosine schedule (to ${s.minLearningRate})` : `plateau schedule (x${s.factor} after ${s.patience} epochs without progress)`;
+    const key = `${name}${momentum}, learning rate ${t.learningRate}, ${schedule}${t.earlyStopping.patience > 0 ? `, early stopping after ${t.earlyStopping.patience} epochs` : ''}`;
+    groups.set(key, (groups.get(key) ?? new Set()).add(j.model.name));
+  }
+  if (groups.size === 0) return 'no jobs';
+  if (groups.size === 1) return [...groups.keys()][0];
+  return [...groups].map(([k, models]) => `${k} (${[...models].sort().join(', ')})`).join('; ');
 }
 
 function environment(backend: BackendInfo): Record<string, unknown> {

@@ -5,11 +5,14 @@ import { paperDeep, paperShallow } from './models/paper.js';
 import { miniXception } from './models/mini-xception.js';
 import { RECIPE_DEFAULTS, modelRecipe, scaleWidths } from './recipe.js';
 import { createRegistry, defineModel } from './registry.js';
-import { TRAIN_DEFAULTS } from './train.js';
+import { resolveTrainConfig, TRAIN_DEFAULTS } from './train.js';
 
 describe('model recipes', () => {
   it('fills a model recipe from RECIPE_DEFAULTS, whose learning rate is the trainer default', () => {
-    expect(RECIPE_DEFAULTS.learningRate).toBe(TRAIN_DEFAULTS.optimizer.learningRate);
+    // A model without a recipe trains at what the trainer resolves an empty config to (the one default lives there).
+    const bare = defineModel({ name: 'bare', description: 'd', paper: { cite: 'none' }, inputs: { image: [48, 48, 1] as const }, numClasses: 7, defaults: {}, build: () => tf.sequential() });
+    expect(modelRecipe(bare).learningRate).toBe(resolveTrainConfig({}).optimizer.learningRate);
+    expect(modelRecipe(bare)).toEqual({ ...RECIPE_DEFAULTS, augment: [...RECIPE_DEFAULTS.augment] });
     expect(modelRecipe(paperDeep)).toEqual({ epochs: 35, batchSize: 128, optimizer: 'adam', learningRate: 1e-4, normalizer: 'mean-image', augment: ['hflip'] });
     expect(modelRecipe(paperShallow).epochs).toBe(30);
     expect(paperTrainConfig('paper-deep')).toEqual({ epochs: 35, batchSize: 128, optimizer: { name: 'adam', learningRate: 1e-4 } });
