@@ -7,7 +7,7 @@ import { join, resolve } from 'node:path';
 import { Queue, QueueEvents, type Job as BullJob } from 'bullmq';
 import type { JobOutcome, JobProgress, runJob } from '../reproduce/job.js';
 import type { Plan } from '../reproduce/plan.js';
-import { QUEUE_DEFAULTS, QUEUE_NAME, QueueError, checkRedis, createConnection, redactUrl } from './connection.js';
+import { QUEUE_DEFAULTS, QUEUE_NAME, QueueError, checkRedis, closeQueueObject, createConnection, redactUrl } from './connection.js';
 import type { QueueJobData, QueueProgress, QueueRunInfo, ReproduceJobData } from './protocol.js';
 
 export interface QueueRunnerOptions {
@@ -92,8 +92,7 @@ export async function createQueueRunner(o: QueueRunnerOptions): Promise<QueueRun
       enqueued.added.push(j.hash);
     }
   } catch (e) {
-    await queue.close().catch(() => undefined);
-    conn.disconnect();
+    await closeQueueObject(queue, conn);
     throw e instanceof QueueError ? e : new QueueError('E_QUEUE_UNREACHABLE', `enqueueing on ${url} failed: ${(e as Error).message}`, { cause: e });
   }
   o.log(`queue ${url}: ${enqueued.added.length} job(s) enqueued, ${enqueued.queued.length} already in the queue, ${enqueued.finished.length} finished before (results in ${join(o.outDir, 'jobs')})`);
@@ -211,10 +210,8 @@ export async function createQueueRunner(o: QueueRunnerOptions): Promise<QueueRun
     if (closed) return;
     closed = true;
     allDone();
-    await events.close().catch(() => undefined);
-    eventsConn.disconnect();
-    await queue.close().catch(() => undefined);
-    conn.disconnect();
+    await closeQueueObject(events, eventsConn);
+    await closeQueueObject(queue, conn);
   }
 
   const run = async (args: Parameters<typeof runJob>[0]): Promise<JobOutcome | JobProgress> => {
