@@ -141,6 +141,34 @@ describe('runSweep (injected trial runner)', () => {
     expect(lines.filter((l) => l.startsWith('[sweep] trial')).pop()).toMatch(new RegExp(`\\| ${total} epochs trained of ~\\d+ expected`));
   });
 
+  it('--from: a sweep continued elsewhere takes the recorded trials (a folder, or only its leaderboard.json) and trains none of their epochs again', async () => {
+    const axes = parseSpace(['lr=log:1e-5..1e-2']);
+    const base = { model: 'paper-shallow', trials: 9, axes, asha: { minEpochs: 1 }, maxEpochs: 9, log: quiet };
+    const whole = await runSweep({ ...base, out: join(dir, 'from-whole'), sample: randomSampler(axes, 7), runTrial: fakeRunner([], { maxEpochs: 9 }) });
+    // a first machine trains 5 epochs, then its folder is lost but for the record
+    let clock = 0;
+    const first = join(dir, 'from-first');
+    const part = await runSweep({ ...base, out: first, sample: randomSampler(axes, 7), hours: 5, clock: () => clock, runTrial: fakeRunner([], { maxEpochs: 9, stopAfter: () => { clock += 3600; return false; } }) });
+    expect(part.stopped).toBe(true);
+    const recorded = part.rows.reduce((n, r) => n + r.accuracy.length, 0);
+    expect(recorded).toBeGreaterThanOrEqual(5);
+    const strip = (rows: LeaderboardRow[]) => rows.map((r) => [r.trial, r.params.lr, r.epochs, r.status, r.accuracy]);
+    for (const from of [first, join(first, 'leaderboard.json')]) {
+      const out = join(dir, `from-${from.endsWith('.json') ? 'board' : 'folder'}`);
+      let trained = 0;
+      const lines: string[] = [];
+      const r = await runSweep({ ...base, out, sample: randomSampler(axes, 7), from, log: (l) => lines.push(l), runTrial: fakeRunner([], { maxEpochs: 9, stopAfter: () => { trained++; return false; } }) });
+      expect(lines.join('\n')).toMatch(new RegExp(`--from .*: ${part.rows.filter((row) => row.accuracy.length).length} trial\\(s\\) taken from there`));
+      expect(strip(r.rows)).toEqual(strip(whole.rows));
+      expect(trained).toBe(whole.rows.reduce((n, row) => n + row.epochs, 0) - recorded);
+    }
+    // another model's record, or none at all: a clear error before anything trains
+    await expect(runSweep({ ...base, model: 'paper-deep', out: join(dir, 'from-other'), sample: randomSampler(axes, 7), from: join(first, 'leaderboard.json'), runTrial: fakeRunner([], { maxEpochs: 9 }) }))
+      .rejects.toMatchObject({ code: 'E_BAD_OPTION', message: expect.stringMatching(/is a sweep of "paper-shallow", this one is of "paper-deep"/) });
+    await expect(runSweep({ ...base, out: join(dir, 'from-none'), sample: randomSampler(axes, 7), from: join(dir, 'no-such-sweep'), runTrial: fakeRunner([], { maxEpochs: 9 }) }))
+      .rejects.toMatchObject({ code: 'E_BAD_OPTION', message: expect.stringMatching(/no such file or folder/) });
+  });
+
   it('checks the overrides and the budget before anything trains', async () => {
     const o = { model: 'paper-shallow', out: join(dir, 'bad'), log: quiet, runTrial: fakeRunner([], { maxEpochs: 1 }) };
     await expect(runSweep({ ...o, trials: 2, sample: () => ['lrr=1e-3'] })).rejects.toMatchObject({ code: 'E_BAD_OPTION', message: expect.stringMatching(/--set lrr: unknown key/) });

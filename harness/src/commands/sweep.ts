@@ -19,6 +19,7 @@ import { createStopControl, type StopControl } from '../job/stop.js';
 import { hashConfig } from '../job/hash.js';
 import { parseOverrides } from '../job/overrides.js';
 import { DEFAULTS, SpecError } from '../job/spec.js';
+import { importTrials } from '../sweep/import.js';
 import { ASHA_ETA, ashaLevels, expectedEpochsPerTrial, runAsha, scoreAt, type AshaEvent, type TrialOutcome } from '../sweep/asha.js';
 import { accuracyVsParamSpec, figureName, sweepCurvesSpec } from '../sweep/figures.js';
 import { distinctSampler, gridSets, parseSpace, randomSampler, spaceSize, type SpaceAxis, type TrialSets } from '../sweep/space.js';
@@ -122,6 +123,8 @@ export interface RunSweepOptions {
   runTrial?: TrialRunner;
   /** The command that continues this sweep (printed when it stops early). */
   continueWith?: string;
+  /** A record of this sweep from elsewhere (a sweep folder or its leaderboard.json): trials missing in `out` take their epochs from it. */
+  from?: string;
   log?: (line: string) => void;
 }
 
@@ -157,6 +160,10 @@ export async function runSweep(o: RunSweepOptions): Promise<SweepResult> {
   const levels = o.asha ? ashaLevels({ minEpochs: o.asha.minEpochs, maxEpochs, eta }) : [maxEpochs];
   const out = o.out;
   await mkdir(join(out, 'trials'), { recursive: true });
+  if (o.from) {
+    const r = await importTrials(o.from, out, { model: o.model });
+    log(`[sweep] --from ${r.source}: ${r.imported.length} trial(s) taken from there${r.present.length ? `, ${r.present.length} already in ${out} (kept)` : ''}; their recorded epochs are not trained again (a trial promoted later retrains from epoch 1: the record has no checkpoints)`);
+  }
   const data = dataPath(o.data) ?? 'synthetic';
   const keyOf = (sets: string[]) => hashConfig({ model: o.model, preset, data, config: o.config ? userPath(o.config) : null, sets: parseOverrides([...baseSets, ...sets], DEFAULTS) });
   await writeFile(join(out, 'sweep.json'), `${JSON.stringify({
@@ -444,6 +451,7 @@ export default defineCommand({
     backend: { type: 'string', description: 'backend of each trial', default: 'auto' },
     queue: { type: 'string', description: 'redis://HOST:PORT: run the trials on `fer worker`s through this Redis queue (BullMQ); --out must be the folder the workers share (docs/distributed.md)' },
     attempts: { type: 'string', description: 'with --queue: attempts of a failing trial before it ends as failed (default 3)' },
+    from: { type: 'string', description: 'continue from a record of this sweep made elsewhere: its folder (only trials/*/{trial,history,config,metrics}.json are read, e.g. docs/results/sweep-shallow) or its leaderboard.json; recorded epochs are not trained again' },
   },
   async run({ args, rawArgs }) {
     const num = (flag: string, v: string | undefined, int = true): number | undefined => {
@@ -490,6 +498,7 @@ export default defineCommand({
         parallel: queued ? Math.max(parallel, trials) : parallel,
         handleSignals: true,
         continueWith: `pnpm fer sweep ${rawArgs.map(quote).join(' ')}`,
+        ...(args.from ? { from: userPath(args.from) } : {}),
         ...(queued ? { runTrial: queued.runTrial } : {}),
       });
       process.stdout.write(`${await readFile(join(out, 'leaderboard.md'), 'utf8')}`);

@@ -2,7 +2,8 @@ import { spawn, spawnSync } from 'node:child_process';
 import { createServer } from 'node:net';
 import { describe, expect, it } from 'vitest';
 import { continueCommand } from '../job/stop.js';
-import { checkRedis, parseQueueUrl, redactUrl } from './connection.js';
+import { Queue } from 'bullmq';
+import { QUEUE_NAME, checkRedis, closeQueueObject, createConnection, parseQueueUrl, redactUrl } from './connection.js';
 
 describe('queue URLs', () => {
   it('parses redis:// and rediss:// URLs into ioredis options', () => {
@@ -75,4 +76,33 @@ describe('queue URLs', () => {
       redis.kill();
     }
   }, 30_000);
+
+  it('a queue closed while BullMQ still checks the server version (a command with nothing left to do) ends quietly: no unhandled "Connection is closed"', async () => {
+    // A fake server: answers ioredis' ready check (CLIENT SETINFO, the first INFO) and never BullMQ's own INFO, so the
+    // queue's start-up is in flight when it is closed (what ended a `pnpm reproduce` whose results were all on disk).
+    const server = createServer((s) => {
+      let infos = 0;
+      s.on('data', (b) => {
+        const t = b.toString();
+        for (const _m of t.matchAll(/SETINFO/gi)) s.write('+OK\r\n');
+        if (/\binfo\b/i.test(t) && infos++ === 0) { const body = '# Server\r\nredis_version:7.0.15\r\nloading:0\r\n'; s.write(`$${body.length}\r\n${body}\r\n`); }
+      });
+    });
+    const port = await new Promise<number>((res) => server.listen(0, '127.0.0.1', () => res((server.address() as { port: number }).port)));
+    const unhandled: unknown[] = [];
+    const onRejection = (e: unknown) => { unhandled.push(e); };
+    process.on('unhandledRejection', onRejection);
+    try {
+      const conn = createConnection(`redis://127.0.0.1:${port}`, { blocking: false });
+      const queue = new Queue(QUEUE_NAME, { connection: conn });
+      for (let k = 0; k < 50 && conn.status !== 'ready'; k++) await new Promise((res) => setTimeout(res, 20));
+      expect(conn.status).toBe('ready');
+      await closeQueueObject(queue, conn, 100);
+      await new Promise((res) => setTimeout(res, 200));
+      expect(unhandled).toEqual([]);
+    } finally {
+      process.off('unhandledRejection', onRejection);
+      server.close();
+    }
+  });
 });

@@ -123,3 +123,24 @@ export function createConnection(url: string, opts: { blocking: boolean; onEnd?:
   if (opts.onEnd) conn.on('end', opts.onEnd);
   return conn;
 }
+
+/**
+ * Closes a BullMQ object (Queue, QueueEvents) and then the connection it shares. BullMQ's connection wrapper drops
+ * all its listeners on close; if its start-up (ready wait, then an INFO version check) is still in flight, our
+ * disconnect fails that start-up with "Connection is closed", which the wrapper re-emits as an 'error' event with
+ * no listener left: an unhandled error that ended `pnpm reproduce` when it had nothing left to do (every result
+ * on disk). So wait (bounded) for the start-up to settle, close, and keep a listener on the wrapper afterwards.
+ */
+export async function closeQueueObject(q: { waitUntilReady(): Promise<unknown>; close(): Promise<void> }, conn: { disconnect(): void } | undefined, waitMs = 5000): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([
+    q.waitUntilReady().catch(() => undefined),
+    new Promise<void>((res) => { timer = setTimeout(res, waitMs); timer.unref(); }),
+  ]);
+  clearTimeout(timer);
+  await q.close().catch(() => undefined);
+  // `connection` is BullMQ's (protected) wrapper; after close it has no listeners, so a late start-up failure would
+  // be thrown as an unhandled 'error'. A listener that ignores it is right here: the object is closed on purpose.
+  (q as unknown as { connection?: { on?(ev: 'error', f: () => void): unknown } }).connection?.on?.('error', () => undefined);
+  conn?.disconnect();
+}

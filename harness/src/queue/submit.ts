@@ -8,7 +8,7 @@ import { Queue, QueueEvents, type Job as BullJob } from 'bullmq';
 import type { executeJob, JobOutcome, JobProgress } from '../job/execute.js';
 import type { Job, Plan } from '../reproduce/plan.js';
 import type { RunSettings } from '../job/spec.js';
-import { QUEUE_DEFAULTS, QUEUE_NAME, QueueError, checkRedis, createConnection, redactUrl } from './connection.js';
+import { QUEUE_DEFAULTS, QUEUE_NAME, QueueError, checkRedis, closeQueueObject, createConnection, redactUrl } from './connection.js';
 import type { QueueJobData, QueueProgress, QueueRunInfo, ReproduceJobData } from './protocol.js';
 
 export interface QueueRunnerOptions {
@@ -95,8 +95,7 @@ export async function createQueueRunner(o: QueueRunnerOptions): Promise<QueueRun
       enqueued.added.push(j.hash);
     }
   } catch (e) {
-    await queue.close().catch(() => undefined);
-    conn.disconnect();
+    await closeQueueObject(queue, conn);
     throw e instanceof QueueError ? e : new QueueError('E_QUEUE_UNREACHABLE', `enqueueing on ${url} failed: ${(e as Error).message}`, { cause: e });
   }
   o.log(`queue ${url}: ${enqueued.added.length} job(s) enqueued, ${enqueued.queued.length} already in the queue, ${enqueued.finished.length} finished before (results in ${join(o.outDir, 'jobs')})`);
@@ -214,10 +213,8 @@ export async function createQueueRunner(o: QueueRunnerOptions): Promise<QueueRun
     if (closed) return;
     closed = true;
     allDone();
-    await events.close().catch(() => undefined);
-    eventsConn.disconnect();
-    await queue.close().catch(() => undefined);
-    conn.disconnect();
+    await closeQueueObject(events, eventsConn);
+    await closeQueueObject(queue, conn);
   }
 
   const run = async (args: Parameters<typeof executeJob>[0]): Promise<JobOutcome | JobProgress> => {

@@ -9,7 +9,7 @@ import { Queue } from 'bullmq';
 import type { TrialRunner } from '../commands/sweep.js';
 import { hashConfig } from '../job/hash.js';
 import { jobFinished } from '../job/execute.js';
-import { QUEUE_DEFAULTS, QUEUE_NAME, QueueError, checkRedis, createConnection, redactUrl } from './connection.js';
+import { QUEUE_DEFAULTS, QUEUE_NAME, QueueError, checkRedis, closeQueueObject, createConnection, redactUrl } from './connection.js';
 import type { QueueJobData, QueueProgress, QueueRunInfo, SweepJobData } from './protocol.js';
 
 export interface SweepQueueOptions {
@@ -74,7 +74,7 @@ export async function createSweepQueue(o: SweepQueueOptions): Promise<{ runTrial
       if (line !== seen) { seen = line; o.log(`[queue] ${label}: ${line}`); }
     }
   };
-  return { runTrial, close: async () => { await queue.close().catch(() => undefined); conn.disconnect(); } };
+  return { runTrial, close: () => closeQueueObject(queue, conn) };
 }
 
 /** Epochs in a run folder's history.json (0 when there is none). */

@@ -8,7 +8,7 @@ import { hostname } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Queue, UnrecoverableError, WaitingError, Worker, type Job as BullJob } from 'bullmq';
-import { QUEUE_DEFAULTS, QUEUE_NAME, QueueError, checkRedis, createConnection, redactUrl } from './connection.js';
+import { QUEUE_DEFAULTS, QUEUE_NAME, QueueError, checkRedis, closeQueueObject, createConnection, redactUrl } from './connection.js';
 import { checkFence, claimJobFolder, writeFileAtomicSync } from './fence.js';
 import { jobFinished } from '../job/execute.js';
 import { epochsIn } from './sweep.js';
@@ -187,8 +187,7 @@ export async function startQueueWorker(o: QueueWorkerOptions): Promise<QueueWork
     clearTimeout(idleTimer);
     for (const c of children) c.kill('SIGTERM');
     await worker.close();
-    await idleQueue?.close().catch(() => undefined);
-    idleConn?.disconnect();
+    if (idleQueue) await closeQueueObject(idleQueue, idleConn);
     conn.disconnect();
     if (failure) {
       settle.rej(failure);

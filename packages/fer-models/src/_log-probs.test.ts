@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { expectNoLeak } from '@fer/testing';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { localStepper, trainingLogProbs } from './index.js';
+import { evaluateArrays, localStepper, trainingLogProbs } from './index.js';
 
 beforeAll(async () => {
   await tf.setBackend('cpu');
@@ -69,5 +69,25 @@ describe('trainingLogProbs', () => {
     expect(bias[2]).toBeCloseTo(40 - 0.5, 4);
     await stepper.dispose();
     model.dispose();
+  });
+});
+
+describe('evaluateArrays (the validation loss)', () => {
+  it('is the cross-entropy of the logits: a sample far under 1e-7 counts its full loss (about 40 here), not the clip (16.1)', async () => {
+    const model = tinyModel('dense', 40);
+    const set = { x: new Float32Array(2 * 4), y: Uint8Array.from([0, 2]), count: 2 };
+    await expectNoLeak(tf, async () => {
+      const r = await evaluateArrays(model, set);
+      // sample 0: -log p0 = logsumexp(0, 0, 40) - 0 ~ 40; sample 1: ~ 2 * exp(-40) ~ 0
+      expect(r.loss).toBeCloseTo(40 / 2, 3);
+      expect(r.accuracy).toBe(0.5);
+    });
+    // a head without a softmax keeps the clipped formula
+    const plain = tinyModel('none', 0);
+    const r = await evaluateArrays(plain, set);
+    const p = tf.tidy(() => (plain.predict(tf.zeros([1, 2, 2, 1])) as tf.Tensor).dataSync());
+    expect(r.loss).toBeCloseTo((-Math.log(p[0]) - Math.log(p[2])) / 2, 4);
+    model.dispose();
+    plain.dispose();
   });
 });

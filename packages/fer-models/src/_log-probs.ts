@@ -23,14 +23,26 @@ export type LogProbsSource = 'logits' | 'clipped-probabilities';
  * normal range; different only where the clipped version had lost the gradient.
  */
 export function trainingLogProbs(model: tf.LayersModel, inputs: tf.Tensor | tf.Tensor[]): { logProbs: tf.Tensor; source: LogProbsSource } {
+  return logProbsOf(model, inputs, true);
+}
+
+/**
+ * As {@link trainingLogProbs}, in inference mode (dropout off, batch norm on its moving statistics): the
+ * validation loss is then the same cross-entropy as the training loss, not one of clipped probabilities.
+ */
+export function evaluationLogProbs(model: tf.LayersModel, inputs: tf.Tensor | tf.Tensor[]): { logProbs: tf.Tensor; source: LogProbsSource } {
+  return logProbsOf(model, inputs, false);
+}
+
+function logProbsOf(model: tf.LayersModel, inputs: tf.Tensor | tf.Tensor[], training: boolean): { logProbs: tf.Tensor; source: LogProbsSource } {
   const head = model.layers[model.layers.length - 1] as unknown as HeadLayer;
   const restore = skipSoftmax(head);
   if (!restore) {
-    const logProbs = tf.tidy(() => tf.log(tf.clipByValue(model.apply(inputs, { training: true }) as tf.Tensor, 1e-7, 1)));
+    const logProbs = tf.tidy(() => tf.log(tf.clipByValue(model.apply(inputs, { training }) as tf.Tensor, 1e-7, 1)));
     return { logProbs, source: 'clipped-probabilities' };
   }
   try {
-    return { logProbs: tf.tidy(() => tf.logSoftmax(model.apply(inputs, { training: true }) as tf.Tensor, -1)), source: 'logits' };
+    return { logProbs: tf.tidy(() => tf.logSoftmax(model.apply(inputs, { training }) as tf.Tensor, -1)), source: 'logits' };
   } finally {
     restore();
   }

@@ -6,6 +6,7 @@ import { fsError, fsOps, removeStaleTempFiles } from './_fs.js';
 import { SeededRandom } from './_random.js';
 import { TRAIN_DEFAULTS } from './_train-defaults.js';
 import { FerModelsError } from './errors.js';
+import { evaluationLogProbs } from './_log-probs.js';
 import { localStepper, type OptimizerSpec, type StepperFactory, type TrainStepBatch } from './stepper.js';
 
 /** Training config. Plain data; unknown keys throw. The defaults are the `paper` preset (a model's own recipe: `paperTrainConfig` of ./builtins). */
@@ -450,10 +451,11 @@ export async function evaluateArrays(model: tf.LayersModel, set: ValidationSet, 
     const [lt, kt] = tf.tidy(() => {
       const xs = tf.tensor4d(set.x.subarray(s * size, (s + n) * size), [n, h, w, c]);
       const input = hybrid ? [xs, tf.tensor2d(set.hog!.subarray(s * hogLen, (s + n) * hogLen), [n, hogLen])] : xs;
-      const p = model.predict(input) as tf.Tensor2D;
+      // The same cross-entropy as training's (log-softmax of the logits when the model ends in a softmax).
+      const { logProbs } = evaluationLogProbs(model, input);
       const labels = tf.tensor1d(Int32Array.from(set.y.subarray(s, s + n)), 'int32');
-      const ce = tf.neg(tf.sum(tf.mul(tf.oneHot(labels, p.shape[1]), tf.log(tf.clipByValue(p, 1e-7, 1)))));
-      const ok = tf.sum(tf.cast(tf.equal(tf.argMax(p, 1), labels), 'float32'));
+      const ce = tf.neg(tf.sum(tf.mul(tf.oneHot(labels, logProbs.shape[1]!), logProbs)));
+      const ok = tf.sum(tf.cast(tf.equal(tf.argMax(logProbs, 1), labels), 'float32'));
       return [ce, ok];
     });
     // NOTE: async reads: WebGPU in Node has no synchronous GPU read-back.
