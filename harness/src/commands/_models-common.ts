@@ -2,8 +2,10 @@
 import { SPLITS, type SplitName } from '@fer/data';
 import { fsError, removeStaleTempFiles as removeStaleTemp, type ProgressEvent } from '@fer/models';
 import { join } from 'node:path';
+import { formatSeconds } from '../format.js';
 
 export { FerCliError } from '../errors.js';
+export { formatSeconds } from '../format.js';
 export { fsError };
 
 /** Removes leftover `*.tmp-<pid>-<time>` files (of a killed run) in `dirs`; returns their paths. */
@@ -40,13 +42,6 @@ export function createProgressRenderer(stream: NodeJS.WriteStream = process.stde
   };
 }
 
-/** 3725 -> "1h02m05s". */
-export function formatSeconds(s: number): string {
-  if (!Number.isFinite(s)) return '?';
-  const t = Math.round(s);
-  const h = Math.floor(t / 3600), m = Math.floor((t % 3600) / 60), sec = t % 60;
-  return h ? `${h}h${String(m).padStart(2, '0')}m${String(sec).padStart(2, '0')}s` : m ? `${m}m${String(sec).padStart(2, '0')}s` : `${sec}s`;
-}
 
 export function isSplit(s: string): s is SplitName {
   return (SPLITS as readonly string[]).includes(s);

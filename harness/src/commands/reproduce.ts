@@ -4,6 +4,7 @@ import { reproduce } from '../reproduce/run.js';
 import type { BudgetName } from '../job/spec.js';
 import { DATA_FLAG_ARGS, dataFlags } from '../data.js';
 import { testHoldAfterSteps } from '../job/stop.js';
+import { inProcessRunner } from './sweep.js';
 
 // --set values may hold commas (train.augment=hflip,shift): only --only is split on commas.
 const many = (v: unknown): string[] => (Array.isArray(v) ? v.map(String) : v === undefined ? [] : [String(v)]);
@@ -44,7 +45,7 @@ export default defineCommand({
       only: list(args.only), out: args.out, set: many(args.set), dryRun: Boolean(args['dry-run']),
       hours, keepCheckpoints: Boolean(args['keep-checkpoints']), handleSignals: true,
       queue: args.queue, queueAttempts: intFlag(args.attempts, '--attempts', { min: 1 }),
-      dataFlags: dataFlags(args), verbose: Boolean(args.verbose), holdAfterSteps: testHoldAfterSteps(),
+      dataFlags: dataFlags(args), verbose: Boolean(args.verbose), holdAfterSteps: testHoldAfterSteps(), sweepTrialRunner: (o) => inProcessRunner(o, o.preset ?? 'paper'),
     });
   },
 });

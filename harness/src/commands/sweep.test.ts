@@ -26,7 +26,7 @@ afterAll(async () => {
 const objective = (lr: number, e: number) => 0.6 - 0.1 * Math.abs(Math.log10(lr / 3e-4)) - 0.2 * Math.exp(-e / 2);
 
 /**
- * A runner that writes what `fer train` writes (history.json per epoch, metrics.json at the end) from the
+ * A runner that writes what `fer train` writes (history.json per epoch, result.json at the end) from the
  * objective, pausing at `stopAfterEpoch` and honouring the stop signal between epochs. `lr=99` throws
  * E_DIVERGED, `lr=98` a non-config error.
  */
@@ -49,7 +49,7 @@ function fakeRunner(calls: { key: string; until: number | undefined }[], o: { ma
       t.onStep();
       if (o.stopAfter?.()) return;
     }
-    if (history.length >= o.maxEpochs) await writeFile(join(t.dir, 'metrics.json'), '{}');
+    if (history.length >= o.maxEpochs) await writeFile(join(t.dir, 'result.json'), '{}');
   };
 }
 

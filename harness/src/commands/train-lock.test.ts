@@ -47,7 +47,7 @@ describe('fer train --out: one writer per folder', () => {
     writeFileSync(stale, 'half');
     await runTrain({ model: 'paper-shallow', data: 'synthetic', out, backend: 'cpu', log: quiet, onProgress: quiet, sets: tiny });
     expect(existsSync(stale)).toBe(false);
-    expect(existsSync(join(out, 'metrics.json'))).toBe(true);
+    expect(existsSync(join(out, 'result.json'))).toBe(true);
   }, 120_000);
 });
 

@@ -6,7 +6,7 @@
 import { readFileSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
 import { Queue } from 'bullmq';
-import type { TrialRunner } from '../commands/sweep.js';
+import type { TrialRunner } from '../sweep/run.js';
 import { hashConfig } from '../job/hash.js';
 import { jobFinished } from '../job/execute.js';
 import { QUEUE_DEFAULTS, QUEUE_NAME, QueueError, checkRedis, closeQueueObject, createConnection, redactUrl } from './connection.js';

@@ -19,6 +19,7 @@ import { deepDream } from '../figures/pictures.js';
 import { encodePng, grayTile, grid, markSyntheticPng, textRaster } from '../figures/png.js';
 import { buildSection, type Figure, type Section } from '../report/sections.js';
 import { readSpecSweeps, runSpecSweeps, sweepSection, type SpecSweepResult } from '../sweep/reproduce.js';
+import type { TrialRunnerFactory } from '../sweep/run.js';
 import { renderHtml, renderMarkdown, type JobRow } from '../report/render.js';
 import { estimatePlan, formatBytes, machineKey, modelKey, SpeedStore, type PlanEstimate } from './_eta.js';
 import { continueCommand, createStopControl, holdAfterSteps, type StopControl } from '../job/stop.js';
@@ -69,6 +70,8 @@ export interface ReproduceOptions {
   dataFlags?: DataFlags;
   /** The backend's details in the log, not just its one line. */
   verbose?: boolean;
+  /** How the trials of a `sweep` experiment are trained (commands/reproduce.ts: in this process, as `fer train`); default a `fer train` child process each. */
+  sweepTrialRunner?: TrialRunnerFactory;
   /** Tests: hold the run after this many training steps until a stop arrives (so a test can stop it mid-epoch). */
   holdAfterSteps?: number;
 }
@@ -209,7 +212,7 @@ async function reproduceOn(opts: ReproduceOptions, stop: StopControl, held: { lo
   const sweepResults = new Map<string, SpecSweepResult[]>();
   for (const exp of exps.filter((e) => e.produce === 'sweep')) {
     if (stop.reason) break;
-    sweepResults.set(exp.id, await runSpecSweeps({ exp, budget, outDir, data: opts.data, config: opts.config, backend: opts.backend ?? 'auto', set: opts.set ?? [], seed: plan.settings.seed, stop, log }));
+    sweepResults.set(exp.id, await runSpecSweeps({ exp, budget, outDir, data: opts.data, config: opts.config, backend: opts.backend ?? 'auto', set: opts.set ?? [], seed: plan.settings.seed, stop, log, ...(opts.sweepTrialRunner ? { trialRunner: opts.sweepTrialRunner } : {}) }));
   }
 
   // Train. --hours, Ctrl-C and SIGTERM stop at the next step boundary with a checkpoint (./_stop.ts).

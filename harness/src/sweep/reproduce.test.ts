@@ -5,6 +5,8 @@ import { describe, expect, it } from 'vitest';
 import { experiments } from '../../experiments/index.js';
 import { reproduce, selectExperiments } from '../reproduce/run.js';
 import { defineExperiment } from '../job/spec.js';
+import { inProcessRunner } from '../commands/sweep.js';
+import type { TrialRunnerFactory } from './run.js';
 
 describe('the sweep experiment of pnpm reproduce', () => {
   it('runs only when named by --only', () => {
@@ -19,7 +21,9 @@ describe('the sweep experiment of pnpm reproduce', () => {
     });
     const out = mkdtempSync(join(tmpdir(), 'fer-reproduce-sweep-'));
     const lines: string[] = [];
-    const base = { experiments: [exp], only: ['sweep'], budget: 'smoke' as const, data: 'synthetic', backend: 'cpu', noWarmup: true, out, set: ['limit=48', 'train.evalLimit=32', 'report.bootstrap=10'], log: (l: string) => lines.push(l), cacheDir: mkdtempSync(join(tmpdir(), 'fer-speeds-')) };
+    // The trials in this process, as pnpm reproduce trains them (commands/reproduce.ts).
+    const sweepTrialRunner: TrialRunnerFactory = (o) => inProcessRunner(o, o.preset ?? 'paper');
+    const base = { sweepTrialRunner, experiments: [exp], only: ['sweep'], budget: 'smoke' as const, data: 'synthetic', backend: 'cpu', noWarmup: true, out, set: ['limit=48', 'train.evalLimit=32', 'report.bootstrap=10'], log: (l: string) => lines.push(l), cacheDir: mkdtempSync(join(tmpdir(), 'fer-speeds-')) };
     // a step clock: --hours 0.001 (3.6 s) of 1 s steps stops after a few steps
     let steps = 0;
     const first = await reproduce({ ...base, hours: 0.001, clock: () => steps++ });

@@ -4,7 +4,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { markdownTable } from '@fer/metrics';
-import { runSweep, type LeaderboardRow } from '../commands/sweep.js';
+import { runSweep, type LeaderboardRow, type TrialRunnerFactory } from './run.js';
 import type { StopControl } from '../job/stop.js';
 import type { Figure, Section } from '../report/sections.js';
 import type { BudgetName, ExperimentSpec, SweepSpec } from '../job/spec.js';
@@ -43,6 +43,8 @@ export async function runSpecSweeps(o: {
   seed: number;
   stop: StopControl;
   log: (line: string) => void;
+  /** How a sweep's trials are trained (`pnpm reproduce`: in this process, as `fer train`); default a `fer train` child process each. */
+  trialRunner?: TrialRunnerFactory;
 }): Promise<SpecSweepResult[]> {
   const out: SpecSweepResult[] = [];
   for (const spec of o.exp.sweeps ?? []) {
@@ -51,14 +53,15 @@ export async function runSpecSweeps(o: {
     const dir = `sweeps/${spec.id}`;
     const trials = spec.trials[o.budget];
     o.log(`sweep ${spec.id}: ${spec.label}, ${trials} trials over ${axes.map((a) => a.key).join(', ')} (budget ${o.budget}), into ${dir}`);
-    const r = await runSweep({
+    const opts = {
       model: spec.model, data: o.data, preset: o.budget, config: o.config, backend: o.backend, out: `${o.outDir}/${dir}`,
       baseSets: [...(spec.sets ?? []), ...o.set.filter((s) => !REPORT_ONLY.test(s))],
       sample: distinctSampler(randomSampler(axes, o.seed), spaceSize(axes)), trials, axes,
       asha: { minEpochs: spec.asha.minEpochs, eta: spec.asha.eta },
       signal: o.stop.signal, check: () => o.stop.check(), continueWith: 'the same pnpm reproduce command (printed below)',
-      log: (l) => o.log(`  ${spec.id} ${l}`),
-    });
+      log: (l: string) => o.log(`  ${spec.id} ${l}`),
+    };
+    const r = await runSweep({ ...opts, ...(o.trialRunner ? { runTrial: o.trialRunner(opts) } : {}) });
     out.push({ spec, dir, rows: r.rows, levels: r.levels, stopped: r.stopped, trials });
     if (r.stopped) break;
   }
