@@ -1,14 +1,6 @@
-/** Mulberry32: small seeded PRNG returning floats in [0, 1). */
-export function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+// The harness's seeded randomness: @fer/data's Mulberry32 (the one the batches and augmentations draw from), and a
+// normal draw on top of it.
+export { mulberry32 } from '@fer/data';
 
 /** Standard normal draw (Box-Muller). */
 export function gaussian(rand: () => number): number {

@@ -1,19 +1,10 @@
 // Shared helpers of `fer train`, `fer sweep`, `fer evaluate` and `fer predict` (the @fer/models commands).
 import { SPLITS, type SplitName } from '@fer/data';
-import { fsError, removeStaleTempFiles as removeStaleTemp, type ProgressEvent } from '@fer/models';
-import { join } from 'node:path';
+import type { ProgressEvent } from '@fer/models';
 import { formatSeconds } from '../format.js';
 
 export { FerCliError } from '../errors.js';
 export { formatSeconds } from '../format.js';
-export { fsError };
-
-/** Removes leftover `*.tmp-<pid>-<time>` files (of a killed run) in `dirs`; returns their paths. */
-export async function removeStaleTempFiles(dirs: string[]): Promise<string[]> {
-  const removed: string[] = [];
-  for (const dir of dirs) removed.push(...(await removeStaleTemp(dir)).map((n) => join(dir, n)));
-  return removed;
-}
 
 /** Draws progress: a redrawn bar on a TTY, plain lines (every ~10% of an epoch) otherwise. */
 export function createProgressRenderer(stream: NodeJS.WriteStream = process.stderr): { update(p: ProgressEvent): void; done(): void } {

@@ -15,7 +15,7 @@ export default defineCommand({
   args: {
     data: { type: 'string', description: 'FER2013 csv(.gz); default $FER2013_PATH, else the embedded synthetic set (`synthetic` forces it)' },
     config: { type: 'string', description: 'fer.config file registering user models and experiments (default: fer.config.ts/.mjs/.js in the current folder); its models join the zoo experiment' },
-    budget: { type: 'string', description: 'smoke | quick | paper (default: smoke without data; with data, paper on a GPU backend, quick otherwise)' },
+    preset: { type: 'string', alias: ['budget'], description: 'smoke | quick | paper, as fer train --preset (default: smoke without data; with data, paper on a GPU backend, quick otherwise); --budget is another name for it' },
     seeds: { type: 'string', description: 'seeds per job (default 1)', default: '1' },
     backend: { type: 'string', description: 'auto | wasm | webgpu | tensorflow | cpu', default: 'auto' },
     workers: { type: 'string', description: 'data-parallel worker threads (default 1)', default: '1' },
@@ -41,7 +41,7 @@ export default defineCommand({
     // --queue: a missing Redis is an error in seconds, before the data is loaded and the plan is made.
     if (args.queue && !args['dry-run']) await (await import('../queue/connection.js')).checkRedis(args.queue);
     await reproduce({
-      data: args.data, config: args.config, budget: args.budget as BudgetName | undefined, seeds, backend: args.backend, workers,
+      data: args.data, config: args.config, budget: args.preset as BudgetName | undefined, seeds, backend: args.backend, workers,
       only: list(args.only), out: args.out, set: many(args.set), dryRun: Boolean(args['dry-run']),
       hours, keepCheckpoints: Boolean(args['keep-checkpoints']), handleSignals: true,
       queue: args.queue, queueAttempts: intFlag(args.attempts, '--attempts', { min: 1 }),

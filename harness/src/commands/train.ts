@@ -16,7 +16,8 @@ import { resolveTrainJob, scaledConfig, TRAIN_SETTINGS } from '../job/resolve.js
 import { stepperFor } from '../job/stepper.js';
 import { createStopControl, holdAfterSteps, testHoldAfterSteps, trainContinueCommand } from '../job/stop.js';
 import { loadProject, requireModel } from '../project.js';
-import { createProgressRenderer, FerCliError, formatSeconds, fsError, removeStaleTempFiles } from './_models-common.js';
+import { fileError, removeStaleTempFiles } from '../job/files.js';
+import { createProgressRenderer, FerCliError, formatSeconds } from './_models-common.js';
 
 /** Options of {@link runTrain} (what `fer train` parses). */
 export interface RunTrainOptions {
@@ -240,7 +241,7 @@ async function prepareRunFolder(out: string, o: { resume: boolean; overwrite: bo
   try {
     await mkdir(out, { recursive: true });
   } catch (e) {
-    throw fsError(e, 'creating the run folder', out);
+    throw fileError(e, 'creating the run folder', out);
   }
   const lock = lockFolder(out, 'fer train');
   try {
@@ -253,7 +254,7 @@ async function prepareRunFolder(out: string, o: { resume: boolean; overwrite: bo
 }
 
 async function checkRunFolder(out: string, o: { resume: boolean; overwrite: boolean }): Promise<void> {
-  await removeStaleTempFiles([out, join(out, 'model'), join(out, 'checkpoints'), join(out, 'checkpoint')]);
+  removeStaleTempFiles([out, join(out, 'model'), join(out, 'checkpoints'), join(out, 'checkpoint')]);
   if (o.resume) return;
   const ckptDir = join(out, legacyLayout(out) === 'reproduce-1' ? 'checkpoint' : 'checkpoints');
   const ckpts = existsSync(ckptDir) ? (await readdir(ckptDir)).filter((n) => n.endsWith('.ferckpt')) : [];
@@ -270,7 +271,7 @@ async function checkRunFolder(out: string, o: { resume: boolean; overwrite: bool
     try {
       await rm(join(out, f), { recursive: true, force: true });
     } catch (e) {
-      throw fsError(e, 'removing the old run\'s files (--overwrite)', join(out, f));
+      throw fileError(e, 'removing the old run\'s files (--overwrite)', join(out, f));
     }
   }
 }

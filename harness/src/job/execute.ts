@@ -14,13 +14,13 @@ import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import type { FerDataset } from '@fer/data';
 import {
-  fsError, predict, resolveTrainConfig, saveModel, train,
+  predict, resolveTrainConfig, saveModel, train,
   type EpochRecord, type ModelRegistry, type ProgressEvent, type StepperFactory, type TrainWarning,
 } from '@fer/models';
 import { activationTiles, filterTiles } from '../figures/pictures.js';
 import { FerCliError } from '../errors.js';
 import { encodePng } from '../figures/png.js';
-import { writeFileAtomicSync } from './files.js';
+import { fileError, writeFileAtomicSync } from './files.js';
 import { augmentSpecs, prepareData, rowSets, trainSource, type PreparedData, type PreparedSplit } from './prepare.js';
 import { scaledConfig, trainConfig, type ResolvedJob } from './resolve.js';
 import type { RunSettings } from './spec.js';
@@ -178,7 +178,7 @@ export async function executeJob(args: ExecuteJobArgs): Promise<JobOutcome | Job
     try {
       writeFileAtomicSync(join(dir, name), text);
     } catch (e) {
-      throw fsError(e, `writing ${what}`, join(dir, name));
+      throw fileError(e, `writing ${what}`, join(dir, name));
     }
   };
   fence();

@@ -107,13 +107,13 @@ const quote = (s: string) => (/^[\w@%+=:,./-]+$/.test(s) ? s : `'${s.replace(/'/
  * The one command that continues (or repeats) a run: same data, budget, seeds, experiments and output folder.
  * @example
  * continueCommand({ budget: 'paper', seeds: 1, backend: 'auto', workers: 1, out: '/runs/p', data: 'fer2013.csv', hours: 2 })
- * // "pnpm reproduce --data fer2013.csv --budget paper --out /runs/p --hours 2"
+ * // "pnpm reproduce --data fer2013.csv --preset paper --out /runs/p --hours 2"
  */
 export function continueCommand(a: RunArgs): string {
   const parts = ['pnpm reproduce'];
   if (a.data) parts.push('--data', quote(a.data));
   parts.push(...(a.dataArgs ?? []).map(quote));
-  parts.push('--budget', a.budget);
+  parts.push('--preset', a.budget);
   if (a.seeds !== 1) parts.push('--seeds', String(a.seeds));
   if (a.backend !== 'auto') parts.push('--backend', a.backend);
   if (a.workers !== 1) parts.push('--workers', String(a.workers));

@@ -59,13 +59,14 @@ async function run(req: ChildRequest): Promise<ChildMessage> {
     const config = req.config ?? d.config;
     const registry = config ? (await loadProject({ config })).registry : createRegistry(builtinModels);
     const job = d.job;
-    const base = stepperFor(d.threads, backend);
+    const workers = d.workers ?? d.threads ?? 1;
+    const base = stepperFor(workers, backend);
     const hold = Number(process.env.FER_QUEUE_TEST_HOLD_AFTER_EPOCH ?? 0);
     let heldAfter = 0;
     let started = false;
     let lastProgress = 0;
     const outcome = await executeJob({
-      job, dir: req.dir, registry, dataset: ds, pictures: d.pictures === undefined ? d.settings.snapshots : d.pictures ?? undefined, stop: stop.signal, runtime: { backend, workers: d.threads },
+      job, dir: req.dir, registry, dataset: ds, pictures: d.pictures === undefined ? d.settings.snapshots : d.pictures ?? undefined, stop: stop.signal, runtime: { backend, workers },
       ...(req.fence ? { fence: () => checkFence(req.dir, req.fence!) } : {}),
       stepper: hold > 0 ? holdingStepper(base ?? localStepper, () => heldAfter) : base,
       onProgress: (p) => {

@@ -24,7 +24,7 @@ describe('queue URLs', () => {
     expect(redactUrl('redis://u:secret@h:1/0')).toBe('redis://u:***@h:1/0');
     expect(redactUrl('redis://h:1')).toBe('redis://h:1');
     const run = { budget: 'smoke', seeds: 1, backend: 'auto', workers: 1, out: '/r' };
-    expect(continueCommand({ ...run, queue: 'redis://h:6379/2' })).toBe('pnpm reproduce --budget smoke --out /r --queue redis://h:6379/2');
+    expect(continueCommand({ ...run, queue: 'redis://h:6379/2' })).toBe('pnpm reproduce --preset smoke --out /r --queue redis://h:6379/2');
     expect(continueCommand({ ...run, queue: 'redis://:secret@h:6379' })).toMatch(/--queue 'redis:\/\/:\*\*\*@h:6379'$/);
   });
 

@@ -25,8 +25,10 @@ export interface ReproduceJobData extends JobPlace {
   fingerprint: string;
   /** The submitter's `--backend` (a worker's `--backend` wins). */
   backend: string;
-  /** Data-parallel worker threads per job (the submitter's `--workers`). */
-  threads: number;
+  /** Data-parallel worker threads per job (the submitter's `--workers`; `threads` of fer train is the native kernels' CPU threads). */
+  workers: number;
+  /** What jobs enqueued by older versions call {@link workers}. */
+  threads?: number;
   /** The submitter's fer.config file (user models), absolute; a worker's `--config` replaces it. */
   config?: string;
 }

@@ -34,7 +34,7 @@ describe.skipIf(!hasRedis)('the submitter follows many queued jobs with bounded 
     const url = `redis://127.0.0.1:${port}/7`;
     const admin = new Redis({ port, host: '127.0.0.1', db: 7 });
     const lines: string[] = [];
-    const q = await createQueueRunner({ url, plan, outDir: mkdtempSync(join(tmpdir(), 'fer-submit-')), data: '', fingerprint: data.fingerprint, backend: 'auto', threads: 1, pollMs: 20, reconcilePerPoll: 10, log: (l) => lines.push(l) });
+    const q = await createQueueRunner({ url, plan, outDir: mkdtempSync(join(tmpdir(), 'fer-submit-')), data: '', fingerprint: data.fingerprint, backend: 'auto', workers: 1, pollMs: 20, reconcilePerPoll: 10, log: (l) => lines.push(l) });
     try {
       expect(q.enqueued.added).toHaveLength(300);
       const commands = async () => Number(/total_commands_processed:(\d+)/.exec(await admin.info('stats'))![1]);

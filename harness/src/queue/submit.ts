@@ -22,8 +22,8 @@ export interface QueueRunnerOptions {
   /** dataIdentity(ds).fingerprint: workers with other data refuse the jobs. */
   fingerprint: string;
   backend: string;
-  /** Data-parallel threads per job (reproduce --workers). */
-  threads: number;
+  /** Data-parallel worker threads per job (reproduce --workers). */
+  workers: number;
   /** The fer.config file that registered user models (src/project.ts): workers load it too. */
   config?: string;
   /** Attempts before a throwing job ends as failed (QUEUE_DEFAULTS.attempts). */
@@ -61,7 +61,7 @@ type Settled = { ok: true; outcome: JobOutcome } | { ok: false; error: string; a
 /**
  * Enqueues the plan's jobs and starts following them.
  * @example
- * const q = await createQueueRunner({ url: 'redis://127.0.0.1:6379', plan, outDir, data: '', fingerprint, backend: 'auto', threads: 1, log: console.log });
+ * const q = await createQueueRunner({ url: 'redis://127.0.0.1:6379', plan, outDir, data: '', fingerprint, backend: 'auto', workers: 1, log: console.log });
  * for (const job of plan.jobs) outcomes.set(job.hash, await q.run({ job, ... }));
  */
 export async function createQueueRunner(o: QueueRunnerOptions): Promise<QueueRunner> {
@@ -89,7 +89,7 @@ export async function createQueueRunner(o: QueueRunnerOptions): Promise<QueueRun
       }
       const data: ReproduceJobData = {
         kind: 'reproduce', label: labels.get(j.hash)!, job: j, settings: o.plan.settings, pictures: o.pictures?.(j) ?? null, root: o.outDir, rel: join('jobs', j.hash),
-        data: dataPath, fingerprint: o.fingerprint, backend: o.backend, threads: o.threads, ...(o.config ? { config: o.config } : {}),
+        data: dataPath, fingerprint: o.fingerprint, backend: o.backend, workers: o.workers, ...(o.config ? { config: o.config } : {}),
       };
       await queue.add(j.model.name, data, { jobId: j.hash, attempts, backoff: { type: 'exponential', delay: QUEUE_DEFAULTS.backoffMs }, removeOnComplete: false, removeOnFail: false });
       enqueued.added.push(j.hash);

@@ -122,7 +122,7 @@ async function reproduceOn(opts: ReproduceOptions, stop: StopControl, held: { lo
   const exps = selectExperiments(opts.experiments ?? project.experiments, opts.only);
   for (const e of exps) validateExperiment(e, registry.list());
   const cli = parseOverrides(opts.set ?? []);
-  if (opts.budget !== undefined && !BUDGETS.includes(opts.budget)) throw new SpecError('E_BAD_OPTION', `--budget ${opts.budget}: expected one of ${BUDGETS.join(', ')}.`);
+  if (opts.budget !== undefined && !BUDGETS.includes(opts.budget)) throw new SpecError('E_BAD_OPTION', `--preset ${opts.budget}: expected one of ${BUDGETS.join(', ')} (--budget is another name for --preset).`);
   const seeds = opts.seeds ?? 1;
   // NOTE: `fer worker`s load the data file themselves, without these flags: refused rather than failing on every worker.
   const dataArgs = dataFlagsArgv(opts.dataFlags ?? {});
@@ -205,7 +205,7 @@ async function reproduceOn(opts: ReproduceOptions, stop: StopControl, held: { lo
   const picturesOf = (j: Job) => (j.uses.some((u) => ['activation-maps', 'filters'].includes(kindOf.get(u.experiment) ?? '')) ? plan.settings.snapshots : undefined);
   // The job executor: here (../job/execute.ts), or `fer worker`s through a Redis queue (--queue: every job is enqueued now, then awaited).
   const execute = opts.queue
-    ? (await (await import('../queue/submit.js')).createQueueRunner({ url: opts.queue, plan, outDir, data: dataPath(opts.data) ?? '', fingerprint: identity.fingerprint, backend: opts.backend ?? 'auto', threads: workers, attempts: opts.queueAttempts, config: project.configFile, pictures: picturesOf, log })).run
+    ? (await (await import('../queue/submit.js')).createQueueRunner({ url: opts.queue, plan, outDir, data: dataPath(opts.data) ?? '', fingerprint: identity.fingerprint, backend: opts.backend ?? 'auto', workers, attempts: opts.queueAttempts, config: project.configFile, pictures: picturesOf, log })).run
     : executeJob;
 
   // The validation sweeps (experiments with produce 'sweep', only when named by --only), before the table jobs.
@@ -337,7 +337,7 @@ async function reproduceOn(opts: ReproduceOptions, stop: StopControl, held: { lo
   const notes = reportNotes(backend, plan, workers);
   const next = stopped ? undefined : identity.synthetic ? {
     text: 'that was the synthetic set (a pipeline check, not a result). For the paper\'s numbers, get fer2013.csv (Kaggle "Challenges in Representation Learning: Facial Expression Recognition Challenge") and run:',
-    commands: ['pnpm reproduce --data /path/to/fer2013.csv --dry-run   # the plan, its ETA and disk, in seconds', 'pnpm reproduce --data /path/to/fer2013.csv             # budget quick on a CPU (add --budget paper --hours 8 for the paper\'s schedule, in pieces)'],
+    commands: ['pnpm reproduce --data /path/to/fer2013.csv --dry-run   # the plan, its ETA and disk, in seconds', 'pnpm reproduce --data /path/to/fer2013.csv             # budget quick on a CPU (add --preset paper --hours 8 for the paper\'s schedule, in pieces)'],
   } : budget === 'quick' ? {
     text: 'the quick budget is a first look (a 4,000-row subsample, 2 epochs). The paper\'s schedule, in pieces of 8 hours on a CPU:',
     commands: [continueCommand({ data: dataPath(opts.data), budget: 'paper', seeds, backend: opts.backend ?? 'auto', workers, out: resolve(join('results', `paper-${identity.id}`)), hours: 8, dataArgs: dataFlagsArgv(opts.dataFlags ?? {}) })],
@@ -373,7 +373,7 @@ async function reproduceOn(opts: ReproduceOptions, stop: StopControl, held: { lo
     if (stop.reason === 'SIGINT' && /pnpm/.test(process.env.npm_execpath ?? '')) log('(This run stopped cleanly and exits with 0; the "ELIFECYCLE Command failed" line pnpm may print next is pnpm reporting the Ctrl-C it saw too.)');
     log(`Continue exactly where it stopped with:\n  ${command}`);
   } else if (identity.synthetic) {
-    log(`That was the synthetic set (a pipeline check, not a result). For the paper's numbers, get fer2013.csv (Kaggle "Challenges in Representation Learning: Facial Expression Recognition Challenge") and run:\n  pnpm reproduce --data /path/to/fer2013.csv --dry-run   # the plan, its ETA and disk, in seconds\n  pnpm reproduce --data /path/to/fer2013.csv             # budget quick on a CPU (add --budget paper --hours 8 for the paper's schedule, in pieces)`);
+    log(`That was the synthetic set (a pipeline check, not a result). For the paper's numbers, get fer2013.csv (Kaggle "Challenges in Representation Learning: Facial Expression Recognition Challenge") and run:\n  pnpm reproduce --data /path/to/fer2013.csv --dry-run   # the plan, its ETA and disk, in seconds\n  pnpm reproduce --data /path/to/fer2013.csv             # budget quick on a CPU (add --preset paper --hours 8 for the paper's schedule, in pieces)`);
   }
   return { outDir, plan, outcomes, sections, stopped, eta };
 }

@@ -93,7 +93,7 @@ describe('pnpm reproduce stopped on purpose', () => {
     expect(code).toBe(0);
     expect(stdout).toContain('SIGINT: stopping after the current training step');
     expect(stdout).toMatch(/stopped in epoch 2 of 2 \(step 1 of 6\)/);
-    expect(stdout).toContain(`Continue exactly where it stopped with:\n  pnpm reproduce --budget smoke --backend wasm --only accuracy,histories --set train.trainLimit=160 --set train.evalLimit=70 --out ${out}`);
+    expect(stdout).toContain(`Continue exactly where it stopped with:\n  pnpm reproduce --preset smoke --backend wasm --only accuracy,histories --set train.trainLimit=160 --set train.evalLimit=70 --out ${out}`);
     const partial = results(out);
     expect(partial.complete).toBe(false);
     expect(partial.stopped!.reason).toBe('Ctrl-C (SIGINT)');

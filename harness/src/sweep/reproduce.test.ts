@@ -28,7 +28,7 @@ describe('the sweep experiment of pnpm reproduce', () => {
     let steps = 0;
     const first = await reproduce({ ...base, hours: 0.001, clock: () => steps++ });
     expect(first.stopped).not.toBeNull();
-    expect(lines.join('\n')).toMatch(/Continue exactly where it stopped with:\n {2}pnpm reproduce --data synthetic --budget smoke --backend cpu --only sweep/);
+    expect(lines.join('\n')).toMatch(/Continue exactly where it stopped with:\n {2}pnpm reproduce --data synthetic --preset smoke --backend cpu --only sweep/);
     const r = await reproduce(base);
     expect(r.stopped).toBeNull();
     expect(r.plan.jobs).toHaveLength(0);

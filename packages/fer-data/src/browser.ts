@@ -16,6 +16,7 @@ export type { DuplicateReport } from './splits.js';
 export { fitNormalizer, normalizerFromJSON } from './normalize.js';
 export type { Normalizer, NormalizerJSON, NormalizerKind } from './normalize.js';
 export { augment, validateAugment, AUGMENT_NAMES } from './augment.js';
+export { mulberry32 } from './_rng.js';
 export type { AugmentSpec, FillMode } from './augment.js';
 export { batchToTensors, classWeights, createBatcher } from './batcher.js';
 export type { Batch, Batcher, BatcherOptions } from './batcher.js';

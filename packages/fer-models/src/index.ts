@@ -1,5 +1,4 @@
 export { FerModelsError } from './errors.js';
-export { fsError, removeStaleTempFiles, writeFileAtomic } from './_fs.js';
 export type { FerModelsErrorCode } from './errors.js';
 export { createRegistry, defineModel } from './registry.js';
 export type { CreateOptions, ModelDef, ModelInputs, ModelRegistry, PaperRef, ReportedNumbers } from './registry.js';
