@@ -17,7 +17,7 @@ import { mergeExperiments, readEarlierRun } from './_merge.js';
 import { loadProject } from '../project.js';
 import { deepDream } from '../figures/pictures.js';
 import { encodePng, grayTile, grid, markSyntheticPng, textRaster } from '../figures/png.js';
-import { buildSection, type Figure, type Section } from '../report/sections.js';
+import { buildSection, EXPERIMENT_KINDS, type Figure, type Section } from '../report/sections.js';
 import { readSpecSweeps, runSpecSweeps, sweepSection, type SpecSweepResult } from '../sweep/reproduce.js';
 import type { TrialRunnerFactory } from '../sweep/run.js';
 import { renderHtml, renderMarkdown, type JobRow } from '../report/render.js';
@@ -201,16 +201,16 @@ async function reproduceOn(opts: ReproduceOptions, stop: StopControl, held: { lo
   if (opts.dryRun) return { outDir, plan, outcomes: new Map(), sections: [], stopped: null, eta };
 
   // Pictures (activation maps, filters) only for the jobs of experiments that show them.
-  const kindOf = new Map(reportExps.map((e) => [e.id, e.produce]));
-  const picturesOf = (j: Job) => (j.uses.some((u) => ['activation-maps', 'filters'].includes(kindOf.get(u.experiment) ?? '')) ? plan.settings.snapshots : undefined);
+  const kindOf = new Map(reportExps.map((e) => [e.id, EXPERIMENT_KINDS[e.produce]]));
+  const picturesOf = (j: Job) => (j.uses.some((u) => kindOf.get(u.experiment)?.pictures) ? plan.settings.snapshots : undefined);
   // The job executor: here (../job/execute.ts), or `fer worker`s through a Redis queue (--queue: every job is enqueued now, then awaited).
   const execute = opts.queue
     ? (await (await import('../queue/submit.js')).createQueueRunner({ url: opts.queue, plan, outDir, data: dataPath(opts.data) ?? '', fingerprint: identity.fingerprint, backend: opts.backend ?? 'auto', workers, attempts: opts.queueAttempts, config: project.configFile, pictures: picturesOf, log })).run
     : executeJob;
 
-  // The validation sweeps (experiments with produce 'sweep', only when named by --only), before the table jobs.
+  // The validation sweeps (the kinds that train no jobs of the plan: sweeps, only when named by --only), before the table jobs.
   const sweepResults = new Map<string, SpecSweepResult[]>();
-  for (const exp of exps.filter((e) => e.produce === 'sweep')) {
+  for (const exp of exps.filter((e) => !EXPERIMENT_KINDS[e.produce].trains)) {
     if (stop.reason) break;
     sweepResults.set(exp.id, await runSpecSweeps({ exp, budget, outDir, data: opts.data, config: opts.config, backend: opts.backend ?? 'auto', set: opts.set ?? [], seed: plan.settings.seed, stop, log, ...(opts.sweepTrialRunner ? { trialRunner: opts.sweepTrialRunner } : {}) }));
   }
@@ -289,9 +289,9 @@ async function reproduceOn(opts: ReproduceOptions, stop: StopControl, held: { lo
   const extra: Record<string, Figure[]> = {};
   // Every PNG of a report on the synthetic faces carries a banner saying so (figures get copied out of reports).
   const marked = (png: Uint8Array) => (identity.synthetic ? markSyntheticPng(png) : png);
-  if (data0 && reportExps.some((e) => e.produce === 'hybrid')) extra.hog = [hogFigure(outDir, registry, data0, marked)];
-  if (data0 && reportExps.some((e) => e.produce === 'deepdream')) {
-    const exp = reportExps.find((e) => e.produce === 'deepdream')!;
+  if (data0 && reportExps.some((e) => EXPERIMENT_KINDS[e.produce].extra === 'hog')) extra.hog = [hogFigure(outDir, registry, data0, marked)];
+  if (data0 && reportExps.some((e) => EXPERIMENT_KINDS[e.produce].extra === 'deepdream')) {
+    const exp = reportExps.find((e) => EXPERIMENT_KINDS[e.produce].extra === 'deepdream')!;
     extra.deepdream = await deepDreamFigures(outDir, exp, plan, outcomes, registry, log, marked);
   }
 
@@ -310,7 +310,7 @@ async function reproduceOn(opts: ReproduceOptions, stop: StopControl, held: { lo
   const testActual = data0?.test.y ?? new Uint8Array();
   const valActual = data0?.val.y ?? new Uint8Array();
   for (const exp of reportExps) {
-    if (exp.produce === 'sweep') {
+    if (!EXPERIMENT_KINDS[exp.produce].section) {
       // NOTE: a sweep of an earlier run into this folder (kept, not re-run) is read from its leaderboard files.
       sections.push(sweepSection(exp, sweepResults.get(exp.id) ?? readSpecSweeps(exp, budget, outDir), picture));
       continue;
