@@ -73,7 +73,7 @@ describe('one job, one executor, one folder layout', () => {
     await redis.waitFor(/Ready to accept connections/);
     const url = `redis://127.0.0.1:${port}`;
     const harness = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
-    const worker = start(procs, process.execPath, ['--conditions=@fer/source', '--import', 'tsx', join(harness, 'src', 'cli.ts'), 'worker', '--queue', url, '--name', 'spine', '--idle-exit', '1'], { cwd: harness, env: { ...process.env, FER2013_PATH: '', FER_ENGINE_WEBGPU: '0' } });
+    const worker = start(procs, process.execPath, ['--conditions=@fer/source', '--import', 'tsx', join(harness, 'src', 'cli.ts'), 'worker', '--queue', url, '--name', 'spine'], { cwd: harness, env: { ...process.env, FER2013_PATH: '', FER_ENGINE_WEBGPU: '0' } });
     await worker.waitFor(/ready on/);
     const out = join(root, 'queue');
     const r = await reproduce({ experiments: [experiment], budget: 'paper', set: sets, data: 'synthetic', out, backend: 'cpu', noWarmup: true, queue: url, log: quiet, cacheDir: join(root, 'cache') });

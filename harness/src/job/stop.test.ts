@@ -41,7 +41,7 @@ describe('createStopControl', () => {
 describe('continueCommand', () => {
   it('repeats what identifies the run, quoting what the shell needs', () => {
     expect(continueCommand({ data: '/d/fer 2013.csv', budget: 'paper', seeds: 1, backend: 'auto', workers: 1, out: '/r/p', hours: 2 }))
-      .toBe("pnpm reproduce --data '/d/fer 2013.csv' --budget paper --out /r/p --hours 2");
+      .toBe("pnpm reproduce --data '/d/fer 2013.csv' --preset paper --out /r/p --hours 2");
     expect(continueCommand({ budget: 'smoke', seeds: 3, backend: 'cpu', workers: 2, only: ['accuracy', 'histories'], set: ['train.augment=hflip,shift'], out: '/o', keepCheckpoints: true }))
       .toBe('pnpm reproduce --preset smoke --seeds 3 --backend cpu --workers 2 --only accuracy,histories --set train.augment=hflip,shift --out /o --keep-checkpoints');
   });
