@@ -5,6 +5,7 @@
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { cpus, homedir } from 'node:os';
 import { join } from 'node:path';
+import { JOB_FILES, legacyLayout } from '../job/execute.js';
 import type { Job } from './plan.js';
 
 export interface SpeedEntry {
@@ -80,9 +81,9 @@ export class SpeedStore {
   }
 }
 
-/** Epochs a job already completed (its newest epoch checkpoint), 0 when none. */
+/** Epochs a job already completed (its newest epoch checkpoint, in checkpoints/ or an older job folder's checkpoint/), 0 when none. */
 export function epochsDone(jobDir: string): number {
-  const dir = join(jobDir, 'checkpoint');
+  const dir = join(jobDir, legacyLayout(jobDir) === 'reproduce-1' ? 'checkpoint' : JOB_FILES.checkpoints);
   if (!existsSync(dir)) return 0;
   let best = 0;
   for (const n of readdirSync(dir)) {
