@@ -9,7 +9,7 @@ import { backendLine, startBackend } from '../backend.js';
 import { intFlag, SHARED_ARGS } from '../flags.js';
 import { DATA_FLAG_ARGS, dataFlags, dataFlagsArgv, resolveData, type DataFlags } from '../data.js';
 import { lockFolder, type FolderLock } from '../lock.js';
-import { executeJob, isFinished, JOB_FILES, legacyLayout, type JobOutcome, type JobProgress } from '../job/execute.js';
+import { checkpointsDir, executeJob, isFinished, JOB_FILES, type JobOutcome, type JobProgress } from '../job/execute.js';
 import { parseOverrides } from '../job/overrides.js';
 import { prepareData, rowSets } from '../job/prepare.js';
 import { resolveTrainJob, scaledConfig, TRAIN_SETTINGS } from '../job/resolve.js';
@@ -154,7 +154,7 @@ async function runTrainLocked(o: RunTrainOptions, log: (line: string) => void, s
   });
   if (!isFinished(outcome)) {
     bar?.done();
-    const checkpoints = join(o.out, legacyLayout(o.out) === 'reproduce-1' ? 'checkpoint' : JOB_FILES.checkpoints);
+    const checkpoints = checkpointsDir(o.out);
     if (outcome.paused) {
       // Paused on purpose after epoch N of the full schedule (fer sweep's rungs): --resume continues it.
       const until = `--stop-after-epoch ${o.stopAfterEpoch}`;
@@ -256,7 +256,7 @@ async function prepareRunFolder(out: string, o: { resume: boolean; overwrite: bo
 async function checkRunFolder(out: string, o: { resume: boolean; overwrite: boolean }): Promise<void> {
   removeStaleTempFiles([out, join(out, 'model'), join(out, 'checkpoints'), join(out, 'checkpoint')]);
   if (o.resume) return;
-  const ckptDir = join(out, legacyLayout(out) === 'reproduce-1' ? 'checkpoint' : 'checkpoints');
+  const ckptDir = checkpointsDir(out);
   const ckpts = existsSync(ckptDir) ? (await readdir(ckptDir)).filter((n) => n.endsWith('.ferckpt')) : [];
   const found = [
     ...['result.json', 'metrics.json'].filter((f) => existsSync(join(out, f))),

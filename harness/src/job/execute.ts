@@ -143,6 +143,11 @@ export function legacyLayout(dir: string): 'reproduce-1' | 'train-1' | undefined
   }
 }
 
+/** The checkpoint folder of the job in `dir`: checkpoints/, or checkpoint/ in an older reproduction's job folder. */
+export function checkpointsDir(dir: string): string {
+  return join(dir, legacyLayout(dir) === 'reproduce-1' ? 'checkpoint' : JOB_FILES.checkpoints);
+}
+
 /** Whether the job in `dir` finished: its result.json (or, in a `fer train` folder of the older layout, metrics.json). */
 export function jobFinished(dir: string): boolean {
   return existsSync(join(dir, JOB_FILES.result)) || existsSync(join(dir, 'metrics.json'));
@@ -197,7 +202,7 @@ export async function executeJob(args: ExecuteJobArgs): Promise<JobOutcome | Job
     ...(legacy === 'train-1' ? { source: ds.source } : {}), synthetic: ds.synthetic, ...(limited ? { subset: 'stratified' } : {}),
   };
   const runConfig = legacy === 'reproduce-1' ? undefined : legacy === 'train-1' ? { model: { name: job.model.name, config }, data: dataRecord } : { model: { name: job.model.name, config }, data: dataRecord, fingerprint: job.data };
-  const checkpointDir = join(dir, legacy === 'reproduce-1' ? 'checkpoint' : JOB_FILES.checkpoints);
+  const checkpointDir = checkpointsDir(dir);
   const resolved = {
     layout: JOB_LAYOUT, hash: job.hash, preset: job.budget, seed: job.seed, model: { name: job.model.name, config }, modelScale: job.modelScale,
     spec: job.train, train: trainCfg,

@@ -5,7 +5,7 @@
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { cpus, homedir } from 'node:os';
 import { join } from 'node:path';
-import { JOB_FILES, legacyLayout } from '../job/execute.js';
+import { checkpointsDir } from '../job/execute.js';
 import type { Job } from './plan.js';
 
 export interface SpeedEntry {
@@ -83,7 +83,7 @@ export class SpeedStore {
 
 /** Epochs a job already completed (its newest epoch checkpoint, in checkpoints/ or an older job folder's checkpoint/), 0 when none. */
 export function epochsDone(jobDir: string): number {
-  const dir = join(jobDir, legacyLayout(jobDir) === 'reproduce-1' ? 'checkpoint' : JOB_FILES.checkpoints);
+  const dir = checkpointsDir(jobDir);
   if (!existsSync(dir)) return 0;
   let best = 0;
   for (const n of readdirSync(dir)) {
