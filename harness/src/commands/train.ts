@@ -109,11 +109,11 @@ async function runTrainLocked(o: RunTrainOptions, log: (line: string) => void, s
   const { registry, configFile } = await loadProject({ config: o.config });
   const def = requireModel(registry, o.model, configFile);
   // Check the overrides before starting anything.
-  parseOverrides(o.sets ?? [], TRAIN_SETTINGS);
+  const cli = parseOverrides(o.sets ?? [], TRAIN_SETTINGS);
   const backend = await startBackend(o.backend ?? 'auto', { threads: o.threads });
   log(backendLine(backend, o.verbose));
   const { ds, identity } = await resolveData(o.data, log, {}, { ...o.dataFlags, needSplits: true });
-  const job = resolveTrainJob({ model: o.model, preset: o.preset, sets: o.sets, data: identity, registry });
+  const job = resolveTrainJob({ model: o.model, preset: o.preset, cli, data: identity, registry });
   const modelConfig = scaledConfig(registry, o.model, job.model.config, job.modelScale);
   checkClassCount(o.model, def.numClasses, modelConfig, ds.classNames);
   const data = prepareData(ds, rowSets(ds, job.train), job.train, def.inputs.hog ? (modelConfig.hog as never) : undefined);

@@ -175,7 +175,7 @@ export async function executeJob(args: ExecuteJobArgs): Promise<JobOutcome | Job
   // A finished job of another config here (`fer train --resume --set epochs=N` extends a run): its checkpoints decide
   // (train() refuses another config, E_CHECKPOINT_MISMATCH); the old result goes once training is under way.
   let staleResult = earlier !== undefined;
-  if (staleResult && !existsSync(join(dir, JOB_FILES.checkpoints))) {
+  if (staleResult && !existsSync(checkpointsDir(dir))) {
     throw new FerCliError('E_RUN_EXISTS', `${dir} holds the finished job ${earlier!.hash} (result.json) and no checkpoints to continue it from; expected job ${job.hash} or an empty folder. Use another folder, or delete this one (fer train --overwrite) to start over.`);
   }
   const write = (name: string, text: string | Uint8Array, what: string) => {

@@ -100,11 +100,11 @@ export const TRAIN_SETTINGS = { seed: DEFAULTS.seed, modelScale: DEFAULTS.modelS
  * @example
  * resolveTrainJob({ model: 'paper-deep', preset: 'paper', data: dataIdentity(ds), registry }).hash
  */
-export function resolveTrainJob(o: { model: string; preset?: string; sets?: readonly string[]; data: DataIdentity; registry: ModelRegistry }): ResolvedJob {
+export function resolveTrainJob(o: { model: string; preset?: string; sets?: readonly string[]; data: DataIdentity; registry: ModelRegistry; /** `sets` parsed already (parseOverrides with TRAIN_SETTINGS). */ cli?: Overrides }): ResolvedJob {
   const preset = (o.preset ?? 'paper') as BudgetName;
   if (!BUDGETS.includes(preset)) throw new SpecError('E_BAD_OPTION', `--preset ${o.preset}: expected one of ${BUDGETS.join(', ')} (the presets of fer train and pnpm reproduce).`);
   requireModel(o.registry, o.model);
-  const cli = parseOverrides(o.sets ?? [], TRAIN_SETTINGS);
+  const cli = o.cli ?? parseOverrides(o.sets ?? [], TRAIN_SETTINGS);
   return resolveJob({ budget: preset, model: { name: o.model, config: {} }, data: o.data, cli, registry: o.registry });
 }
 

@@ -15,7 +15,7 @@ import { formatSeconds } from '../format.js';
 import { jobFinished } from '../job/execute.js';
 import { hashConfig } from '../job/hash.js';
 import { parseOverrides } from '../job/overrides.js';
-import { resolveTrainJob, TRAIN_SETTINGS } from '../job/resolve.js';
+import { resolveTrainJob } from '../job/resolve.js';
 import { DEFAULTS, SpecError } from '../job/spec.js';
 import { createStopControl, type StopControl } from '../job/stop.js';
 import { loadProject } from '../project.js';
@@ -147,7 +147,6 @@ export async function runSweep(o: RunSweepOptions): Promise<SweepResult> {
   const baseSets = [...(o.baseSets ?? []), ...(o.maxEpochs !== undefined ? [`epochs=${o.maxEpochs}`] : [])];
   // Check every override (and the first trial's) before anything trains; read the full schedule's epochs.
   const first = o.sample(0);
-  parseOverrides([...baseSets, ...(first ?? [])], TRAIN_SETTINGS);
   const probe = resolveTrainJob({ model: o.model, preset, sets: [...baseSets, ...(first ?? [])], data: { id: '-', fingerprint: '-', source: '-', synthetic: true }, registry });
   const maxEpochs = probe.train.epochs;
   const eta = o.asha?.eta ?? ASHA_ETA;
