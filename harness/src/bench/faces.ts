@@ -169,7 +169,13 @@ export async function run(argv: string[]): Promise<void> {
   try {
     const direct = (await predict(loaded, rows.pixels, n)).labels;
     const classOf = new Map(loaded.meta.classNames.map((c, k) => [c.toLowerCase(), k]));
-    const ours = tally(n), theirs = tally(n);
+    // human keeps detections down to its minConfidence (0.2); `theirs05` also scores it at our scoreThreshold.
+    const ours = tally(n), theirs = tally(n), theirs05 = tally(n);
+    const minScore = a.scoreThreshold ?? FACE_DETECTOR_DEFAULTS.scoreThreshold;
+    const atOurThreshold = <T extends { faces: { score: number }[]; labels: number[]; ms: number }>(r: T) => {
+      const keep = r.faces.map((f) => f.score >= minScore);
+      return { ...r, faces: r.faces.filter((_, k) => keep[k]), labels: r.labels.filter((_, k) => keep[k]) };
+    };
     const sizeOf: number[] = [];
     const crops: { face: Face; img: Uint8Array; i: number }[] = [];
     /** Our pipeline on one picture: detect, crop and classify every face (as `fer predict` does). */
@@ -186,7 +192,7 @@ export async function run(argv: string[]): Promise<void> {
       // human enlarges BlazeFace's box by its detector scale about the centre; shrink it back for the same hit test.
       const faces = r.faces.map((f) => {
         const [x, y, w, h] = f.box, k = 1 / peer.info.detectorScale;
-        return { box: { x: x + (w * (1 - k)) / 2, y: y + (h * (1 - k)) / 2, width: w * k, height: h * k } };
+        return { score: f.score, box: { x: x + (w * (1 - k)) / 2, y: y + (h * (1 - k)) / 2, width: w * k, height: h * k } };
       });
       return { faces, labels: r.faces.map((f) => (f.emotion === null ? -1 : classOf.get(f.emotion.toLowerCase()) ?? -1)), ms: r.ms };
     };
@@ -205,7 +211,7 @@ export async function run(argv: string[]): Promise<void> {
       const hit = ours.add(i, mine, isHit);
       if (hit >= 0 && crops.length < a.framing) crops.push({ face: mine.faces[hit], img, i });
       const other = await runTheirs(image);
-      if (other) theirs.add(i, other, isHit);
+      if (other) { theirs.add(i, other, isHit); theirs05.add(i, atOurThreshold(other), isHit); }
     }
     const acc = (pred: ArrayLike<number>, keep: (i: number) => boolean) => {
       let c = 0, m = 0;
@@ -220,7 +226,7 @@ export async function run(argv: string[]): Promise<void> {
       const kind = j % 2 === 0 ? 'background' : 'scrambledFaces';
       ours.addNegative(kind, await runOurs(image));
       const other = await runTheirs(image);
-      if (other) theirs.addNegative(kind, other);
+      if (other) { theirs.addNegative(kind, other); theirs05.addNegative(kind, atOurThreshold(other)); }
     }
     const line = (o: object) => process.stdout.write(`${JSON.stringify({ bench: 'faces', ...o })}\n`);
     const env = { backend: backend.backend, model: loaded.meta.modelName, modelDir, seed: a.seed, picture: `${a.width}x${a.height}`, maxRotationDeg: a.maxRotation, scoreThreshold: a.scoreThreshold ?? FACE_DETECTOR_DEFAULTS.scoreThreshold, tileLevels: a.tileLevels ?? FACE_DETECTOR_DEFAULTS.tileLevels, tileScoreThreshold: a.tileScoreThreshold ?? FACE_DETECTOR_DEFAULTS.tileScoreThreshold, crop: CROP_DEFAULTS, loadAverage: loadavg()[0] };
@@ -249,6 +255,7 @@ export async function run(argv: string[]): Promise<void> {
       report('human', theirs, {
         env: { ...peer.info, backend: `${peer.info.backend} (human's own tfjs in a worker thread, 1 thread)`, labels: 'human\'s angry, disgust, fear, happy, sad, surprise, neutral = FER2013\'s 0-6 by name', accuracyDirect: 'human\'s emotion model alone on the 48x48 crops (resized to its 64x64 input as human does)', loadAverage: loadavg()[0] },
       }, theirDirect);
+      report(`human, score >= ${minScore}`, theirs05, {}, theirDirect);
     }
     if (a.framing > 0) {
       const scales = [1.8, 2.0, 2.2, 2.25, 2.4, 2.5, 2.6, 2.7, 2.8, 3.0, 3.2], centres = [-0.1, 0, 0.1, 0.2, 0.3, 0.4, 0.5];
