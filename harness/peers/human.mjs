@@ -1,7 +1,8 @@
 // The @vladmandic/human peer of `fer bench faces`: a worker thread (its own tfjs engine, so human's CommonJS tfjs
 // and its WASM backend never meet the harness's) running human's own face pipeline, configured as its README
 // shows for face detection + emotion only: BlazeFace (human's defaults: minConfidence 0.2, box scale 1.4) and its
-// emotion model (oarriaga's, 64x64 gray), with mesh, iris, description and every body/hand/object model off.
+// emotion model (oarriaga's, 64x64 gray), with mesh, iris, description and every body/hand/object model off
+// (workerData.mesh: true turns its face mesh on, as in human's defaults: the emotion model then gets the mesh's crop).
 // Backend: human's Node WASM build (dist/human.node-wasm.js: tfjs-core + tfjs-backend-wasm, no tfjs-node), one
 // thread. Models: the files in human's npm package, served to it over a loopback HTTP server (human loads models
 // with fetch(), which in Node takes no file: URLs); nothing is downloaded.
@@ -13,7 +14,7 @@ import { readFile } from 'node:fs/promises';
 import { createServer } from 'node:http';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
-import { parentPort } from 'node:worker_threads';
+import { parentPort, workerData } from 'node:worker_threads';
 
 const require = createRequire(import.meta.url);
 
@@ -34,7 +35,7 @@ async function start() {
   const human = new Human({
     backend: 'wasm', wasmPath: `${wasmDir}/`, modelBasePath: `http://127.0.0.1:${server.address().port}/`,
     debug: false, warmup: 'none', cacheSensitivity: 0, skipAllowed: false,
-    face: { enabled: true, detector: { maxDetected: 20, rotation: false }, mesh: { enabled: false }, iris: { enabled: false }, description: { enabled: false }, emotion: { enabled: true } },
+    face: { enabled: true, detector: { maxDetected: 20, rotation: false }, mesh: { enabled: Boolean(workerData?.mesh) }, iris: { enabled: false }, description: { enabled: false }, emotion: { enabled: true } },
     body: { enabled: false }, hand: { enabled: false }, object: { enabled: false }, gesture: { enabled: false }, segmentation: { enabled: false },
   });
   await human.load();
@@ -60,7 +61,7 @@ try {
     }
     return out;
   };
-  parentPort.postMessage({ ready: { version: human.version, backend: human.tf.getBackend(), detectorScale: human.config.face.detector.scale, minConfidence: human.config.face.detector.minConfidence } });
+  parentPort.postMessage({ ready: { version: human.version, backend: human.tf.getBackend(), detectorScale: human.config.face.detector.scale, minConfidence: human.config.face.detector.minConfidence, mesh: human.config.face.mesh.enabled } });
   parentPort.on('message', async ({ data, width, height, crops, count }) => {
     try {
       if (crops) {

@@ -59,7 +59,7 @@ describe('bench faces: the @vladmandic/human peer', () => {
     const peer = await startHumanPeer();
     if ('unavailable' in peer) throw new Error(peer.unavailable);
     try {
-      expect(peer.info).toMatchObject({ version: '3.3.6', backend: 'wasm', detectorScale: 1.4 });
+      expect(peer.info).toMatchObject({ version: '3.3.6', backend: 'wasm', detectorScale: 1.4, mesh: false });
       const r = await peer.detect({ data: astro.data, width: 512, height: 512 });
       const faces = r.faces.filter((f) => f.score >= 0.5); // human keeps detections down to 0.2
       expect(faces).toHaveLength(1);

@@ -1,4 +1,4 @@
-// `pnpm bench faces [--score-threshold T] [--tile-levels K] [--tile-score-threshold T] [--peer human|none] [--data PATH] [--limit N] [--negatives N] [--seed S] [--model DIR] [--sizes 64,128,256] [--framing N] [--backend B]`
+// `pnpm bench faces [--score-threshold T] [--tile-levels K] [--tile-score-threshold T] [--peer human|none] [--human-mesh] [--data PATH] [--limit N] [--negatives N] [--seed S] [--model DIR] [--sizes 64,128,256] [--framing N] [--backend B]`
 //
 // The pasted-faces measurement of issue 27: PrivateTest faces (48x48), upscaled to several sizes, rotated a little
 // and pasted at random positions into larger colour pictures with random backgrounds (all seeded), then
@@ -23,12 +23,12 @@ import { forEachFlag } from '../flags.js';
 import { gather } from '../reproduce/prepare.js';
 import { mulberry32 } from '../reproduce/rng.js';
 
-interface Args { scoreThreshold?: number; tileLevels?: number; tileScoreThreshold?: number; negatives: number; peer: 'human' | 'none'; data?: string; limit: number; seed: number; model?: string; sizes: number[]; width: number; height: number; maxRotation: number; framing: number; backend: string }
+interface Args { scoreThreshold?: number; tileLevels?: number; tileScoreThreshold?: number; negatives: number; peer: 'human' | 'none'; humanMesh: boolean; data?: string; limit: number; seed: number; model?: string; sizes: number[]; width: number; height: number; maxRotation: number; framing: number; backend: string }
 
-const KNOWN = ['--score-threshold', '--tile-levels', '--tile-score-threshold', '--negatives', '--peer', '--data', '--limit', '--seed', '--model', '--sizes', '--picture', '--max-rotation', '--framing', '--backend'];
+const KNOWN = ['--score-threshold', '--tile-levels', '--tile-score-threshold', '--negatives', '--peer', '--human-mesh', '--data', '--limit', '--seed', '--model', '--sizes', '--picture', '--max-rotation', '--framing', '--backend'];
 
 function parseArgs(argv: string[]): Args {
-  const a: Args = { negatives: 100, peer: 'human', limit: 500, seed: 27, sizes: [64, 128, 256], width: 640, height: 480, maxRotation: 15, framing: 0, backend: 'auto' };
+  const a: Args = { negatives: 100, peer: 'human', humanMesh: false, limit: 500, seed: 27, sizes: [64, 128, 256], width: 640, height: 480, maxRotation: 15, framing: 0, backend: 'auto' };
   forEachFlag(argv, (key, value) => {
     const int = (lo: number) => {
       const v = value(), x = Number(v);
@@ -40,6 +40,7 @@ function parseArgs(argv: string[]): Args {
     else if (key === '--seed') a.seed = int(0);
     else if (key === '--tile-levels') a.tileLevels = int(0);
     else if (key === '--negatives') a.negatives = int(0);
+    else if (key === '--human-mesh') a.humanMesh = true;
     else if (key === '--peer') {
       const v = value();
       if (v !== 'human' && v !== 'none') throw new FerCliError('E_BAD_OPTION', `fer bench faces: --peer is "${v}", expected human or none.`);
@@ -165,7 +166,7 @@ export async function run(argv: string[]): Promise<void> {
   const n = rows.labels.length;
   const loaded = await loadModel(modelDir);
   const detector = await createFaceDetector({ scoreThreshold: a.scoreThreshold, tileLevels: a.tileLevels, tileScoreThreshold: a.tileScoreThreshold });
-  const peer = a.peer === 'human' ? await startHumanPeer() : null;
+  const peer = a.peer === 'human' ? await startHumanPeer({ mesh: a.humanMesh }) : null;
   try {
     const direct = (await predict(loaded, rows.pixels, n)).labels;
     const classOf = new Map(loaded.meta.classNames.map((c, k) => [c.toLowerCase(), k]));
@@ -315,7 +316,7 @@ function tally(n: number): Tally {
 
 interface HumanFace { box: [number, number, number, number]; score: number; emotion: string | null; emotionScore: number | null }
 interface HumanPeer {
-  info: { version: string; backend: string; detectorScale: number; minConfidence: number };
+  info: { version: string; backend: string; detectorScale: number; minConfidence: number; mesh: boolean };
   detect(image: { data: Uint8Array; width: number; height: number }): Promise<{ faces: HumanFace[]; ms: number }>;
   /** Human's emotion model alone on `count` 48x48 gray crops: its label for each. */
   classify(crops: Uint8Array, count: number): Promise<string[]>;
@@ -323,9 +324,9 @@ interface HumanPeer {
 }
 
 /** Starts harness/peers/human.mjs in a worker thread; says why when @vladmandic/human cannot run. */
-export async function startHumanPeer(): Promise<HumanPeer | { unavailable: string }> {
+export async function startHumanPeer(o: { mesh?: boolean } = {}): Promise<HumanPeer | { unavailable: string }> {
   const script = resolve(dirname(fileURLToPath(import.meta.url)), '../../peers/human.mjs');
-  const worker = new Worker(script);
+  const worker = new Worker(script, { workerData: { mesh: o.mesh ?? false } });
   const next = () => new Promise<Record<string, unknown>>((ok, fail) => {
     const onMessage = (m: Record<string, unknown>) => { worker.off('error', onError); ok(m); };
     const onError = (e: Error) => { worker.off('message', onMessage); fail(e); };
