@@ -9,7 +9,7 @@
 //
 // `pnpm test` runs it through doc-test.test.ts.
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, join, relative } from 'node:path';
 import { buildIfStale } from '../build-if-stale.mjs';
@@ -26,7 +26,10 @@ export function publishedPackages(root = ROOT) {
     .map((p) => ({ name: p.manifest.name, dir: p.dir, manifest: p.manifest }));
 }
 
-/** The peers every example may need, at the workspace catalog's versions. */
+/**
+ * The peers every example may need, at the workspace catalog's versions, and jpeg-js (the JPEG decoder the photo
+ * examples use) at @fer/face's dev version.
+ */
 export function catalogPeers(root = ROOT) {
   const yaml = readFileSync(join(root, 'pnpm-workspace.yaml'), 'utf8');
   const version = (name) => {
@@ -34,7 +37,8 @@ export function catalogPeers(root = ROOT) {
     if (!m) throw new Error(`pnpm-workspace.yaml: no catalog entry for ${name}`);
     return m[1];
   };
-  return ['@tensorflow/tfjs', '@tensorflow/tfjs-backend-wasm'].map((n) => `${n}@${version(n)}`);
+  const jpeg = JSON.parse(readFileSync(join(root, 'packages', 'fer-face', 'package.json'), 'utf8')).devDependencies['jpeg-js'];
+  return [...['@tensorflow/tfjs', '@tensorflow/tfjs-backend-wasm'].map((n) => `${n}@${version(n)}`), `jpeg-js@${jpeg}`];
 }
 
 /**
@@ -96,11 +100,16 @@ async function prepareIn({ root, dir, log }) {
 
 /**
  * Runs one README block in `project` (in a folder per package) as a stranger would: `node <file>` with a
- * plain environment (no FER_* variables, no NODE_OPTIONS). Returns { ok, message?, status, stdout, stderr, seconds }.
+ * plain environment (no FER_* variables, no NODE_OPTIONS); the files it `uses` are copied from `packageDir`
+ * beside it first. Returns { ok, message?, status, stdout, stderr, seconds }.
  */
-export async function runBlock({ project, folder, block, timeoutMs = 600_000 }) {
+export async function runBlock({ project, folder, block, packageDir, timeoutMs = 600_000 }) {
   const cwd = join(project, folder);
   mkdirSync(cwd, { recursive: true });
+  for (const u of block.uses ?? []) {
+    if (!packageDir) throw new Error(`README line ${block.line}: the block uses ${u}, but no packageDir was given to copy it from`);
+    copyFileSync(join(packageDir, u), join(cwd, basename(u)));
+  }
   writeFileSync(join(cwd, block.file), block.code);
   const t0 = performance.now();
   const r = await run(process.execPath, [block.file], { cwd, env: plainEnv(), timeoutMs });
@@ -178,7 +187,7 @@ if (process.argv[1] && basename(process.argv[1]) === 'doc-test.mjs') {
     const readme = join(p.dir, 'README.md');
     const blocks = existsSync(readme) ? readmeBlocks(readme) : [];
     for (const b of blocks) {
-      const r = await runBlock({ project: prep.project, folder: basename(p.dir), block: b });
+      const r = await runBlock({ project: prep.project, folder: basename(p.dir), block: b, packageDir: p.dir });
       log(`${r.ok ? 'ok  ' : 'FAIL'} ${relative(ROOT, readme)}:${b.line} ${b.file} (${r.seconds.toFixed(1)} s)${r.ok ? '' : `\n${r.message}`}`);
       if (!r.ok) failed++;
     }

@@ -33,8 +33,10 @@ function prepared(): Prepared {
 describe('README blocks and output checks (readme.mjs)', () => {
   it('finds only blocks marked runnable, with their file and expectations', () => {
     const md = ['```js runnable file=a.mjs', 'console.log(1); // -> 1', '```', '```js', 'x', '```', '```sh', 'npm i x', '```'].join('\n');
-    expect(runnableBlocks(md)).toEqual([{ file: 'a.mjs', lang: 'js', code: 'console.log(1); // -> 1\n', line: 1, expected: [{ text: '1', line: 2 }] }]);
+    expect(runnableBlocks(md)).toEqual([{ file: 'a.mjs', lang: 'js', code: 'console.log(1); // -> 1\n', line: 1, expected: [{ text: '1', line: 2 }], uses: [] }]);
     expect(() => runnableBlocks('```js runnable\nx\n```')).toThrow(/file=<name>\.mjs/);
+    expect(runnableBlocks('```js runnable file=b.mjs uses=fixtures/a.jpg,b.txt\nx\n```')[0].uses).toEqual(['fixtures/a.jpg', 'b.txt']);
+    expect(() => runnableBlocks('```js runnable file=b.mjs uses=../secret\nx\n```')).toThrow(/inside the package/);
   });
 
   it('matches expectations in order, whitespace-insensitive, with ... as a wildcard', () => {
@@ -68,7 +70,7 @@ describe.each(publishedPackages())('$name', (pkg) => {
 
   for (const block of blocks) {
     it(`README line ${block.line}: ${block.file} runs verbatim and prints what it says`, async () => {
-      const r = await runBlock({ project: prepared().project, folder: basename(pkg.dir), block });
+      const r = await runBlock({ project: prepared().project, folder: basename(pkg.dir), block, packageDir: pkg.dir });
       expect(r.ok, r.message).toBe(true);
     }, LONG);
   }

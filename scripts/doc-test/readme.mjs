@@ -1,6 +1,7 @@
 // README code blocks the doc-test runs, and how their printed output is checked.
 //
-// A block runs when its fence's info string has the word `runnable` and names the file to save it as:
+// A block runs when its fence's info string has the word `runnable` and names the file to save it as (and,
+// with `uses=a,b`, files of its package, e.g. a test photo, copied beside it under their own names):
 //
 //   ```js runnable file=example.mjs
 //   console.log(1 + 1); // -> 2
@@ -12,7 +13,7 @@
 // any text. The block fails when node exits non-zero, when an expectation is not found, or when anything is
 // written to stderr (libraries must not print; warnings included).
 
-/** The runnable blocks of a README: [{ file, lang, code, line, expected: [{ text, line }] }]. */
+/** The runnable blocks of a README: [{ file, lang, code, line, expected: [{ text, line }], uses: [package-relative paths] }]. */
 export function runnableBlocks(markdown) {
   const blocks = [];
   const lines = markdown.split('\n');
@@ -34,7 +35,10 @@ export function runnableBlocks(markdown) {
         const m = /\/\/\s*->\s?(.*)$/.exec(l);
         if (m) expected.push({ text: m[1].trim(), line: i + 2 + k });
       });
-      blocks.push({ file, lang, code: `${body.join('\n')}\n`, line: i + 1, expected });
+      const uses = words.find((w) => w.startsWith('uses='))?.slice(5).split(',').filter(Boolean) ?? [];
+      const bad = uses.find((u) => u.startsWith('/') || u.split('/').includes('..'));
+      if (bad) throw new Error(`README line ${i + 1}: uses=${bad} must be a path inside the package (no leading / or ..)`);
+      blocks.push({ file, lang, code: `${body.join('\n')}\n`, line: i + 1, expected, uses });
     }
     i = j;
   }

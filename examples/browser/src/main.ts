@@ -24,6 +24,9 @@ const video = $<HTMLVideoElement>('video');
 const status = $('status');
 
 let detector: FaceDetector;
+/** The webcam's detector: one pass over the frame (`tileLevels: 0`), the same BlazeFace graph as `detector`. */
+let liveDetector: FaceDetector;
+let blazeFace: tf.GraphModel;
 let model: LoadedModel;
 let stream: MediaStream | null = null;
 
@@ -55,7 +58,10 @@ async function start(): Promise<void> {
     $('backend').textContent = { webgpu: 'WebGPU', webgl: 'WebGL', wasm: 'WASM', cpu: 'CPU' }[state.backend] ?? state.backend;
     // Both models are files served with the page (relative URLs: the page works from any folder; loadModel
     // resolves a string against the page's address).
-    [detector, model] = await Promise.all([createFaceDetector({ model: new URL('models/blazeface/blazeface.json', document.baseURI).href }), loadModel('models/fer/')]);
+    // Photos get the detector's defaults (zoomed tiles for small faces); the webcam one pass per frame, which is
+    // about 4x faster and enough for a face near the camera.
+    [blazeFace, model] = await Promise.all([tf.loadGraphModel(new URL('models/blazeface/blazeface.json', document.baseURI).href), loadModel('models/fer/')]);
+    [detector, liveDetector] = await Promise.all([createFaceDetector({ model: blazeFace }), createFaceDetector({ model: blazeFace, tileLevels: 0 })]);
     state.classNames = model.meta.classNames;
     // One pass on a blank picture first: shader compilation (WebGL, WebGPU) and the first allocations are not
     // counted in the time per frame of the first photo.
@@ -78,7 +84,7 @@ async function start(): Promise<void> {
 async function analyse(): Promise<FrameResult> {
   const t0 = performance.now();
   const image = ctx.getImageData(0, 0, canvas.width, canvas.height);
-  const faces = await detector.detect(image);
+  const faces = await (state.source === 'webcam' ? liveDetector : detector).detect(image);
   let probs: Float32Array = new Float32Array(0);
   if (faces.length) {
     const { pixels, count } = await cropFacePixels(image, faces);

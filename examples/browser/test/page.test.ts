@@ -162,6 +162,7 @@ describe.skipIf(skip)('the demo page in headless Chromium', () => {
     expect(p.every(Number.isFinite) && Math.abs(p.reduce((s, x) => s + x, 0) - 1) < 1e-4).toBe(true);
     // Still answering input while the loop runs: Stop is handled and the frames stop coming.
     await page.screenshot({ path: join(OUT, 'webcam.png'), fullPage: true });
+    writeFileSync(join(OUT, 'webcam.json'), `${JSON.stringify({ backend: live.backend, frames: live.frames, msPerFrame: live.last!.ms }, null, 2)}\n`);
     await page.click('#stop');
     await page.waitForFunction(() => document.getElementById('status')?.textContent === 'Webcam stopped.', null, { timeout: LONG });
     await page.waitForFunction(() => !window.ferDemo.busy, null, { timeout: LONG });

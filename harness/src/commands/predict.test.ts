@@ -139,5 +139,8 @@ describe('fer predict (CLI)', () => {
     expect(JSON.parse(json.stdout)).toEqual([{ file: blank, width: 64, height: 64, faces: [], warnings: [expect.stringMatching(/^no face found/)] }]);
     expect(json.stderr).toMatch(/fer: error E_NO_FACE: found no face in .*blank\.png .*use --no-detect/);
     expect(json.stdout).not.toMatch(/%/);
+    expect(json.stderr).toMatch(/--tile-levels 2/);
+    const bad = await runCli(['predict', '--tile-levels', '1.5', ASTRONAUT]);
+    expect(bad.stderr).toMatch(/E_BAD_OPTION: fer predict: --tile-levels is 1\.5, expected an integer in \[0, 8\]/);
   }, 120_000);
 });

@@ -122,6 +122,8 @@ export interface PredictOptions {
   annotate?: string;
   /** The detector's smallest score (default @fer/face's). */
   scoreThreshold?: number;
+  /** The detector's zoom levels for small faces (default @fer/face's). */
+  tileLevels?: number;
 }
 
 function topK(probs: Float32Array, start: number, numClasses: number, classNames: readonly string[], k: number) {
@@ -144,7 +146,7 @@ export async function runPredict(o: PredictOptions): Promise<ImagePrediction[]> 
   await startBackend(o.backend ?? 'auto');
   const loaded: LoadedModel = await loadModel(modelDir);
   const detect = o.detect ?? true;
-  const detector = detect ? await createFaceDetector(o.scoreThreshold === undefined ? {} : { scoreThreshold: o.scoreThreshold }) : null;
+  const detector = detect ? await createFaceDetector({ scoreThreshold: o.scoreThreshold, tileLevels: o.tileLevels }) : null;
   try {
     const [h, w] = loaded.meta.inputSize;
     if (h !== 48 || w !== 48) throw new FerCliError('E_BAD_OPTION', `${modelDir}: the model takes ${w}x${h} images, fer predict expects a 48x48 model (it converts images to 48x48). Use a model trained at 48x48.`);
@@ -241,17 +243,20 @@ export default defineCommand({
     detect: { type: 'boolean', description: 'find faces first (--no-detect: each picture is one face crop, as FER2013\'s 48x48)', default: true },
     annotate: { type: 'string', description: 'write the picture with boxes and labels to this .png (a folder for several pictures)' },
     'score-threshold': { type: 'string', description: `smallest face-detector score (default ${FACE_DETECTOR_DEFAULTS.scoreThreshold})` },
+    'tile-levels': { type: 'string', description: `zoom levels for small faces, each about 1.7x closer (default ${FACE_DETECTOR_DEFAULTS.tileLevels}; 0: one pass over the picture, fastest)` },
     backend: { type: 'string', description: 'wasm | cpu | webgpu | auto', default: 'auto' },
   },
   async run({ args }) {
     const files = (args._ as string[]).filter(Boolean);
     const st = args['score-threshold'] === undefined ? undefined : Number(args['score-threshold']);
     if (st !== undefined && !(st > 0 && st < 1)) throw new FerCliError('E_BAD_OPTION', `fer predict: --score-threshold is ${args['score-threshold']}, expected a number in (0, 1), e.g. 0.4.`);
-    const results = await runPredict({ model: args.model, files, top: Number(args.top), backend: args.backend, detect: args.detect, annotate: args.annotate, scoreThreshold: st });
+    const tl = args['tile-levels'] === undefined ? undefined : Number(args['tile-levels']);
+    if (tl !== undefined && !(Number.isInteger(tl) && tl >= 0 && tl <= 8)) throw new FerCliError('E_BAD_OPTION', `fer predict: --tile-levels is ${args['tile-levels']}, expected an integer in [0, 8], e.g. 2 for small faces in a large picture.`);
+    const results = await runPredict({ model: args.model, files, top: Number(args.top), backend: args.backend, detect: args.detect, annotate: args.annotate, scoreThreshold: st, tileLevels: tl });
     process.stdout.write(args.json ? `${JSON.stringify(results, null, 2)}\n` : formatPredictions(results, args.detect));
     for (const r of results) for (const w of r.warnings) process.stderr.write(`fer predict: warning: ${r.file}: ${w}\n`);
     if (args.detect && results.every((r) => r.faces.length === 0)) {
-      throw new FerCliError('E_NO_FACE', `found no face in ${results.length === 1 ? results[0].file : `any of the ${results.length} pictures`} (BlazeFace, score >= ${st ?? FACE_DETECTOR_DEFAULTS.scoreThreshold}); expected a photo with a visible, roughly frontal face. For pictures that are face crops already, use --no-detect; for small or partly hidden faces, try --score-threshold 0.4.`);
+      throw new FerCliError('E_NO_FACE', `found no face in ${results.length === 1 ? results[0].file : `any of the ${results.length} pictures`} (BlazeFace, score >= ${st ?? FACE_DETECTOR_DEFAULTS.scoreThreshold}); expected a photo with a visible, roughly frontal face. For pictures that are face crops already, use --no-detect; for small faces in a large picture, try --tile-levels 2; for partly hidden faces, --score-threshold 0.4.`);
     }
   },
 });

@@ -131,5 +131,8 @@ describe.skipIf(!data || !existsSync(join(PKG, 'results.json')))('@fer/weights-p
     const priv = results.splits.find((s) => s.split === 'PrivateTest')!;
     expect(labels.length).toBe(priv.count);
     expect(correct / labels.length).toBeCloseTo(priv.accuracy, 3);
+    // The card and the README state that number (they are generated from results.json).
+    const stated = `${(100 * (correct / labels.length)).toFixed(2)}%`;
+    for (const f of ['MODEL_CARD.md', 'README.md']) expect(await readFile(join(PKG, f), 'utf8'), `${f} states ${stated}`).toContain(stated);
   }, 600_000);
 });

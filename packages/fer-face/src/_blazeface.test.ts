@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { BLAZEFACE_ANCHORS, BLAZEFACE_VALUES, decodeDetections, generateAnchors, iou, nonMaxSuppression, type RawDetection } from './_blazeface.js';
+import { BLAZEFACE_ANCHORS, BLAZEFACE_VALUES, decodeDetections, generateAnchors, iou, nonMaxSuppression, overlapOfSmaller, type RawDetection } from './_blazeface.js';
 
 describe('generateAnchors', () => {
   it('gives 896 centres: 16x16 cells x 2 at stride 16, then 8x8 cells x 6 at stride 32', () => {
@@ -65,5 +65,24 @@ describe('nonMaxSuppression', () => {
     expect(out[0].box[0]).toBeCloseTo(0.5, 10);
     expect(out[0].box[2]).toBeCloseTo(10.5, 10);
     expect(out[0].keypoints[3]).toEqual([1, 1]);
+  });
+
+  it('overlapOfSmaller: the share of the smaller box inside the other', () => {
+    expect(overlapOfSmaller([0, 0, 10, 10], [2, 2, 6, 6])).toBe(1);
+    expect(overlapOfSmaller([2, 2, 6, 6], [0, 0, 10, 10])).toBe(1);
+    expect(overlapOfSmaller([0, 0, 10, 10], [8, 0, 12, 4])).toBeCloseTo(8 / 16, 10);
+    expect(overlapOfSmaller([0, 0, 10, 10], [20, 0, 30, 10])).toBe(0);
+  });
+
+  it('containThreshold: drops a box mostly inside a kept one (or around it) without blending; 1 keeps it', () => {
+    // The same face from two zoom levels: a 40-pixel box and a 21-pixel one inside it (IoU 0.28 < 0.3).
+    const big = det([100, 100, 140, 140], 0.8, 0), small = det([107, 106, 128, 127], 0.62, 9), apart = det([200, 100, 240, 140], 0.7);
+    expect(iou(big.box, small.box)).toBeLessThan(0.3);
+    const out = nonMaxSuppression([small, big, apart], 0.3, 10, 'weighted', 0.6);
+    expect(out.map((d) => d.score)).toEqual([0.8, 0.7]);
+    expect(out[0].box).toEqual([100, 100, 140, 140]); // not blended with the dropped one
+    // Highest score first: a higher-scoring small box suppresses the big one around it.
+    expect(nonMaxSuppression([det([100, 100, 140, 140], 0.6), det([107, 106, 128, 127], 0.9)], 0.3, 10, 'hard', 0.6).map((d) => d.score)).toEqual([0.9]);
+    expect(nonMaxSuppression([small, big, apart], 0.3, 10, 'weighted')).toHaveLength(3); // default 1: off
   });
 });

@@ -70,19 +70,34 @@ export function iou(a: readonly number[], b: readonly number[]): number {
   return union > 0 ? inter / union : 0;
 }
 
+/** Intersection of two `[left, top, right, bottom]` boxes over the smaller one's area (1: one lies inside the other). */
+export function overlapOfSmaller(a: readonly number[], b: readonly number[]): number {
+  const iw = Math.min(a[2], b[2]) - Math.max(a[0], b[0]);
+  const ih = Math.min(a[3], b[3]) - Math.max(a[1], b[1]);
+  if (iw <= 0 || ih <= 0) return 0;
+  const smaller = Math.min((a[2] - a[0]) * (a[3] - a[1]), (b[2] - b[0]) * (b[3] - b[1]));
+  return smaller > 0 ? (iw * ih) / smaller : 0;
+}
+
 /**
  * Non-max suppression, highest score first. `'weighted'` (MediaPipe's default for BlazeFace) replaces each kept
  * detection's box and keypoints by the score-weighted mean of the candidates it suppresses (itself included),
- * which steadies the box; `'hard'` keeps the highest-scoring candidate as it is. At most `maxFaces` are returned.
+ * which steadies the box; `'hard'` keeps the highest-scoring candidate as it is. A candidate that overlaps a kept one
+ * less than `iouThreshold` but lies mostly inside it, or it mostly inside the candidate (intersection over the
+ * smaller box's area above `containThreshold`), is dropped without blending: a face part, or the same face seen at
+ * another zoom level with a box of another size (1 turns this off). At most `maxFaces` are returned.
  */
-export function nonMaxSuppression(candidates: RawDetection[], iouThreshold: number, maxFaces: number, mode: 'weighted' | 'hard' = 'weighted'): RawDetection[] {
+export function nonMaxSuppression(candidates: RawDetection[], iouThreshold: number, maxFaces: number, mode: 'weighted' | 'hard' = 'weighted', containThreshold = 1): RawDetection[] {
   const rest = [...candidates].sort((a, b) => b.score - a.score);
   const kept: RawDetection[] = [];
   while (rest.length > 0 && kept.length < maxFaces) {
     const top = rest[0];
     const group: RawDetection[] = [];
     const remaining: RawDetection[] = [];
-    for (const c of rest) (iou(top.box, c.box) > iouThreshold || c === top ? group : remaining).push(c);
+    for (const c of rest) {
+      if (iou(top.box, c.box) > iouThreshold || c === top) group.push(c);
+      else if (!(overlapOfSmaller(top.box, c.box) > containThreshold)) remaining.push(c);
+    }
     if (mode === 'hard' || group.length === 1) {
       kept.push(top);
     } else {

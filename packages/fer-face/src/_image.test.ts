@@ -32,6 +32,17 @@ describe('letterboxRgb', () => {
     expect(at(3, 6)).toBe(-1);
   });
 
+  it('resamples only the region given, its coordinates relative to the region', () => {
+    // 0 left of x = 20, 255 from there on; the region x 20-29, y 5-14 is all 255.
+    const img = gray(40, 20, (x) => (x < 20 ? 0 : 255));
+    const { data, box } = letterboxRgb(img, 5, { x: 20, y: 5, width: 10, height: 10 });
+    expect(box).toEqual({ scale: 2, padX: 0, padY: 0 });
+    for (let i = 0; i < data.length; i++) expect(data[i]).toBeCloseTo(1, 5);
+    // A region straddling the step: its left half is black.
+    const half = letterboxRgb(img, 4, { x: 16, y: 0, width: 8, height: 8 }).data;
+    expect([half[0], half[3], half[6], half[9]].map((v) => Math.round(v))).toEqual([-1, -1, 1, 1]);
+  });
+
   it('area-averages when shrinking', () => {
     const img = gray(16, 16, (x) => (x % 2 ? 255 : 0)); // stripes average to 127.5
     const { data } = letterboxRgb(img, 4);

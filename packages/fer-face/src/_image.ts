@@ -103,21 +103,30 @@ export interface Letterbox {
   padY: number;
 }
 
+/** A rectangle of an image in its pixels (integers, inside the image). */
+export interface Region {
+  x: number;
+  y: number;
+  width: number;
+  height: number;
+}
+
 /**
- * Resamples the image into a `size` x `size` RGB square (centred, black bars), values mapped to [-1, 1] as
- * BlazeFace expects. Returns the Float32Array (NHWC, one image) and the letterbox to map coordinates back.
+ * Resamples the image (or the `region` of it) into a `size` x `size` RGB square (centred, black bars), values
+ * mapped to [-1, 1] as BlazeFace expects. Returns the Float32Array (NHWC, one image) and the letterbox to map
+ * coordinates back (relative to the region's top-left corner).
  */
-export function letterboxRgb(img: Pixels, size: number): { data: Float32Array; box: Letterbox } {
-  const side = Math.max(img.width, img.height);
+export function letterboxRgb(img: Pixels, size: number, region: Region = { x: 0, y: 0, width: img.width, height: img.height }): { data: Float32Array; box: Letterbox } {
+  const side = Math.max(region.width, region.height);
   const scale = side / size;
-  const padX = (side - img.width) / 2, padY = (side - img.height) / 2;
-  const wx = axisWeights(img.width, size, scale, padX), wy = axisWeights(img.height, size, scale, padY);
+  const padX = (side - region.width) / 2, padY = (side - region.height) / 2;
+  const wx = axisWeights(region.width, size, scale, padX), wy = axisWeights(region.height, size, scale, padY);
   const { data, width, channels: ch } = img;
   const c1 = ch === 1 ? 0 : 1, c2 = ch === 1 ? 0 : 2;
-  // Horizontal pass: each source row -> size columns x 3.
-  const tmp = new Float32Array(img.height * size * 3);
-  for (let y = 0; y < img.height; y++) {
-    const row = y * width;
+  // Horizontal pass: each source row of the region -> size columns x 3.
+  const tmp = new Float32Array(region.height * size * 3);
+  for (let y = 0; y < region.height; y++) {
+    const row = (region.y + y) * width + region.x;
     for (let o = 0; o < size; o++) {
       let r = 0, g = 0, b = 0;
       for (let k = wx.start[o]; k < wx.start[o + 1]; k++) {

@@ -63,7 +63,45 @@ describe('detect', () => {
     expect(await detector.detect({ data: noise, width: 256, height: 256, channels: 3 })).toEqual([]);
   });
 
+  it('finds a small face through the zoomed tiles that one pass over the picture misses, without leaks', async () => {
+    // The astronaut shrunk to a third (her face about 30 pixels wide) at (300, 200) in a 1600x1200 gray picture:
+    // 5 of BlazeFace's 256 input pixels in one pass, 8 in the level-1 tiles (960 pixels), 13 at level 2 (576).
+    const W = 1600, H = 1200, k = 3, side = Math.floor(512 / k);
+    const big = new Uint8Array(W * H * 4).fill(128);
+    for (let y = 0; y < side; y++) {
+      for (let x = 0; x < side; x++) {
+        for (let c = 0; c < 4; c++) {
+          let sum = 0;
+          for (let j = 0; j < k; j++) for (let i = 0; i < k; i++) sum += astro.data[((y * k + j) * 512 + x * k + i) * 4 + c];
+          big[((y + 200) * W + x + 300) * 4 + c] = Math.round(sum / (k * k));
+        }
+      }
+    }
+    const picture = { data: big, width: W, height: H };
+    const [ref] = await detector.detect(image);
+    const levels = async (tileLevels: number) => {
+      const d = await createFaceDetector({ tileLevels });
+      try {
+        return await expectNoLeak(tf, () => d.detect(picture));
+      } finally {
+        d.dispose();
+      }
+    };
+    expect(await levels(0)).toEqual([]);
+    expect(await levels(1)).toEqual([]);
+    const faces = await levels(2);
+    expect(faces).toHaveLength(1);
+    const [f] = faces;
+    // Where the shrunk face is: the full-size box / 3, moved by the paste offset.
+    expect(Math.abs(f.box.x - (ref.box.x / k + 300))).toBeLessThan(5);
+    expect(Math.abs(f.box.y - (ref.box.y / k + 200))).toBeLessThan(5);
+    expect(Math.abs(f.box.width - ref.box.width / k)).toBeLessThan(0.25 * (ref.box.width / k)); // 13 input pixels: a coarse box
+    expect(f.keypoints.rightEye.x).toBeLessThan(f.keypoints.leftEye.x);
+  });
+
   it('refuses bad options and images with FerFaceError codes', async () => {
+    await expect(createFaceDetector({ tileLevels: 1.5 })).rejects.toMatchObject({ code: 'E_BAD_OPTION', message: expect.stringContaining('tileLevels') });
+    await expect(createFaceDetector({ tileScoreThreshold: -1 })).rejects.toMatchObject({ code: 'E_BAD_OPTION', message: expect.stringContaining('tileScoreThreshold') });
     await expect(createFaceDetector({ scoreThreshold: 2 })).rejects.toMatchObject({ code: 'E_BAD_OPTION' });
     await expect(createFaceDetector({ treshold: 0.5 } as never)).rejects.toMatchObject({ code: 'E_BAD_OPTION', message: expect.stringContaining('treshold') });
     await expect(createBrowserSafe()).rejects.toMatchObject({ code: 'E_BAD_OPTION', message: expect.stringContaining('@fer/face/node') });

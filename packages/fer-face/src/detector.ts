@@ -1,8 +1,9 @@
 import * as tf from '@tensorflow/tfjs';
 import {
-  BLAZEFACE_ANCHORS, BLAZEFACE_INPUT_SIZE, BLAZEFACE_VALUES, decodeDetections, generateAnchors, nonMaxSuppression,
+  BLAZEFACE_ANCHORS, BLAZEFACE_INPUT_SIZE, BLAZEFACE_VALUES, decodeDetections, generateAnchors, nonMaxSuppression, type RawDetection,
 } from './_blazeface.js';
-import { letterboxRgb, readPixels, sampleSquare, toGray, LUMA, type FaceImage, type LumaName } from './_image.js';
+import { letterboxRgb, readPixels, sampleSquare, toGray, LUMA, type FaceImage, type LumaName, type Pixels } from './_image.js';
+import { keepInTile, tileGrid, type Tile } from './_tiling.js';
 import { FerFaceError } from './errors.js';
 
 /** A point in image pixels (continuous coordinates: pixel (0, 0) spans [0, 1) x [0, 1)). */
@@ -47,10 +48,28 @@ export interface FaceDetectorOptions {
   maxFaces?: number;
   /** 'weighted' (MediaPipe's blending, steadier boxes) or 'hard' non-max suppression. */
   nms?: 'weighted' | 'hard';
+  /**
+   * Zoom levels for small faces, beyond the pass over the whole picture: level k looks at overlapping tiles
+   * 0.6^k x the picture's long side (never under 256 pixels), so it finds faces down to about 0.1 x the long side
+   * at level 1, 0.06 x at level 2, ...; the detections of all passes are merged by non-max suppression.
+   * Each level costs a few more passes of the model (level 1 on a 4:3 picture: 4 tiles). 0: one pass (fastest,
+   * e.g. for live video of a face near the camera). Default {@link FACE_DETECTOR_DEFAULTS}.tileLevels.
+   */
+  tileLevels?: number;
+  /**
+   * Smallest score kept from the zoomed tiles (the larger of this and `scoreThreshold` applies), in (0, 1]. Higher
+   * than `scoreThreshold` by default: each tile is one more chance for a face-like texture to pass, and at 0.7 the
+   * tiles add small faces without adding false detections (README, "Small faces").
+   * Default {@link FACE_DETECTOR_DEFAULTS}.tileScoreThreshold.
+   */
+  tileScoreThreshold?: number;
 }
 
-/** The detector's defaults (MediaPipe's for this model: IoU 0.3, weighted NMS; the score threshold measured here: README). */
-export const FACE_DETECTOR_DEFAULTS = { scoreThreshold: 0.5, iouThreshold: 0.3, maxFaces: 20, nms: 'weighted' } as const;
+/** The detector's defaults (MediaPipe's for this model: IoU 0.3, weighted NMS; the score threshold and tile levels measured here: README). */
+export const FACE_DETECTOR_DEFAULTS = { scoreThreshold: 0.5, iouThreshold: 0.3, maxFaces: 20, nms: 'weighted', tileLevels: 1, tileScoreThreshold: 0.7 } as const;
+
+/** Two detections whose intersection covers more than this share of the smaller box are one face (non-max suppression). */
+const CONTAIN_THRESHOLD = 0.6;
 
 /** Options of {@link cropFaces} and {@link cropFacePixels}. */
 export interface CropOptions {
@@ -106,11 +125,13 @@ const OUTPUT_SHAPES = 'four outputs [1, 512, 1], [1, 512, 16], [1, 384, 1], [1, 
  */
 export async function createFaceDetector(opts: FaceDetectorOptions = {}): Promise<FaceDetector> {
   const where = 'createFaceDetector';
-  checkKeys(where, opts, ['model', 'scoreThreshold', 'iouThreshold', 'maxFaces', 'nms']);
+  checkKeys(where, opts, ['model', 'scoreThreshold', 'iouThreshold', 'maxFaces', 'nms', 'tileLevels', 'tileScoreThreshold']);
   const o = { ...FACE_DETECTOR_DEFAULTS, ...Object.fromEntries(Object.entries(opts).filter(([, v]) => v !== undefined)) };
   checkRange(where, 'scoreThreshold', o.scoreThreshold, 0, 1);
   checkRange(where, 'iouThreshold', o.iouThreshold, 0, 1);
   checkRange(where, 'maxFaces', o.maxFaces, 1, 10_000, true);
+  checkRange(where, 'tileLevels', o.tileLevels, 0, 8, true);
+  checkRange(where, 'tileScoreThreshold', o.tileScoreThreshold, 0, 1);
   if (o.nms !== 'weighted' && o.nms !== 'hard') throw new FerFaceError('E_BAD_OPTION', `${where}: nms is ${JSON.stringify(o.nms)}, expected 'weighted' or 'hard'.`);
   if (opts.model === undefined) {
     throw new FerFaceError('E_BAD_OPTION', `${where}: no model given, expected { model: URL of blazeface.json } (serve node_modules/@fer/face/models/ beside your page) or, in Node, createFaceDetector from '@fer/face/node', which loads the model this package ships.`);
@@ -125,37 +146,51 @@ export async function createFaceDetector(opts: FaceDetectorOptions = {}): Promis
     }
   }
   const anchors = generateAnchors(BLAZEFACE_INPUT_SIZE);
+  /** One pass of the model over a tile: its detections (score >= threshold), in the picture's pixels. */
+  async function pass(img: Pixels, tile: Tile): Promise<RawDetection[]> {
+    const { data, box: lb } = letterboxRgb(img, BLAZEFACE_INPUT_SIZE, tile);
+    const outputs = tf.tidy(() => {
+      const x = tf.tensor4d(data, [1, BLAZEFACE_INPUT_SIZE, BLAZEFACE_INPUT_SIZE, 3]);
+      const res = model.execute(x);
+      return Array.isArray(res) ? res : [res];
+    });
+    let logits: Float32Array, regressors: Float32Array;
+    try {
+      const find = (n: number, v: number) => outputs.find((t) => t.shape.length === 3 && t.shape[1] === n && t.shape[2] === v);
+      const parts = [find(512, 1), find(512, 16), find(384, 1), find(384, 16)];
+      if (parts.some((p) => p === undefined)) {
+        throw new FerFaceError('E_BAD_MODEL', `detect: the model's outputs are ${outputs.map((t) => `[${t.shape.join(', ')}]`).join(', ')}, expected ${OUTPUT_SHAPES}. Pass the blazeface.json this package ships.`);
+      }
+      const [s512, r512, s384, r384] = await Promise.all(parts.map((p) => p!.data() as Promise<Float32Array>));
+      logits = new Float32Array(BLAZEFACE_ANCHORS);
+      logits.set(s512); logits.set(s384, 512);
+      regressors = new Float32Array(BLAZEFACE_ANCHORS * BLAZEFACE_VALUES);
+      regressors.set(r512); regressors.set(r384, 512 * BLAZEFACE_VALUES);
+    } finally {
+      tf.dispose(outputs);
+    }
+    const mx = (x: number) => x * lb.scale - lb.padX + tile.x, my = (y: number) => y * lb.scale - lb.padY + tile.y;
+    const threshold = tile.level === 0 ? o.scoreThreshold : Math.max(o.scoreThreshold, o.tileScoreThreshold);
+    return decodeDetections(logits, regressors, anchors, threshold).map((d) => ({
+      box: [mx(d.box[0]), my(d.box[1]), mx(d.box[2]), my(d.box[3])],
+      keypoints: d.keypoints.map(([x, y]) => [mx(x), my(y)] as [number, number]),
+      score: d.score,
+    }));
+  }
   let disposed = false;
   return {
     async detect(image) {
       if (disposed) throw new FerFaceError('E_BAD_OPTION', 'detect: the detector was disposed, expected a live one. Create another with createFaceDetector().');
       const img = await readPixels('detect', image);
-      const { data, box: lb } = letterboxRgb(img, BLAZEFACE_INPUT_SIZE);
-      const outputs = tf.tidy(() => {
-        const x = tf.tensor4d(data, [1, BLAZEFACE_INPUT_SIZE, BLAZEFACE_INPUT_SIZE, 3]);
-        const res = model.execute(x);
-        return Array.isArray(res) ? res : [res];
-      });
-      let logits: Float32Array, regressors: Float32Array;
-      try {
-        const find = (n: number, v: number) => outputs.find((t) => t.shape.length === 3 && t.shape[1] === n && t.shape[2] === v);
-        const parts = [find(512, 1), find(512, 16), find(384, 1), find(384, 16)];
-        if (parts.some((p) => p === undefined)) {
-          throw new FerFaceError('E_BAD_MODEL', `detect: the model's outputs are ${outputs.map((t) => `[${t.shape.join(', ')}]`).join(', ')}, expected ${OUTPUT_SHAPES}. Pass the blazeface.json this package ships.`);
-        }
-        const [s512, r512, s384, r384] = await Promise.all(parts.map((p) => p!.data() as Promise<Float32Array>));
-        logits = new Float32Array(BLAZEFACE_ANCHORS);
-        logits.set(s512); logits.set(s384, 512);
-        regressors = new Float32Array(BLAZEFACE_ANCHORS * BLAZEFACE_VALUES);
-        regressors.set(r512); regressors.set(r384, 512 * BLAZEFACE_VALUES);
-      } finally {
-        tf.dispose(outputs);
+      const candidates: RawDetection[] = [];
+      for (const tile of tileGrid(img.width, img.height, o.tileLevels)) {
+        for (const d of await pass(img, tile)) if (keepInTile(d, tile, img.width, img.height)) candidates.push(d);
       }
-      const raw = nonMaxSuppression(decodeDetections(logits, regressors, anchors, o.scoreThreshold), o.iouThreshold, o.maxFaces, o.nms);
-      const toImage = (x: number, y: number): Point => ({ x: x * lb.scale - lb.padX, y: y * lb.scale - lb.padY });
+      const raw = nonMaxSuppression(candidates, o.iouThreshold, o.maxFaces, o.nms, CONTAIN_THRESHOLD);
+      const toImage = ([x, y]: readonly number[]): Point => ({ x, y });
       return raw.map((d) => {
-        const tl = toImage(d.box[0], d.box[1]), br = toImage(d.box[2], d.box[3]);
-        const [rightEye, leftEye, noseTip, mouth, rightEar, leftEar] = d.keypoints.map(([x, y]) => toImage(x, y));
+        const tl = toImage(d.box), br = toImage(d.box.slice(2));
+        const [rightEye, leftEye, noseTip, mouth, rightEar, leftEar] = d.keypoints.map(toImage);
         return {
           box: { x: tl.x, y: tl.y, width: br.x - tl.x, height: br.y - tl.y },
           score: d.score,

@@ -5,7 +5,7 @@ export type { Face, FaceKeypoints, Point, FaceDetector, FaceDetectorOptions, Cro
 export type { FaceImage, PixelImage, LumaName } from './_image.js';
 export { LUMA } from './_image.js';
 export {
-  generateAnchors, decodeDetections, nonMaxSuppression, iou, BLAZEFACE_INPUT_SIZE, BLAZEFACE_ANCHORS, BLAZEFACE_VALUES,
+  generateAnchors, decodeDetections, nonMaxSuppression, iou, overlapOfSmaller, BLAZEFACE_INPUT_SIZE, BLAZEFACE_ANCHORS, BLAZEFACE_VALUES,
 } from './_blazeface.js';
 export type { RawDetection } from './_blazeface.js';
 export { FerFaceError } from './errors.js';
