@@ -1,7 +1,7 @@
 import { defineCommand } from 'citty';
 import { intFlag } from '../flags.js';
 import { reproduce } from '../reproduce/run.js';
-import type { BudgetName } from '../job/spec.js';
+import { SpecError, type BudgetName } from '../job/spec.js';
 import { DATA_FLAG_ARGS, dataFlags } from '../data.js';
 import { testHoldAfterSteps } from '../job/stop.js';
 import { inProcessRunner } from './sweep.js';
@@ -15,7 +15,8 @@ export default defineCommand({
   args: {
     data: { type: 'string', description: 'FER2013 csv(.gz); default $FER2013_PATH, else the embedded synthetic set (`synthetic` forces it)' },
     config: { type: 'string', description: 'fer.config file registering user models and experiments (default: fer.config.ts/.mjs/.js in the current folder); its models join the zoo experiment' },
-    preset: { type: 'string', alias: ['budget'], description: 'smoke | quick | paper, as fer train --preset (default: smoke without data; with data, paper on a GPU backend, quick otherwise); --budget is another name for it' },
+    preset: { type: 'string', description: 'smoke | quick | paper, as fer train --preset (default: smoke without data; with data, paper on a GPU backend, quick otherwise)' },
+    budget: { type: 'string', description: 'another name for --preset' },
     seeds: { type: 'string', description: 'seeds per job (default 1)', default: '1' },
     backend: { type: 'string', description: 'auto | wasm | webgpu | tensorflow | cpu', default: 'auto' },
     workers: { type: 'string', description: 'data-parallel worker threads (default 1)', default: '1' },
@@ -41,7 +42,7 @@ export default defineCommand({
     // --queue: a missing Redis is an error in seconds, before the data is loaded and the plan is made.
     if (args.queue && !args['dry-run']) await (await import('../queue/connection.js')).checkRedis(args.queue);
     await reproduce({
-      data: args.data, config: args.config, budget: args.preset as BudgetName | undefined, seeds, backend: args.backend, workers,
+      data: args.data, config: args.config, budget: presetFlag(args.preset, args.budget), seeds, backend: args.backend, workers,
       only: list(args.only), out: args.out, set: many(args.set), dryRun: Boolean(args['dry-run']),
       hours, keepCheckpoints: Boolean(args['keep-checkpoints']), handleSignals: true,
       queue: args.queue, queueAttempts: intFlag(args.attempts, '--attempts', { min: 1 }),
@@ -49,3 +50,9 @@ export default defineCommand({
     });
   },
 });
+
+/** --preset, or --budget (its other name); both given must agree. */
+function presetFlag(preset: string | undefined, budget: string | undefined): BudgetName | undefined {
+  if (preset !== undefined && budget !== undefined && preset !== budget) throw new SpecError('E_BAD_OPTION', `--preset ${preset} and --budget ${budget}: --budget is another name for --preset; give one of them.`);
+  return (preset ?? budget) as BudgetName | undefined;
+}
