@@ -3,7 +3,7 @@ import { intFlag } from '../flags.js';
 import { reproduce } from '../reproduce/run.js';
 import { SpecError, type BudgetName } from '../job/spec.js';
 import { DATA_FLAG_ARGS, dataFlags } from '../data.js';
-import { testHoldAfterSteps } from '../job/stop.js';
+import { testHoldAfterSteps } from './_test-hooks.js';
 import { inProcessRunner } from './sweep.js';
 
 // --set values may hold commas (train.augment=hflip,shift): only --only is split on commas.

@@ -126,12 +126,6 @@ export function continueCommand(a: RunArgs): string {
   return parts.join(' ');
 }
 
-/** The CLI's test hook for tests that start `fer train` / `pnpm reproduce` as a process (FER_REPRODUCE_TEST_HOLD_AFTER_STEPS=N). */
-export function testHoldAfterSteps(): number | undefined {
-  const n = Number(process.env.FER_REPRODUCE_TEST_HOLD_AFTER_STEPS ?? 0);
-  return n > 0 ? n : undefined;
-}
-
 /**
  * Test hook (runTrain / reproduce `holdAfterSteps`): the run's N-th training step does not return until a stop
  * is requested, so a test can send SIGINT mid-job at a known point without racing the clock.

@@ -61,7 +61,7 @@ async function run(req: ChildRequest): Promise<ChildMessage> {
     const job = d.job;
     const workers = d.workers ?? d.threads ?? 1;
     const base = stepperFor(workers, backend);
-    const hold = Number(process.env.FER_QUEUE_TEST_HOLD_AFTER_EPOCH ?? 0);
+    const hold = req.holdAfterEpoch ?? 0;
     let heldAfter = 0;
     let started = false;
     let lastProgress = 0;
@@ -89,7 +89,7 @@ async function run(req: ChildRequest): Promise<ChildMessage> {
 }
 
 /**
- * Test hook (FER_QUEUE_TEST_HOLD_AFTER_EPOCH=N): after epoch N's checkpoint, the next training step
+ * Test hook (ChildRequest.holdAfterEpoch = N): after epoch N's checkpoint, the next training step
  * never returns, so a test can SIGKILL the worker mid-job at a known point. The event loop stays free
  * (the IPC disconnect still ends this process).
  */

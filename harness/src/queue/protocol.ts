@@ -97,6 +97,8 @@ export interface ChildRequest {
   data: QueueJobData; dir: string; backend?: string; dataPath?: string; config?: string;
   /** The attempt's fencing token (src/queue/fence.ts): checked before every write in `dir`. */
   fence?: string;
+  /** Tests (QueueWorkerOptions.holdAfterEpoch): hold the job after this epoch's checkpoint. */
+  holdAfterEpoch?: number;
 }
 
 /** Child -> worker. */

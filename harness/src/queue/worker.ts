@@ -38,6 +38,8 @@ export interface QueueWorkerOptions {
    * (a Kubernetes Job's pods then complete). Default: run until closed.
    */
   idleExitSeconds?: number;
+  /** Tests: after this epoch's checkpoint a job's next training step never returns, so a test can kill the worker mid-job. */
+  holdAfterEpoch?: number;
   log?: (line: string) => void;
 }
 
@@ -135,7 +137,7 @@ export async function startQueueWorker(o: QueueWorkerOptions): Promise<QueueWork
           else if (m.type === 'epoch') {
             report({ epoch: m.epoch, epochs: m.epochs, step: 0, steps: 0, loss: m.loss, valAccuracy: m.valAccuracy });
             log(`${d.label} epoch ${m.epoch}/${m.epochs}: loss ${m.loss.toFixed(3)}, val acc ${(m.valAccuracy * 100).toFixed(1)}% (${m.seconds.toFixed(1)}s)`);
-          } else if (m.type === 'held') log(`${d.label} held after epoch ${m.epoch} (test hook FER_QUEUE_TEST_HOLD_AFTER_EPOCH; child pid ${m.pid})`);
+          } else if (m.type === 'held') log(`${d.label} held after epoch ${m.epoch} (test hook holdAfterEpoch; child pid ${m.pid})`);
         })
         : await sweepInChild(d, dir, o, children, (epoch, epochs) => report({ epoch, epochs, step: 0, steps: 0 }));
       const seconds = (performance.now() - t0) / 1000;
@@ -250,7 +252,7 @@ function trainInChild(d: QueueJobData, dir: string, fence: string, o: QueueWorke
   const execArgv = process.execArgv.includes('tsx') ? process.execArgv : [...process.execArgv, '--conditions=@fer/source', '--import', 'tsx'];
   const child = fork(join(here, '_child.ts'), [], { cwd: harnessRoot, execArgv, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
   children.add(child);
-  const req: ChildRequest = { data: d, dir, fence, ...(o.backend ? { backend: o.backend } : {}), ...(o.data !== undefined ? { dataPath: o.data } : {}), ...(o.config ? { config: o.config } : {}) };
+  const req: ChildRequest = { data: d, dir, fence, ...(o.backend ? { backend: o.backend } : {}), ...(o.data !== undefined ? { dataPath: o.data } : {}), ...(o.config ? { config: o.config } : {}), ...(o.holdAfterEpoch ? { holdAfterEpoch: o.holdAfterEpoch } : {}) };
   return new Promise((res, rej) => {
     let result: { resumedFrom: number; cached: boolean } | undefined;
     let failure: Failure | undefined;
