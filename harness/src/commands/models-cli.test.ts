@@ -48,7 +48,7 @@ function writePng(path: string, width: number, height: number, fill: (x: number,
 }
 
 describe('--set collection', () => {
-  it('collects every --set, in both spellings (the grammar itself: src/reproduce/spec.test.ts)', () => {
+  it('collects every --set, in both spellings (the grammar itself: src/job/spec.test.ts)', () => {
     expect(collectRepeated(['--set', 'a=1', '--x', '--set=b=2'], 'set')).toEqual(['a=1', 'b=2']);
   });
 });

@@ -1,5 +1,5 @@
 // Issue 26: `fer train` stops cleanly (Ctrl-C, SIGTERM, --hours: the one stop mechanism of pnpm reproduce,
-// ../reproduce/_stop.ts), prints the command that continues, says up front when a run is long, and labels its
+// ../job/stop.ts), prints the command that continues, says up front when a run is long, and labels its
 // two PublicTest accuracies; `fer evaluate` shows the no-skill baselines.
 import { existsSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';

@@ -24,7 +24,7 @@ import { createProgressRenderer, FerCliError, formatSeconds } from './_models-co
 export interface RunTrainOptions {
   model: string;
   data?: string;
-  /** `--set key=value` overrides (the one grammar of src/reproduce/overrides.ts). */
+  /** `--set key=value` overrides (the one grammar of src/job/overrides.ts). */
   sets?: string[];
   /** Budget of `pnpm reproduce` whose settings the run takes: smoke | quick | paper (default: paper, the model's own recipe). */
   preset?: string;

@@ -238,7 +238,7 @@ async function activationMapsSection(ctx: SectionContext, base: SectionBase): Pr
   const { exp } = ctx;
   const first = (row: string) => (ctx.rows.get(row) ?? [])[0];
   const figures: Figure[] = [];
-  // The sample faces job.ts used: the first PublicTest row of each expression, in this order, up to snapshots.samples.
+  // The sample faces ../job/execute.ts used: the first PublicTest row of each expression, in this order, up to snapshots.samples.
   const faces = sampleRows(ctx.valActual, ctx.settings.snapshots.samples).map((i) => CLASS_NAMES[ctx.valActual[i]]);
   for (const r of exp.rows) {
     const j = first(r.row);

@@ -215,7 +215,7 @@ async function reproduceOn(opts: ReproduceOptions, stop: StopControl, held: { lo
     sweepResults.set(exp.id, await runSpecSweeps({ exp, budget, outDir, data: opts.data, config: opts.config, backend: opts.backend ?? 'auto', set: opts.set ?? [], seed: plan.settings.seed, stop, log, ...(opts.sweepTrialRunner ? { trialRunner: opts.sweepTrialRunner } : {}) }));
   }
 
-  // Train. --hours, Ctrl-C and SIGTERM stop at the next step boundary with a checkpoint (./_stop.ts).
+  // Train. --hours, Ctrl-C and SIGTERM stop at the next step boundary with a checkpoint (../job/stop.ts).
   const outcomes = new Map<string, JobOutcome>();
   const inProgress = new Map<string, JobProgress>();
   const tty = process.stdout.isTTY && !opts.log;
