@@ -1,5 +1,5 @@
 // The one run spec of the harness (`fer train` and `pnpm reproduce` alike) and the experiment specs: plain,
-// JSON-serialisable data (house style §5). Layering, nanoGPT-style (resolved in ./plan.ts `resolveTrain`):
+// JSON-serialisable data (house style §5). Layering, nanoGPT-style (resolved in ./resolve.ts `resolveTrain`):
 // harness DEFAULTS -> the model's own recipe (@fer/models) -> budget -> experiment `base` -> row -> CLI `--set`.
 import { RECIPE_DEFAULTS, TRAIN_DEFAULTS, type ModelDef, type ModelRecipe, type TrainConfig } from '@fer/models';
 import type { FerCliErrorCode } from '../errors.js';
@@ -120,7 +120,7 @@ export function recipeTrain(r: ModelRecipe): Partial<TrainSpec> {
 /**
  * Run-wide defaults. The train keys a model's recipe holds (epochs, batch, optimizer, learning rate, normalizer,
  * augmentation) come from @fer/models RECIPE_DEFAULTS and the trainer keys from TRAIN_DEFAULTS: their one
- * default lives there; a model's own `recipe` overrides them in {@link resolveTrain} of ./plan.ts.
+ * default lives there; a model's own `recipe` overrides them in {@link resolveTrain} of ./resolve.ts.
  */
 export const DEFAULTS: RunSettings = {
   seed: 1,
