@@ -160,6 +160,7 @@ describe.skipIf(!status.active)(`Dropout layer on wasm + native: tfjs' own mask,
     { rate: 0.5, shape: [3, 512], seed: 7 },
     { rate: 0.1, shape: [4, 9], seed: 99 },
     { rate: 0.7, shape: [2, 100, 200], seed: 31337 },
+    { rate: 0.25, shape: [3, 150, 200, 2], seed: 4242 }, // 180,000 values: the parallel path (streams jumped ahead)
   ];
 
   it.each(cases)('with a layer seed equals tf.dropout(x, $rate, undefined, seed) on cpu: $shape, seed $seed', async ({ rate, shape, seed }) => {
