@@ -270,6 +270,42 @@ napi_value BatchNormGrad(napi_env env, napi_callback_info info) {
   });
 }
 
+napi_value BatchNormTrain(napi_env env, napi_callback_info info) {
+  return guard(env, [&] {
+    Args a(env, info, "batchNormTrain");
+    size_t n;
+    const float* X = a.f32(0, &n);
+    const size_t C = size_t(a.num(6));
+    if (C < 1 || n % C) a.fail(6, "channels must divide the input size");
+    const float* sc = a.f32Len(1, C, true);
+    const float* off = a.f32Len(2, C, true);
+    float* Y = a.f32Len(3, n);
+    float* mean = a.f32Len(4, C);
+    float* var = a.f32Len(5, C);
+    fer::batch_norm_train(X, sc, off, Y, mean, var, n, C, float(a.num(7)));
+    return undefined(env);
+  });
+}
+
+napi_value BatchNormTrainGrad(napi_env env, napi_callback_info info) {
+  return guard(env, [&] {
+    Args a(env, info, "batchNormTrainGrad");
+    size_t n;
+    const float* X = a.f32(0, &n);
+    const size_t C = size_t(a.num(8));
+    if (C < 1 || n % C) a.fail(8, "channels must divide the input size");
+    const float* mean = a.f32Len(1, C);
+    const float* var = a.f32Len(2, C);
+    const float* sc = a.f32Len(3, C, true);
+    const float* dy = a.f32Len(4, n);
+    float* dx = a.f32Len(5, n);
+    float* dsc = a.f32Len(6, C);
+    float* doff = a.f32Len(7, C);
+    fer::batch_norm_train_grad(X, mean, var, sc, dy, dx, dsc, doff, n, C, float(a.num(9)));
+    return undefined(env);
+  });
+}
+
 napi_value MaxPool(napi_env env, napi_callback_info info) {
   return guard(env, [&] {
     Args a(env, info, "maxPool");
@@ -405,6 +441,7 @@ NAPI_MODULE_INIT() {
   const std::pair<const char*, napi_callback> fns[] = {
       {"convForward", ConvForward}, {"convBackwardData", ConvBackwardData}, {"convBackwardWeights", ConvBackwardWeights},
       {"matmul", MatMul}, {"binary", Binary}, {"unary", Unary}, {"reduceLeading", ReduceLeading}, {"batchNorm", BatchNorm}, {"batchNormGrad", BatchNormGrad},
+      {"batchNormTrain", BatchNormTrain}, {"batchNormTrainGrad", BatchNormTrainGrad},
       {"maxPool", MaxPool}, {"maxPoolGrad", MaxPoolGrad}, {"adam", Adam}, {"dropoutMask", DropoutMask}, {"sgd", Sgd}, {"momentum", Momentum},
       {"setThreads", SetThreads}, {"info", Info}, {"clearCaches", ClearCaches},
   };

@@ -38,6 +38,11 @@ void batch_norm(const float* x, const float* mean, size_t nmean, const float* va
 /** The FusedBatchNorm gradient for per-channel (size C) mean, variance and scale (scale may be null = 1). */
 void batch_norm_grad(const float* x, const float* mean, const float* var, const float* scale, const float* dy, float* dx, float* dmean,
                      float* dvar, float* dscale, float* doffset, size_t n, size_t C, float eps);
+/** Training batch norm over the last axis: mean, variance (biased, as tfjs moments) and y, in three passes. */
+void batch_norm_train(const float* x, const float* scale, const float* offset, float* y, float* mean, float* var, size_t n, size_t C, float eps);
+/** Its gradient through the batch's moments: dx, d_scale, d_offset (scale may be null = 1). */
+void batch_norm_train_grad(const float* x, const float* mean, const float* var, const float* scale, const float* dy, float* dx, float* dscale,
+                           float* doffset, size_t n, size_t C, float eps);
 struct PoolDims {
   int B, H, W, C, Ho, Wo, fh, fw, sh, sw, pt, pl;
 };

@@ -141,12 +141,17 @@ void unary(int op, const float* x, float* out, size_t n, float alpha) {
   }
 }
 
-void reduce_leading(const float* x, float* out, size_t rows, size_t cols, bool mean) {
-  // Sums in double over fixed blocks of rows (at least kChunk elements, at most 64 blocks), then the blocks' sums
-  // in block order: the result does not depend on the thread count or on which thread took which block. Few rows
-  // of many columns (one block) split the columns instead, each column summed in row order.
+namespace {
+
+/**
+ * out[c] = scale * sum over rows r of the values row(r, c0, c1, acc) adds into acc[0 .. c1-c0) (in double).
+ * Fixed blocks of rows (at least kChunk elements, at most 64 blocks) are summed first, then the blocks' sums in
+ * block order: the result does not depend on the thread count or on which thread took which block. Few rows of
+ * many columns (one block) split the columns instead, each column summed in row order.
+ */
+template <typename Row>
+void reduce_blocks(size_t rows, size_t cols, double scale, float* out, Row row) {
   const size_t n = rows * cols;
-  const double scale = mean ? 1.0 / double(rows) : 1.0;
   const size_t per = std::max({size_t(1), kChunk / cols, (rows + 63) / 64});
   const size_t blocks = (rows + per - 1) / per;
   const int nt = team(n);
@@ -160,10 +165,7 @@ void reduce_leading(const float* x, float* out, size_t rows, size_t cols, bool m
       for (long ch = 0; ch < chunks; ch++) {
         const size_t c0 = size_t(ch) * colChunk, c1 = std::min(cols, c0 + colChunk);
         std::fill(a.begin(), a.end(), 0.0);
-        for (size_t r = 0; r < rows; r++) {
-          const float* xr = x + r * cols;
-          for (size_t c = c0; c < c1; c++) a[c - c0] += xr[c];
-        }
+        for (size_t r = 0; r < rows; r++) row(r, c0, c1, a.data());
         for (size_t c = c0; c < c1; c++) out[c] = float(a[c - c0] * scale);
       }
     }
@@ -174,16 +176,72 @@ void reduce_leading(const float* x, float* out, size_t rows, size_t cols, bool m
   for (long b = 0; b < long(blocks); b++) {
     const size_t lo = size_t(b) * per, hi = std::min(rows, lo + per);
     double* a = acc.data() + size_t(b) * cols;
-    for (size_t r = lo; r < hi; r++) {
-      const float* xr = x + r * cols;
-      for (size_t c = 0; c < cols; c++) a[c] += xr[c];
-    }
+    for (size_t r = lo; r < hi; r++) row(r, size_t(0), cols, a);
   }
   for (size_t c = 0; c < cols; c++) {
     double s = 0;
     for (size_t b = 0; b < blocks; b++) s += acc[b * cols + c];
     out[c] = float(s * scale);
   }
+}
+
+}  // namespace
+
+void reduce_leading(const float* x, float* out, size_t rows, size_t cols, bool mean) {
+  reduce_blocks(rows, cols, mean ? 1.0 / double(rows) : 1.0, out, [&](size_t r, size_t c0, size_t c1, double* a) {
+    const float* xr = x + r * cols;
+    for (size_t c = c0; c < c1; c++) a[c - c0] += xr[c];
+  });
+}
+
+void batch_norm_train(const float* x, const float* scale, const float* offset, float* y, float* mean, float* var, size_t n, size_t C, float eps) {
+  // tfjs' moments then FusedBatchNorm, as the native Mean, Sub, Square, Mean and FusedBatchNorm kernels compute
+  // them (same float32 operations, same blocked double sums): bit-identical to that chain, in three passes.
+  const size_t rows = n / C;
+  reduce_leading(x, mean, rows, C, true);
+  const float* mu = mean;
+  reduce_blocks(rows, C, 1.0 / double(rows), var, [&](size_t r, size_t c0, size_t c1, double* a) {
+    const float* xr = x + r * C;
+    for (size_t c = c0; c < c1; c++) {
+      const float d = xr[c] - mu[c];
+      a[c - c0] += d * d;
+    }
+  });
+  batch_norm(x, mean, C, var, C, offset, C, scale, C, y, n, C, eps);
+}
+
+void batch_norm_train_grad(const float* x, const float* mean, const float* var, const float* scale, const float* dy, float* dx, float* dscale,
+                           float* doffset, size_t n, size_t C, float eps) {
+  // The gradient of y = (x - mean(x)) * scale / sqrt(var(x) + eps) + offset with the batch's own (biased) moments:
+  // r = rsqrt(var + eps), xhat = (x - mean) r, d_offset = sum dy, d_scale = sum dy xhat,
+  // dx = scale r (dy - d_offset / N - xhat d_scale / N). Two passes: the sums (blocked, in double), then dx.
+  const size_t rows = n / C;
+  std::vector<float> r(C), sums(2 * C);
+  for (size_t c = 0; c < C; c++) r[c] = 1.f / std::sqrt(var[c] + eps);
+  reduce_leading(dy, sums.data(), rows, C, false);
+  reduce_blocks(rows, C, 1.0, sums.data() + C, [&](size_t row, size_t c0, size_t c1, double* a) {
+    const float* xr = x + row * C;
+    const float* g = dy + row * C;
+    for (size_t c = c0; c < c1; c++) a[c - c0] += double(g[c]) * double(xr[c] - mean[c]);
+  });
+  std::vector<float> k(C), kb(C), ka(C);
+  for (size_t c = 0; c < C; c++) {
+    const double rc = r[c], sc = scale ? scale[c] : 1.0;
+    doffset[c] = sums[c];
+    dscale[c] = float(rc * double(sums[C + c]));
+    k[c] = float(sc * rc);                                         // dx = k (dy - ka - (x - mean) kb)
+    ka[c] = float(double(sums[c]) / double(rows));
+    kb[c] = float(rc * rc * double(sums[C + c]) / double(rows));
+  }
+  const float *pk = k.data(), *pa = ka.data(), *pb = kb.data();
+  for_rows(rows, C, [&](size_t lo, size_t hi) {
+    for (size_t row = lo; row < hi; row++) {
+      const float* xr = x + row * C;
+      const float* g = dy + row * C;
+      float* o = dx + row * C;
+      for (size_t c = 0; c < C; c++) o[c] = pk[c] * (g[c] - pa[c] - (xr[c] - mean[c]) * pb[c]);
+    }
+  });
 }
 
 void batch_norm(const float* x, const float* mean, size_t nmean, const float* var, size_t nvar, const float* offset, size_t noff,

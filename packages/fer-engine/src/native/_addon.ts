@@ -20,6 +20,12 @@ export interface NativeAddon {
     x: Float32Array, mean: Float32Array, variance: Float32Array, scale: Float32Array | null, dy: Float32Array,
     dx: Float32Array, dmean: Float32Array, dvariance: Float32Array, dscale: Float32Array, doffset: Float32Array, channels: number, eps: number,
   ): void;
+  /** Absent from binaries built before it (the JS side then keeps tfjs' moments chain). */
+  batchNormTrain?(x: Float32Array, scale: Float32Array | null, offset: Float32Array | null, y: Float32Array, mean: Float32Array, variance: Float32Array, channels: number, eps: number): void;
+  batchNormTrainGrad?(
+    x: Float32Array, mean: Float32Array, variance: Float32Array, scale: Float32Array | null, dy: Float32Array,
+    dx: Float32Array, dscale: Float32Array, doffset: Float32Array, channels: number, eps: number,
+  ): void;
   maxPool(x: Float32Array, y: Float32Array, dims: Int32Array): void;
   maxPoolGrad(x: Float32Array, dy: Float32Array, dx: Float32Array, dims: Int32Array): void;
   adam(w: Float32Array, g: Float32Array, m: Float32Array, v: Float32Array, w2: Float32Array, m2: Float32Array, v2: Float32Array, params: Float32Array): void;

@@ -29,6 +29,8 @@ export const NATIVE_SPECS: readonly Spec[] = [
   { name: 'MaxPoolGrad', make: (n, o) => o && maxPoolGrad(n, o) },
   { name: 'Cast', make: (_n, o) => o && castSame(o) },
   { name: 'FerBatchNormGrad', make: (n) => batchNormGrad(n) },
+  { name: 'FerBatchNormTrain', make: (n) => (n.batchNormTrain ? batchNormTrain(n) : undefined) },
+  { name: 'FerBatchNormTrainGrad', make: (n) => (n.batchNormTrainGrad ? batchNormTrainGrad(n) : undefined) },
   { name: 'FerDropoutMask', make: (n) => dropoutMask(n) },
   { name: 'FerAdamUpdate', make: (n) => adamUpdate(n) },
   { name: 'FerSgdUpdate', make: (n) => sgdUpdate(n) },
@@ -283,6 +285,33 @@ function batchNormGrad(n: NativeAddon): KernelFn {
     n.batchNormGrad(
       heapF32(backend, x!), heapF32(backend, mean!), heapF32(backend, variance!), scale ? heapF32(backend, scale) : null, heapF32(backend, dy!),
       v[0]!, v[1]!, v[2]!, v[3]!, v[4]!, C, Number((attrs as { varianceEpsilon: number }).varianceEpsilon),
+    );
+    return outs;
+  };
+}
+
+/** Training batch norm over the last axis (see _batchnorm.ts): [y, mean, variance] from x, scale, offset. */
+function batchNormTrain(n: NativeAddon): KernelFn {
+  return ({ inputs, backend, attrs }: Args) => {
+    const { x, scale, offset } = inputs as Record<string, TensorInfo | undefined>;
+    const C = x!.shape[x!.shape.length - 1]!;
+    const outs = [backend.makeOutput(x!.shape.slice(), 'float32'), backend.makeOutput([C], 'float32'), backend.makeOutput([C], 'float32')];
+    const v = outs.map((o) => heapF32(backend, o));
+    n.batchNormTrain!(heapF32(backend, x!), scale ? heapF32(backend, scale) : null, offset ? heapF32(backend, offset) : null, v[0]!, v[1]!, v[2]!, C, Number((attrs as { varianceEpsilon: number }).varianceEpsilon));
+    return outs;
+  };
+}
+
+/** Its gradient through the batch's moments: [dx, dscale, doffset]. */
+function batchNormTrainGrad(n: NativeAddon): KernelFn {
+  return ({ inputs, backend, attrs }: Args) => {
+    const { x, mean, variance, scale, dy } = inputs as Record<string, TensorInfo | undefined>;
+    const C = x!.shape[x!.shape.length - 1]!;
+    const outs = [backend.makeOutput(x!.shape.slice(), 'float32'), backend.makeOutput([C], 'float32'), backend.makeOutput([C], 'float32')];
+    const v = outs.map((o) => heapF32(backend, o));
+    n.batchNormTrainGrad!(
+      heapF32(backend, x!), heapF32(backend, mean!), heapF32(backend, variance!), scale ? heapF32(backend, scale) : null, heapF32(backend, dy!),
+      v[0]!, v[1]!, v[2]!, C, Number((attrs as { varianceEpsilon: number }).varianceEpsilon),
     );
     return outs;
   };
