@@ -12,7 +12,7 @@
 // on a shared machine compare only lines taken at the same time. --isa avx2 restricts both sides to AVX2
 // (oneDNN's ONEDNN_MAX_CPU_ISA for our addon and PyTorch, ATen's ATEN_CPU_CAPABILITY for PyTorch).
 // `native` (default) is wasm with @fer/engine's native kernels; `wasm` is the WASM kernels alone.
-// --profile adds, per model, one JSON line with the kernels that dominate a training step.
+// --profile adds, per model, one JSON line with the time of every kernel (1 ms or more) in one training step.
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
@@ -347,7 +347,7 @@ async function profileStep(name: ModelName, batch: number): Promise<Record<strin
     .sort((a, b) => b[1].ms - a[1].ms)
     .map(([k, v]) => ({ kernel: k, ms: Math.round(v.ms), calls: v.calls, share: round(v.ms / stepMs) }));
   const kernelMs = kernels.reduce((s, k) => s + k.ms, 0);
-  return { profile: name, backend: tf.getBackend(), batch, step_ms: Math.round(stepMs), kernel_ms: kernelMs, kernels: kernels.slice(0, 15) };
+  return { profile: name, backend: tf.getBackend(), batch, step_ms: Math.round(stepMs), kernel_ms: kernelMs, kernels: kernels.filter((k) => k.ms >= 1) };
 }
 
 // --- PyTorch peer ---

@@ -365,6 +365,26 @@ napi_value DropoutMask(napi_env env, napi_callback_info info) {
   });
 }
 
+napi_value DropoutApply(napi_env env, napi_callback_info info) {
+  return guard(env, [&] {
+    Args a(env, info, "dropoutApply");
+    size_t n;
+    const float* x = a.f32(0, &n);
+    float* out = a.f32Len(1, n);
+    bool is = false;
+    napi_is_typedarray(env, a.argv[2], &is);
+    napi_typedarray_type type;
+    size_t len = 0;
+    void* data = nullptr;
+    if (is) NAPI_OK(napi_get_typedarray_info(env, a.argv[2], &type, &len, &data, nullptr, nullptr));
+    if (!is || type != napi_float64_array || len < 4) a.fail(2, "must be a Float64Array [c, s0, s1, s2]");
+    const double keep = a.num(3);
+    if (!(keep > 0 && keep <= 1)) a.fail(3, "keepProb must be in (0, 1]");
+    fer::dropout_apply(x, out, n, static_cast<double*>(data), float(keep));
+    return undefined(env);
+  });
+}
+
 napi_value Sgd(napi_env env, napi_callback_info info) {
   return guard(env, [&] {
     Args a(env, info, "sgd");
@@ -442,7 +462,7 @@ NAPI_MODULE_INIT() {
       {"convForward", ConvForward}, {"convBackwardData", ConvBackwardData}, {"convBackwardWeights", ConvBackwardWeights},
       {"matmul", MatMul}, {"binary", Binary}, {"unary", Unary}, {"reduceLeading", ReduceLeading}, {"batchNorm", BatchNorm}, {"batchNormGrad", BatchNormGrad},
       {"batchNormTrain", BatchNormTrain}, {"batchNormTrainGrad", BatchNormTrainGrad},
-      {"maxPool", MaxPool}, {"maxPoolGrad", MaxPoolGrad}, {"adam", Adam}, {"dropoutMask", DropoutMask}, {"sgd", Sgd}, {"momentum", Momentum},
+      {"maxPool", MaxPool}, {"maxPoolGrad", MaxPoolGrad}, {"adam", Adam}, {"dropoutMask", DropoutMask}, {"dropoutApply", DropoutApply}, {"sgd", Sgd}, {"momentum", Momentum},
       {"setThreads", SetThreads}, {"info", Info}, {"clearCaches", ClearCaches},
   };
   for (auto& [name, cb] : fns) {

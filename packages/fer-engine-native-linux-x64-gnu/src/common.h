@@ -53,6 +53,8 @@ void adam(size_t n, const float* w, const float* g, const float* m, const float*
           float beta1, float oneMinusBeta1, float beta2, float oneMinusBeta2, float oneMinusAccBeta1, float oneMinusAccBeta2, float eps);
 /** tfjs dropout's multiplier floor(u + keep) / keep, u drawn by alea from state {c, s0, s1, s2} (advanced in place). */
 void dropout_mask(float* out, size_t n, double* state, float keepProb);
+/** out = x * that multiplier (tfjs' mul(x, mask), bit for bit) without the mask in memory. */
+void dropout_apply(const float* x, float* out, size_t n, double* state, float keepProb);
 /** tfjs SGD (momentum 0) and MomentumOptimizer updates. */
 void sgd(size_t n, const float* w, const float* g, float* w2, float negLr);
 void momentum(size_t n, const float* w, const float* g, const float* acc, float* w2, float* acc2, float negLr, float mom, bool nesterov);

@@ -535,7 +535,11 @@ void z_to_alea(u128 z, double* st) {
 
 }  // namespace
 
-void dropout_mask(float* out, size_t n, double* state, float keepProb) {
+namespace {
+
+/** The mask (x null: out = multiplier) or x times it (out = x * multiplier, tfjs' mul(x, mask), bit for bit). */
+template <bool Apply>
+void dropout_fill(float* out, const float* x, size_t n, double* state, float keepProb) {
   // seedrandom's alea generator (Baagoe), as tf.randomUniform draws it, then tfjs' dropout multiplier
   // floor(u + keep) / keep in float32. Large masks: kLanes streams per thread, each jumped to its start.
   // NOTE: u + keep lies in [0, 2), so floor(u + keep) / keep is 1 / keep when u + keep >= 1, else 0 (+0: u >= 0):
@@ -569,7 +573,8 @@ void dropout_mask(float* out, size_t n, double* state, float keepProb) {
           s1[k] = s2[k];
           c[k] = double(int32_t(t));
           s2[k] = t - c[k];
-          out[start[k] + i] = float(s2[k]) + keepProb >= 1.f ? inv : 0.f;
+          const float m = float(s2[k]) + keepProb >= 1.f ? inv : 0.f;
+          out[start[k] + i] = Apply ? x[start[k] + i] * m : m;
         }
       for (int k = 0; k < kLanes; k++)
         for (size_t i = start[k] + common; i < end[k]; i++) {
@@ -578,7 +583,8 @@ void dropout_mask(float* out, size_t n, double* state, float keepProb) {
           s1[k] = s2[k];
           c[k] = double(int32_t(t));
           s2[k] = t - c[k];
-          out[i] = float(s2[k]) + keepProb >= 1.f ? inv : 0.f;
+          const float m = float(s2[k]) + keepProb >= 1.f ? inv : 0.f;
+          out[i] = Apply ? x[i] * m : m;
         }
     }
     z_to_alea(mulmod(z0, powmod(u128(kAleaA) << 64, n)), state);
@@ -591,14 +597,20 @@ void dropout_mask(float* out, size_t n, double* state, float keepProb) {
     s1 = s2;
     c = double(int32_t(t));
     s2 = t - c;
-    const float u = float(s2);
-    out[i] = std::floor(u + keepProb) / keepProb;
+    const float m = float(s2) + keepProb >= 1.f ? inv : 0.f;
+    out[i] = Apply ? x[i] * m : m;
   }
   state[0] = c;
   state[1] = s0;
   state[2] = s1;
   state[3] = s2;
 }
+
+}  // namespace
+
+void dropout_mask(float* out, size_t n, double* state, float keepProb) { dropout_fill<false>(out, nullptr, n, state, keepProb); }
+
+void dropout_apply(const float* x, float* out, size_t n, double* state, float keepProb) { dropout_fill<true>(out, x, n, state, keepProb); }
 
 void sgd(size_t n, const float* w, const float* g, float* w2, float negLr) {
   for_range(n, [&](size_t lo, size_t hi) {

@@ -30,6 +30,8 @@ export interface NativeAddon {
   maxPoolGrad(x: Float32Array, dy: Float32Array, dx: Float32Array, dims: Int32Array): void;
   adam(w: Float32Array, g: Float32Array, m: Float32Array, v: Float32Array, w2: Float32Array, m2: Float32Array, v2: Float32Array, params: Float32Array): void;
   dropoutMask(out: Float32Array, state: Float64Array, keepProb: number): void;
+  /** out = x * the mask dropoutMask would draw (absent from binaries built before it). */
+  dropoutApply?(x: Float32Array, out: Float32Array, state: Float64Array, keepProb: number): void;
   sgd(w: Float32Array, g: Float32Array, w2: Float32Array, negLr: number): void;
   momentum(w: Float32Array, g: Float32Array, acc: Float32Array, w2: Float32Array, acc2: Float32Array, negLr: number, momentum: number, nesterov: boolean): void;
   setThreads(n: number): void;

@@ -32,6 +32,7 @@ export const NATIVE_SPECS: readonly Spec[] = [
   { name: 'FerBatchNormTrain', make: (n) => (n.batchNormTrain ? batchNormTrain(n) : undefined) },
   { name: 'FerBatchNormTrainGrad', make: (n) => (n.batchNormTrainGrad ? batchNormTrainGrad(n) : undefined) },
   { name: 'FerDropoutMask', make: (n) => dropoutMask(n) },
+  { name: 'FerDropoutApply', make: (n) => (n.dropoutApply ? dropoutApply(n) : undefined) },
   { name: 'FerAdamUpdate', make: (n) => adamUpdate(n) },
   { name: 'FerSgdUpdate', make: (n) => sgdUpdate(n) },
   { name: 'FerMomentumUpdate', make: (n) => momentumUpdate(n) },
@@ -323,6 +324,17 @@ function dropoutMask(n: NativeAddon): KernelFn {
     const a = attrs as { shape: number[]; state: Float64Array; keepProb: number };
     const out = backend.makeOutput(a.shape.slice(), 'float32');
     n.dropoutMask(heapF32(backend, out), a.state, a.keepProb);
+    return out;
+  };
+}
+
+/** x times tfjs dropout's multiplier for an alea state (the mask never in memory); the state array is advanced in place. */
+function dropoutApply(n: NativeAddon): KernelFn {
+  return ({ inputs, backend, attrs }: Args) => {
+    const x = inputs['x']!;
+    const a = attrs as { state: Float64Array; keepProb: number };
+    const out = backend.makeOutput(x.shape.slice(), 'float32');
+    n.dropoutApply!(heapF32(backend, x), heapF32(backend, out), a.state, a.keepProb);
     return out;
   };
 }

@@ -397,7 +397,7 @@ describe.skipIf(!status.active)(`results that do not depend on the thread count$
     }
   };
 
-  it('dropoutMask: the serial alea sequence and end state at 1, 2 and 3 threads (streams jumped ahead)', () => {
+  it('dropoutMask, dropoutApply: the serial alea sequence and end state at 1, 2 and 3 threads (streams jumped ahead)', () => {
     // 300,007 values: above the parallel threshold, not a multiple of any stream count.
     const n = 300_007;
     const run = (threads: number) => withThreads(threads, () => {
@@ -417,10 +417,21 @@ describe.skipIf(!status.active)(`results that do not depend on the thread count$
       s2 = tt - (c = tt | 0);
       ref[i] = Math.fround(Math.floor(Math.fround(Math.fround(s2) + keep)) / keep);
     }
+    const x = randomValues(n, 5).map((v, i) => (i === 0 ? -0 : v));
     for (const threads of [1, 2, 3]) {
       const got = run(threads);
       expectBitIdentical(got.out, ref, `dropoutMask at ${threads} threads`);
       expect(Array.from(got.state), `state after the mask at ${threads} threads`).toEqual([c, s0, s1, s2]);
+      if (!addon!.dropoutApply) continue;
+      // dropoutApply: x times the same mask (float32 products, as tf.mul), the same end state.
+      const applied = withThreads(threads, () => {
+        const state = Float64Array.of(1, 0.125, 0.5, 0.75);
+        const out = new Float32Array(n);
+        addon!.dropoutApply!(x, out, state, 0.6);
+        return { out, state };
+      });
+      expectBitIdentical(applied.out, x.map((v, i) => Math.fround(v * ref[i]!)), `dropoutApply at ${threads} threads`);
+      expect(Array.from(applied.state)).toEqual([c, s0, s1, s2]);
     }
   });
 

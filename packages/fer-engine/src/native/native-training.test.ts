@@ -25,6 +25,8 @@ const skipped = status.active ? '' : ` (SKIPPED: native kernels not loaded: ${st
 const load = loadNative();
 const calls = load.ok ? countCalls(load.addon) : new Map<string, number>();
 const callCount = (fn: string): number => calls.get(fn) ?? 0;
+/** Dropout masks drawn natively: stored (dropoutMask) or applied on the fly (dropoutApply, forward and backward). */
+const masksDrawn = (): number => callCount('dropoutMask') + callCount('dropoutApply');
 
 // NOTE: tfjs-backend-cpu's Conv2DBackpropFilter is a scalar loop (TensorBuffer.get per term): a paper-model
 // step takes tens of seconds with it. The cpu reference gets the same sum as one forward convolution of the
@@ -81,7 +83,7 @@ describe.skipIf(!status.active)(`paper models: a training step on wasm + native 
     ref.dispose();
 
     await tf.setBackend('wasm');
-    const before = { conv: callCount('convBackwardWeights'), mask: callCount('dropoutMask'), bn: callCount('batchNormTrain'), bnGrad: callCount('batchNormTrainGrad') };
+    const before = { conv: callCount('convBackwardWeights'), mask: masksDrawn(), bn: callCount('batchNormTrain'), bnGrad: callCount('batchNormTrainGrad') };
     const got = await expectNoLeak(tf, async () => {
       const m = build();
       setWeights(tf, m, weights);
@@ -90,7 +92,8 @@ describe.skipIf(!status.active)(`paper models: a training step on wasm + native 
       return out;
     });
     expect(callCount('convBackwardWeights')).toBeGreaterThan(before.conv); // the native kernels did the work
-    expect(callCount('dropoutMask') - before.mask, 'native dropout masks').toBe(masks);
+    // NOTE: with dropoutApply each mask is drawn twice (forward, and again for the gradient), never stored.
+    expect(masksDrawn() - before.mask, 'native dropout masks').toBe(load.ok && load.addon.dropoutApply ? 2 * masks : masks);
     expect(callCount('batchNormTrain') - before.bn, 'fused training batch norms').toBe(bns);
     expect(callCount('batchNormTrainGrad') - before.bnGrad, 'their gradients').toBe(bns);
 
@@ -250,7 +253,7 @@ describe.skipIf(!status.active)(`Dropout layer on wasm + native: tfjs' own mask,
     tf.dispose([x0, r0]);
 
     await tf.setBackend('wasm');
-    const before = callCount('dropoutMask');
+    const before = masksDrawn();
     await expectNoLeak(tf, async () => {
       const layer = tf.layers.dropout({ rate, seed });
       const x = tf.tensor(xv, shape);
@@ -259,7 +262,7 @@ describe.skipIf(!status.active)(`Dropout layer on wasm + native: tfjs' own mask,
       tf.dispose([x, y]);
       layer.dispose();
     });
-    expect(callCount('dropoutMask') - before).toBe(1);
+    expect(masksDrawn() - before).toBe(1);
     let kept = 0;
     for (const v of want) if (v !== 0) kept++;
     expect(kept / want.length).toBeGreaterThan(1 - rate - 0.2); // a real mask, not all ones or zeros
@@ -287,11 +290,31 @@ describe.skipIf(!status.active)(`Dropout layer on wasm + native: tfjs' own mask,
       return out;
     };
     const want = await run('cpu');
-    const before = callCount('dropoutMask');
+    const before = masksDrawn();
     const got = await expectNoLeak(tf, () => run('wasm'));
-    expect(callCount('dropoutMask') - before).toBe(2);
+    expect(masksDrawn() - before).toBe(2);
     expectBitIdentical(got, want, `dropout rate ${rate}, Math.random seeded`);
     expect(Array.from(got.subarray(0, got.length / 2))).not.toEqual(Array.from(got.subarray(got.length / 2))); // two different masks
+  });
+
+  it.each(cases)('its gradient equals cpu\'s, bit for bit: $shape, rate $rate', async ({ rate, shape, seed }) => {
+    const n = shape.reduce((a, b) => a * b, 1);
+    const xv = randomValues(n, seed + 2);
+    const wv = randomValues(n, seed + 3);
+    const run = async (backend: 'cpu' | 'wasm'): Promise<Float32Array> => {
+      await tf.setBackend(backend);
+      const layer = tf.layers.dropout({ rate, seed });
+      const x = tf.tensor(xv, shape);
+      const w = tf.tensor(wv, shape);
+      const g = tf.grad((t: tf.Tensor) => tf.sum(tf.mul(layer.apply(t, { training: true }) as tf.Tensor, w)))(x);
+      const out = Float32Array.from((await g.data()) as Float32Array);
+      tf.dispose([x, w, g]);
+      layer.dispose();
+      return out;
+    };
+    const want = await run('cpu');
+    const got = await expectNoLeak(tf, () => run('wasm'));
+    expectBitIdentical(got, want, `dropout gradient, rate ${rate}`);
   });
 
   it('is the identity when not training, and keeps tfjs\' path for a broadcast noiseShape (same values as cpu)', async () => {
@@ -304,7 +327,7 @@ describe.skipIf(!status.active)(`Dropout layer on wasm + native: tfjs' own mask,
     tf.dispose([x0, r0]);
 
     await tf.setBackend('wasm');
-    const before = callCount('dropoutMask');
+    const before = masksDrawn();
     await expectNoLeak(tf, async () => {
       const x = tf.tensor(xv, shape);
       const plain = tf.layers.dropout({ rate: 0.5, seed: 3 });
@@ -317,7 +340,7 @@ describe.skipIf(!status.active)(`Dropout layer on wasm + native: tfjs' own mask,
       plain.dispose();
       spatial.dispose();
     });
-    expect(callCount('dropoutMask')).toBe(before);
+    expect(masksDrawn()).toBe(before);
   });
 });
 
