@@ -13,7 +13,7 @@ for (const [name, build] of [['shallow', buildShallow], ['deep', buildDeep]] as 
   const rec = new Map<string, { ms: number; calls: number }>();
   const restore: (() => void)[] = [];
   for (const k of tf.getKernelsForBackend('wasm')) {
-    if (!['Mean', 'Sum', 'MaxPoolGrad', 'Tile', 'Multiply', 'FerDropoutMask', 'FerBatchNormGrad', 'FusedBatchNorm', 'SquaredDifference', 'Sub', 'RealDiv', 'Add'].includes(k.kernelName)) continue;
+    if (!['Mean', 'Sum', 'MaxPoolGrad', 'Tile', 'Multiply', 'FerDropoutMask', 'FerBatchNormGrad', 'FusedBatchNorm', 'SquaredDifference', 'Sub', 'RealDiv', 'Add', 'FerDropoutApply', 'FerBatchNormTrain', 'FerBatchNormTrainGrad'].includes(k.kernelName)) continue;
     const cfg = k as { kernelName: string; kernelFunc: tf.KernelFunc };
     const orig = cfg.kernelFunc;
     cfg.kernelFunc = ((args: Parameters<tf.KernelFunc>[0]) => {

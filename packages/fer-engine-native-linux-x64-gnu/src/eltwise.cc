@@ -218,11 +218,12 @@ void batch_norm_train_grad(const float* x, const float* mean, const float* var, 
   const size_t rows = n / C;
   std::vector<float> r(C), sums(2 * C);
   for (size_t c = 0; c < C; c++) r[c] = 1.f / std::sqrt(var[c] + eps);
-  reduce_leading(dy, sums.data(), rows, C, false);
-  reduce_blocks(rows, C, 1.0, sums.data() + C, [&](size_t row, size_t c0, size_t c1, double* a) {
+  // Both sums in one pass: columns [0, C) of the reduction sum dy, columns [C, 2C) sum dy (x - mean).
+  reduce_blocks(rows, 2 * C, 1.0, sums.data(), [&](size_t row, size_t c0, size_t c1, double* a) {
     const float* xr = x + row * C;
     const float* g = dy + row * C;
-    for (size_t c = c0; c < c1; c++) a[c - c0] += double(g[c]) * double(xr[c] - mean[c]);
+    for (size_t c = c0; c < std::min(c1, C); c++) a[c - c0] += g[c];
+    for (size_t c = std::max(c0, C); c < c1; c++) a[c - c0] += double(g[c - C]) * double(xr[c - C] - mean[c - C]);
   });
   std::vector<float> k(C), kb(C), ka(C);
   for (size_t c = 0; c < C; c++) {
