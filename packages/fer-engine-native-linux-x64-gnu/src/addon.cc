@@ -217,6 +217,18 @@ napi_value Unary(napi_env env, napi_callback_info info) {
   });
 }
 
+napi_value ReluGrad(napi_env env, napi_callback_info info) {
+  return guard(env, [&] {
+    Args a(env, info, "reluGrad");
+    size_t n;
+    const float* dy = a.f32(0, &n);
+    const float* x = a.f32Len(1, n);
+    float* out = a.f32Len(2, n);
+    fer::relu_grad(dy, x, out, n);
+    return undefined(env);
+  });
+}
+
 napi_value ReduceLeading(napi_env env, napi_callback_info info) {
   return guard(env, [&] {
     Args a(env, info, "reduceLeading");
@@ -460,7 +472,7 @@ napi_value ClearCaches(napi_env env, napi_callback_info) {
 NAPI_MODULE_INIT() {
   const std::pair<const char*, napi_callback> fns[] = {
       {"convForward", ConvForward}, {"convBackwardData", ConvBackwardData}, {"convBackwardWeights", ConvBackwardWeights},
-      {"matmul", MatMul}, {"binary", Binary}, {"unary", Unary}, {"reduceLeading", ReduceLeading}, {"batchNorm", BatchNorm}, {"batchNormGrad", BatchNormGrad},
+      {"matmul", MatMul}, {"binary", Binary}, {"unary", Unary}, {"reduceLeading", ReduceLeading}, {"reluGrad", ReluGrad}, {"batchNorm", BatchNorm}, {"batchNormGrad", BatchNormGrad},
       {"batchNormTrain", BatchNormTrain}, {"batchNormTrainGrad", BatchNormTrainGrad},
       {"maxPool", MaxPool}, {"maxPoolGrad", MaxPoolGrad}, {"adam", Adam}, {"dropoutMask", DropoutMask}, {"dropoutApply", DropoutApply}, {"sgd", Sgd}, {"momentum", Momentum},
       {"setThreads", SetThreads}, {"info", Info}, {"clearCaches", ClearCaches},

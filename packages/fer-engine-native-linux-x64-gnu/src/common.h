@@ -30,6 +30,8 @@ enum BinOp { BIN_ADD = 0, BIN_SUB, BIN_MUL, BIN_DIV, BIN_SQDIFF, BIN_MAX, BIN_MI
 void binary(int op, const float* a, size_t na, const float* b, size_t nb, float* out);
 enum UnOp { UN_RELU = 0, UN_SQRT, UN_SQUARE, UN_RSQRT, UN_NEG, UN_EXP, UN_LOG, UN_ABS, UN_STEP, UN_RELU6, UN_SIGMOID, UN_RECIPROCAL };
 void unary(int op, const float* x, float* out, size_t n, float alpha);
+/** tfjs' Relu gradient dy * step(x), bit for bit, in one pass. */
+void relu_grad(const float* dy, const float* x, float* out, size_t n);
 /** out[c] = sum (or mean) over r of x[r*cols + c]. */
 void reduce_leading(const float* x, float* out, size_t rows, size_t cols, bool mean);
 /** out = (x - mean) * scale / sqrt(var + eps) + offset, per channel (last axis, C; params of size C or 1). */

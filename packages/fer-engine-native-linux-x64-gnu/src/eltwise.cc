@@ -187,6 +187,18 @@ void reduce_blocks(size_t rows, size_t cols, double scale, float* out, Row row) 
 
 }  // namespace
 
+void relu_grad(const float* dy, const float* x, float* out, size_t n) {
+  // tfjs' Relu gradient mul(dy, step(x)) in one pass: step is 1 above 0, else 0, NaN stays NaN; the product
+  // is the same float32 multiply (dy * 0 keeps dy's sign: -0 for a negative dy), so the bits are tfjs'.
+  for_range(n, [&](size_t lo, size_t hi) {
+    for (size_t i = lo; i < hi; i++) {
+      const float v = x[i];
+      const float s = v != v ? v : (v > 0.f ? 1.f : 0.f);
+      out[i] = dy[i] * s;
+    }
+  });
+}
+
 void reduce_leading(const float* x, float* out, size_t rows, size_t cols, bool mean) {
   reduce_blocks(rows, cols, mean ? 1.0 / double(rows) : 1.0, out, [&](size_t r, size_t c0, size_t c1, double* a) {
     const float* xr = x + r * cols;

@@ -15,6 +15,8 @@ export interface NativeAddon {
   binary(op: number, a: Float32Array, b: Float32Array, out: Float32Array): void;
   unary(op: number, x: Float32Array, out: Float32Array, alpha: number): void;
   reduceLeading(x: Float32Array, out: Float32Array, rows: number, cols: number, mean: boolean): void;
+  /** dy * step(x) (absent from binaries built before it). */
+  reluGrad?(dy: Float32Array, x: Float32Array, out: Float32Array): void;
   batchNorm(x: Float32Array, mean: Float32Array, variance: Float32Array, offset: Float32Array | null, scale: Float32Array | null, out: Float32Array, channels: number, eps: number): void;
   batchNormGrad(
     x: Float32Array, mean: Float32Array, variance: Float32Array, scale: Float32Array | null, dy: Float32Array,

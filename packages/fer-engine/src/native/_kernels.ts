@@ -31,6 +31,7 @@ export const NATIVE_SPECS: readonly Spec[] = [
   { name: 'FerBatchNormGrad', make: (n) => batchNormGrad(n) },
   { name: 'FerBatchNormTrain', make: (n) => (n.batchNormTrain ? batchNormTrain(n) : undefined) },
   { name: 'FerBatchNormTrainGrad', make: (n) => (n.batchNormTrainGrad ? batchNormTrainGrad(n) : undefined) },
+  { name: 'FerReluGrad', make: (n) => (n.reluGrad ? reluGrad(n) : undefined) },
   { name: 'FerDropoutMask', make: (n) => dropoutMask(n) },
   { name: 'FerDropoutApply', make: (n) => (n.dropoutApply ? dropoutApply(n) : undefined) },
   { name: 'FerAdamUpdate', make: (n) => adamUpdate(n) },
@@ -315,6 +316,16 @@ function batchNormTrainGrad(n: NativeAddon): KernelFn {
       v[0]!, v[1]!, v[2]!, C, Number((attrs as { varianceEpsilon: number }).varianceEpsilon),
     );
     return outs;
+  };
+}
+
+/** tfjs' Relu gradient dy * step(x) in one pass (same shape, float32; see _gradients.ts). */
+function reluGrad(n: NativeAddon): KernelFn {
+  return ({ inputs, backend }: Args) => {
+    const { dy, x } = inputs as Record<string, TensorInfo>;
+    const out = backend.makeOutput(x!.shape.slice(), 'float32');
+    n.reluGrad!(heapF32(backend, dy!), heapF32(backend, x!), heapF32(backend, out));
+    return out;
   };
 }
 

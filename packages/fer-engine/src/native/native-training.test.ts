@@ -389,6 +389,33 @@ describe.skipIf(!status.active)(`Sum and Mean gradients on wasm + native: bit-id
   });
 });
 
+// --- Relu gradient ---
+
+describe.skipIf(!status.active)(`Relu gradient on wasm + native: one native pass, bit-identical to cpu${skipped}`, () => {
+  it.each([[2, 3, 4, 5], [3, 100, 100, 4]])('%j (with 0, -0, NaN, Infinity in x and dy)', async (...shape) => {
+    const n = shape.reduce((a, b) => a * b, 1);
+    const special = [0, -0, NaN, Infinity, -Infinity, 1e-30, -1e-30];
+    const xv = randomValues(n, 700).map((v, i) => (i % 11 === 0 ? special[(i / 11) % special.length]! : v));
+    const dv = randomValues(n, 701).map((v, i) => (i % 13 === 0 ? special[(i / 13) % special.length]! : v));
+    const run = async (backend: 'cpu' | 'wasm'): Promise<Float32Array> => {
+      await tf.setBackend(backend);
+      return expectNoLeak(tf, async () => {
+        const x = tf.tensor(xv, shape);
+        const d = tf.tensor(dv, shape);
+        const g = tf.grad((t: tf.Tensor) => tf.relu(t))(x, d);
+        const out = Float32Array.from((await g.data()) as Float32Array);
+        tf.dispose([x, d, g]);
+        return out;
+      });
+    };
+    const want = await run('cpu');
+    const before = callCount('reluGrad');
+    const got = await run('wasm');
+    if (load.ok && load.addon.reluGrad) expect(callCount('reluGrad') - before).toBe(1);
+    expectBitIdentical(got, want, 'Relu gradient');
+  });
+});
+
 // --- FusedBatchNorm gradient ---
 
 describe.skipIf(!status.active)(`FusedBatchNorm gradient on wasm + native = cpu${skipped}`, () => {
