@@ -36,9 +36,9 @@ NODE=(node --conditions=@fer/source --import tsx)
 # 1. Which adapter Dawn finds, and why (E_NO_ADAPTER lists the Vulkan loader, ICD files and VK_* variables).
 part adapter 60 "${NODE[@]}" --input-type=module -e "const e = await import('./packages/fer-engine/src/index.ts'); try { const i = await e.initBackend({ backend: 'webgpu' }); console.log(JSON.stringify(e.describeBackend(), null, 2)); } catch (err) { console.log(String(err)); process.exitCode = 1; } finally { await e.disposeBackend(); }"
 # 2. Throughput of both paper networks on WebGPU (JSON lines, as pnpm bench models), and on the native CPU kernels for scale.
-part bench-webgpu 240 "${NODE[@]}" harness/src/bench.ts models --backend webgpu --threads 1 --steps 5 --no-torch
+part bench-webgpu 240 "${NODE[@]}" harness/src/bench.ts models --backend webgpu --threads 1 --steps 5 --repeat 1 --no-torch
 cp "$OUT_DIR/bench-webgpu.log" "$OUT_DIR/bench-webgpu.jsonl" 2>/dev/null
-part bench-native 150 "${NODE[@]}" harness/src/bench.ts models --backend native --steps 3
+part bench-native 150 "${NODE[@]}" harness/src/bench.ts models --backend native --steps 3 --repeat 1
 # 3. A timed paper-deep training run: real FER2013 when FER2013_PATH is set, else the synthetic set.
 DATA_ARGS=()
 [ -n "${FER2013_PATH:-}" ] && DATA_ARGS=(--data "$FER2013_PATH")

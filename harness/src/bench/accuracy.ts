@@ -1,9 +1,10 @@
 // `pnpm bench accuracy [--recipe ci|shallow|deep] [--epochs N] [--limit N] [--seed N] [--data PATH]
-//                      [--backend wasm|cpu|webgpu] [--no-torch]`
+//                      [--backend wasm|cpu|webgpu] [--peer-malloc jemalloc|glibc] [--no-torch]`
 // Trains one recipe with our stack (`fer train`: @fer/data batches, @fer/models trainer, @fer/engine
 // kernels) and with the PyTorch peer (harness/peers/torch_train.py: same layers, initializers, optimizer,
 // L2, BN momentum, normalization and flips) on the real FER2013, then scores both on PublicTest and
-// PrivateTest. Prints one JSON line each, then one comparison line. Needs FER2013_PATH or --data.
+// PrivateTest. Prints one JSON line each, then one comparison line. Needs FER2013_PATH or --data. The peer runs
+// at its best (./_peer.ts: jemalloc preloaded where installed; its line says which malloc); lines carry `load`.
 //
 // Recipes (all on FER2013 Training; `--epochs` and `--limit` override):
 //   ci       the CI real-data test's width-reduced paper-shallow: 4/8 filters, 64 units, 2 epochs, batch 64, Adam 1e-3
@@ -20,6 +21,7 @@ import { runTrain } from '../commands/train.js';
 import { dataPath } from '../data.js';
 import { forEachFlag, unknownFlag } from '../flags.js';
 import { out, positiveInt } from './_cli.js';
+import { loadNow, parsePeerMalloc, peerEnv, type PeerMalloc } from './_peer.js';
 
 interface Recipe {
   model: 'paper-shallow' | 'paper-deep';
@@ -56,6 +58,7 @@ interface Options {
   data?: string;
   backend: string;
   torch: boolean;
+  peerMalloc: PeerMalloc;
 }
 
 export async function run(argv: string[]): Promise<void> {
@@ -69,14 +72,14 @@ export async function run(argv: string[]): Promise<void> {
   }
   const common = { bench: 'accuracy', recipe: o.recipe, model: recipe.model, epochs, limit: o.limit, seed: o.seed };
   const ours = await runOurs(recipe, epochs, o, data);
-  out({ ...common, impl: 'ours', backend: o.backend, ...ours });
+  out({ ...common, impl: 'ours', backend: o.backend, ...ours, load: loadNow() });
   if (!o.torch) return;
   const peer = runPeer(recipe, epochs, o, data);
   if ('skipped' in peer) {
     out({ ...common, impl: 'pytorch', skipped: peer.skipped });
     return;
   }
-  out({ ...common, impl: 'pytorch', ...peer });
+  out({ ...common, impl: 'pytorch', ...peer, load: loadNow() });
   out({
     ...common, compare: 'ours - pytorch',
     publicTest_points: round((ours.publicTest - peer.publicTest) * 100, 2),
@@ -116,12 +119,13 @@ function runPeer(recipe: Recipe, epochs: number, o: Options, data: string): { pu
   const check = spawnSync(python, ['-c', 'import torch, pandas'], { encoding: 'utf8' });
   if (check.status !== 0) return { skipped: `${python} lacks torch or pandas (apt install python3-torch python3-pandas)` };
   const args = [script, '--data', data, ...recipe.torch, '--epochs', String(epochs), '--seed', String(o.seed), '--limit', String(o.limit), '--threads', '1'];
-  const r = spawnSync(python, args, { encoding: 'utf8', maxBuffer: 16 << 20 });
+  const { env, malloc } = peerEnv({ malloc: o.peerMalloc });
+  const r = spawnSync(python, args, { encoding: 'utf8', maxBuffer: 16 << 20, env });
   const line = (r.stdout ?? '').split('\n').find((l) => l.startsWith('{'));
   if (r.status !== 0 || !line) return { skipped: `torch_train.py exited ${r.status}: ${(r.stderr ?? '').trim().split('\n').slice(-1)[0]}` };
   const j = JSON.parse(line) as Record<string, unknown> & { publicTest: number; privateTest: number; trainImgPerS: number; recipe?: unknown };
   delete j.recipe;
-  return { ...j, trainImgPerS: round(j.trainImgPerS, 2), wallSeconds: round(j.wallSeconds as number, 1) };
+  return { ...j, malloc, trainImgPerS: round(j.trainImgPerS, 2), wallSeconds: round(j.wallSeconds as number, 1) };
 }
 
 // --- Internal helpers ---
@@ -132,8 +136,8 @@ function round(v: number, digits: number): number {
 }
 
 function parseArgs(argv: string[]): Options {
-  const o: Options = { recipe: 'ci', limit: 0, seed: 2, backend: 'wasm', torch: true };
-  const KNOWN = ['--recipe', '--epochs', '--limit', '--seed', '--data', '--backend', '--no-torch'];
+  const o: Options = { recipe: 'ci', limit: 0, seed: 2, backend: 'wasm', torch: true, peerMalloc: 'jemalloc' };
+  const KNOWN = ['--recipe', '--epochs', '--limit', '--seed', '--data', '--backend', '--peer-malloc', '--no-torch'];
   forEachFlag(argv, (flag, value) => {
     switch (flag) {
       case '--recipe': {
@@ -146,6 +150,7 @@ function parseArgs(argv: string[]): Options {
       case '--seed': o.seed = positiveInt(flag, value()); break;
       case '--data': o.data = value(); break;
       case '--backend': o.backend = value(); break;
+      case '--peer-malloc': o.peerMalloc = parsePeerMalloc(flag, value()); break;
       case '--no-torch': o.torch = false; break;
       default: throw unknownFlag('fer bench accuracy', flag, KNOWN);
     }

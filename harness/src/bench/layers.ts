@@ -1,9 +1,11 @@
-// `pnpm bench layers [--threads 1,2] [--reps N] [--backend native|wasm] [--no-torch]`
+// `pnpm bench layers [--threads 1,2] [--reps N] [--backend native|wasm] [--peer-malloc jemalloc|glibc] [--isa native|avx2] [--no-torch]`
 // GFLOP per CPU-second of every convolution and dense layer of the paper's networks at batch 128, per
 // operation (forward, backward-input, backward-filter), with @fer/engine's kernels (run through
 // tf.engine().runKernel on wasm, i.e. exactly what training calls) and with PyTorch (harness/peers/
 // torch_layers.py) in the same run. CPU seconds are the whole process's (process.cpuUsage / process_time:
-// all threads), so a kernel that keeps two cores busy for 1 s costs 2 CPU-seconds.
+// all threads), so a kernel that keeps two cores busy for 1 s costs 2 CPU-seconds. The peer runs at its best
+// (./_peer.ts: jemalloc preloaded where installed); --isa avx2 restricts both sides to AVX2. Every line carries
+// the load average (`load`).
 import { spawnSync } from 'node:child_process';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -11,6 +13,7 @@ import * as tf from '@tensorflow/tfjs';
 import { describeNativeKernels } from '@fer/engine';
 import { forEachFlag, unknownFlag } from '../flags.js';
 import { out, positiveInt, setupBackend } from './_cli.js';
+import { isaEnv, loadNow, parseIsa, parsePeerMalloc, peerEnv, type BenchIsa, type PeerMalloc } from './_peer.js';
 
 interface ConvLayer { name: string; kind: 'conv'; B: number; H: number; W: number; Ci: number; Co: number; k: number }
 interface DenseLayer { name: string; kind: 'dense'; M: number; K: number; N: number }
@@ -30,20 +33,26 @@ export const PAPER_LAYERS: Layer[] = [
   { name: 'deep.fc2 256->512', kind: 'dense', M: B, K: 256, N: 512 },
 ];
 
-interface Options { backend: string; threads: number[]; reps: number; torch: boolean }
+interface Options { backend: string; threads: number[]; reps: number; torch: boolean; peerMalloc: PeerMalloc; isa: BenchIsa }
 
 export async function run(argv: string[]): Promise<void> {
-  const o: Options = { backend: 'native', threads: [1, 2], reps: 3, torch: true };
-  const KNOWN = ['--backend', '--threads', '--reps', '--no-torch'];
+  const o: Options = { backend: 'native', threads: [1, 2], reps: 3, torch: true, peerMalloc: 'jemalloc', isa: 'native' };
+  const KNOWN = ['--backend', '--threads', '--reps', '--peer-malloc', '--isa', '--no-torch'];
   forEachFlag(argv, (flag, value) => {
     switch (flag) {
       case '--backend': o.backend = value(); break;
       case '--threads': o.threads = value().split(',').map((t) => positiveInt(flag, t.trim())); break;
       case '--reps': o.reps = positiveInt(flag, value()); break;
+      case '--peer-malloc': o.peerMalloc = parsePeerMalloc(flag, value()); break;
+      case '--isa': o.isa = parseIsa(flag, value()); break;
       case '--no-torch': o.torch = false; break;
       default: throw unknownFlag('fer bench layers', flag, KNOWN);
     }
   }, { command: 'fer bench layers', known: KNOWN });
+  // NOTE: oneDNN reads its ISA cap when it creates its first primitive, i.e. after this (Node's process.env sets the real environment).
+  Object.assign(process.env, isaEnv(o.isa, 'ours'));
+  const peer = peerEnv({ malloc: o.peerMalloc, isa: o.isa });
+  out({ bench: 'layers', isa: o.isa, ...(o.torch ? { peer_malloc: peer.malloc, ...(peer.note ? { peer_note: peer.note } : {}) } : {}), load: loadNow() });
   for (const threads of o.threads) {
     const unavailable = await setupBackend(o.backend, threads);
     if (unavailable) {
@@ -51,13 +60,13 @@ export async function run(argv: string[]): Promise<void> {
       return;
     }
     const ours = measureOurs(o.reps, o.backend, threads);
-    const torch = o.torch ? runTorch(threads, o.reps) : [];
+    const torch = o.torch ? runTorch(threads, o.reps, peer.env) : [];
     for (const line of ours) {
-      out(line);
+      out({ ...line, load: loadNow() });
       const t = torch.find((l) => l['layer'] === line.layer && l['op'] === line.op);
       if (t) {
         const torchRate = Number(t['gflop']) / Number(t['cpu_s']);
-        out({ layer: line.layer, op: line.op, threads, torch_gflop_per_cpu_s: round(torchRate), ratio: round(line.gflop_per_cpu_s / torchRate) });
+        out({ layer: line.layer, op: line.op, threads, torch_gflop_per_cpu_s: round(torchRate), ratio: round(line.gflop_per_cpu_s / torchRate), malloc: peer.malloc, load: loadNow() });
       }
     }
   }
@@ -119,9 +128,9 @@ function measureOurs(reps: number, backend: string, threads: number) {
   return lines;
 }
 
-function runTorch(threads: number, reps: number): Record<string, unknown>[] {
+function runTorch(threads: number, reps: number, env: NodeJS.ProcessEnv): Record<string, unknown>[] {
   const script = resolve(dirname(fileURLToPath(import.meta.url)), '../../peers/torch_layers.py');
-  const r = spawnSync('/usr/bin/python3', [script, '--threads', String(threads), '--reps', String(reps)], { input: JSON.stringify(PAPER_LAYERS), encoding: 'utf8', maxBuffer: 16 << 20 });
+  const r = spawnSync('/usr/bin/python3', [script, '--threads', String(threads), '--reps', String(reps)], { input: JSON.stringify(PAPER_LAYERS), encoding: 'utf8', maxBuffer: 16 << 20, env });
   if (r.status !== 0) {
     out({ peer: 'pytorch', skipped: `torch_layers.py exited ${r.status}: ${(r.stderr ?? '').trim().split('\n').slice(-1)[0]}` });
     return [];

@@ -1,21 +1,28 @@
 // `pnpm bench models [--backend native|wasm|cpu|webgpu] [--models shallow,deep] [--threads 1,2] [--steps N]
-//                    [--batch 128] [--workers N] [--profile] [--no-torch]`
+//                    [--batch 128] [--workers N] [--repeat 3] [--peer-malloc jemalloc|glibc] [--isa native|avx2]
+//                    [--profile] [--no-torch]`
 // Trains the paper's shallow and deep networks (Alizadeh & Fazel 2017; the exact architectures of
 // shared/bench/torch_reference.py) with Adam at batch 128 and measures train and inference img/s after
 // warm-up. Each (model, thread count) runs in a child process of its own, so its line's peak RSS is its
-// own; the PyTorch-CPU peer runs the same way (harness/peers/torch_models.py) at the same thread counts,
-// in the same run, and one ratio line per model and thread count compares them (ours / torch).
+// own (peak_rss_train_mb: at the end of the training steps, before inference); the PyTorch-CPU peer runs
+// the same way (harness/peers/torch_models.py) at the same thread counts, at its best (./_peer.ts: Debian's
+// jemalloc preloaded with decay off; --peer-malloc glibc to compare), right after ours in each of --repeat
+// rounds. One summary line per model and thread count gives the median, min and max of every figure on
+// both sides and the ratios of the medians (ours / torch). Every line carries the load average (`load`):
+// on a shared machine compare only lines taken at the same time. --isa avx2 restricts both sides to AVX2
+// (oneDNN's ONEDNN_MAX_CPU_ISA for our addon and PyTorch, ATen's ATEN_CPU_CAPABILITY for PyTorch).
 // `native` (default) is wasm with @fer/engine's native kernels; `wasm` is the WASM kernels alone.
-// --profile adds, per model, one JSON line with the kernels that dominate a training step.
+// --profile adds, per model, one JSON line with the time of every kernel (1 ms or more) in one training step.
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { availableParallelism, loadavg } from 'node:os';
+import { availableParallelism } from 'node:os';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as tf from '@tensorflow/tfjs';
 import { createDataParallelStepper, describeNativeKernels, disposeBackend } from '@fer/engine';
 import { forEachFlag, unknownFlag } from '../flags.js';
 import { out, positiveInt, setupBackend } from './_cli.js';
+import { isaEnv, loadNow, parseIsa, parsePeerMalloc, peerEnv, spread, type BenchIsa, type PeerMalloc } from './_peer.js';
 
 type ModelName = 'shallow' | 'deep';
 
@@ -30,6 +37,10 @@ interface Options {
   workers: number;
   profile: boolean;
   torch: boolean;
+  /** Rounds of (ours, torch) per model and thread count; the summary gives their median and spread. */
+  repeat: number;
+  peerMalloc: PeerMalloc;
+  isa: BenchIsa;
 }
 
 interface OurLine {
@@ -40,10 +51,16 @@ interface OurLine {
   batch: number;
   train_img_per_s: number;
   infer_img_per_s: number;
-  /** Peak resident memory of the process that measured this model alone, and its wasm heap. */
+  /** Peak resident memory of the process that measured this model alone (after training; after inference too), and its wasm heap. */
   peak_rss_mb?: number;
+  peak_rss_train_mb?: number;
   wasm_heap_mb?: number;
 }
+
+type Line = Record<string, unknown>;
+
+/** The figures the summary line reduces to median, min and max, on both sides. */
+export const SUMMARY_FIGURES = ['train_img_per_s', 'infer_img_per_s', 'peak_rss_train_mb', 'peak_rss_mb'] as const;
 
 export async function run(argv: string[]): Promise<void> {
   const o = parseArgs(argv);
@@ -56,41 +73,59 @@ export async function run(argv: string[]): Promise<void> {
     }
     return;
   }
-  out({ bench: 'models', cores: availableParallelism(), loadavg_start: loadavg().map((v) => round(v)) });
-  const ours: OurLine[] = [];
-  for (const threads of o.threads) {
-    for (const name of o.models) {
-      const lines = runChildProcess(o, name, threads);
-      for (const l of lines) {
-        out(l);
-        if ('train_img_per_s' in l) ours.push(l as unknown as OurLine);
-      }
-    }
-  }
-  if (o.torch) {
-    const torch: Record<string, unknown>[] = [];
+  const torchEnv = peerEnv({ malloc: o.peerMalloc, isa: o.isa });
+  out({
+    bench: 'models', cores: availableParallelism(), repeat: o.repeat, isa: o.isa, threads: o.threads, models: o.models,
+    ...(o.torch ? { peer_malloc: torchEnv.malloc, ...(torchEnv.note ? { peer_note: torchEnv.note } : {}) } : {}), load: loadNow(),
+  });
+  const ours: Line[] = [];
+  const torch: Line[] = [];
+  // NOTE: ours and the peer alternate (same model, same threads, one right after the other) in every round,
+  // so both sides see the same machine load; the rounds' spread shows how much that load moved.
+  for (let round = 1; round <= o.repeat; round++) {
     for (const threads of o.threads) {
       for (const name of o.models) {
-        const t = runTorch(o, name, threads);
-        if (t) {
-          out(t);
-          torch.push(t);
+        for (const l of runChildProcess(o, name, threads)) {
+          const line = { ...l, round, load: loadNow() };
+          out(line);
+          if ('train_img_per_s' in l) ours.push(line);
+        }
+        if (o.torch) {
+          const t = runTorch(o, name, threads, torchEnv.env);
+          if (t) {
+            const line = { ...t, malloc: torchEnv.malloc, isa: o.isa, round, load: loadNow() };
+            out(line);
+            torch.push(line);
+          }
         }
       }
     }
-    for (const ourLine of ours) {
-      const t = torch.find((l) => l['model'] === ourLine.model && l['threads'] === ourLine.threads);
-      if (!t) continue;
-      out({
-        model: ourLine.model,
-        threads: ourLine.threads,
-        ratio_train: round(ourLine.train_img_per_s / Number(t['train_img_per_s'])),
-        ratio_infer: round(ourLine.infer_img_per_s / Number(t['infer_img_per_s'])),
-        ...(ourLine.peak_rss_mb && t['peak_rss_mb'] ? { peak_rss_mb: ourLine.peak_rss_mb, torch_peak_rss_mb: t['peak_rss_mb'] } : {}),
-      });
-    }
   }
-  out({ bench: 'models', loadavg_end: loadavg().map((v) => round(v)) });
+  for (const threads of o.threads) {
+    for (const name of o.models) out({ ...summarize(name, threads, ours, o.torch ? torch : undefined), isa: o.isa, ...(o.torch ? { peer_malloc: torchEnv.malloc } : {}), load: loadNow() });
+  }
+}
+
+/**
+ * One summary line for a model and thread count: per side, the median, min and max of {@link SUMMARY_FIGURES}
+ * over the rounds, and the ratios of the medians (ours / torch; for memory, above 1 means we use more).
+ */
+export function summarize(model: ModelName, threads: number, ours: readonly Line[], torch?: readonly Line[]): Line {
+  const pick = (lines: readonly Line[]) => lines.filter((l) => l['model'] === model && l['threads'] === threads);
+  const side = (lines: readonly Line[]) => {
+    const s: Record<string, ReturnType<typeof spread>> = {};
+    for (const f of SUMMARY_FIGURES) {
+      const v = lines.map((l) => Number(l[f])).filter((x) => Number.isFinite(x));
+      if (v.length) s[f] = spread(v);
+    }
+    return s;
+  };
+  const a = side(pick(ours));
+  const line: Line = { summary: 'models', model, threads, rounds: pick(ours).length, ours: a };
+  if (!torch) return line;
+  const b = side(pick(torch));
+  const ratio = (f: (typeof SUMMARY_FIGURES)[number]) => (a[f] && b[f] && b[f].median > 0 ? round(a[f].median / b[f].median) : null);
+  return { ...line, torch: b, torch_rounds: pick(torch).length, ratio_train: ratio('train_img_per_s'), ratio_infer: ratio('infer_img_per_s'), ratio_peak_rss_train: ratio('peak_rss_train_mb'), ratio_peak_rss: ratio('peak_rss_mb') };
 }
 
 /** Measures one model at one thread count in this process (a child of `run`). */
@@ -102,12 +137,13 @@ async function runChild(o: Options): Promise<void> {
     return;
   }
   for (const name of o.models) {
-    const line = await measureModel(name, o);
+    const { line, rssTrainMb } = await measureModel(name, o);
     const heap = (tf.backend() as unknown as { wasm?: { HEAPU8: Uint8Array } }).wasm?.HEAPU8.length;
     out({
       ...line,
       backend: o.backend === 'native' ? 'wasm+native' : line.backend,
       threads,
+      peak_rss_train_mb: rssTrainMb,
       peak_rss_mb: round(process.resourceUsage().maxRSS / 1024),
       ...(heap ? { wasm_heap_mb: round(heap / 2 ** 20) } : {}),
     });
@@ -115,6 +151,7 @@ async function runChild(o: Options): Promise<void> {
   }
   if (o.backend === 'native') {
     const d = describeNativeKernels();
+    if (o.isa !== 'native') out({ native_isa: d.isa, isa: o.isa });
     if (d.failures?.length) out({ warning: 'native kernels fell back to WASM', failures: d.failures });
     if (o.profile) out({ native: { dnnl: d.dnnl, isa: d.isa, threads: d.threads, libraries: d.libraries, primitives: d.primitives } });
   }
@@ -125,9 +162,10 @@ function runChildProcess(o: Options, name: ModelName, threads: number): Record<s
   const args = [
     // the same entry as this process: `fer bench models` (cli) or harness/src/bench.ts itself
     ...process.execArgv, process.argv[1]!, ...(/bench\.[cm]?[jt]s$/.test(process.argv[1]!) ? [] : ['bench']), 'models', '--child', '--models', name, '--threads', String(threads), '--backend', o.backend,
-    '--steps', String(o.steps), '--batch', String(o.batch), '--workers', String(o.workers), ...(o.profile ? ['--profile'] : []),
+    '--steps', String(o.steps), '--batch', String(o.batch), '--workers', String(o.workers), '--isa', o.isa, ...(o.profile ? ['--profile'] : []),
   ];
-  const r = spawnSync(process.execPath, args, { encoding: 'utf8', maxBuffer: 64 << 20, stdio: ['ignore', 'pipe', 'inherit'] });
+  const env = { ...process.env, ...isaEnv(o.isa, 'ours') };
+  const r = spawnSync(process.execPath, args, { encoding: 'utf8', maxBuffer: 64 << 20, stdio: ['ignore', 'pipe', 'inherit'], env });
   const lines = (r.stdout ?? '').split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as Record<string, unknown>);
   if (r.status !== 0) lines.push({ bench: 'models', model: name, threads, failed: `child exited ${r.status ?? r.signal}` });
   return lines;
@@ -175,7 +213,7 @@ export function buildDeep(): tf.Sequential {
 
 // --- Measurement ---
 
-async function measureModel(name: ModelName, o: Options): Promise<OurLine> {
+async function measureModel(name: ModelName, o: Options): Promise<{ line: OurLine; rssTrainMb: number }> {
   const model = name === 'shallow' ? buildShallow() : buildDeep();
   const { x, y } = batchTensors(o.batch, 1);
   let trainSeconds: number;
@@ -190,6 +228,7 @@ async function measureModel(name: ModelName, o: Options): Promise<OurLine> {
     trainSeconds = (performance.now() - t0) / 1000;
     step.dispose();
   }
+  const rssTrainMb = round(process.resourceUsage().maxRSS / 1024);
   const infer = async (): Promise<void> => {
     const p = tf.tidy(() => model.apply(x, { training: false }) as tf.Tensor);
     await p.data();
@@ -203,7 +242,7 @@ async function measureModel(name: ModelName, o: Options): Promise<OurLine> {
   x.dispose();
   y.dispose();
   model.dispose();
-  return {
+  const line: OurLine = {
     model: name,
     backend: tf.getBackend(),
     threads: o.threads[0]!,
@@ -212,6 +251,7 @@ async function measureModel(name: ModelName, o: Options): Promise<OurLine> {
     train_img_per_s: round((o.batch * o.steps) / trainSeconds),
     infer_img_per_s: round((o.batch * o.steps) / inferSeconds),
   };
+  return { line, rssTrainMb };
 }
 
 function lossOf(model: tf.LayersModel, x: tf.Tensor, y: tf.Tensor): tf.Scalar {
@@ -307,12 +347,12 @@ async function profileStep(name: ModelName, batch: number): Promise<Record<strin
     .sort((a, b) => b[1].ms - a[1].ms)
     .map(([k, v]) => ({ kernel: k, ms: Math.round(v.ms), calls: v.calls, share: round(v.ms / stepMs) }));
   const kernelMs = kernels.reduce((s, k) => s + k.ms, 0);
-  return { profile: name, backend: tf.getBackend(), batch, step_ms: Math.round(stepMs), kernel_ms: kernelMs, kernels: kernels.slice(0, 15) };
+  return { profile: name, backend: tf.getBackend(), batch, step_ms: Math.round(stepMs), kernel_ms: kernelMs, kernels: kernels.filter((k) => k.ms >= 1) };
 }
 
 // --- PyTorch peer ---
 
-function runTorch(o: Options, model: ModelName, threads: number): Record<string, unknown> | undefined {
+function runTorch(o: Options, model: ModelName, threads: number, env: NodeJS.ProcessEnv): Record<string, unknown> | undefined {
   const python = '/usr/bin/python3';
   const script = findTorchScript();
   if (!existsSync(python) || !script) {
@@ -323,6 +363,7 @@ function runTorch(o: Options, model: ModelName, threads: number): Record<string,
   const r = spawnSync(python, [wrapper, '--script', script, '--model', model, '--threads', String(threads), '--batch', String(o.batch), '--steps', String(Math.max(o.steps, 2))], {
     encoding: 'utf8',
     maxBuffer: 16 << 20,
+    env,
   });
   if (r.status !== 0) {
     out({ peer: 'pytorch', skipped: `torch_models.py exited ${r.status}: ${(r.stderr ?? '').trim().split('\n').slice(-1)[0]}` });
@@ -345,10 +386,11 @@ function findTorchScript(): string | undefined {
 
 // --- Internal helpers ---
 
-function parseArgs(argv: string[]): Options {
+/** `fer bench models` flags (exported for tests). */
+export function parseArgs(argv: string[]): Options {
   const cores = availableParallelism();
-  const o: Options = { backend: 'native', models: ['shallow', 'deep'], threads: cores > 1 ? [1, cores] : [1], child: false, steps: 3, batch: 128, workers: 1, profile: false, torch: true };
-  const KNOWN = ['--backend', '--models', '--threads', '--child', '--steps', '--batch', '--workers', '--profile', '--no-torch'];
+  const o: Options = { backend: 'native', models: ['shallow', 'deep'], threads: cores > 1 ? [1, cores] : [1], child: false, steps: 3, batch: 128, workers: 1, profile: false, torch: true, repeat: 3, peerMalloc: 'jemalloc', isa: 'native' };
+  const KNOWN = ['--backend', '--models', '--threads', '--child', '--steps', '--batch', '--workers', '--repeat', '--peer-malloc', '--isa', '--profile', '--no-torch'];
   forEachFlag(argv, (flag, value) => {
     switch (flag) {
       case '--backend': o.backend = value(); break;
@@ -363,6 +405,9 @@ function parseArgs(argv: string[]): Options {
       case '--steps': o.steps = positiveInt(flag, value()); break;
       case '--batch': o.batch = positiveInt(flag, value()); break;
       case '--workers': o.workers = positiveInt(flag, value()); break;
+      case '--repeat': o.repeat = positiveInt(flag, value()); break;
+      case '--peer-malloc': o.peerMalloc = parsePeerMalloc(flag, value()); break;
+      case '--isa': o.isa = parseIsa(flag, value()); break;
       case '--profile': o.profile = true; break;
       case '--no-torch': o.torch = false; break;
       default: throw unknownFlag('fer bench models', flag, KNOWN);

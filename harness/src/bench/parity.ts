@@ -27,6 +27,7 @@ import { mulberry32 } from '../rng.js';
 import { dataPath } from '../data.js';
 import { forEachFlag, unknownFlag } from '../flags.js';
 import { out, positiveInt, setupBackend } from './_cli.js';
+import { peerEnv } from './_peer.js';
 
 interface Options {
   backend: string;
@@ -262,8 +263,7 @@ function runPeer(dir: string): PeerResult | { skipped: string } {
   const here = dirname(fileURLToPath(import.meta.url));
   const script = resolve(here, '../../peers/parity.py');
   // NOTE: the peer at its best (PyTorch's CPU guide): Debian's jemalloc preloaded with decay off where installed.
-  const jemalloc = '/usr/lib/x86_64-linux-gnu/libjemalloc.so.2';
-  const env = existsSync(jemalloc) ? { ...process.env, LD_PRELOAD: jemalloc, MALLOC_CONF: 'dirty_decay_ms:-1,muzzy_decay_ms:-1' } : process.env;
+  const { env } = peerEnv();
   const r = spawnSync(python, [script, dir], { encoding: 'utf8', maxBuffer: 16 << 20, env });
   if (r.status !== 0) return { skipped: `parity.py failed (${r.status}): ${(r.stderr || r.stdout).slice(-2000)}` };
   const last = r.stdout.trim().split('\n').pop() ?? '';

@@ -217,6 +217,18 @@ napi_value Unary(napi_env env, napi_callback_info info) {
   });
 }
 
+napi_value ReluGrad(napi_env env, napi_callback_info info) {
+  return guard(env, [&] {
+    Args a(env, info, "reluGrad");
+    size_t n;
+    const float* dy = a.f32(0, &n);
+    const float* x = a.f32Len(1, n);
+    float* out = a.f32Len(2, n);
+    fer::relu_grad(dy, x, out, n);
+    return undefined(env);
+  });
+}
+
 napi_value ReduceLeading(napi_env env, napi_callback_info info) {
   return guard(env, [&] {
     Args a(env, info, "reduceLeading");
@@ -266,6 +278,42 @@ napi_value BatchNormGrad(napi_env env, napi_callback_info info) {
     float* outs[4];
     for (size_t i = 0; i < 4; i++) outs[i] = a.f32Len(6 + i, C);
     fer::batch_norm_grad(X, mean, var, sc, dy, dx, outs[0], outs[1], outs[2], outs[3], n, C, float(a.num(11)));
+    return undefined(env);
+  });
+}
+
+napi_value BatchNormTrain(napi_env env, napi_callback_info info) {
+  return guard(env, [&] {
+    Args a(env, info, "batchNormTrain");
+    size_t n;
+    const float* X = a.f32(0, &n);
+    const size_t C = size_t(a.num(6));
+    if (C < 1 || n % C) a.fail(6, "channels must divide the input size");
+    const float* sc = a.f32Len(1, C, true);
+    const float* off = a.f32Len(2, C, true);
+    float* Y = a.f32Len(3, n);
+    float* mean = a.f32Len(4, C);
+    float* var = a.f32Len(5, C);
+    fer::batch_norm_train(X, sc, off, Y, mean, var, n, C, float(a.num(7)));
+    return undefined(env);
+  });
+}
+
+napi_value BatchNormTrainGrad(napi_env env, napi_callback_info info) {
+  return guard(env, [&] {
+    Args a(env, info, "batchNormTrainGrad");
+    size_t n;
+    const float* X = a.f32(0, &n);
+    const size_t C = size_t(a.num(8));
+    if (C < 1 || n % C) a.fail(8, "channels must divide the input size");
+    const float* mean = a.f32Len(1, C);
+    const float* var = a.f32Len(2, C);
+    const float* sc = a.f32Len(3, C, true);
+    const float* dy = a.f32Len(4, n);
+    float* dx = a.f32Len(5, n);
+    float* dsc = a.f32Len(6, C);
+    float* doff = a.f32Len(7, C);
+    fer::batch_norm_train_grad(X, mean, var, sc, dy, dx, dsc, doff, n, C, float(a.num(9)));
     return undefined(env);
   });
 }
@@ -325,6 +373,26 @@ napi_value DropoutMask(napi_env env, napi_callback_info info) {
     const double keep = a.num(2);
     if (!(keep > 0 && keep <= 1)) a.fail(2, "keepProb must be in (0, 1]");
     fer::dropout_mask(out, n, static_cast<double*>(data), float(keep));
+    return undefined(env);
+  });
+}
+
+napi_value DropoutApply(napi_env env, napi_callback_info info) {
+  return guard(env, [&] {
+    Args a(env, info, "dropoutApply");
+    size_t n;
+    const float* x = a.f32(0, &n);
+    float* out = a.f32Len(1, n);
+    bool is = false;
+    napi_is_typedarray(env, a.argv[2], &is);
+    napi_typedarray_type type;
+    size_t len = 0;
+    void* data = nullptr;
+    if (is) NAPI_OK(napi_get_typedarray_info(env, a.argv[2], &type, &len, &data, nullptr, nullptr));
+    if (!is || type != napi_float64_array || len < 4) a.fail(2, "must be a Float64Array [c, s0, s1, s2]");
+    const double keep = a.num(3);
+    if (!(keep > 0 && keep <= 1)) a.fail(3, "keepProb must be in (0, 1]");
+    fer::dropout_apply(x, out, n, static_cast<double*>(data), float(keep));
     return undefined(env);
   });
 }
@@ -404,8 +472,9 @@ napi_value ClearCaches(napi_env env, napi_callback_info) {
 NAPI_MODULE_INIT() {
   const std::pair<const char*, napi_callback> fns[] = {
       {"convForward", ConvForward}, {"convBackwardData", ConvBackwardData}, {"convBackwardWeights", ConvBackwardWeights},
-      {"matmul", MatMul}, {"binary", Binary}, {"unary", Unary}, {"reduceLeading", ReduceLeading}, {"batchNorm", BatchNorm}, {"batchNormGrad", BatchNormGrad},
-      {"maxPool", MaxPool}, {"maxPoolGrad", MaxPoolGrad}, {"adam", Adam}, {"dropoutMask", DropoutMask}, {"sgd", Sgd}, {"momentum", Momentum},
+      {"matmul", MatMul}, {"binary", Binary}, {"unary", Unary}, {"reduceLeading", ReduceLeading}, {"reluGrad", ReluGrad}, {"batchNorm", BatchNorm}, {"batchNormGrad", BatchNormGrad},
+      {"batchNormTrain", BatchNormTrain}, {"batchNormTrainGrad", BatchNormTrainGrad},
+      {"maxPool", MaxPool}, {"maxPoolGrad", MaxPoolGrad}, {"adam", Adam}, {"dropoutMask", DropoutMask}, {"dropoutApply", DropoutApply}, {"sgd", Sgd}, {"momentum", Momentum},
       {"setThreads", SetThreads}, {"info", Info}, {"clearCaches", ClearCaches},
   };
   for (auto& [name, cb] : fns) {

@@ -30,6 +30,8 @@ enum BinOp { BIN_ADD = 0, BIN_SUB, BIN_MUL, BIN_DIV, BIN_SQDIFF, BIN_MAX, BIN_MI
 void binary(int op, const float* a, size_t na, const float* b, size_t nb, float* out);
 enum UnOp { UN_RELU = 0, UN_SQRT, UN_SQUARE, UN_RSQRT, UN_NEG, UN_EXP, UN_LOG, UN_ABS, UN_STEP, UN_RELU6, UN_SIGMOID, UN_RECIPROCAL };
 void unary(int op, const float* x, float* out, size_t n, float alpha);
+/** tfjs' Relu gradient dy * step(x), bit for bit, in one pass. */
+void relu_grad(const float* dy, const float* x, float* out, size_t n);
 /** out[c] = sum (or mean) over r of x[r*cols + c]. */
 void reduce_leading(const float* x, float* out, size_t rows, size_t cols, bool mean);
 /** out = (x - mean) * scale / sqrt(var + eps) + offset, per channel (last axis, C; params of size C or 1). */
@@ -38,6 +40,11 @@ void batch_norm(const float* x, const float* mean, size_t nmean, const float* va
 /** The FusedBatchNorm gradient for per-channel (size C) mean, variance and scale (scale may be null = 1). */
 void batch_norm_grad(const float* x, const float* mean, const float* var, const float* scale, const float* dy, float* dx, float* dmean,
                      float* dvar, float* dscale, float* doffset, size_t n, size_t C, float eps);
+/** Training batch norm over the last axis: mean, variance (biased, as tfjs moments) and y, in three passes. */
+void batch_norm_train(const float* x, const float* scale, const float* offset, float* y, float* mean, float* var, size_t n, size_t C, float eps);
+/** Its gradient through the batch's moments: dx, d_scale, d_offset (scale may be null = 1). */
+void batch_norm_train_grad(const float* x, const float* mean, const float* var, const float* scale, const float* dy, float* dx, float* dscale,
+                           float* doffset, size_t n, size_t C, float eps);
 struct PoolDims {
   int B, H, W, C, Ho, Wo, fh, fw, sh, sw, pt, pl;
 };
@@ -48,6 +55,8 @@ void adam(size_t n, const float* w, const float* g, const float* m, const float*
           float beta1, float oneMinusBeta1, float beta2, float oneMinusBeta2, float oneMinusAccBeta1, float oneMinusAccBeta2, float eps);
 /** tfjs dropout's multiplier floor(u + keep) / keep, u drawn by alea from state {c, s0, s1, s2} (advanced in place). */
 void dropout_mask(float* out, size_t n, double* state, float keepProb);
+/** out = x * that multiplier (tfjs' mul(x, mask), bit for bit) without the mask in memory. */
+void dropout_apply(const float* x, float* out, size_t n, double* state, float keepProb);
 /** tfjs SGD (momentum 0) and MomentumOptimizer updates. */
 void sgd(size_t n, const float* w, const float* g, float* w2, float negLr);
 void momentum(size_t n, const float* w, const float* g, const float* acc, float* w2, float* acc2, float negLr, float mom, bool nesterov);

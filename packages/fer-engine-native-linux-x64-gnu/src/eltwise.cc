@@ -15,8 +15,13 @@ namespace fer {
 
 namespace {
 
-// Below this many elements a kernel runs on one thread: waking a team costs more than it saves.
-constexpr size_t kParallelMin = 1 << 15;
+// Below this many elements a kernel runs on one thread. With OMP_WAIT_POLICY=PASSIVE (set by @fer/engine) the
+// team sleeps between kernels and waking it costs ~50 us, i.e. a one-thread pass over ~250K floats: measured on
+// 2 cores, an add of 131K floats took 0.02 ms on one thread and 0.08 ms on two, one of 2M 0.60 and 0.39 ms.
+constexpr size_t kParallelMin = 1 << 18;
+// Work is handed out in chunks of about this many elements, first come first served (schedule dynamic): on a
+// shared machine a thread that the OS has descheduled no longer holds up a fixed half of the work.
+constexpr size_t kChunk = 1 << 14;
 
 inline int team(size_t n) { return n >= kParallelMin ? threads() : 1; }
 
@@ -27,13 +32,12 @@ inline void for_range(size_t n, F f) {
     f(size_t(0), n);
     return;
   }
-#pragma omp parallel num_threads(nt)
-  {
-    const size_t t = size_t(omp_get_thread_num()), k = size_t(omp_get_num_threads());
-    // 16-float aligned chunks keep each thread's stores on their own cache lines.
-    const size_t chunk = ((n + k - 1) / k + 15) & ~size_t(15);
-    const size_t lo = std::min(n, t * chunk), hi = std::min(n, lo + chunk);
-    if (lo < hi) f(lo, hi);
+  // kChunk is a multiple of 16 floats: each chunk's stores stay on their own cache lines.
+  const long chunks = long((n + kChunk - 1) / kChunk);
+#pragma omp parallel for num_threads(nt) schedule(dynamic, 1)
+  for (long i = 0; i < chunks; i++) {
+    const size_t lo = size_t(i) * kChunk;
+    f(lo, std::min(n, lo + kChunk));
   }
 }
 
@@ -45,12 +49,12 @@ inline void for_rows(size_t rows, size_t rowlen, F f) {
     f(size_t(0), rows);
     return;
   }
-#pragma omp parallel num_threads(nt)
-  {
-    const size_t t = size_t(omp_get_thread_num()), k = size_t(omp_get_num_threads());
-    const size_t per = (rows + k - 1) / k;
-    const size_t lo = std::min(rows, t * per), hi = std::min(rows, lo + per);
-    if (lo < hi) f(lo, hi);
+  const size_t per = std::max<size_t>(1, kChunk / std::max<size_t>(1, rowlen));
+  const long chunks = long((rows + per - 1) / per);
+#pragma omp parallel for num_threads(nt) schedule(dynamic, 1)
+  for (long i = 0; i < chunks; i++) {
+    const size_t lo = size_t(i) * per;
+    f(lo, std::min(rows, lo + per));
   }
 }
 
@@ -137,27 +141,124 @@ void unary(int op, const float* x, float* out, size_t n, float alpha) {
   }
 }
 
-void reduce_leading(const float* x, float* out, size_t rows, size_t cols, bool mean) {
-  const int nt = team(rows * cols);
-  // Each thread sums a band of rows into its own double row; the bands are added in thread order.
-  std::vector<double> acc(size_t(nt) * cols, 0.0);
-#pragma omp parallel num_threads(nt) if (nt > 1)
-  {
-    const size_t t = size_t(omp_get_thread_num()), k = size_t(omp_get_num_threads());
-    const size_t per = (rows + k - 1) / k;
-    const size_t lo = std::min(rows, t * per), hi = std::min(rows, lo + per);
-    double* a = acc.data() + t * cols;
-    for (size_t r = lo; r < hi; r++) {
-      const float* xr = x + r * cols;
-      for (size_t c = 0; c < cols; c++) a[c] += xr[c];
+namespace {
+
+/**
+ * out[c] = scale * sum over rows r of the values row(r, c0, c1, acc) adds into acc[0 .. c1-c0) (in double).
+ * Fixed blocks of rows (at least kChunk elements, at most 64 blocks of sums, 64K doubles) are summed first, then the blocks' sums in
+ * block order: the result does not depend on the thread count or on which thread took which block. Few rows of
+ * many columns (one block) split the columns instead, each column summed in row order.
+ */
+template <typename Row>
+void reduce_blocks(size_t rows, size_t cols, double scale, float* out, Row row) {
+  const size_t n = rows * cols;
+  // At most 64 blocks, and at most 64K doubles of block sums (wide rows go to the column split below).
+  const size_t maxBlocks = std::min<size_t>(64, std::max<size_t>(1, (size_t(1) << 16) / cols));
+  const size_t per = std::max({size_t(1), kChunk / cols, (rows + maxBlocks - 1) / maxBlocks});
+  const size_t blocks = (rows + per - 1) / per;
+  const int nt = team(n);
+  if (blocks == 1) {
+    // Wide column bands: each row is read in long contiguous runs (a band of 1024 columns hopped a page per row
+    // and ran 4x slower on 128 x 36864). Each column is still summed in row order: the bands change nothing.
+    const size_t colChunk = nt > 1 ? std::max<size_t>(1024, ((cols + 4 * size_t(nt) - 1) / (4 * size_t(nt)) + 15) & ~size_t(15)) : cols;
+    const long chunks = long((cols + colChunk - 1) / colChunk);
+#pragma omp parallel num_threads(nt) if (nt > 1 && chunks > 1)
+    {
+      std::vector<double> a(colChunk);
+#pragma omp for schedule(dynamic, 1)
+      for (long ch = 0; ch < chunks; ch++) {
+        const size_t c0 = size_t(ch) * colChunk, c1 = std::min(cols, c0 + colChunk);
+        std::fill(a.begin(), a.end(), 0.0);
+        for (size_t r = 0; r < rows; r++) row(r, c0, c1, a.data());
+        for (size_t c = c0; c < c1; c++) out[c] = float(a[c - c0] * scale);
+      }
     }
+    return;
   }
-  const double scale = mean ? 1.0 / double(rows) : 1.0;
+  std::vector<double> acc(blocks * cols, 0.0);
+#pragma omp parallel for num_threads(nt) if (nt > 1) schedule(dynamic, 1)
+  for (long b = 0; b < long(blocks); b++) {
+    const size_t lo = size_t(b) * per, hi = std::min(rows, lo + per);
+    double* a = acc.data() + size_t(b) * cols;
+    for (size_t r = lo; r < hi; r++) row(r, size_t(0), cols, a);
+  }
   for (size_t c = 0; c < cols; c++) {
     double s = 0;
-    for (int t = 0; t < nt; t++) s += acc[size_t(t) * cols + c];
+    for (size_t b = 0; b < blocks; b++) s += acc[b * cols + c];
     out[c] = float(s * scale);
   }
+}
+
+}  // namespace
+
+void relu_grad(const float* dy, const float* x, float* out, size_t n) {
+  // tfjs' Relu gradient mul(dy, step(x)) in one pass: step is 1 above 0, else 0, NaN stays NaN; the product
+  // is the same float32 multiply (dy * 0 keeps dy's sign: -0 for a negative dy), so the bits are tfjs'.
+  for_range(n, [&](size_t lo, size_t hi) {
+    for (size_t i = lo; i < hi; i++) {
+      const float v = x[i];
+      const float s = v != v ? v : (v > 0.f ? 1.f : 0.f);
+      out[i] = dy[i] * s;
+    }
+  });
+}
+
+void reduce_leading(const float* x, float* out, size_t rows, size_t cols, bool mean) {
+  reduce_blocks(rows, cols, mean ? 1.0 / double(rows) : 1.0, out, [&](size_t r, size_t c0, size_t c1, double* a) {
+    const float* xr = x + r * cols;
+    for (size_t c = c0; c < c1; c++) a[c - c0] += xr[c];
+  });
+}
+
+void batch_norm_train(const float* x, const float* scale, const float* offset, float* y, float* mean, float* var, size_t n, size_t C, float eps) {
+  // tfjs' moments then FusedBatchNorm, as the native Mean, Sub, Square, Mean and FusedBatchNorm kernels compute
+  // them (same float32 operations, same blocked double sums): bit-identical to that chain, in three passes.
+  const size_t rows = n / C;
+  reduce_leading(x, mean, rows, C, true);
+  const float* mu = mean;
+  reduce_blocks(rows, C, 1.0 / double(rows), var, [&](size_t r, size_t c0, size_t c1, double* a) {
+    const float* xr = x + r * C;
+    for (size_t c = c0; c < c1; c++) {
+      const float d = xr[c] - mu[c];
+      a[c - c0] += d * d;
+    }
+  });
+  batch_norm(x, mean, C, var, C, offset, C, scale, C, y, n, C, eps);
+}
+
+void batch_norm_train_grad(const float* x, const float* mean, const float* var, const float* scale, const float* dy, float* dx, float* dscale,
+                           float* doffset, size_t n, size_t C, float eps) {
+  // The gradient of y = (x - mean(x)) * scale / sqrt(var(x) + eps) + offset with the batch's own (biased) moments:
+  // r = rsqrt(var + eps), xhat = (x - mean) r, d_offset = sum dy, d_scale = sum dy xhat,
+  // dx = scale r (dy - d_offset / N - xhat d_scale / N). Two passes: the sums (blocked, in double), then dx.
+  const size_t rows = n / C;
+  std::vector<float> r(C), sums(2 * C);
+  for (size_t c = 0; c < C; c++) r[c] = 1.f / std::sqrt(var[c] + eps);
+  // Both sums in one pass: columns [0, C) of the reduction sum dy, columns [C, 2C) sum dy (x - mean).
+  reduce_blocks(rows, 2 * C, 1.0, sums.data(), [&](size_t row, size_t c0, size_t c1, double* a) {
+    const float* xr = x + row * C;
+    const float* g = dy + row * C;
+    for (size_t c = c0; c < std::min(c1, C); c++) a[c - c0] += g[c];
+    for (size_t c = std::max(c0, C); c < c1; c++) a[c - c0] += double(g[c - C]) * double(xr[c - C] - mean[c - C]);
+  });
+  std::vector<float> k(C), kb(C), ka(C);
+  for (size_t c = 0; c < C; c++) {
+    const double rc = r[c], sc = scale ? scale[c] : 1.0;
+    doffset[c] = sums[c];
+    dscale[c] = float(rc * double(sums[C + c]));
+    k[c] = float(sc * rc);                                         // dx = k (dy - ka - (x - mean) kb)
+    ka[c] = float(double(sums[c]) / double(rows));
+    kb[c] = float(rc * rc * double(sums[C + c]) / double(rows));
+  }
+  const float *pk = k.data(), *pa = ka.data(), *pb = kb.data();
+  for_rows(rows, C, [&](size_t lo, size_t hi) {
+    for (size_t row = lo; row < hi; row++) {
+      const float* xr = x + row * C;
+      const float* g = dy + row * C;
+      float* o = dx + row * C;
+      for (size_t c = 0; c < C; c++) o[c] = pk[c] * (g[c] - pa[c] - (xr[c] - mean[c]) * pb[c]);
+    }
+  });
 }
 
 void batch_norm(const float* x, const float* mean, size_t nmean, const float* var, size_t nvar, const float* offset, size_t noff,
@@ -252,7 +353,97 @@ void max_pool(const PoolDims& d, const float* x, float* y) {
   }
 }
 
+namespace {
+
+/**
+ * max_pool_grad for windows that do not overlap and start at the origin (stride = window, no padding: every
+ * 2x2/2 pool of the paper networks): each dx element belongs to at most one window, so it is written once
+ * (no zero-fill pass, no scattered adds). Per window and channel, the first position (row-major) equal to the
+ * strict-'>' maximum gets 0 + dy (as the general path's += into zeros: -0 becomes +0); a window whose values
+ * are all -inf or NaN passes nothing, as the general path. Elements no window covers are zeroed.
+ */
+void max_pool_grad_tiled(const PoolDims& d, const float* x, const float* dy, float* dx) {
+  const size_t C = size_t(d.C);
+  const size_t rowLen = size_t(d.W) * C;
+  const long units = long(d.B) * d.Ho;  // one unit: one image's band of fh input rows (plus the rows below the last window)
+  const int nt = team(size_t(d.B) * d.H * rowLen);
+#pragma omp parallel num_threads(nt) if (nt > 1)
+  {
+    std::vector<float> maxv(C);
+    std::vector<unsigned char> taken(C);
+#pragma omp for schedule(dynamic, 4)
+    for (long u = 0; u < units; u++) {
+      const int b = int(u / d.Ho), oh = int(u % d.Ho);
+      const int h0 = oh * d.fh;
+      const int hEnd = oh == d.Ho - 1 ? d.H : h0 + d.fh;
+      const float* xb = x + size_t(b) * d.H * rowLen;
+      float* dxb = dx + size_t(b) * d.H * rowLen;
+      for (int h = h0 + d.fh; h < hEnd; h++) std::memset(dxb + size_t(h) * rowLen, 0, rowLen * sizeof(float));
+      const size_t covered = size_t(d.Wo) * d.fw * C;
+      for (int h = h0; h < h0 + d.fh; h++) std::memset(dxb + size_t(h) * rowLen + covered, 0, (rowLen - covered) * sizeof(float));
+      if (d.fh == 2 && d.fw == 2) {
+        // 2x2: the four candidates in registers, one pass, branch-free over the channels.
+        const float* r0 = xb + size_t(h0) * rowLen;
+        const float* r1 = r0 + rowLen;
+        float* q0 = dxb + size_t(h0) * rowLen;
+        float* q1 = q0 + rowLen;
+        const float* dyr = dy + (size_t(b) * d.Ho + oh) * d.Wo * C;
+        const float ninf = -std::numeric_limits<float>::infinity();
+        for (int ow = 0; ow < d.Wo; ow++) {
+          const size_t o0 = size_t(2 * ow) * C, o1 = o0 + C;
+          const float* g = dyr + size_t(ow) * C;
+          for (size_t c = 0; c < C; c++) {
+            const float a = r0[o0 + c], bb = r0[o1 + c], cc = r1[o0 + c], dd = r1[o1 + c];
+            float m = a > ninf ? a : ninf;
+            m = bb > m ? bb : m;
+            m = cc > m ? cc : m;
+            m = dd > m ? dd : m;
+            const float gv = 0.f + g[c];
+            const bool f = m > ninf;
+            const bool sa = f && a == m, sb = f && !sa && bb == m, sc = f && !sa && !sb && cc == m, sd = f && !sa && !sb && !sc && dd == m;
+            q0[o0 + c] = sa ? gv : 0.f;
+            q0[o1 + c] = sb ? gv : 0.f;
+            q1[o0 + c] = sc ? gv : 0.f;
+            q1[o1 + c] = sd ? gv : 0.f;
+          }
+        }
+        continue;
+      }
+      for (int ow = 0; ow < d.Wo; ow++) {
+        const int w0 = ow * d.fw;
+        float* mv = maxv.data();
+        unsigned char* tk = taken.data();
+        for (size_t c = 0; c < C; c++) mv[c] = -std::numeric_limits<float>::infinity();
+        for (int h = h0; h < h0 + d.fh; h++)
+          for (int w = w0; w < w0 + d.fw; w++) {
+            const float* xi = xb + size_t(h) * rowLen + size_t(w) * C;
+            for (size_t c = 0; c < C; c++) mv[c] = xi[c] > mv[c] ? xi[c] : mv[c];
+          }
+        for (size_t c = 0; c < C; c++) tk[c] = !(mv[c] > -std::numeric_limits<float>::infinity());
+        const float* dyo = dy + ((size_t(b) * d.Ho + oh) * d.Wo + ow) * C;
+        for (int h = h0; h < h0 + d.fh; h++)
+          for (int w = w0; w < w0 + d.fw; w++) {
+            const size_t o = size_t(h) * rowLen + size_t(w) * C;
+            const float* xi = xb + o;
+            float* dxi = dxb + o;
+            for (size_t c = 0; c < C; c++) {
+              const bool sel = !tk[c] && xi[c] == mv[c];
+              dxi[c] = sel ? 0.f + dyo[c] : 0.f;
+              tk[c] |= sel;
+            }
+          }
+      }
+    }
+  }
+}
+
+}  // namespace
+
 void max_pool_grad(const PoolDims& d, const float* x, const float* dy, float* dx) {
+  if (d.sh == d.fh && d.sw == d.fw && d.pt == 0 && d.pl == 0 && d.Ho * d.fh <= d.H && d.Wo * d.fw <= d.W && d.Ho > 0 && d.Wo > 0) {
+    max_pool_grad_tiled(d, x, dy, dx);
+    return;
+  }
   // The first maximum of each window (row-major, strict '>') receives dy, as tfjs-backend-cpu. Threads
   // split the batch, so overlapping windows never write the same dx element from two threads.
   const size_t C = size_t(d.C);
@@ -309,9 +500,116 @@ void adam(size_t n, const float* w, const float* g, const float* m, const float*
   });
 }
 
-void dropout_mask(float* out, size_t n, double* state, float keepProb) {
+namespace {
+
+// alea (seedrandom's, Baagoe) is a lag-3 multiply-with-carry generator in disguise: with s = x / 2^32 its step is
+// t = a x0 + c, x_new = t mod 2^32, c_new = floor(t / 2^32), a = 2091639 (exact in double). Such a generator is
+// a multiplicative congruential one (Couture & L'Ecuyer 1997): Z = c + a (x0 + x1 2^32 + x2 2^64) steps as
+// Z' = Z * 2^-32 mod m, m = a 2^96 - 1 (2^-32 = a 2^64 mod m), so the state k draws ahead is Z (a 2^64)^k mod m.
+// That lets threads (and several interleaved streams per thread) start anywhere in the sequence: the mask is
+// the serial one, bit for bit, whatever the thread count.
+using u128 = unsigned __int128;
+constexpr uint64_t kAleaA = 2091639;
+constexpr u128 kAleaM = (u128(kAleaA) << 96) - 1;  // < 2^117
+constexpr double kTwo32 = 4294967296.0;
+
+inline u128 addmod(u128 x, u128 y) {
+  x += y;  // < 2^118: no overflow
+  return x >= kAleaM ? x - kAleaM : x;
+}
+u128 mulmod(u128 x, u128 y) {
+  u128 r = 0;
+  for (int bit = 116; bit >= 0; bit--) {
+    r = addmod(r, r);
+    if ((y >> bit) & 1) r = addmod(r, x);
+  }
+  return r;
+}
+u128 powmod(u128 b, uint64_t e) {
+  u128 r = 1;
+  for (; e; e >>= 1, b = mulmod(b, b))
+    if (e & 1) r = mulmod(r, b);
+  return r;
+}
+/** The state as Z, or false if it is not one alea can be in (s not multiples of 2^-32, carry out of range). */
+bool alea_to_z(const double* st, u128* z) {
+  u128 X = 0;
+  for (int k = 2; k >= 0; k--) {
+    const double v = st[1 + k] * kTwo32;
+    if (!(v >= 0 && v < kTwo32) || v != std::floor(v)) return false;
+    X = (X << 32) | u128(uint64_t(v));
+  }
+  const double c = st[0];
+  if (!(c >= 0 && c < double(kAleaA)) || c != std::floor(c)) return false;
+  *z = u128(uint64_t(c)) + u128(kAleaA) * X;
+  return *z < kAleaM;
+}
+void z_to_alea(u128 z, double* st) {
+  const u128 X = z / kAleaA;
+  st[0] = double(uint64_t(z % kAleaA));
+  for (int k = 0; k < 3; k++) st[1 + k] = double(uint64_t((X >> (32 * k)) & 0xffffffffu)) / kTwo32;
+}
+
+}  // namespace
+
+namespace {
+
+/** The mask (x null: out = multiplier) or x times it (out = x * multiplier, tfjs' mul(x, mask), bit for bit). */
+template <bool Apply>
+void dropout_fill(float* out, const float* x, size_t n, double* state, float keepProb) {
   // seedrandom's alea generator (Baagoe), as tf.randomUniform draws it, then tfjs' dropout multiplier
-  // floor(u + keep) / keep in float32. Serial: each value depends on the previous state.
+  // floor(u + keep) / keep in float32. Large masks: kLanes streams per thread, each jumped to its start.
+  // NOTE: u + keep lies in [0, 2), so floor(u + keep) / keep is 1 / keep when u + keep >= 1, else 0 (+0: u >= 0):
+  // the same float32 values without a floor call (no SSE4.1 rounding in the baseline x86-64 build).
+  const float inv = 1.f / keepProb;
+  constexpr int kLanes = 8;
+  u128 z0;
+  const int nt = threads();
+  if (n >= (size_t(1) << 16) && alea_to_z(state, &z0)) {
+    const size_t lanes = size_t(kLanes) * size_t(std::max(1, nt));
+    // Lane length: whole cache lines, an odd number of them, so the lanes' streams (of out, and of x) start in
+    // different cache sets; a power-of-two spacing put all 16 in one set and ran at half speed.
+    size_t len = ((n + lanes - 1) / lanes + 15) & ~size_t(15);
+    if ((len / 16) % 2 == 0) len += 16;
+    const u128 jump = powmod(u128(kAleaA) << 64, len);
+    std::vector<double> st(lanes * 4);
+    u128 z = z0;
+    for (size_t l = 0; l < lanes; l++, z = mulmod(z, jump)) z_to_alea(z, st.data() + 4 * l);
+#pragma omp parallel for num_threads(nt) if (nt > 1) schedule(static, 1)
+    for (long g = 0; g < long(lanes / kLanes); g++) {
+      double c[kLanes], s0[kLanes], s1[kLanes], s2[kLanes];
+      size_t start[kLanes], end[kLanes], common = len;
+      for (int k = 0; k < kLanes; k++) {
+        const double* sk = st.data() + 4 * (size_t(g) * kLanes + k);
+        c[k] = sk[0], s0[k] = sk[1], s1[k] = sk[2], s2[k] = sk[3];
+        start[k] = std::min(n, (size_t(g) * kLanes + k) * len);
+        end[k] = std::min(n, start[k] + len);
+        common = std::min(common, end[k] - start[k]);
+      }
+      for (size_t i = 0; i < common; i++)
+        for (int k = 0; k < kLanes; k++) {
+          const double t = 2091639.0 * s0[k] + c[k] * 2.3283064365386963e-10;
+          s0[k] = s1[k];
+          s1[k] = s2[k];
+          c[k] = double(int32_t(t));
+          s2[k] = t - c[k];
+          const float m = float(s2[k]) + keepProb >= 1.f ? inv : 0.f;
+          out[start[k] + i] = Apply ? x[start[k] + i] * m : m;
+        }
+      for (int k = 0; k < kLanes; k++)
+        for (size_t i = start[k] + common; i < end[k]; i++) {
+          const double t = 2091639.0 * s0[k] + c[k] * 2.3283064365386963e-10;
+          s0[k] = s1[k];
+          s1[k] = s2[k];
+          c[k] = double(int32_t(t));
+          s2[k] = t - c[k];
+          const float m = float(s2[k]) + keepProb >= 1.f ? inv : 0.f;
+          out[i] = Apply ? x[i] * m : m;
+        }
+    }
+    z_to_alea(mulmod(z0, powmod(u128(kAleaA) << 64, n)), state);
+    return;
+  }
   double c = state[0], s0 = state[1], s1 = state[2], s2 = state[3];
   for (size_t i = 0; i < n; i++) {
     const double t = 2091639.0 * s0 + c * 2.3283064365386963e-10;
@@ -319,14 +617,20 @@ void dropout_mask(float* out, size_t n, double* state, float keepProb) {
     s1 = s2;
     c = double(int32_t(t));
     s2 = t - c;
-    const float u = float(s2);
-    out[i] = std::floor(u + keepProb) / keepProb;
+    const float m = float(s2) + keepProb >= 1.f ? inv : 0.f;
+    out[i] = Apply ? x[i] * m : m;
   }
   state[0] = c;
   state[1] = s0;
   state[2] = s1;
   state[3] = s2;
 }
+
+}  // namespace
+
+void dropout_mask(float* out, size_t n, double* state, float keepProb) { dropout_fill<false>(out, nullptr, n, state, keepProb); }
+
+void dropout_apply(const float* x, float* out, size_t n, double* state, float keepProb) { dropout_fill<true>(out, x, n, state, keepProb); }
 
 void sgd(size_t n, const float* w, const float* g, float* w2, float negLr) {
   for_range(n, [&](size_t lo, size_t hi) {

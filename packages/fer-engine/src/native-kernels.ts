@@ -6,6 +6,7 @@ import { FerEngineError } from './errors.js';
 import type { KernelFn } from './kernels/_wasm.js';
 import { defaultNativeThreads, loadNative, nativePackageName } from './native/_addon.js';
 import { NATIVE_SPECS, nativeFailures } from './native/_kernels.js';
+import { installNativeBatchNorm } from './native/_batchnorm.js';
 import { installNativeDropout } from './native/_dropout.js';
 import { installNativeGradients } from './native/_gradients.js';
 import { installNativeOptimizers } from './native/_optimizers.js';
@@ -98,6 +99,7 @@ export function registerNativeKernels(options: NativeKernelsOptions = {}): Nativ
   }
   installNativeOptimizers();
   installNativeDropout();
+  installNativeBatchNorm();
   installNativeGradients();
   const info = addon.info();
   status = { active: true, package: origin.package, version: origin.version, path: origin.path, libraries: origin.libraries, dnnl: info.dnnl, isa: info.isa, threads, kernels };

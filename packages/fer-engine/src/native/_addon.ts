@@ -15,15 +15,25 @@ export interface NativeAddon {
   binary(op: number, a: Float32Array, b: Float32Array, out: Float32Array): void;
   unary(op: number, x: Float32Array, out: Float32Array, alpha: number): void;
   reduceLeading(x: Float32Array, out: Float32Array, rows: number, cols: number, mean: boolean): void;
+  /** dy * step(x) (absent from binaries built before it). */
+  reluGrad?(dy: Float32Array, x: Float32Array, out: Float32Array): void;
   batchNorm(x: Float32Array, mean: Float32Array, variance: Float32Array, offset: Float32Array | null, scale: Float32Array | null, out: Float32Array, channels: number, eps: number): void;
   batchNormGrad(
     x: Float32Array, mean: Float32Array, variance: Float32Array, scale: Float32Array | null, dy: Float32Array,
     dx: Float32Array, dmean: Float32Array, dvariance: Float32Array, dscale: Float32Array, doffset: Float32Array, channels: number, eps: number,
   ): void;
+  /** Absent from binaries built before it (the JS side then keeps tfjs' moments chain). */
+  batchNormTrain?(x: Float32Array, scale: Float32Array | null, offset: Float32Array | null, y: Float32Array, mean: Float32Array, variance: Float32Array, channels: number, eps: number): void;
+  batchNormTrainGrad?(
+    x: Float32Array, mean: Float32Array, variance: Float32Array, scale: Float32Array | null, dy: Float32Array,
+    dx: Float32Array, dscale: Float32Array, doffset: Float32Array, channels: number, eps: number,
+  ): void;
   maxPool(x: Float32Array, y: Float32Array, dims: Int32Array): void;
   maxPoolGrad(x: Float32Array, dy: Float32Array, dx: Float32Array, dims: Int32Array): void;
   adam(w: Float32Array, g: Float32Array, m: Float32Array, v: Float32Array, w2: Float32Array, m2: Float32Array, v2: Float32Array, params: Float32Array): void;
   dropoutMask(out: Float32Array, state: Float64Array, keepProb: number): void;
+  /** out = x * the mask dropoutMask would draw (absent from binaries built before it). */
+  dropoutApply?(x: Float32Array, out: Float32Array, state: Float64Array, keepProb: number): void;
   sgd(w: Float32Array, g: Float32Array, w2: Float32Array, negLr: number): void;
   momentum(w: Float32Array, g: Float32Array, acc: Float32Array, w2: Float32Array, acc2: Float32Array, negLr: number, momentum: number, nesterov: boolean): void;
   setThreads(n: number): void;

@@ -3,7 +3,10 @@
 // While the native kernels are registered on 'wasm', the Dropout layer draws the same mask natively: the
 // seed is chosen exactly as tfjs chooses it (layer seed, else Math.random()), alea's state is seeded in
 // JavaScript with seedrandom's Mash, and the addon continues the sequence and computes tfjs' multiplier
-// floor(u + keep) / keep in float32. Masks, outputs and gradients are bit-identical to tfjs'.
+// floor(u + keep) / keep in float32. Masks, outputs and gradients are bit-identical to tfjs'. With a binary that
+// has FerDropoutApply, the mask is never stored: the layer's output is x * mask computed in one pass, and its
+// gradient dy * mask draws the same mask again from the same seed (the generator jumps ahead, so either is
+// parallel): one full-size tensor less on the tape per Dropout layer, the same float32 products as tf.mul.
 import * as tf from '@tensorflow/tfjs';
 
 const PATCHED = Symbol.for('@fer/engine/native-dropout');
@@ -37,7 +40,15 @@ export function installNativeDropout(): void {
       this.invokeCallHook(inputs, kwargs);
       // NOTE: as tfjs-core UniformRandom: seed ?? Math.random(), numbers as their string
       const seed = String(this.seed ?? Math.random());
-      const mult = tf.engine().runKernel('FerDropoutMask', {}, { shape: input.shape, state: aleaState(seed), keepProb: 1 - this.rate } as unknown as tf.NamedAttrMap) as tf.Tensor;
+      const keepProb = 1 - this.rate;
+      const state = aleaState(seed);
+      if (tf.getKernel('FerDropoutApply', 'wasm') != null) {
+        // NOTE: each call gets a fresh copy of the seeded state (the kernel advances the state it is given).
+        const apply = (x: tf.Tensor): tf.Tensor => tf.engine().runKernel('FerDropoutApply', { x }, { state: state.slice(), keepProb } as unknown as tf.NamedAttrMap) as tf.Tensor;
+        const op = tf.customGrad(((x: tf.Tensor) => ({ value: apply(x), gradFunc: (dy: tf.Tensor) => apply(dy) })) as unknown as Parameters<typeof tf.customGrad>[0]);
+        return op(input);
+      }
+      const mult = tf.engine().runKernel('FerDropoutMask', {}, { shape: input.shape, state, keepProb } as unknown as tf.NamedAttrMap) as tf.Tensor;
       return tf.mul(input, mult);
     });
   } as LayerCall & { [PATCHED]?: true };

@@ -5,6 +5,8 @@
 // - FusedBatchNorm with per-channel statistics: tfjs-core's gradient makes ~8 full-size passes and keeps
 //   x - mean and dy * scale alive until the end of the backward pass; the native kernel does two passes
 //   and returns only dx plus the per-channel sums (same formulas; sums accumulated in double).
+// - Relu: tfjs-core's mul(dy, step(x)) is two full-size passes and a temporary; FerReluGrad is one pass with the
+//   same float32 multiply (bit-identical).
 import * as tf from '@tensorflow/tfjs';
 
 const PATCHED = Symbol.for('@fer/engine/native-gradient');
@@ -32,6 +34,24 @@ export function installNativeGradients(): void {
     tf.registerGradient({ ...original, gradFunc });
   }
   installBatchNormGradient();
+  installReluGradient();
+}
+
+function installReluGradient(): void {
+  const original = tf.getGradient('Relu');
+  if (!original || (original.gradFunc as unknown as Record<symbol, unknown>)[PATCHED]) return;
+  const gradFunc: tf.GradFunc = (dy, saved, attrs) => {
+    const [x] = saved as tf.Tensor[];
+    if (
+      tf.getBackend() !== 'wasm' || tf.getKernel('FerReluGrad', 'wasm') == null || Array.isArray(dy) || !x ||
+      x.dtype !== 'float32' || dy.dtype !== 'float32' || !tf.util.arraysEqual(dy.shape, x.shape) || x.size === 0
+    ) {
+      return original.gradFunc(dy, saved, attrs);
+    }
+    return { x: () => tf.engine().runKernel('FerReluGrad', { dy, x }) as tf.Tensor };
+  };
+  Object.defineProperty(gradFunc, PATCHED, { value: true });
+  tf.registerGradient({ ...original, gradFunc });
 }
 
 function installBatchNormGradient(): void {

@@ -29,7 +29,11 @@ export const NATIVE_SPECS: readonly Spec[] = [
   { name: 'MaxPoolGrad', make: (n, o) => o && maxPoolGrad(n, o) },
   { name: 'Cast', make: (_n, o) => o && castSame(o) },
   { name: 'FerBatchNormGrad', make: (n) => batchNormGrad(n) },
+  { name: 'FerBatchNormTrain', make: (n) => (n.batchNormTrain ? batchNormTrain(n) : undefined) },
+  { name: 'FerBatchNormTrainGrad', make: (n) => (n.batchNormTrainGrad ? batchNormTrainGrad(n) : undefined) },
+  { name: 'FerReluGrad', make: (n) => (n.reluGrad ? reluGrad(n) : undefined) },
   { name: 'FerDropoutMask', make: (n) => dropoutMask(n) },
+  { name: 'FerDropoutApply', make: (n) => (n.dropoutApply ? dropoutApply(n) : undefined) },
   { name: 'FerAdamUpdate', make: (n) => adamUpdate(n) },
   { name: 'FerSgdUpdate', make: (n) => sgdUpdate(n) },
   { name: 'FerMomentumUpdate', make: (n) => momentumUpdate(n) },
@@ -288,12 +292,60 @@ function batchNormGrad(n: NativeAddon): KernelFn {
   };
 }
 
+/** Training batch norm over the last axis (see _batchnorm.ts): [y, mean, variance] from x, scale, offset. */
+function batchNormTrain(n: NativeAddon): KernelFn {
+  return ({ inputs, backend, attrs }: Args) => {
+    const { x, scale, offset } = inputs as Record<string, TensorInfo | undefined>;
+    const C = x!.shape[x!.shape.length - 1]!;
+    const outs = [backend.makeOutput(x!.shape.slice(), 'float32'), backend.makeOutput([C], 'float32'), backend.makeOutput([C], 'float32')];
+    const v = outs.map((o) => heapF32(backend, o));
+    n.batchNormTrain!(heapF32(backend, x!), scale ? heapF32(backend, scale) : null, offset ? heapF32(backend, offset) : null, v[0]!, v[1]!, v[2]!, C, Number((attrs as { varianceEpsilon: number }).varianceEpsilon));
+    return outs;
+  };
+}
+
+/** Its gradient through the batch's moments: [dx, dscale, doffset]. */
+function batchNormTrainGrad(n: NativeAddon): KernelFn {
+  return ({ inputs, backend, attrs }: Args) => {
+    const { x, mean, variance, scale, dy } = inputs as Record<string, TensorInfo | undefined>;
+    const C = x!.shape[x!.shape.length - 1]!;
+    const outs = [backend.makeOutput(x!.shape.slice(), 'float32'), backend.makeOutput([C], 'float32'), backend.makeOutput([C], 'float32')];
+    const v = outs.map((o) => heapF32(backend, o));
+    n.batchNormTrainGrad!(
+      heapF32(backend, x!), heapF32(backend, mean!), heapF32(backend, variance!), scale ? heapF32(backend, scale) : null, heapF32(backend, dy!),
+      v[0]!, v[1]!, v[2]!, C, Number((attrs as { varianceEpsilon: number }).varianceEpsilon),
+    );
+    return outs;
+  };
+}
+
+/** tfjs' Relu gradient dy * step(x) in one pass (same shape, float32; see _gradients.ts). */
+function reluGrad(n: NativeAddon): KernelFn {
+  return ({ inputs, backend }: Args) => {
+    const { dy, x } = inputs as Record<string, TensorInfo>;
+    const out = backend.makeOutput(x!.shape.slice(), 'float32');
+    n.reluGrad!(heapF32(backend, dy!), heapF32(backend, x!), heapF32(backend, out));
+    return out;
+  };
+}
+
 /** tfjs dropout's multiplier for an alea state (see _dropout.ts); the state array is advanced in place. */
 function dropoutMask(n: NativeAddon): KernelFn {
   return ({ backend, attrs }: Args) => {
     const a = attrs as { shape: number[]; state: Float64Array; keepProb: number };
     const out = backend.makeOutput(a.shape.slice(), 'float32');
     n.dropoutMask(heapF32(backend, out), a.state, a.keepProb);
+    return out;
+  };
+}
+
+/** x times tfjs dropout's multiplier for an alea state (the mask never in memory); the state array is advanced in place. */
+function dropoutApply(n: NativeAddon): KernelFn {
+  return ({ inputs, backend, attrs }: Args) => {
+    const x = inputs['x']!;
+    const a = attrs as { state: Float64Array; keepProb: number };
+    const out = backend.makeOutput(x.shape.slice(), 'float32');
+    n.dropoutApply!(heapF32(backend, x), heapF32(backend, out), a.state, a.keepProb);
     return out;
   };
 }

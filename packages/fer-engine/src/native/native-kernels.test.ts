@@ -370,6 +370,84 @@ describe.skipIf(!status.active)(`MaxPool, MaxPoolGrad: native = cpu${skipped}`, 
   });
 });
 
+describe.skipIf(!status.active)(`MaxPoolGrad with ties, NaN, -Infinity and signed zeros: native = cpu (bit for bit for windows that do not overlap)${skipped}`, () => {
+  // Values on a coarse grid, so windows often hold their maximum twice: the first one (row-major) gets dy.
+  const special = [NaN, -Infinity, -0, 0, 0.5, -0.5, 1];
+  for (const [i, [f, s, pad]] of ([[2, 2, 'valid'], [2, 2, 'same'], [3, 3, 'valid'], [3, 2, 'same']] as const).entries()) {
+    it(`${f}x${f} stride ${s} ${pad}`, async () => {
+      const shape = [3, 9, 11, 5];
+      const x = { shape, values: randomValues(size(shape), 13_000 + i).map((v, k) => (k % 7 === 0 ? special[(k / 7) % special.length]! : Math.round(v * 2) / 2)) };
+      const attrs = { filterSize: [f, f], strides: [s, s], pad, dimRoundingMode: undefined };
+      // NOTE: the forward pass from cpu (the native MaxPool lets NaN win a window, tfjs-backend-cpu does not).
+      const y = (await runOn('cpu', { name: 'MaxPool', inputs: { x }, attrs })) as Values;
+      const dy = { shape: y.shape, values: randomValues(size(y.shape), 14_000 + i).map((v, k) => (k % 5 === 0 ? -0 : v)) };
+      await compare({ name: 'MaxPoolGrad', inputs: { dy, input: x, output: { shape: y.shape, values: y.values } }, attrs }, 'maxPoolGrad', { exact: s === f }); // overlapping windows add in another order
+    });
+  }
+});
+
+describe.skipIf(!status.active)(`results that do not depend on the thread count${skipped}`, () => {
+  const addon = load.ok ? load.addon : undefined;
+  const withThreads = <T>(n: number, f: () => T): T => {
+    addon!.setThreads(n);
+    try {
+      return f();
+    } finally {
+      addon!.setThreads(3);
+    }
+  };
+
+  it('dropoutMask, dropoutApply: the serial alea sequence and end state at 1, 2 and 3 threads (streams jumped ahead)', () => {
+    // 300,007 values: above the parallel threshold, not a multiple of any stream count.
+    const n = 300_007;
+    const run = (threads: number) => withThreads(threads, () => {
+      const state = Float64Array.of(1, 0.125, 0.5, 0.75);
+      const out = new Float32Array(n);
+      addon!.dropoutMask(out, state, 0.6);
+      return { out, state };
+    });
+    // The reference: alea step by step, as seedrandom (and the addon's serial path) computes it.
+    const ref = new Float32Array(n);
+    let [c, s0, s1, s2] = [1, 0.125, 0.5, 0.75];
+    const keep = Math.fround(0.6);
+    for (let i = 0; i < n; i++) {
+      const tt = 2091639 * s0 + c * 2.3283064365386963e-10;
+      s0 = s1;
+      s1 = s2;
+      s2 = tt - (c = tt | 0);
+      ref[i] = Math.fround(Math.floor(Math.fround(Math.fround(s2) + keep)) / keep);
+    }
+    const x = randomValues(n, 5).map((v, i) => (i === 0 ? -0 : v));
+    for (const threads of [1, 2, 3]) {
+      const got = run(threads);
+      expectBitIdentical(got.out, ref, `dropoutMask at ${threads} threads`);
+      expect(Array.from(got.state), `state after the mask at ${threads} threads`).toEqual([c, s0, s1, s2]);
+      if (!addon!.dropoutApply) continue;
+      // dropoutApply: x times the same mask (float32 products, as tf.mul), the same end state.
+      const applied = withThreads(threads, () => {
+        const state = Float64Array.of(1, 0.125, 0.5, 0.75);
+        const out = new Float32Array(n);
+        addon!.dropoutApply!(x, out, state, 0.6);
+        return { out, state };
+      });
+      expectBitIdentical(applied.out, x.map((v, i) => Math.fround(v * ref[i]!)), `dropoutApply at ${threads} threads`);
+      expect(Array.from(applied.state)).toEqual([c, s0, s1, s2]);
+    }
+  });
+
+  it('reduceLeading: the same bits at 1 and 3 threads, for many rows and for few rows of many columns', () => {
+    for (const [rows, cols] of [[70_001, 7], [300, 3000], [3, 100_000]]) {
+      const x = randomValues(rows * cols, rows);
+      const run = (threads: number) => withThreads(threads, () => {
+        const o = new Float32Array(cols);
+        addon!.reduceLeading(x, o, rows, cols, true);
+        return o;
+      });
+      expectBitIdentical(run(3), run(1), `mean of ${rows}x${cols}`);
+    }
+  });
+});
+
 describe.skipIf(!status.active)(`Cast to the same dtype${skipped}`, () => {
   it('shares the data (refcounted): the result outlives its input, and nothing is left behind', async () => {
     await tf.setBackend('wasm');

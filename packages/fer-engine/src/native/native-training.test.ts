@@ -8,7 +8,7 @@ import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
 import { builtinModels, createRegistry } from '@fer/models';
 import {
-  countCalls, expectBitIdentical, expectNoLeak, expectNormClose, gradStep, mulberry32, randomValues, readWeights, rootMeanSquare, setWeights,
+  countCalls, expectAllClose, expectBitIdentical, expectNoLeak, expectNormClose, gradStep, mulberry32, randomValues, readWeights, rootMeanSquare, setWeights,
   useFastCpuFilterGradient,
 } from '@fer/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -25,6 +25,8 @@ const skipped = status.active ? '' : ` (SKIPPED: native kernels not loaded: ${st
 const load = loadNative();
 const calls = load.ok ? countCalls(load.addon) : new Map<string, number>();
 const callCount = (fn: string): number => calls.get(fn) ?? 0;
+/** Dropout masks drawn natively: stored (dropoutMask) or applied on the fly (dropoutApply, forward and backward). */
+const masksDrawn = (): number => callCount('dropoutMask') + callCount('dropoutApply');
 
 // NOTE: tfjs-backend-cpu's Conv2DBackpropFilter is a scalar loop (TensorBuffer.get per term): a paper-model
 // step takes tens of seconds with it. The cpu reference gets the same sum as one forward convolution of the
@@ -63,12 +65,12 @@ describe(`the cpu reference${skipped}`, () => {
 
 describe.skipIf(!status.active)(`paper models: a training step on wasm + native = cpu${skipped}`, () => {
   it.each([
-    { name: 'paper-shallow', size: 48, batch: 2, masks: 3 },
+    { name: 'paper-shallow', size: 48, batch: 2, masks: 3, bns: 2 },
     // NOTE: 4 max-pools: 16 -> 1. Batch 4, not 2: batch norm over 2 samples maps each dense feature to about
     // +-1 and its gradient nearly cancels, so the conv gradients are float noise amplified (~5e-3 relative
     // between cpu and plain WASM too); at batch 4 every backend agrees to ~1e-5.
-    { name: 'paper-deep', size: 16, batch: 4, masks: 6 },
-  ])('$name ($size x $size, batch $batch): same loss and every gradient, dropout and batch norm in training mode', async ({ name, size, batch, masks }) => {
+    { name: 'paper-deep', size: 16, batch: 4, masks: 6, bns: 6 },
+  ])('$name ($size x $size, batch $batch): same loss and every gradient, dropout and batch norm in training mode', async ({ name, size, batch, masks, bns }) => {
     const build = (): tf.LayersModel => models.create(name, { inputSize: size }, { seed: 3 });
     const xv = randomValues(batch * size * size, 77);
     const inputs = (): tf.Tensor => tf.tensor4d(xv, [batch, size, size, 1]);
@@ -81,16 +83,24 @@ describe.skipIf(!status.active)(`paper models: a training step on wasm + native 
     ref.dispose();
 
     await tf.setBackend('wasm');
-    const before = { conv: callCount('convBackwardWeights'), mask: callCount('dropoutMask') };
+    const before = { conv: callCount('convBackwardWeights'), mask: masksDrawn(), bn: callCount('batchNormTrain'), bnGrad: callCount('batchNormTrainGrad') };
     const got = await expectNoLeak(tf, async () => {
       const m = build();
       setWeights(tf, m, weights);
       const out = await gradStep(tf, m, inputs, labels, 5);
+      // The same seeded step again gives the same bits (dropout masks from the seed, blocked sums): what a
+      // bit-exact resume from a checkpoint (weights, optimizer and RNG state) relies on.
+      const again = await gradStep(tf, m, inputs, labels, 5);
+      expect(again.loss).toBe(out.loss);
+      again.grads.forEach((g, i) => expectBitIdentical(g, out.grads[i]!, `repeated step: gradient of ${out.names[i]}`));
       m.dispose();
       return out;
     });
     expect(callCount('convBackwardWeights')).toBeGreaterThan(before.conv); // the native kernels did the work
-    expect(callCount('dropoutMask') - before.mask, 'native dropout masks').toBe(masks);
+    // NOTE: with dropoutApply each mask is drawn twice (forward, and again for the gradient), never stored.
+    expect(masksDrawn() - before.mask, 'native dropout masks (two steps)').toBe(2 * (load.ok && load.addon.dropoutApply ? 2 * masks : masks));
+    expect(callCount('batchNormTrain') - before.bn, 'fused training batch norms (two steps)').toBe(2 * bns);
+    expect(callCount('batchNormTrainGrad') - before.bnGrad, 'their gradients').toBe(2 * bns);
 
     expect(Number.isFinite(cpu.loss)).toBe(true);
     expect(Math.abs(got.loss - cpu.loss), `loss: native ${got.loss}, cpu ${cpu.loss}`).toBeLessThanOrEqual(1e-4 * Math.abs(cpu.loss));
@@ -99,6 +109,82 @@ describe.skipIf(!status.active)(`paper models: a training step on wasm + native 
     // ||g_native - g_cpu||_2 <= 1e-3 * (||g_cpu||_2 + rms * sqrt(n)): the second term covers the conv biases
     // that feed batch norm, whose true gradient is 0 (float noise on both).
     cpu.grads.forEach((g, i) => expectNormClose(got.grads[i], g, `gradient of ${cpu.names[i]}`, { rtol: 1e-3, rms }));
+  });
+});
+
+// --- Batch norm in training ---
+
+describe.skipIf(!status.active)(`BatchNormalization layer in training on wasm + native: fused moments, normalize and gradient${skipped}`, () => {
+  const cases = [
+    { shape: [4, 6, 5, 3], seed: 1 },
+    { shape: [8, 16], seed: 2 },
+    { shape: [3, 40, 40, 70], seed: 3 }, // 336,000 values: the parallel path
+  ];
+
+  /** y, the moving mean and variance after one training call, and d(sum(y * w))/d(x, gamma, beta). */
+  async function run(backend: 'cpu' | 'wasm', shape: number[], seed: number) {
+    await tf.setBackend(backend);
+    const C = shape[shape.length - 1]!;
+    const n = shape.reduce((a, b) => a * b, 1);
+    const layer = tf.layers.batchNormalization({ axis: -1, momentum: 0.9, epsilon: 1e-3 });
+    layer.build(shape);
+    const init = [
+      tf.tensor1d(randomValues(C, seed + 10).map((v) => 1 + 0.5 * v)), tf.tensor1d(randomValues(C, seed + 11)),
+      tf.tensor1d(randomValues(C, seed + 12)), tf.tensor1d(randomValues(C, seed + 13).map((v) => 1 + 0.5 * Math.abs(v))),
+    ];
+    layer.setWeights(init);
+    tf.dispose(init);
+    const x0 = tf.tensor(randomValues(n, seed).map((v, i) => 3 * v + (i % C)), shape);
+    const x = tf.variable(x0);
+    x0.dispose();
+    const w = tf.tensor(randomValues(n, seed + 1), shape);
+    let y: tf.Tensor | undefined;
+    const { value, grads } = tf.variableGrads(() => {
+      y = tf.keep(layer.apply(x, { training: true }) as tf.Tensor);
+      return tf.sum(tf.mul(y, w)) as tf.Scalar;
+    }, [x, ...layer.trainableWeights.map((v) => v.read() as tf.Variable)]);
+    const out = {
+      y: Float32Array.from(await y!.data()),
+      moving: await Promise.all(layer.getWeights().slice(2).map(async (t) => Float32Array.from(await t.data()))),
+      grads: await Promise.all(Object.values(grads).map(async (g) => Float32Array.from(await g.data()))),
+    };
+    // The chain it replaces (tfjs' moments and batchNorm, on the same backend) for a bit-for-bit check of y.
+    const chain = tf.tidy(() => {
+      const { mean, variance } = tf.moments(x, shape.map((_, i) => i).slice(0, -1));
+      const [gamma, beta] = layer.trainableWeights.map((v) => v.read());
+      return tf.batchNorm(x, mean, variance, beta, gamma, 1e-3);
+    });
+    const chained = Float32Array.from(await chain.data());
+    tf.dispose([x, w, y!, value, chain, ...Object.values(grads)]);
+    for (const v of layer.weights) v.dispose(); // NOTE: layer.dispose() refuses a layer applied to tensors only
+    return { ...out, chained };
+  }
+
+  it.each(cases)('$shape: = cpu (y, moving stats 1e-4, gradients 1e-3), y bit for bit = the native moments chain', async ({ shape, seed }) => {
+    const ref = await run('cpu', shape, seed);
+    const before = { f: callCount('batchNormTrain'), g: callCount('batchNormTrainGrad') };
+    const got = await expectNoLeak(tf, () => run('wasm', shape, seed));
+    expect([callCount('batchNormTrain') - before.f, callCount('batchNormTrainGrad') - before.g]).toEqual([1, 1]);
+    expectBitIdentical(got.y, got.chained, 'y: fused vs the moments + FusedBatchNorm chain');
+    expectAllClose(got.y, ref.y, 'y', 1e-4);
+    got.moving.forEach((m, i) => expectAllClose(m, ref.moving[i]!, ['moving mean', 'moving variance'][i]!, 1e-4));
+    expect(got.grads.length).toBe(3);
+    got.grads.forEach((g, i) => expectNormClose(g, ref.grads[i]!, ['dx', 'dgamma', 'dbeta'][i]!, { rtol: 1e-3 }));
+  });
+
+  it('keeps tfjs\' path when not training or over another axis (no fused call)', async () => {
+    await tf.setBackend('wasm');
+    const before = callCount('batchNormTrain');
+    await expectNoLeak(tf, async () => {
+      const x = tf.tensor(randomValues(2 * 3 * 4 * 5, 9), [2, 3, 4, 5]);
+      const other = tf.layers.batchNormalization({ axis: 1 });
+      const plain = tf.layers.batchNormalization({});
+      const ys = [other.apply(x, { training: true }) as tf.Tensor, plain.apply(x, { training: false }) as tf.Tensor];
+      for (const y of ys) expect(y.shape).toEqual([2, 3, 4, 5]);
+      tf.dispose([x, ...ys]);
+      for (const v of [...other.weights, ...plain.weights]) v.dispose();
+    });
+    expect(callCount('batchNormTrain')).toBe(before);
   });
 });
 
@@ -160,6 +246,7 @@ describe.skipIf(!status.active)(`Dropout layer on wasm + native: tfjs' own mask,
     { rate: 0.5, shape: [3, 512], seed: 7 },
     { rate: 0.1, shape: [4, 9], seed: 99 },
     { rate: 0.7, shape: [2, 100, 200], seed: 31337 },
+    { rate: 0.25, shape: [3, 150, 200, 2], seed: 4242 }, // 180,000 values: the parallel path (streams jumped ahead)
   ];
 
   it.each(cases)('with a layer seed equals tf.dropout(x, $rate, undefined, seed) on cpu: $shape, seed $seed', async ({ rate, shape, seed }) => {
@@ -171,7 +258,7 @@ describe.skipIf(!status.active)(`Dropout layer on wasm + native: tfjs' own mask,
     tf.dispose([x0, r0]);
 
     await tf.setBackend('wasm');
-    const before = callCount('dropoutMask');
+    const before = masksDrawn();
     await expectNoLeak(tf, async () => {
       const layer = tf.layers.dropout({ rate, seed });
       const x = tf.tensor(xv, shape);
@@ -180,7 +267,7 @@ describe.skipIf(!status.active)(`Dropout layer on wasm + native: tfjs' own mask,
       tf.dispose([x, y]);
       layer.dispose();
     });
-    expect(callCount('dropoutMask') - before).toBe(1);
+    expect(masksDrawn() - before).toBe(1);
     let kept = 0;
     for (const v of want) if (v !== 0) kept++;
     expect(kept / want.length).toBeGreaterThan(1 - rate - 0.2); // a real mask, not all ones or zeros
@@ -208,11 +295,31 @@ describe.skipIf(!status.active)(`Dropout layer on wasm + native: tfjs' own mask,
       return out;
     };
     const want = await run('cpu');
-    const before = callCount('dropoutMask');
+    const before = masksDrawn();
     const got = await expectNoLeak(tf, () => run('wasm'));
-    expect(callCount('dropoutMask') - before).toBe(2);
+    expect(masksDrawn() - before).toBe(2);
     expectBitIdentical(got, want, `dropout rate ${rate}, Math.random seeded`);
     expect(Array.from(got.subarray(0, got.length / 2))).not.toEqual(Array.from(got.subarray(got.length / 2))); // two different masks
+  });
+
+  it.each(cases)('its gradient equals cpu\'s, bit for bit: $shape, rate $rate', async ({ rate, shape, seed }) => {
+    const n = shape.reduce((a, b) => a * b, 1);
+    const xv = randomValues(n, seed + 2);
+    const wv = randomValues(n, seed + 3);
+    const run = async (backend: 'cpu' | 'wasm'): Promise<Float32Array> => {
+      await tf.setBackend(backend);
+      const layer = tf.layers.dropout({ rate, seed });
+      const x = tf.tensor(xv, shape);
+      const w = tf.tensor(wv, shape);
+      const g = tf.grad((t: tf.Tensor) => tf.sum(tf.mul(layer.apply(t, { training: true }) as tf.Tensor, w)))(x);
+      const out = Float32Array.from((await g.data()) as Float32Array);
+      tf.dispose([x, w, g]);
+      layer.dispose();
+      return out;
+    };
+    const want = await run('cpu');
+    const got = await expectNoLeak(tf, () => run('wasm'));
+    expectBitIdentical(got, want, `dropout gradient, rate ${rate}`);
   });
 
   it('is the identity when not training, and keeps tfjs\' path for a broadcast noiseShape (same values as cpu)', async () => {
@@ -225,7 +332,7 @@ describe.skipIf(!status.active)(`Dropout layer on wasm + native: tfjs' own mask,
     tf.dispose([x0, r0]);
 
     await tf.setBackend('wasm');
-    const before = callCount('dropoutMask');
+    const before = masksDrawn();
     await expectNoLeak(tf, async () => {
       const x = tf.tensor(xv, shape);
       const plain = tf.layers.dropout({ rate: 0.5, seed: 3 });
@@ -238,7 +345,7 @@ describe.skipIf(!status.active)(`Dropout layer on wasm + native: tfjs' own mask,
       plain.dispose();
       spatial.dispose();
     });
-    expect(callCount('dropoutMask')).toBe(before);
+    expect(masksDrawn()).toBe(before);
   });
 });
 
@@ -279,6 +386,33 @@ describe.skipIf(!status.active)(`Sum and Mean gradients on wasm + native: bit-id
     const got = await run('wasm');
     expectBitIdentical(got[0], want[0], 'Sum gradient');
     expectBitIdentical(got[1], want[1], 'Mean gradient');
+  });
+});
+
+// --- Relu gradient ---
+
+describe.skipIf(!status.active)(`Relu gradient on wasm + native: one native pass, bit-identical to cpu${skipped}`, () => {
+  it.each([[2, 3, 4, 5], [3, 100, 100, 4]])('%j (with 0, -0, NaN, Infinity in x and dy)', async (...shape) => {
+    const n = shape.reduce((a, b) => a * b, 1);
+    const special = [0, -0, NaN, Infinity, -Infinity, 1e-30, -1e-30];
+    const xv = randomValues(n, 700).map((v, i) => (i % 11 === 0 ? special[(i / 11) % special.length]! : v));
+    const dv = randomValues(n, 701).map((v, i) => (i % 13 === 0 ? special[(i / 13) % special.length]! : v));
+    const run = async (backend: 'cpu' | 'wasm'): Promise<Float32Array> => {
+      await tf.setBackend(backend);
+      return expectNoLeak(tf, async () => {
+        const x = tf.tensor(xv, shape);
+        const d = tf.tensor(dv, shape);
+        const g = tf.grad((t: tf.Tensor) => tf.relu(t))(x, d);
+        const out = Float32Array.from((await g.data()) as Float32Array);
+        tf.dispose([x, d, g]);
+        return out;
+      });
+    };
+    const want = await run('cpu');
+    const before = callCount('reluGrad');
+    const got = await run('wasm');
+    if (load.ok && load.addon.reluGrad) expect(callCount('reluGrad') - before).toBe(1);
+    expectBitIdentical(got, want, 'Relu gradient');
   });
 });
 
