@@ -192,12 +192,15 @@ describe('fer sweep end to end (tiny, cpu, synthetic)', () => {
       expect(top).toMatchObject({ status: 'done', epochs: 3, rung: 1 });
       expect(rows.slice(1).map((r) => [r.status, r.epochs])).toEqual([['paused', 1], ['paused', 1]]);
       // trained 1 epoch, paused, promoted, resumed from its checkpoint: the same as 3 epochs in one go
-      const ref = await runTrain({ model: 'paper-shallow', out: join(dir, 'e2e-ref'), backend: 'cpu', sets: [...tiny, 'epochs=3', ...top.sets], log: quiet, onProgress: quiet });
+      const ref = await runTrain({ model: 'paper-shallow', out: join(dir, 'e2e-ref'), backend: 'cpu', sets: [...tiny, 'epochs=3', ...top.sets], withholdTest: true, log: quiet, onProgress: quiet });
       expect(top.accuracy).toEqual(ref.outcome.history.map((h) => h.valAccuracy));
       expect(top.hash).toBe(ref.hash);
       expect(top.config).toMatchObject({ model: { filters: [2, 2], denseUnits: 4 }, train: { epochs: 3, learningRate: Number(top.params.lr) }, modelScale: 1 });
       const strip = (h: { seconds: number }[]) => h.map((r) => ({ ...r, seconds: 0 }));
       expect(strip(JSON.parse(await readFile(join(out, 'trials', top.key, 'history.json'), 'utf8')))).toEqual(strip(ref.outcome.history));
+      // PrivateTest is never evaluated by a trial: no test curve, no test accuracy or predictions in its result
+      for (const r of rows) expect(existsSync(join(out, 'trials', r.key, 'test-curve.json'))).toBe(false);
+      expect(JSON.parse(await readFile(join(out, 'trials', top.key, 'result.json'), 'utf8')).test).toEqual({ accuracy: null, rows: 0, predicted: [], withheld: true });
       // the finished trial keeps its model and no checkpoints; a paused one keeps its newest checkpoint only
       expect(existsSync(join(out, 'trials', top.key, 'model', 'model.json'))).toBe(true);
       expect(existsSync(join(out, 'trials', top.key, 'checkpoints'))).toBe(false);

@@ -33,7 +33,7 @@ export function inProcessRunner(o: RunSweepOptions, preset: string): TrialRunner
   return async (t) => {
     await runTrain({
       model: o.model, data: o.data, preset, config: o.config, sets: t.sets, out: t.dir, backend: o.backend ?? 'auto',
-      resume: true, stopSignal: t.stop, ...(t.stopAfterEpoch !== undefined ? { stopAfterEpoch: t.stopAfterEpoch } : {}), log: t.log, onProgress: () => t.onStep(),
+      resume: true, withholdTest: true, stopSignal: t.stop, ...(t.stopAfterEpoch !== undefined ? { stopAfterEpoch: t.stopAfterEpoch } : {}), log: t.log, onProgress: () => t.onStep(),
     });
   };
 }

@@ -54,6 +54,8 @@ export interface RunTrainOptions {
   onProgress?: (p: ProgressEvent) => void;
   /** End after this epoch of the full schedule (@fer/models train `stopAfterEpoch`; fer sweep's rungs), unfinished (metrics null). */
   stopAfterEpoch?: number;
+  /** Never read PrivateTest (fer sweep's trials; `--withhold-test`): the result has no test accuracy. */
+  withholdTest?: boolean;
   /** Tests: hold after this many training steps until a stop arrives (so a test can stop a run mid-epoch). */
   holdAfterSteps?: number;
 }
@@ -140,7 +142,7 @@ async function runTrainLocked(o: RunTrainOptions, log: (line: string) => void, s
   const outcome = await executeJob({
     job, dir: o.out, registry, dataset: ds, data,
     stepper: o.holdAfterSteps ? holdAfterSteps(stepper ?? localStepper, o.holdAfterSteps, stop.signal, () => log(`test hook: holding after ${o.holdAfterSteps} steps until a stop arrives`)) : stepper,
-    stop: stop.signal, stopAfterEpoch: o.stopAfterEpoch, keepCheckpoints: true, runtime: { backend: backend.backend, workers },
+    stop: stop.signal, stopAfterEpoch: o.stopAfterEpoch, keepCheckpoints: true, runtime: { backend: backend.backend, workers }, withholdTest: o.withholdTest ?? false,
     onProgress: (p) => {
       stop.check();
       tellIfLong(p);
@@ -183,7 +185,7 @@ async function runTrainLocked(o: RunTrainOptions, log: (line: string) => void, s
     trainRows: outcome.trainRows,
   };
   const rows = outcome.validation.rows < valTotal ? `a ${outcome.validation.rows}-row subset of ${valTotal} (--set train.evalLimit=0 for all)` : `the full split, ${valTotal} rows`;
-  log(`PublicTest accuracy ${(metrics.accuracy * 100).toFixed(2)}% on ${rows} (the best epoch's weights: epoch ${outcome.bestEpoch}), PrivateTest ${(outcome.test.accuracy * 100).toFixed(2)}%, ${formatSeconds(outcome.wallSeconds)} on ${backend.backend}${ds.synthetic ? ' -- SYNTHETIC data' : ''}${outcome.status === 'cached' ? ' (finished earlier: read from result.json)' : ''}`);
+  log(`PublicTest accuracy ${(metrics.accuracy * 100).toFixed(2)}% on ${rows} (the best epoch's weights: epoch ${outcome.bestEpoch}), ${outcome.test.withheld ? 'PrivateTest not read (--withhold-test)' : `PrivateTest ${(outcome.test.accuracy * 100).toFixed(2)}%`}, ${formatSeconds(outcome.wallSeconds)} on ${backend.backend}${ds.synthetic ? ' -- SYNTHETIC data' : ''}${outcome.status === 'cached' ? ' (finished earlier: read from result.json)' : ''}`);
   return { metrics, outcome, hash: job.hash };
 }
 
@@ -201,6 +203,7 @@ export default defineCommand({
     threads: { type: 'string', description: 'CPU threads of the native kernels (default: one per core)' },
     resume: { type: 'boolean', description: 'continue from out/checkpoints (refused when their config differs)', default: false },
     'stop-after-epoch': { type: 'string', description: 'end after this epoch of the schedule, resumable with --resume (fer sweep\'s rungs)' },
+    'withhold-test': { type: 'boolean', description: 'never read PrivateTest (fer sweep\'s trials: selection data only); the result has no test accuracy', default: false },
     overwrite: { type: 'boolean', description: 'delete another run\'s files in --out first (a fresh run refuses a folder holding a run)', default: false },
     hours: { type: 'string', description: 'stop at the next training step after H hours (e.g. 2 or 0.5) with a checkpoint and print the command that continues (Ctrl-C and SIGTERM do the same)' },
     verbose: { type: 'boolean', description: 'print the backend\'s details (versions, libraries, kernels), not just its one line', default: false },
@@ -221,6 +224,7 @@ export default defineCommand({
       overwrite: Boolean(args.overwrite),
       dataFlags: dataFlags(args),
       ...(args.hours !== undefined ? { hours: positiveHours(args.hours) } : {}),
+      ...(args['withhold-test'] ? { withholdTest: true } : {}),
       ...(args['stop-after-epoch'] !== undefined ? { stopAfterEpoch: intFlag(args['stop-after-epoch'], '--stop-after-epoch', { min: 1 }) } : {}),
       verbose: Boolean(args.verbose),
       handleSignals: true,

@@ -68,7 +68,8 @@ export interface JobOutcome {
   resumedFrom: number;
   trainRows: number;
   validation: { accuracy: number; rows: number; predicted: number[] };
-  test: { accuracy: number; rows: number; predicted: number[] };
+  /** PrivateTest with the chosen weights; `withheld` (accuracy NaN, no rows) when the job was run with `withholdTest`. */
+  test: { accuracy: number; rows: number; predicted: number[]; withheld?: true };
   /** Activation-map pictures, relative to the job folder. */
   activations: { epoch: number; layer: string; file: string }[];
   filters?: { layer: string; count: number; file: string };
@@ -117,6 +118,11 @@ export interface ExecuteJobArgs {
   pictures?: RunSettings['snapshots'];
   /** Where it runs, recorded in result.json. */
   runtime?: { backend: string; workers: number };
+  /**
+   * Never read PrivateTest (fer sweep's trials: selection reads PublicTest only): no test curve, and result.json's
+   * `test` is `{ accuracy: NaN, rows: 0, predicted: [], withheld: true }`.
+   */
+  withholdTest?: boolean;
   /**
    * Called before every write in `dir` (and after every training step, before a checkpoint can be written);
    * throws to stop the job without writing (`fer worker`: the attempt's fencing token, src/queue/fence.ts).
@@ -253,8 +259,10 @@ export async function executeJob(args: ExecuteJobArgs): Promise<JobOutcome | Job
       },
       onEpoch: (r) => {
         // The PrivateTest curve: inference only (no RNG draw, no weight change), so training stays bit-exact.
-        testCurve[r.epoch] = splitAccuracy(model, data.test);
-        write(JOB_FILES.testCurve, JSON.stringify(testCurve), 'the test curve');
+        if (!args.withholdTest) {
+          testCurve[r.epoch] = splitAccuracy(model, data.test);
+          write(JOB_FILES.testCurve, JSON.stringify(testCurve), 'the test curve');
+        }
         const l = withTest(epochLog(r), testCurve);
         history.splice(r.epoch - 1, Infinity, ...historyRecords([l]));
         write(JOB_FILES.history, `${JSON.stringify(history, null, 2)}\n`, 'the training history');
@@ -291,7 +299,7 @@ export async function executeJob(args: ExecuteJobArgs): Promise<JobOutcome | Job
     });
     const loaded = { model, meta };
     const valPred = (await predict(loaded, data.val.raw, data.val.count, { hog: data.val.hog })).labels;
-    const testPred = (await predict(loaded, data.test.raw, data.test.count, { hog: data.test.hog })).labels;
+    const testPred = args.withholdTest ? null : (await predict(loaded, data.test.raw, data.test.count, { hog: data.test.hog })).labels;
     const acc = (p: Uint8Array, y: Uint8Array) => p.reduce((a, v, i) => a + (v === y[i] ? 1 : 0), 0) / Math.max(1, y.length);
     let filters: JobOutcome['filters'];
     const ft = pictures ? await filterTiles(model) : undefined;
@@ -307,7 +315,7 @@ export async function executeJob(args: ExecuteJobArgs): Promise<JobOutcome | Job
       history: full, bestEpoch, resumedFrom: trained.resumedFromEpoch,
       trainRows: data.trainCount,
       validation: { accuracy: acc(valPred, data.val.y), rows: data.val.count, predicted: [...valPred] },
-      test: { accuracy: acc(testPred, data.test.y), rows: data.test.count, predicted: [...testPred] },
+      test: testPred ? { accuracy: acc(testPred, data.test.y), rows: data.test.count, predicted: [...testPred] } : { accuracy: NaN, rows: 0, predicted: [], withheld: true },
       activations, filters,
       ...(args.runtime ? { runtime: args.runtime } : {}),
     };

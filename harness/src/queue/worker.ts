@@ -282,6 +282,8 @@ function sweepInChild(d: SweepJobData, dir: string, o: QueueWorkerOptions, child
   for (const s of d.sets) args.push('--set', s);
   if (d.stopAfterEpoch !== undefined) args.push('--stop-after-epoch', String(d.stopAfterEpoch));
   if (resume) args.push('--resume');
+  // A sweep's trial reads PublicTest only (selection); PrivateTest is never read.
+  args.push('--withhold-test');
   const child = spawn(process.execPath, args, { cwd: harnessRoot, stdio: ['ignore', 'pipe', 'pipe'] });
   children.add(child);
   return new Promise((res, rej) => {

@@ -374,7 +374,7 @@ export function childRunner(o: RunSweepOptions, preset: string): TrialRunner {
   const here = dirname(fileURLToPath(import.meta.url));
   const cli = join(here, '..', 'cli.ts');
   return (t) => {
-    const args = ['--conditions=@fer/source', '--import', 'tsx', cli, 'train', '--model', o.model, '--out', t.dir, '--backend', o.backend ?? 'auto', '--preset', preset, '--resume'];
+    const args = ['--conditions=@fer/source', '--import', 'tsx', cli, 'train', '--model', o.model, '--out', t.dir, '--backend', o.backend ?? 'auto', '--preset', preset, '--resume', '--withhold-test'];
     if (o.data) args.push('--data', o.data);
     if (o.config) args.push('--config', userPath(o.config));
     for (const s of t.sets) args.push('--set', s);
