@@ -36,5 +36,9 @@ describe.runIf(run)('real FER2013 (FER2013_PATH; skip with FER_SKIP_SLOW=1)', ()
   }, 900_000);
 });
 
-/** The short recipe: `pnpm bench accuracy --recipe ci` (seed 2), so the benchmark and this test train the same thing. */
-export const REAL_SETS = [...RECIPES.ci.sets, `epochs=${RECIPES.ci.epochs}`, 'seed=2'];
+/**
+ * The short recipe: `pnpm bench accuracy --recipe ci` (seed 2), so the benchmark and this test train the same thing;
+ * here validated on all of PublicTest (the recipe's 500-row subset is the benchmark's speed-up, and a job's
+ * result is measured on its own PublicTest rows).
+ */
+export const REAL_SETS = [...RECIPES.ci.sets, `epochs=${RECIPES.ci.epochs}`, 'seed=2', 'data.validationLimit=0'];
