@@ -34,9 +34,8 @@ interface RecordRow {
 
 /**
  * Copies into `<out>/trials/` the trials of a sweep record that `out` does not have yet. `from` is a sweep folder
- * (with trials/) or a leaderboard.json. Only trials whose key (the hash of model, preset, data path, config file
- * and overrides) belongs to this sweep are used by it; `keyFor` is not needed: any key is copied, the sweep looks
- * trials up by key.
+ * (with trials/) or a leaderboard.json. Every recorded trial is copied under its key (the hash of model, preset,
+ * data path, config file and overrides); the sweep looks trials up by key, so only those of this very sweep are used.
  * @example
  * await importTrials('docs/results/sweep-shallow', 'runs/sweep-shallow', { model: 'paper-shallow' });
  */
