@@ -1,7 +1,7 @@
 // registerNativeKernels: runs the heavy tfjs 'wasm' kernels natively (oneDNN convolutions and matmuls,
 // multi-threaded batch norm, pooling, element-wise and reduction passes, fused optimizer updates) on
 // the tensors in place in the wasm heap, through the optional @fer/engine-native-<platform> package.
-import { getKernel, registerKernel, unregisterKernel, type KernelConfig, type KernelFunc } from '@tensorflow/tfjs';
+import { getBackend, getKernel, registerKernel, unregisterKernel, type KernelConfig, type KernelFunc } from '@tensorflow/tfjs';
 import { FerEngineError } from './errors.js';
 import type { KernelFn } from './kernels/_wasm.js';
 import { defaultNativeThreads, loadNative, nativePackageName } from './native/_addon.js';
@@ -10,6 +10,7 @@ import { installNativeBatchNorm } from './native/_batchnorm.js';
 import { installNativeDropout } from './native/_dropout.js';
 import { installNativeGradients } from './native/_gradients.js';
 import { installNativeOptimizers } from './native/_optimizers.js';
+import { installTapeRelease } from './native/_tape.js';
 
 const MARK = Symbol.for('@fer/engine/native-kernel');
 
@@ -101,6 +102,7 @@ export function registerNativeKernels(options: NativeKernelsOptions = {}): Nativ
   installNativeDropout();
   installNativeBatchNorm();
   installNativeGradients();
+  installTapeRelease(() => getBackend() === 'wasm' && getKernel('FerDropoutMask', 'wasm') != null);
   const info = addon.info();
   status = { active: true, package: origin.package, version: origin.version, path: origin.path, libraries: origin.libraries, dnnl: info.dnnl, isa: info.isa, threads, kernels };
   return status;

@@ -6,7 +6,12 @@
 //   x - mean and dy * scale alive until the end of the backward pass; the native kernel does two passes
 //   and returns only dx plus the per-channel sums (same formulas; sums accumulated in double).
 // - Relu: tfjs-core's mul(dy, step(x)) is two full-size passes and a temporary; FerReluGrad is one pass with the
-//   same float32 multiply (bit-identical).
+//   same float32 multiply (bit-identical). The tape keeps Relu's output instead of its input: step(relu(x)) is
+//   step(x) for every x (relu keeps NaN, and is 0 where x <= 0), so the gradient is the same, and the input (a
+//   batch norm's output in the paper's networks, kept by nothing else) is freed after the forward pass.
+// - MaxPool: the tape keeps only the input (tfjs keeps the output too, which FerMaxPoolGrad never reads).
+//   Together with Relu's, this is ~200 MB of paper-deep's training peak at batch 128 (the memory target of
+//   bench models); off wasm, or for other dtypes, tfjs' own gradient runs on the pooled output computed again.
 import * as tf from '@tensorflow/tfjs';
 
 const PATCHED = Symbol.for('@fer/engine/native-gradient');
@@ -35,23 +40,49 @@ export function installNativeGradients(): void {
   }
   installBatchNormGradient();
   installReluGradient();
+  installMaxPoolGradient();
 }
 
 function installReluGradient(): void {
   const original = tf.getGradient('Relu');
   if (!original || (original.gradFunc as unknown as Record<symbol, unknown>)[PATCHED]) return;
+  // saved = [y], y = relu(x); tfjs' gradient of saved [x] is mul(dy, step(x)), and step(y) = step(x).
   const gradFunc: tf.GradFunc = (dy, saved, attrs) => {
-    const [x] = saved as tf.Tensor[];
+    const [y] = saved as tf.Tensor[];
     if (
-      tf.getBackend() !== 'wasm' || tf.getKernel('FerReluGrad', 'wasm') == null || Array.isArray(dy) || !x ||
-      x.dtype !== 'float32' || dy.dtype !== 'float32' || !tf.util.arraysEqual(dy.shape, x.shape) || x.size === 0
+      tf.getBackend() !== 'wasm' || tf.getKernel('FerReluGrad', 'wasm') == null || Array.isArray(dy) || !y ||
+      y.dtype !== 'float32' || dy.dtype !== 'float32' || !tf.util.arraysEqual(dy.shape, y.shape) || y.size === 0
     ) {
       return original.gradFunc(dy, saved, attrs);
     }
-    return { x: () => tf.engine().runKernel('FerReluGrad', { dy, x }) as tf.Tensor };
+    return { x: () => tf.engine().runKernel('FerReluGrad', { dy, x: y }) as tf.Tensor };
   };
   Object.defineProperty(gradFunc, PATCHED, { value: true });
-  tf.registerGradient({ ...original, gradFunc });
+  tf.registerGradient({ kernelName: original.kernelName, inputsToSave: [], outputsToSave: [true], gradFunc });
+}
+
+function installMaxPoolGradient(): void {
+  const original = tf.getGradient('MaxPool');
+  if (!original || (original.gradFunc as unknown as Record<symbol, unknown>)[PATCHED]) return;
+  // saved = [x] only; tfjs' gradient takes [x, y].
+  const gradFunc: tf.GradFunc = (dy, saved, attrs) => {
+    const [x] = saved as tf.Tensor[];
+    if (
+      tf.getBackend() !== 'wasm' || tf.getKernel('FerMaxPoolGrad', 'wasm') == null || Array.isArray(dy) || !x ||
+      x.rank !== 4 || x.dtype !== 'float32' || dy.dtype !== 'float32' || x.size === 0
+    ) {
+      return {
+        x: () => {
+          const a = attrs as unknown as { filterSize: [number, number] | number; strides: [number, number] | number; pad: 'valid' | 'same' | number; dimRoundingMode?: 'floor' | 'round' | 'ceil' };
+          const y = tf.maxPool(x as tf.Tensor4D, a.filterSize, a.strides, a.pad, a.dimRoundingMode);
+          return (original.gradFunc(dy, [x!, y], attrs) as { x: () => tf.Tensor }).x();
+        },
+      };
+    }
+    return { x: () => tf.engine().runKernel('FerMaxPoolGrad', { dy, input: x }, attrs as tf.NamedAttrMap) as tf.Tensor };
+  };
+  Object.defineProperty(gradFunc, PATCHED, { value: true });
+  tf.registerGradient({ kernelName: original.kernelName, inputsToSave: ['x'], outputsToSave: [], gradFunc });
 }
 
 function installBatchNormGradient(): void {

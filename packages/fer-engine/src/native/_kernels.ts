@@ -32,6 +32,7 @@ export const NATIVE_SPECS: readonly Spec[] = [
   { name: 'FerBatchNormTrain', make: (n) => (n.batchNormTrain ? batchNormTrain(n) : undefined) },
   { name: 'FerBatchNormTrainGrad', make: (n) => (n.batchNormTrainGrad ? batchNormTrainGrad(n) : undefined) },
   { name: 'FerReluGrad', make: (n) => (n.reluGrad ? reluGrad(n) : undefined) },
+  { name: 'FerMaxPoolGrad', make: (n) => ferMaxPoolGrad(n) },
   { name: 'FerDropoutMask', make: (n) => dropoutMask(n) },
   { name: 'FerDropoutApply', make: (n) => (n.dropoutApply ? dropoutApply(n) : undefined) },
   { name: 'FerAdamUpdate', make: (n) => adamUpdate(n) },
@@ -265,6 +266,23 @@ function maxPoolGrad(n: NativeAddon, original: KernelFn): KernelFn {
     n.maxPoolGrad(heapF32(backend, input), heapF32(backend, dy), heapF32(backend, out), p.dims);
     return out;
   });
+}
+
+/**
+ * MaxPoolGrad from dy and the pooled input alone (tfjs' MaxPoolGrad also takes the pooled output, which the native
+ * pass never reads): the MaxPool gradient in _gradients.ts runs this so that the tape need not keep the output.
+ */
+function ferMaxPoolGrad(n: NativeAddon): KernelFn {
+  return ({ inputs, backend, attrs }: Args) => {
+    const { dy, input } = inputs as { dy: TensorInfo; input: TensorInfo };
+    const p = poolDims(input, attrs as unknown as PoolAttrs);
+    if (!p || dy.dtype !== 'float32' || !util.arraysEqual(dy.shape, p.outShape)) {
+      throw new Error(`FerMaxPoolGrad: got input ${input.dtype} [${input.shape.join(', ')}] and dy ${dy.dtype} [${dy.shape.join(', ')}], expected a float32 NHWC input and dy of its pooled shape (the MaxPool gradient checks this before it runs the kernel).`);
+    }
+    const out = backend.makeOutput(input.shape.slice(), 'float32');
+    n.maxPoolGrad(heapF32(backend, input), heapF32(backend, dy), heapF32(backend, out), p.dims);
+    return out;
+  };
 }
 
 /** Cast to the dtype a tensor already has shares its data (tensor data is immutable), as Identity does. */

@@ -408,11 +408,150 @@ describe.skipIf(!status.active)(`Relu gradient on wasm + native: one native pass
         return out;
       });
     };
-    const want = await run('cpu');
+    // tfjs' own gradient, from the input (the registered one reads the output): mul(dy, step(x)) on cpu.
+    await tf.setBackend('cpu');
+    const want = await expectNoLeak(tf, async () => {
+      const g = tf.tidy(() => tf.mul(tf.tensor(dv, shape), tf.cast(tf.step(tf.tensor(xv, shape)), 'float32')));
+      const out = Float32Array.from((await g.data()) as Float32Array);
+      g.dispose();
+      return out;
+    });
+    expectBitIdentical(await run('cpu'), want, 'Relu gradient on cpu (from the output)');
     const before = callCount('reluGrad');
     const got = await run('wasm');
     if (load.ok && load.addon.reluGrad) expect(callCount('reluGrad') - before).toBe(1);
     expectBitIdentical(got, want, 'Relu gradient');
+  });
+});
+
+// --- MaxPool gradient, and what the tape keeps ---
+
+describe.skipIf(!status.active)(`MaxPool gradient on wasm + native: from the input alone, bit-identical to tfjs'${skipped}`, () => {
+  it.each([
+    { shape: [2, 6, 6, 3] as [number, number, number, number], filterSize: 2, strides: 2, pad: 'valid' as const },
+    { shape: [3, 7, 5, 4] as [number, number, number, number], filterSize: 3, strides: 2, pad: 'same' as const },
+    { shape: [1, 9, 9, 2] as [number, number, number, number], filterSize: 3, strides: 1, pad: 'valid' as const },
+  ])('$shape, filter $filterSize, stride $strides, $pad (with NaN, ties and -Infinity)', async ({ shape, filterSize, strides, pad }) => {
+    const n = shape.reduce((a, b) => a * b, 1);
+    const special = [NaN, 0.5, 0.5, -Infinity];
+    const xv = randomValues(n, 720).map((v, i) => (i % 7 === 0 ? special[(i / 7) % special.length]! : Math.round(v * 4) / 4));
+    const outShape = tf.tidy(() => tf.maxPool(tf.zeros(shape) as tf.Tensor4D, filterSize, strides, pad).shape);
+    const dv = randomValues(outShape.reduce((a, b) => a * b, 1), 721);
+    const run = async (backend: 'cpu' | 'wasm'): Promise<Float32Array> => {
+      await tf.setBackend(backend);
+      return expectNoLeak(tf, async () => {
+        const x = tf.tensor(xv, shape) as tf.Tensor4D;
+        const d = tf.tensor(dv, outShape);
+        const g = tf.grad((t: tf.Tensor) => tf.maxPool(t as tf.Tensor4D, filterSize, strides, pad))(x, d);
+        const out = Float32Array.from((await g.data()) as Float32Array);
+        tf.dispose([x, d, g]);
+        return out;
+      });
+    };
+    // tfjs' own gradient (maxPoolGrad of dy, x and the pooled output) on cpu.
+    await tf.setBackend('cpu');
+    const want = await expectNoLeak(tf, async () => {
+      const g = tf.tidy(() => {
+        const x = tf.tensor(xv, shape) as tf.Tensor4D;
+        const y = tf.maxPool(x, filterSize, strides, pad);
+        return tf.engine().runKernel('MaxPoolGrad', { dy: tf.tensor(dv, outShape), input: x, output: y }, { filterSize, strides, pad } as never) as tf.Tensor;
+      });
+      const out = Float32Array.from((await g.data()) as Float32Array);
+      g.dispose();
+      return out;
+    });
+    expectBitIdentical(await run('cpu'), want, 'MaxPool gradient on cpu (output computed again)');
+    // The native MaxPoolGrad kernel with tfjs' inputs (dy, x, y), as tfjs' own gradient ran it before.
+    await tf.setBackend('wasm');
+    const before = callCount('maxPoolGrad');
+    const kernel = await expectNoLeak(tf, async () => {
+      const g = tf.tidy(() => {
+        const x = tf.tensor(xv, shape) as tf.Tensor4D;
+        const y = tf.maxPool(x, filterSize, strides, pad);
+        return tf.engine().runKernel('MaxPoolGrad', { dy: tf.tensor(dv, outShape), input: x, output: y }, { filterSize, strides, pad } as never) as tf.Tensor;
+      });
+      const out = Float32Array.from((await g.data()) as Float32Array);
+      g.dispose();
+      return out;
+    });
+    const got = await run('wasm');
+    expect(callCount('maxPoolGrad') - before).toBe(2);
+    expectBitIdentical(got, kernel, 'MaxPool gradient on wasm + native vs the MaxPoolGrad kernel');
+    // Overlapping windows add into one input in the native kernel's order, not cpu's: equal to ~1 ulp there.
+    if (filterSize === strides) expectBitIdentical(got, want, 'MaxPool gradient on wasm + native vs cpu');
+    else expectAllClose(got, want, 'MaxPool gradient on wasm + native vs cpu (overlapping windows)', 1e-6);
+  });
+
+  it('the tape keeps neither the input of a Relu nor the output of a MaxPool (freed after the forward pass)', async () => {
+    await tf.setBackend('wasm');
+    const shape = [4, 16, 16, 8];
+    const n = shape.reduce((a, b) => a * b, 1);
+    // NOTE: tf.memory().numBytes counts a saved clone again; the backend's data buffers are what is held.
+    const buffers = (): number => tf.engine().backend.numDataIds();
+    await expectNoLeak(tf, async () => {
+      const x = tf.tensor(randomValues(n, 730), shape);
+      const d = tf.tensor(randomValues(n / 4, 731), [4, 8, 8, 8]);
+      let atBackward = -1;
+      // The last op's gradient runs first: the buffers alive then are what the tape kept, plus x, dy and the output.
+      const probe = tf.customGrad(((z: tf.Tensor, save: tf.GradSaveFunc) => {
+        save([]);
+        return {
+          value: tf.neg(z),
+          gradFunc: (dy: tf.Tensor) => {
+            atBackward = buffers();
+            return tf.neg(dy);
+          },
+        };
+      }) as unknown as Parameters<typeof tf.customGrad>[0]);
+      const before = buffers(); // x and dy
+      // neg (keeps nothing) -> relu (keeps its output) -> maxPool (keeps its input: the same buffer) -> probe.
+      const g = tf.grad((t: tf.Tensor) => probe(tf.maxPool(tf.relu(tf.neg(t)) as tf.Tensor4D, 2, 2, 'valid')) as tf.Tensor)(x, d);
+      await g.data();
+      // Kept: relu's output and the probe's output. tfjs' own gradients also keep relu's input and the pooled output.
+      expect(atBackward - before).toBe(2);
+      tf.dispose([x, d, g]);
+    });
+  });
+});
+
+// --- The backward pass releases what it no longer needs ---
+
+describe.skipIf(!status.active)(`backward pass on wasm + native: gradients and saved tensors released as it goes${skipped}`, () => {
+  const buffers = (): number => tf.engine().backend.numDataIds();
+  // Records the live buffers when its gradient runs; placed first in a chain, its gradient runs last.
+  const probeAt = (record: (n: number) => void) => tf.customGrad(((z: tf.Tensor, save: tf.GradSaveFunc) => {
+    save([]);
+    return { value: tf.neg(z), gradFunc: (dy: tf.Tensor) => { record(buffers()); return tf.neg(dy); } };
+  }) as unknown as Parameters<typeof tf.customGrad>[0]);
+  // 12 layers of (mul by a weight, relu): each keeps its inputs or output and makes a gradient of the same size.
+  const chain = (x: tf.Tensor, w: tf.Tensor, probe: (t: tf.Tensor) => tf.Tensor): tf.Tensor => {
+    let h = probe(x);
+    for (let i = 0; i < 12; i++) h = tf.relu(tf.mul(h, w));
+    return tf.sum(h);
+  };
+  const run = async (backend: 'cpu' | 'wasm'): Promise<{ grads: Float32Array[]; lateBuffers: number }> => {
+    await tf.setBackend(backend);
+    return expectNoLeak(tf, async () => {
+      const x = tf.tensor(randomValues(4096, 740), [64, 64]);
+      const w = tf.tensor(randomValues(64, 741).map((v) => 1 + v / 4), [64]);
+      let late = -1;
+      const probe = probeAt((n) => { late = n; });
+      const before = buffers(); // x and w
+      const g = tf.grads((a: tf.Tensor, b: tf.Tensor) => chain(a, b, probe))([x, w]);
+      const out = [Float32Array.from((await g[0]!.data()) as Float32Array), Float32Array.from((await g[1]!.data()) as Float32Array)];
+      tf.dispose([x, w, ...g]);
+      return { grads: out, lateBuffers: late - before };
+    });
+  };
+  it('gives the same gradients as cpu, with few buffers alive at the end of a 12-layer backward pass', async () => {
+    const want = await run('cpu');
+    const got = await run('wasm');
+    expectBitIdentical(got.grads[0]!, want.grads[0]!, 'gradient of x');
+    expectBitIdentical(got.grads[1]!, want.grads[1]!, 'gradient of w');
+    // tfjs keeps every layer's saved tensors and gradients to the end (~4 per layer, 48+ here); released as the
+    // pass goes, what is left is the last layer's gradients and the accumulated gradient of w.
+    expect(want.lateBuffers).toBeGreaterThan(40);
+    expect(got.lateBuffers).toBeLessThan(10);
   });
 });
 
