@@ -38,6 +38,20 @@ describe('browser bundles', () => {
     expect(r.builtins.map((b) => b.module.replace(/^node:/, ''))).toEqual(expect.arrayContaining(['fs/promises', 'path', 'worker_threads']));
   }, LONG);
 
+  it('every published package is bundled below, but those that have no JavaScript to import', () => {
+    // The list of exceptions names published packages only, and none of them has a JavaScript entry: a package that
+    // gains one (or is renamed) is bundled by the tests below, not passed over.
+    const names = packages.map((p) => p.name);
+    expect(Object.keys(NOT_FOR_BROWSER).filter((n) => !names.includes(n)), 'exceptions that are not published packages').toEqual([]);
+    for (const name of Object.keys(NOT_FOR_BROWSER)) {
+      const { manifest } = packages.find((p) => p.name === name)!;
+      const targets = JSON.stringify([manifest.main, manifest.module, manifest.browser, manifest.exports]).match(/"[^"]*\.[cm]?[jt]s"/g) ?? [];
+      expect(targets, `${name}: JavaScript entries`).toEqual([]);
+    }
+    // The ones the browser needs are among them; a new published package is bundled without being named here.
+    expect(names.filter((n) => !NOT_FOR_BROWSER[n])).toEqual(expect.arrayContaining(['@fer/data', '@fer/engine', '@fer/face', '@fer/hog', '@fer/metrics', '@fer/models']));
+  });
+
   for (const pkg of packages) {
     if (NOT_FOR_BROWSER[pkg.name]) continue;
     it(`${pkg.name} bundles for the browser with no Node built-in`, async () => {

@@ -2,14 +2,16 @@
 // Builds the page with Vite, serves dist/ with `vite preview`, and checks it against `fer predict` (Node) on the same
 // photo: one face, its box within a few pixels, the seven probabilities within 1e-3. Then the webcam, through
 // Chromium's fake video device playing a clip made from the photo: frames are processed and the page still answers.
+// Every request the page makes goes to the page's own server (the models are the packages' files served with it, no
+// remote hub), and dist/ is static files small enough for any static host.
 // Screenshots: examples/browser/test-output/{photo,webcam}.png.
 // FER_TEST_BROWSER=skip leaves this file out (no chromium here); CI installs chromium (.ci/run) and runs it.
 import { execFile } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { promisify } from 'node:util';
 import { createRequire } from 'node:module';
-import { dirname, join } from 'node:path';
+import { dirname, join, relative } from 'node:path';
 import { PNG } from 'pngjs';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
 import { preview, type PreviewServer } from 'vite';
@@ -33,6 +35,10 @@ let url = '';
 let photo = '';
 let reference: { width: number; height: number; faces: { box: FrameResult['faces'][0]['box']; probabilities: number[] }[] };
 const contexts: BrowserContext[] = [];
+/** The URLs each page requested (its context's requests: the page, its workers), in order. */
+const requested = new Map<Page, string[]>();
+/** What `vite build` printed (its warnings). */
+let buildLog = '';
 const tmp = mkdtempSync(join(tmpdir(), 'fer-browser-'));
 
 /** A fresh Chromium (its own --user-data-dir) with `extra` flags, and a page on the demo. */
@@ -40,7 +46,10 @@ async function openPage(extra: string[] = [], query = ''): Promise<Page> {
   if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} not found: install Debian's chromium (apt-get install chromium; .ci/run does), set FER_CHROMIUM to another build, or FER_TEST_BROWSER=skip to leave this test out.`);
   const context = await chromium.launchPersistentContext(mkdtempSync(join(tmp, 'profile-')), { executablePath: CHROMIUM, headless: true, args: [...FLAGS, ...extra], viewport: { width: 1200, height: 820 } });
   contexts.push(context);
+  const urls: string[] = [];
+  context.on('request', (r) => urls.push(r.url()));
   const page = context.pages()[0] ?? (await context.newPage());
+  requested.set(page, urls);
   const logs: string[] = [];
   page.on('console', (m) => logs.push(`${m.type()}: ${m.text()}`));
   page.on('pageerror', (e) => logs.push(`pageerror: ${e.message}`));
@@ -49,6 +58,26 @@ async function openPage(extra: string[] = [], query = ''): Promise<Page> {
   const demo = await state(page);
   if (demo.error) throw new Error(`the page did not start: ${demo.error}\n${logs.join('\n')}`);
   return page;
+}
+
+/**
+ * Checks that `page` fetched nothing but its own server's files (data: and blob: URLs are the page's own bytes) and
+ * that the models came from there: the expression model of @fer/weights-paper-shallow and @fer/face's BlazeFace.
+ */
+function expectOnlyOwnFiles(page: Page): void {
+  const urls = requested.get(page)!;
+  const origin = new URL(url).origin;
+  expect(urls.filter((u) => !u.startsWith(`${origin}/`) && !/^(data|blob):/.test(u)), 'requests that leave the page\'s server').toEqual([]);
+  for (const file of ['models/fer/fer.json', 'models/fer/model.json', 'models/fer/weights.bin', 'models/blazeface/blazeface.json', 'models/blazeface/blazeface.bin']) {
+    expect(urls.some((u) => new URL(u).pathname.endsWith(`/${file}`)), `${file} fetched from the page's server`).toBe(true);
+  }
+}
+
+/** Every file under `dir` with its size in bytes, paths relative to `dir`. */
+function filesUnder(dir: string): { path: string; bytes: number }[] {
+  return readdirSync(dir, { recursive: true, withFileTypes: true })
+    .filter((e) => e.isFile())
+    .map((e) => { const abs = join(e.parentPath, e.name); return { path: relative(dir, abs), bytes: statSync(abs).size }; });
 }
 
 const state = (page: Page) => page.evaluate(() => JSON.parse(JSON.stringify(window.ferDemo)) as Demo);
@@ -76,9 +105,10 @@ beforeAll(async () => {
   mkdirSync(OUT, { recursive: true });
   // The page bundles the packages' dist (their browser entries): build what is stale, then the page. In child
   // processes, so that this worker keeps answering vitest meanwhile.
-  const run = async (what: string, file: string, args: string[], cwd: string) => {
+  const run = async (what: string, file: string, args: string[], cwd: string): Promise<string> => {
     try {
-      await promisify(execFile)(file, args, { cwd, maxBuffer: 64 << 20 });
+      const { stdout, stderr } = await promisify(execFile)(file, args, { cwd, maxBuffer: 64 << 20 });
+      return `${stdout}${stderr}`;
     } catch (e) {
       const x = e as { code?: number; stderr?: string; stdout?: string };
       throw new Error(`${what} failed (exit ${x.code}): ${x.stderr || x.stdout}`);
@@ -86,7 +116,7 @@ beforeAll(async () => {
   };
   const only = JSON.stringify(['@fer/data', '@fer/hog', '@fer/models', '@fer/face', '@fer/engine']);
   await run('building the packages', process.execPath, ['--input-type=module', '-e', `import { buildIfStale } from './scripts/build-if-stale.mjs'; buildIfStale({ only: ${only} });`], join(HERE, '../..'));
-  await run('vite build', 'pnpm', ['exec', 'vite', 'build', '--logLevel', 'warn'], HERE);
+  buildLog = await run('vite build', 'pnpm', ['exec', 'vite', 'build', '--logLevel', 'warn'], HERE);
   server = await preview({ root: HERE, logLevel: 'silent', preview: { host: '127.0.0.1', port: 0, strictPort: false, open: false } });
   url = server.resolvedUrls!.local[0];
 
@@ -114,6 +144,20 @@ afterAll(async () => {
 });
 
 describe.skipIf(skip)('the demo page in headless Chromium', () => {
+  it('the built page is static files small enough for any static host, with no Node built-in left for the browser', () => {
+    const dist = join(HERE, 'dist');
+    const files = filesUnder(dist);
+    const total = files.reduce((n, f) => n + f.bytes, 0);
+    writeFileSync(join(OUT, 'dist.json'), `${JSON.stringify({ totalBytes: total, files: files.sort((a, b) => b.bytes - a.bytes) }, null, 2)}\n`);
+    expect(files.map((f) => f.path)).toEqual(expect.arrayContaining(['index.html', 'models/fer/weights.bin', 'models/blazeface/blazeface.bin']));
+    // The page, tfjs with its WASM binaries and both models: 5.8 MB today. A budget, not a measurement: it fails
+    // when something large (a second copy of tfjs, a source map, a data set) lands in dist/.
+    expect(total, `dist/ holds ${(total / 1e6).toFixed(2)} MB`).toBeLessThan(10e6);
+    expect(files.filter((f) => f.path.endsWith('.map')), 'source maps in dist/').toEqual([]);
+    // Vite replaces a Node built-in that reaches the page by an empty module and warns; the page would break.
+    expect(buildLog).not.toMatch(/externalized for browser compatibility/);
+  });
+
   /** Opens the page (query: e.g. '?backend=webgl'), gives it the photo, checks it against Node; returns the page. */
   async function checkPhoto(query: string, screenshot: string): Promise<string | null> {
     const page = await openPage([], query);
@@ -133,6 +177,7 @@ describe.skipIf(skip)('the demo page in headless Chromium', () => {
     expect(await page.locator('.chart').count()).toBe(1);
     expect(await page.locator('.chart .bar').count()).toBe(7);
     expect(await page.locator('.chart .bar.top').count()).toBe(1);
+    expectOnlyOwnFiles(page);
     await page.screenshot({ path: join(OUT, screenshot), fullPage: true });
     const boxDiff = Math.max(...(['x', 'y', 'width', 'height'] as const).map((k) => Math.abs(a.box[k] - b.box[k])));
     writeFileSync(join(OUT, screenshot.replace(/\.png$/, '.json')), `${JSON.stringify({ backend, maxProbabilityDiff: diff, maxBoxDiffPx: boxDiff, msPerFrame: got.ms, browser: a, ferPredict: b }, null, 2)}\n`);
@@ -160,6 +205,7 @@ describe.skipIf(skip)('the demo page in headless Chromium', () => {
     expect(live.last!.faces).toHaveLength(1);
     const p = live.last!.faces[0].probabilities;
     expect(p.every(Number.isFinite) && Math.abs(p.reduce((s, x) => s + x, 0) - 1) < 1e-4).toBe(true);
+    expectOnlyOwnFiles(page);
     // Still answering input while the loop runs: Stop is handled and the frames stop coming.
     await page.screenshot({ path: join(OUT, 'webcam.png'), fullPage: true });
     writeFileSync(join(OUT, 'webcam.json'), `${JSON.stringify({ backend: live.backend, frames: live.frames, msPerFrame: live.last!.ms }, null, 2)}\n`);
