@@ -43,6 +43,16 @@ struct Args {
     napi_typeof(env, argv[i], &t);
     return t == napi_null || t == napi_undefined;
   }
+  /** The data of typed array argument `i` if it is of type `want` (its length in `len`), else nullptr. */
+  void* typed(size_t i, napi_typedarray_type want, size_t* len) const {
+    bool is = false;
+    napi_is_typedarray(env, argv[i], &is);
+    if (!is) return nullptr;
+    napi_typedarray_type type;
+    void* data;
+    NAPI_OK(napi_get_typedarray_info(env, argv[i], &type, len, &data, nullptr, nullptr));
+    return type == want ? data : nullptr;
+  }
   /** A Float32Array argument (or nullptr when optional and null); `n` gets its length. */
   float* f32(size_t i, size_t* n, bool optional = false) const {
     if (isNull(i)) {
@@ -52,14 +62,9 @@ struct Args {
       }
       fail(i, "is missing; expected a Float32Array");
     }
-    bool is = false;
-    napi_is_typedarray(env, argv[i], &is);
-    if (!is) fail(i, "is not a typed array; expected a Float32Array");
-    napi_typedarray_type type;
-    size_t len;
-    void* data;
-    NAPI_OK(napi_get_typedarray_info(env, argv[i], &type, &len, &data, nullptr, nullptr));
-    if (type != napi_float32_array) fail(i, "is not a Float32Array");
+    size_t len = 0;
+    void* data = typed(i, napi_float32_array, &len);
+    if (!data) fail(i, "is not a Float32Array");
     if (n) *n = len;
     return static_cast<float*>(data);
   }
@@ -70,18 +75,32 @@ struct Args {
     return p;
   }
   std::vector<int> ints(size_t i, size_t count) const {
-    bool is = false;
-    napi_is_typedarray(env, argv[i], &is);
-    if (!is) fail(i, "is not an Int32Array");
-    napi_typedarray_type type;
-    size_t len;
-    void* data;
-    NAPI_OK(napi_get_typedarray_info(env, argv[i], &type, &len, &data, nullptr, nullptr));
-    if (type != napi_int32_array || len < count) fail(i, "must be an Int32Array of " + std::to_string(count) + " dimensions");
+    size_t len = 0;
+    void* data = typed(i, napi_int32_array, &len);
+    if (!data || len < count) fail(i, "must be an Int32Array of " + std::to_string(count) + " dimensions");
     const int* p = static_cast<int*>(data);
     for (size_t k = 0; k < count; k++)
       if (p[k] < 0) fail(i, "has a negative dimension at index " + std::to_string(k));
     return std::vector<int>(p, p + count);
+  }
+  /** Channel count argument `i` for an NHWC input of `n` floats: at least 1 and dividing n. */
+  size_t channels(size_t i, size_t n) const {
+    const size_t C = size_t(num(i));
+    if (C < 1 || n % C) fail(i, "channels must divide the input size");
+    return C;
+  }
+  /** The dropout generator's state argument: a Float64Array [c, s0, s1, s2], advanced in place. */
+  double* aleaState(size_t i) const {
+    size_t len = 0;
+    void* data = typed(i, napi_float64_array, &len);
+    if (!data || len < 4) fail(i, "must be a Float64Array [c, s0, s1, s2]");
+    return static_cast<double*>(data);
+  }
+  /** Dropout's keep probability argument, in (0, 1]. */
+  float keepProb(size_t i) const {
+    const double keep = num(i);
+    if (!(keep > 0 && keep <= 1)) fail(i, "keepProb must be in (0, 1]");
+    return float(keep);
   }
   double num(size_t i) const {
     double v;
@@ -251,8 +270,7 @@ napi_value BatchNorm(napi_env env, napi_callback_info info) {
     const float* off = a.f32(3, &no, true);
     const float* sc = a.f32(4, &ns, true);
     float* O = a.f32(5, &nout);
-    const size_t C = size_t(a.num(6));
-    if (C < 1 || n % C) a.fail(6, "channels must divide the input size");
+    const size_t C = a.channels(6, n);
     const float* ps[] = {mean, var, off, sc};
     const size_t ks[] = {nm, nv, no, ns};
     for (size_t i = 0; i < 4; i++)
@@ -268,8 +286,7 @@ napi_value BatchNormGrad(napi_env env, napi_callback_info info) {
     Args a(env, info, "batchNormGrad");
     size_t n;
     const float* X = a.f32(0, &n);
-    const size_t C = size_t(a.num(10));
-    if (C < 1 || n % C) a.fail(10, "channels must divide the input size");
+    const size_t C = a.channels(10, n);
     const float* mean = a.f32Len(1, C);
     const float* var = a.f32Len(2, C);
     const float* sc = a.f32Len(3, C, true);
@@ -287,8 +304,7 @@ napi_value BatchNormTrain(napi_env env, napi_callback_info info) {
     Args a(env, info, "batchNormTrain");
     size_t n;
     const float* X = a.f32(0, &n);
-    const size_t C = size_t(a.num(6));
-    if (C < 1 || n % C) a.fail(6, "channels must divide the input size");
+    const size_t C = a.channels(6, n);
     const float* sc = a.f32Len(1, C, true);
     const float* off = a.f32Len(2, C, true);
     float* Y = a.f32Len(3, n);
@@ -304,8 +320,7 @@ napi_value BatchNormTrainGrad(napi_env env, napi_callback_info info) {
     Args a(env, info, "batchNormTrainGrad");
     size_t n;
     const float* X = a.f32(0, &n);
-    const size_t C = size_t(a.num(8));
-    if (C < 1 || n % C) a.fail(8, "channels must divide the input size");
+    const size_t C = a.channels(8, n);
     const float* mean = a.f32Len(1, C);
     const float* var = a.f32Len(2, C);
     const float* sc = a.f32Len(3, C, true);
@@ -363,16 +378,9 @@ napi_value DropoutMask(napi_env env, napi_callback_info info) {
     Args a(env, info, "dropoutMask");
     size_t n;
     float* out = a.f32(0, &n);
-    bool is = false;
-    napi_is_typedarray(env, a.argv[1], &is);
-    napi_typedarray_type type;
-    size_t len = 0;
-    void* data = nullptr;
-    if (is) NAPI_OK(napi_get_typedarray_info(env, a.argv[1], &type, &len, &data, nullptr, nullptr));
-    if (!is || type != napi_float64_array || len < 4) a.fail(1, "must be a Float64Array [c, s0, s1, s2]");
-    const double keep = a.num(2);
-    if (!(keep > 0 && keep <= 1)) a.fail(2, "keepProb must be in (0, 1]");
-    fer::dropout_mask(out, n, static_cast<double*>(data), float(keep));
+    double* state = a.aleaState(1);
+    const float keep = a.keepProb(2);
+    fer::dropout_mask(out, n, state, keep);
     return undefined(env);
   });
 }
@@ -383,16 +391,9 @@ napi_value DropoutApply(napi_env env, napi_callback_info info) {
     size_t n;
     const float* x = a.f32(0, &n);
     float* out = a.f32Len(1, n);
-    bool is = false;
-    napi_is_typedarray(env, a.argv[2], &is);
-    napi_typedarray_type type;
-    size_t len = 0;
-    void* data = nullptr;
-    if (is) NAPI_OK(napi_get_typedarray_info(env, a.argv[2], &type, &len, &data, nullptr, nullptr));
-    if (!is || type != napi_float64_array || len < 4) a.fail(2, "must be a Float64Array [c, s0, s1, s2]");
-    const double keep = a.num(3);
-    if (!(keep > 0 && keep <= 1)) a.fail(3, "keepProb must be in (0, 1]");
-    fer::dropout_apply(x, out, n, static_cast<double*>(data), float(keep));
+    double* state = a.aleaState(2);
+    const float keep = a.keepProb(3);
+    fer::dropout_apply(x, out, n, state, keep);
     return undefined(env);
   });
 }

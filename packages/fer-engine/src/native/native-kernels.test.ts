@@ -477,3 +477,19 @@ describe.skipIf(!status.active)(`after all the kernel cases${skipped}`, () => {
     }
   });
 });
+
+// --- The addon's own argument checks (what a caller bypassing the kernels gets) ---
+
+describe.skipIf(!load.ok)(`the addon's argument checks${skipped}`, () => {
+  const addon = load.ok ? load.addon : undefined;
+  it('names the function, the argument and what was expected', () => {
+    const f = (n: number) => new Float32Array(n);
+    expect(() => addon!.batchNormTrain!(f(12), null, null, f(12), f(5), f(5), 5, 1e-3)).toThrow(/batchNormTrain: argument 6 channels must divide the input size/);
+    expect(() => addon!.batchNormTrain!(f(12), null, null, f(12), f(4), f(4), 0, 1e-3)).toThrow(/argument 6 channels must divide/);
+    expect(() => addon!.dropoutMask(f(4), new Float32Array(4) as unknown as Float64Array, 0.5)).toThrow(/dropoutMask: argument 1 must be a Float64Array \[c, s0, s1, s2\]/);
+    expect(() => addon!.dropoutMask(f(4), new Float64Array(3), 0.5)).toThrow(/argument 1 must be a Float64Array/);
+    expect(() => addon!.dropoutApply!(f(4), f(4), new Float64Array(4), 1.5)).toThrow(/dropoutApply: argument 3 keepProb must be in \(0, 1\]/);
+    expect(() => addon!.dropoutApply!(new Float64Array(4) as unknown as Float32Array, f(4), new Float64Array(4), 0.5)).toThrow(/dropoutApply: argument 0 is not a Float32Array/);
+    expect(() => addon!.dropoutApply!(f(4), f(2), new Float64Array(4), 0.5)).toThrow(/argument 1 has 2 elements; expected at least 4/);
+  });
+});
