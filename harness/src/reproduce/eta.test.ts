@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { epochsDone } from './_eta.js';
+import { reproduce } from './run.js';
 
 describe('the ETA counts the epochs a job folder already holds', () => {
   it('reads checkpoints/ (the job layout) and checkpoint/ (older reproduction folders); none is 0', () => {
@@ -16,4 +17,23 @@ describe('the ETA counts the epochs a job folder already holds', () => {
     expect(epochsDone(job('checkpoint', ['ckpt-000003.ferckpt']))).toBe(3);
     expect(epochsDone(job('model', ['ckpt-000004.ferckpt']))).toBe(0);
   });
+});
+
+describe('pnpm reproduce --dry-run twice (issue 26: the ETA is stable and the second dry run trains nothing)', () => {
+  it('the first dry run times every model and stores it; the second times none and prints the same plan and ETA', async () => {
+    const out = mkdtempSync(join(tmpdir(), 'fer-eta-dry-'));
+    const cacheDir = mkdtempSync(join(tmpdir(), 'fer-speeds-'));
+    const run = async () => {
+      const lines: string[] = [];
+      await reproduce({ budget: 'smoke', out, data: 'synthetic', backend: process.env.FER_BACKEND ?? 'auto', only: ['accuracy'], dryRun: true, cacheDir, set: ['train.epochs=1', 'train.trainLimit=64', 'train.evalLimit=32'], log: (l) => lines.push(l) });
+      return lines;
+    };
+    const first = await run();
+    expect(first.filter((l) => l.startsWith('warm-up: ')).map((l) => l.split(':')[1].trim())).toEqual(expect.arrayContaining([expect.stringMatching(/^paper-shallow/), expect.stringMatching(/^paper-deep/)]));
+    const second = await run();
+    expect(second.filter((l) => l.startsWith('warm-up'))).toEqual([]);
+    const plan = (lines: string[]) => lines.filter((l) => /^ETA |^ {2}\S+ {2}paper-/.test(l));
+    expect(plan(second)).toEqual(plan(first));
+    expect(plan(second).find((l) => l.startsWith('ETA'))).not.toMatch(/lower bound/);
+  }, 600_000);
 });
