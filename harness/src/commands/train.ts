@@ -5,7 +5,7 @@ import { defineCommand } from 'citty';
 import { splitIndices } from '@fer/data';
 import { confusionMatrix } from '@fer/metrics';
 import { localStepper, type ProgressEvent } from '@fer/models';
-import { backendLine, startBackend } from '../backend.js';
+import { backendLine, backendName, startBackend } from '../backend.js';
 import { intFlag, SHARED_ARGS } from '../flags.js';
 import { DATA_FLAG_ARGS, dataFlags, dataFlagsArgv, resolveData, type DataFlags } from '../data.js';
 import { lockFolder, type FolderLock } from '../lock.js';
@@ -185,7 +185,7 @@ async function runTrainLocked(o: RunTrainOptions, log: (line: string) => void, s
     trainRows: outcome.trainRows,
   };
   const rows = outcome.validation.rows < valTotal ? `a ${outcome.validation.rows}-row subset of ${valTotal} (--set train.evalLimit=0 for all)` : `the full split, ${valTotal} rows`;
-  log(`PublicTest accuracy ${(metrics.accuracy * 100).toFixed(2)}% on ${rows} (the best epoch's weights: epoch ${outcome.bestEpoch}), ${outcome.test.withheld ? 'PrivateTest not read (--withhold-test)' : `PrivateTest ${(outcome.test.accuracy * 100).toFixed(2)}%`}, ${formatSeconds(outcome.wallSeconds)} on ${backend.backend}${ds.synthetic ? ' -- SYNTHETIC data' : ''}${outcome.status === 'cached' ? ' (finished earlier: read from result.json)' : ''}`);
+  log(`PublicTest accuracy ${(metrics.accuracy * 100).toFixed(2)}% on ${rows} (the best epoch's weights: epoch ${outcome.bestEpoch}), ${outcome.test.withheld ? 'PrivateTest not read (--withhold-test)' : `PrivateTest ${(outcome.test.accuracy * 100).toFixed(2)}%`}, ${formatSeconds(outcome.wallSeconds)} on ${backendName(backend)}${ds.synthetic ? ' -- SYNTHETIC data' : ''}${outcome.status === 'cached' ? ' (finished earlier: read from result.json)' : ''}`);
   return { metrics, outcome, hash: job.hash };
 }
 
