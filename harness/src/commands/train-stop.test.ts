@@ -45,7 +45,8 @@ describe('fer train: stop, continue, long runs, labels', () => {
     expect(all).not.toMatch(/note: this run is long/); // default threshold: an hour
     expect(all.split('\n')[0]).toBe('backend: tfjs cpu (plain JavaScript, slow)');
     // the last line names the backend as the first does (not tfjs's name "wasm" for the native kernels)
-    expect(all).toMatch(/PrivateTest [\d.]+%, \S+ on tfjs cpu -- SYNTHETIC data/);
+    expect(all).toMatch(/PrivateTest [\d.]+% on a \d+-row subset of 350, \S+ on tfjs cpu -- SYNTHETIC data/);
+    expect(all).toMatch(/, 2 epochs of \d+ steps\n/);
 
     const e = await runEvaluate({ model: join(out, 'model'), data: 'synthetic', split: 'PublicTest', backend: 'cpu', log: () => undefined });
     expect(formatEvaluation(e)).toMatch(/^PublicTest \(SYNTHETIC data\): accuracy [\d.]+% \(\d+\/350\)\nBaselines \(no skill\): chance 14\.3% \(a uniform guess over 7 classes\) · always the majority class: \w+ \d+\.\d% of PublicTest \(350 rows\)\./);

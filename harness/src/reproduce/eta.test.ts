@@ -2,7 +2,8 @@ import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { epochsDone } from './_eta.js';
+import { epochsDone, estimatePlan, formatBytes, SpeedStore } from './_eta.js';
+import type { Job } from './plan.js';
 import { reproduce } from './run.js';
 
 describe('the ETA counts the epochs a job folder already holds', () => {
@@ -36,4 +37,19 @@ describe('pnpm reproduce --dry-run twice (issue 26: the ETA is stable and the se
     expect(plan(second)).toEqual(plan(first));
     expect(plan(second).find((l) => l.startsWith('ETA'))).not.toMatch(/lower bound/);
   }, 600_000);
+});
+
+describe('the disk estimate', () => {
+  it('a finished job with no stored speed here counts what its folder holds, never "?"', () => {
+    const root = mkdtempSync(join(tmpdir(), 'fer-eta-disk-'));
+    mkdirSync(join(root, 'jobs', 'h1', 'model'), { recursive: true });
+    writeFileSync(join(root, 'jobs', 'h1', 'model', 'weights.bin'), Buffer.alloc(3000));
+    writeFileSync(join(root, 'jobs', 'h1', 'result.json'), '{}');
+    const job = { hash: 'h1', model: { name: 'my-net', config: {} }, modelScale: 0.125, train: { epochs: 2, batchSize: 32 } } as unknown as Job;
+    const store = new SpeedStore('test-machine', mkdtempSync(join(tmpdir(), 'fer-speeds-')));
+    const e = estimatePlan({ jobs: [job], rows: () => ({ train: 480, val: 140, test: 140 }), store, isDone: () => true, jobDir: (j) => join(root, 'jobs', j.hash), budget: 'smoke', keepCheckpoints: false });
+    expect(e.keptBytes).toBe(3002);
+    expect(formatBytes(e.keptBytes + e.checkpointBytes)).toBe('3 kB');
+    expect(e.cached).toBe(1);
+  });
 });
