@@ -26,6 +26,18 @@ export interface StartedBackend {
 }
 
 /**
+ * What runs the kernels, in a few words (`native oneDNN kernels`, `WASM kernels`, `WebGPU`, `tfjs-node`, `tfjs cpu`):
+ * the name the end-of-run lines use, the same as {@link backendLine}'s (never tfjs's backend name `wasm` for the
+ * native kernels).
+ * @example
+ * backendName({ backend: 'wasm', native: true, reason: '...', gpu: false }) // 'native oneDNN kernels'
+ */
+export function backendName(b: Pick<StartedBackend, 'backend' | 'native'>): string {
+  return b.backend === 'wasm' ? (b.native ? 'native oneDNN kernels' : 'WASM kernels')
+    : b.backend === 'webgpu' ? 'WebGPU' : b.backend === 'tensorflow' ? 'tfjs-node' : b.backend === 'cpu' ? 'tfjs cpu' : b.backend;
+}
+
+/**
  * The backend in one short line (`backend: native oneDNN kernels (2 threads)`); with `verbose`, @fer/engine's whole
  * reason too (versions, libraries, kernels). Every command prints this line.
  * @example

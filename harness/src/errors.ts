@@ -11,6 +11,7 @@ export type FerCliErrorCode =
   | 'E_BAD_CONFIG_FILE' // a fer.config file that does not load or does not export { models, experiments }
   | 'E_BAD_IMAGE' // fer predict: an image that cannot be decoded
   | 'E_NO_FACE' // fer predict: no face found in any of the pictures (face detection on)
+  | 'E_NOT_A_FACE_CROP' // fer predict --no-detect: no picture looks like a 48x48 face crop
   | 'E_BAD_SPEC' // an experiment definition that breaks its rules
   | 'E_UNKNOWN_COMMAND' // fer trian: the nearest command is suggested
   | 'E_UNKNOWN_EXPERIMENT'

@@ -127,6 +127,29 @@ describe('newcomer: data dead ends', () => {
   }, 300_000);
 });
 
+describe('newcomer: pnpm reproduce takes the same data flags and checks', () => {
+  it('a truncated row names --skip-bad-rows, which reproduce takes (with --drop-test-duplicates); no Usage column: --split-seed', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'fer-newcomer-'));
+    const bad = csv(join(dir, 'bad.csv'), { bad: true });
+    const plan = ['--only', 'accuracy', '--budget', 'smoke', '--dry-run', '--backend', process.env.FER_BACKEND ?? 'auto', '--set', 'train.trainLimit=48', '--set', 'train.evalLimit=16'];
+    const r = await fer(['reproduce', '--data', bad, '--out', join(dir, 'a'), ...plan], { env: { FER_CACHE_DIR: join(dir, 'cache') } });
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/pass --skip-bad-rows to skip/);
+    expect(r.stderr).not.toMatch(/onBadRow/);
+    const ok = await fer(['reproduce', '--data', bad, '--skip-bad-rows', '--drop-test-duplicates', '--out', join(dir, 'b'), ...plan], { env: { FER_CACHE_DIR: join(dir, 'cache') } });
+    expect(ok.code, ok.stderr).toBe(0);
+    expect(ok.stdout).toMatch(/skipped 1 bad row/);
+    expect(ok.stdout).toMatch(/^ETA ~/m);
+    const nousage = csv(join(dir, 'nousage.csv'), { usage: false });
+    const n = await fer(['reproduce', '--data', nousage, '--out', join(dir, 'c'), ...plan], { env: { FER_CACHE_DIR: join(dir, 'cache') } });
+    expect(n.code).toBe(1);
+    expect(n.stderr).toMatch(/E_EMPTY_INPUT: .*nousage\.csv: no PublicTest and no PrivateTest rows .*--split-seed N/);
+    const carved = await fer(['reproduce', '--data', nousage, '--split-seed', '1', '--out', join(dir, 'd'), ...plan], { env: { FER_CACHE_DIR: join(dir, 'cache') } });
+    expect(carved.code, carved.stderr).toBe(0);
+    expect(carved.stdout).toMatch(/--split-seed 1: \d+ rows held out as PublicTest and \d+ as PrivateTest/);
+  }, 300_000);
+});
+
 describe('newcomer: a user model in a folder outside the repository', () => {
   it('its fer.config.mjs imports @tensorflow/tfjs and @fer/models and gets the harness\'s single copies', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'fer-own-folder-'));

@@ -7,6 +7,7 @@ import { crc32, deflateSync } from 'node:zlib';
 import { PNG } from 'pngjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { builtinModels, createRegistry, saveModel } from '@fer/models';
+import { mulberry32 } from '../rng.js';
 import { cropWarnings, readImage, runPredict, unsureWarning } from './predict.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -140,7 +141,28 @@ describe('fer predict (CLI)', () => {
     expect(json.stderr).toMatch(/fer: error E_NO_FACE: found no face in .*blank\.png .*use --no-detect/);
     expect(json.stdout).not.toMatch(/%/);
     expect(json.stderr).toMatch(/--tile-levels 2/);
+    // Issue 26: not a face (seeded noise, a 3x2 PNG, a fully transparent 4000x3000 PNG): no expressions and exit 1 through
+    // the detector; with --no-detect the expressions are marked as meaningless, the reasons warned, and exit 1.
+    const rand = mulberry32(26);
+    const noise = join(dir, 'noise.png'), tiny = join(dir, 'tiny.png'), clear = join(dir, 'clear.png');
+    await writeFile(noise, png(512, 512, () => [rand() * 256, rand() * 256, rand() * 256]));
+    await writeFile(tiny, png(3, 2, (x, y) => [x * 80, y * 120, 40]));
+    await writeFile(clear, png(4000, 3000, () => [0, 0, 0, 0]));
+    for (const file of [noise, tiny, clear]) {
+      const r = await runCli(['predict', '--model', modelDir, '--backend', 'wasm', file]);
+      expect(r.code, file).toBe(1);
+      expect(r.stdout).toMatch(/: no face found\n$/);
+      expect(r.stdout).not.toMatch(/%/);
+      expect(r.stderr).toMatch(/E_NO_FACE/);
+    }
+    const crops = await runCli(['predict', '--model', modelDir, '--backend', 'wasm', '--no-detect', noise, tiny, clear]);
+    expect(crops.code).toBe(1);
+    expect(crops.stdout.match(/taken as one face crop: --no-detect\): NOT a face crop \(see the warnings\); these expressions mean nothing/g)).toHaveLength(3);
+    expect(crops.stderr).toMatch(/noise\.png: the picture is 512x512, far larger than a 48x48 face crop/);
+    expect(crops.stderr).toMatch(/tiny\.png: the picture is 3x2, too small for a face crop/);
+    expect(crops.stderr).toMatch(/clear\.png: 100% of the picture is transparent/);
+    expect(crops.stderr).toMatch(/fer: error E_NOT_A_FACE_CROP: none of the 3 pictures looks like a 48x48 face crop \(see the warnings\); expected with --no-detect/);
     const bad = await runCli(['predict', '--tile-levels', '1.5', ASTRONAUT]);
     expect(bad.stderr).toMatch(/E_BAD_OPTION: fer predict: --tile-levels is 1\.5, expected an integer in \[0, 8\]/);
-  }, 120_000);
+  }, 300_000);
 });

@@ -27,6 +27,8 @@ export interface ImagePrediction {
   faces: FacePrediction[];
   /** Why the answer may be wrong (no face found, not a face crop, the model unsure). Also printed to stderr. */
   warnings: string[];
+  /** With --no-detect: true when the picture does not look like a 48x48 face crop (its reasons are in `warnings`). */
+  notFaceCrop?: true;
 }
 
 const IMAGE_EXT = new Set(['.png', '.jpg', '.jpeg']);
@@ -156,6 +158,7 @@ export async function runPredict(o: PredictOptions): Promise<ImagePrediction[]> 
       const img = await readImage(file);
       const warnings: string[] = [];
       let pixels: Uint8Array, count: number, faces: Face[] = [];
+      let notFaceCrop: string[] = [];
       if (detector) {
         faces = await detector.detect(img);
         ({ pixels, count } = await cropFacePixels(img, faces));
@@ -164,7 +167,8 @@ export async function runPredict(o: PredictOptions): Promise<ImagePrediction[]> 
         pixels = new Uint8Array(IMAGE_PIXELS);
         toGray48({ ...img, channels: 4 }, pixels, 0);
         count = 1;
-        warnings.push(...cropWarnings(img, pixels));
+        notFaceCrop = cropWarnings(img, pixels);
+        warnings.push(...notFaceCrop);
       }
       const out: FacePrediction[] = [];
       if (count > 0) {
@@ -180,7 +184,7 @@ export async function runPredict(o: PredictOptions): Promise<ImagePrediction[]> 
           });
         }
       }
-      results.push({ file, width: img.width, height: img.height, faces: out, warnings });
+      results.push({ file, width: img.width, height: img.height, faces: out, warnings, ...(notFaceCrop.length ? { notFaceCrop: true as const } : {}) });
       if (o.annotate) {
         pictures.push({ file, img, labels: out.map((f, i) => ({ box: f.box, label: `${out.length > 1 ? `#${i + 1} ` : ''}${f.top[0].label} ${(100 * f.top[0].probability).toFixed(0)}%` })) });
       }
@@ -219,7 +223,7 @@ export function formatPredictions(results: ImagePrediction[], detect: boolean): 
   const lines: string[] = [];
   for (const r of results) {
     if (!detect) {
-      lines.push(`${r.file} (${r.width}x${r.height}, taken as one face crop: --no-detect)`);
+      lines.push(`${r.file} (${r.width}x${r.height}, taken as one face crop: --no-detect)${r.notFaceCrop ? ': NOT a face crop (see the warnings); these expressions mean nothing' : ''}`);
       for (const t of r.faces[0]?.top ?? []) lines.push(`  ${t.label.padEnd(10)} ${pct(t.probability)}`);
       continue;
     }
@@ -255,6 +259,9 @@ export default defineCommand({
     const results = await runPredict({ model: args.model, files, top: Number(args.top), backend: args.backend, detect: args.detect, annotate: args.annotate, scoreThreshold: st, tileLevels: tl });
     process.stdout.write(args.json ? `${JSON.stringify(results, null, 2)}\n` : formatPredictions(results, args.detect));
     for (const r of results) for (const w of r.warnings) process.stderr.write(`fer predict: warning: ${r.file}: ${w}\n`);
+    if (!args.detect && results.every((r) => r.notFaceCrop)) {
+      throw new FerCliError('E_NOT_A_FACE_CROP', `${results.length === 1 ? `${results[0].file} does not look` : `none of the ${results.length} pictures looks`} like a 48x48 face crop (see the warnings); expected with --no-detect a roughly square face crop, 24 to 256 pixels a side, opaque and not uniform. Drop --no-detect to find the faces in a photo, or crop the face first.`);
+    }
     if (args.detect && results.every((r) => r.faces.length === 0)) {
       throw new FerCliError('E_NO_FACE', `found no face in ${results.length === 1 ? results[0].file : `any of the ${results.length} pictures`} (BlazeFace, score >= ${st ?? FACE_DETECTOR_DEFAULTS.scoreThreshold}); expected a photo with a visible, roughly frontal face. For pictures that are face crops already, use --no-detect; for small faces in a large picture, try --tile-levels 2; for partly hidden faces, --score-threshold 0.4.`);
     }

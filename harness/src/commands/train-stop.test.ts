@@ -5,7 +5,7 @@ import { existsSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { backendLine } from '../backend.js';
+import { backendLine, backendName } from '../backend.js';
 import { trainContinueCommand } from '../job/stop.js';
 import { formatEvaluation, runEvaluate } from './evaluate.js';
 import { runTrain } from './train.js';
@@ -44,6 +44,9 @@ describe('fer train: stop, continue, long runs, labels', () => {
     expect(all).toMatch(/PublicTest accuracy [\d.]+% on a \d+-row subset of 350 \(--set train.evalLimit=0 for all\) \(the best epoch's weights: epoch \d\)/);
     expect(all).not.toMatch(/note: this run is long/); // default threshold: an hour
     expect(all.split('\n')[0]).toBe('backend: tfjs cpu (plain JavaScript, slow)');
+    // the last line names the backend as the first does (not tfjs's name "wasm" for the native kernels)
+    expect(all).toMatch(/PrivateTest [\d.]+% on a \d+-row subset of 350, \S+ on tfjs cpu -- SYNTHETIC data/);
+    expect(all).toMatch(/, 2 epochs of \d+ steps\n/);
 
     const e = await runEvaluate({ model: join(out, 'model'), data: 'synthetic', split: 'PublicTest', backend: 'cpu', log: () => undefined });
     expect(formatEvaluation(e)).toMatch(/^PublicTest \(SYNTHETIC data\): accuracy [\d.]+% \(\d+\/350\)\nBaselines \(no skill\): chance 14\.3% \(a uniform guess over 7 classes\) · always the majority class: \w+ \d+\.\d% of PublicTest \(350 rows\)\./);
@@ -58,5 +61,7 @@ describe('backendLine', () => {
     expect(backendLine({ ...b, native: false, threads: undefined })).toMatch(/^backend: WASM kernels \(the native oneDNN kernels are not running/);
     expect(backendLine(b, true)).toBe(`backend: native oneDNN kernels (2 threads)\n  details: wasm: ${reason}`);
     expect(backendLine(b).length).toBeLessThan(80);
+    expect(backendName(b)).toBe('native oneDNN kernels');
+    expect(backendName({ backend: 'wasm', native: false })).toBe('WASM kernels');
   });
 });

@@ -5,7 +5,7 @@ import { defineCommand } from 'citty';
 import { splitIndices } from '@fer/data';
 import { confusionMatrix } from '@fer/metrics';
 import { localStepper, type ProgressEvent } from '@fer/models';
-import { backendLine, startBackend } from '../backend.js';
+import { backendLine, backendName, startBackend } from '../backend.js';
 import { intFlag, SHARED_ARGS } from '../flags.js';
 import { DATA_FLAG_ARGS, dataFlags, dataFlagsArgv, resolveData, type DataFlags } from '../data.js';
 import { lockFolder, type FolderLock } from '../lock.js';
@@ -19,6 +19,7 @@ import { testHoldAfterSteps } from './_test-hooks.js';
 import { loadProject, requireModel } from '../project.js';
 import { fileError, removeStaleTempFiles } from '../job/files.js';
 import { createProgressRenderer, FerCliError, formatSeconds } from './_models-common.js';
+import { plural } from '../format.js';
 
 /** Options of {@link runTrain} (what `fer train` parses). */
 export interface RunTrainOptions {
@@ -121,6 +122,7 @@ async function runTrainLocked(o: RunTrainOptions, log: (line: string) => void, s
   checkClassCount(o.model, def.numClasses, modelConfig, ds.classNames);
   const data = prepareData(ds, rowSets(ds, job.train), job.train, def.inputs.hog ? (modelConfig.hog as never) : undefined);
   const valTotal = splitIndices(ds, 'PublicTest').length;
+  const testTotal = splitIndices(ds, 'PrivateTest').length;
   held.lock = await prepareRunFolder(o.out, { resume: o.resume ?? false, overwrite: o.overwrite ?? false });
   const command = trainContinueCommand({
     model: o.model, out: o.out, data: o.data, preset: o.preset, set: o.sets, config: o.config, backend: o.backend, workers: o.workers,
@@ -138,7 +140,7 @@ async function runTrainLocked(o: RunTrainOptions, log: (line: string) => void, s
   };
   const workers = o.workers ?? 1;
   const stepper = stepperFor(workers, backend.backend);
-  log(`training ${o.model} (job ${job.hash}, preset ${job.budget}) on ${data.trainCount}${ds.synthetic ? ' SYNTHETIC' : ''} rows, validating on ${data.val.count} PublicTest rows, ${job.train.epochs} epochs of ${Math.ceil(data.trainCount / job.train.batchSize)} steps`);
+  log(`training ${o.model} (job ${job.hash}, preset ${job.budget}) on ${data.trainCount}${ds.synthetic ? ' SYNTHETIC' : ''} rows, validating on ${data.val.count} PublicTest rows, ${plural(job.train.epochs, 'epoch')} of ${plural(Math.ceil(data.trainCount / job.train.batchSize), 'step')}`);
   const outcome = await executeJob({
     job, dir: o.out, registry, dataset: ds, data,
     stepper: o.holdAfterSteps ? holdAfterSteps(stepper ?? localStepper, o.holdAfterSteps, stop.signal, () => log(`test hook: holding after ${o.holdAfterSteps} steps until a stop arrives`)) : stepper,
@@ -185,7 +187,7 @@ async function runTrainLocked(o: RunTrainOptions, log: (line: string) => void, s
     trainRows: outcome.trainRows,
   };
   const rows = outcome.validation.rows < valTotal ? `a ${outcome.validation.rows}-row subset of ${valTotal} (--set train.evalLimit=0 for all)` : `the full split, ${valTotal} rows`;
-  log(`PublicTest accuracy ${(metrics.accuracy * 100).toFixed(2)}% on ${rows} (the best epoch's weights: epoch ${outcome.bestEpoch}), ${outcome.test.withheld ? 'PrivateTest not read (--withhold-test)' : `PrivateTest ${(outcome.test.accuracy * 100).toFixed(2)}%`}, ${formatSeconds(outcome.wallSeconds)} on ${backend.backend}${ds.synthetic ? ' -- SYNTHETIC data' : ''}${outcome.status === 'cached' ? ' (finished earlier: read from result.json)' : ''}`);
+  log(`PublicTest accuracy ${(metrics.accuracy * 100).toFixed(2)}% on ${rows} (the best epoch's weights: epoch ${outcome.bestEpoch}), ${outcome.test.withheld ? 'PrivateTest not read (--withhold-test)' : `PrivateTest ${(outcome.test.accuracy * 100).toFixed(2)}%${outcome.test.rows < testTotal ? ` on a ${outcome.test.rows}-row subset of ${testTotal}` : ''}`}, ${formatSeconds(outcome.wallSeconds)} on ${backendName(backend)}${ds.synthetic ? ' -- SYNTHETIC data' : ''}${outcome.status === 'cached' ? ' (finished earlier: read from result.json)' : ''}`);
   return { metrics, outcome, hash: job.hash };
 }
 

@@ -2,7 +2,7 @@
 // stored in a small JSON file in the user's cache folder (FER_CACHE_DIR, else $XDG_CACHE_HOME/fer, else
 // ~/.cache/fer) and refreshed by every run's real epochs; a model with no stored speed gets a warm-up of a
 // couple of small steps, all models together capped at ~30 s. Finished (cached) jobs count 0.
-import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import { cpus, homedir } from 'node:os';
 import { join } from 'node:path';
 import { checkpointsDir } from '../job/execute.js';
@@ -93,6 +93,17 @@ export function epochsDone(jobDir: string): number {
   return best;
 }
 
+/** Bytes of the files under `dir` (0 when it does not exist). */
+export function folderBytes(dir: string): number {
+  if (!existsSync(dir)) return 0;
+  let n = 0;
+  for (const e of readdirSync(dir, { withFileTypes: true })) {
+    const p = join(dir, e.name);
+    n += e.isDirectory() ? folderBytes(p) : e.isFile() ? statSync(p).size : 0;
+  }
+  return n;
+}
+
 export interface JobEstimate {
   /** Finished earlier (result.json): costs nothing. */
   cached: boolean;
@@ -179,7 +190,8 @@ export function estimatePlan(a: {
     if (done) cached++;
     if (Number.isFinite(e.trainSeconds)) train += e.trainSeconds;
     if (Number.isFinite(e.evalSeconds)) evalS += e.evalSeconds;
-    kept += e.modelBytes;
+    // A finished job whose model has no stored speed here (another cache folder, another machine): what it holds on disk.
+    kept += done && !Number.isFinite(e.modelBytes) ? folderBytes(a.jobDir(j)) : e.modelBytes;
     if (!done) {
       ckMax = Math.max(ckMax, e.checkpointBytes);
       ckSum += e.checkpointBytes;

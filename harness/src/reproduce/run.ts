@@ -10,7 +10,7 @@ import { describeBackend, disposeBackend } from '@fer/engine';
 import { hogImage, type HogOptions } from '@fer/hog';
 import { renderPng, type VegaLiteSpec } from '@fer/metrics';
 import { loadModel, localStepper, type ModelRegistry, type ProgressEvent, type StepperFactory } from '@fer/models';
-import { backendLine, startBackend, type StartedBackend as BackendInfo } from '../backend.js';
+import { backendLine, backendName, startBackend, type StartedBackend as BackendInfo } from '../backend.js';
 import { dataFlagsArgv, dataPath, resolveData, SYNTHETIC_DATA, type DataFlags } from '../data.js';
 import { lockFolder, lockFolderWaiting, type FolderLock } from '../lock.js';
 import { mergeExperiments, readEarlierRun } from './_merge.js';
@@ -344,7 +344,7 @@ async function reproduceOn(opts: ReproduceOptions, stop: StopControl, held: { lo
   } : undefined;
   const title = 'Alizadeh & Fazel 2017 on FER2013, re-done with TensorFlow.js';
   const md = renderMarkdown({
-    title, synthetic: identity.synthetic, dataSource: `${identity.source} (${ds.count} rows, fingerprint ${identity.fingerprint})`, budget, budgetDescription: BUDGET_SETTINGS[budget].description, seeds, backend: `${backend.backend}`, sections, jobs, notes, totalSeconds,
+    title, synthetic: identity.synthetic, dataSource: `${identity.source} (${ds.count} rows, fingerprint ${identity.fingerprint})`, budget, budgetDescription: BUDGET_SETTINGS[budget].description, seeds, backend: backendName(backend), sections, jobs, notes, totalSeconds,
     notAResult, ...(next ? { next } : {}), ...(stopped ? { stopped: { why: stopped.reason, command, finished: outcomes.size, total: plan.jobs.length, inProgress: stopped.inProgress.map((p) => `${p.model} seed ${p.seed} at epoch ${p.at.epoch} of ${p.epochs}`) } } : {}),
   });
   writeFileSync(join(outDir, 'report.md'), md);
