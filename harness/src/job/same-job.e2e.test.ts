@@ -2,19 +2,17 @@
 // (here, and on a `fer worker` through a real Redis queue) write the same folder layout (../job/execute.ts
 // JOB_FILES) with byte-identical resolved config, history, test curve and weights. Tiny (synthetic data, 1/8
 // width, 64 rows, 2 epochs); the queue part starts its own redis-server and is skipped (loudly) without one.
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
+import { hasRedisServer, MIN, Proc, startRedis } from '../_test-procs.js';
 import { runTrain } from '../commands/train.js';
 import { reproduce } from '../reproduce/run.js';
 import { defineExperiment } from './spec.js';
 import { JOB_FILES } from './execute.js';
 
-const MIN = 60_000;
 const quiet = () => undefined;
 const sets = ['limit=64', 'train.evalLimit=28', 'epochs=2', 'batch=16', 'modelScale=0.125', 'augment=hflip'];
 // One row: paper-shallow as the paper trains it (the accuracy table's row, alone).
@@ -58,22 +56,20 @@ describe('one job, one executor, one folder layout', () => {
     expectSameJob(trained, join(out, 'jobs', hash));
   }, 10 * MIN);
 
-  const hasRedis = spawnSync('redis-server', ['--version'], { stdio: 'ignore' }).status === 0;
+  const hasRedis = hasRedisServer();
   if (!hasRedis) console.warn('\n*** SKIPPED the queue part of harness/src/job/same-job.e2e.test.ts: redis-server is not installed (apt-get install redis-server). ***\n');
-  const procs: ChildProcess[] = [];
+  const procs: Proc[] = [];
   afterAll(async () => {
-    for (const p of procs) if (p.exitCode === null && p.signalCode === null) p.kill('SIGKILL');
-    await Promise.all(procs.map((p) => (p.exitCode !== null || p.signalCode !== null ? undefined : new Promise((res) => p.once('exit', res)))));
+    await Promise.all(procs.map((p) => p.stop('SIGKILL')));
   });
 
   it.skipIf(!hasRedis)('... and so does the same job run by a fer worker through the queue', async () => {
     expect(hash).not.toBe('');
-    const port = await freePort();
-    const redis = start(procs, 'redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no']);
-    await redis.waitFor(/Ready to accept connections/);
-    const url = `redis://127.0.0.1:${port}`;
+    const { proc: redis, url } = await startRedis();
+    procs.push(redis);
     const harness = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
-    const worker = start(procs, process.execPath, ['--conditions=@fer/source', '--import', 'tsx', join(harness, 'src', 'cli.ts'), 'worker', '--queue', url, '--name', 'spine'], { cwd: harness, env: { ...process.env, FER2013_PATH: '', FER_ENGINE_WEBGPU: '0' } });
+    const worker = Proc.spawn('fer worker', process.execPath, ['--conditions=@fer/source', '--import', 'tsx', join(harness, 'src', 'cli.ts'), 'worker', '--queue', url, '--name', 'spine'], { cwd: harness, env: { ...process.env, FER2013_PATH: '', FER_ENGINE_WEBGPU: '0' } });
+    procs.push(worker);
     await worker.waitFor(/ready on/);
     const out = join(root, 'queue');
     const r = await reproduce({ experiments: [experiment], budget: 'paper', set: sets, data: 'synthetic', out, backend: 'cpu', noWarmup: true, queue: url, log: quiet, cacheDir: join(root, 'cache') });
@@ -86,37 +82,3 @@ describe('one job, one executor, one folder layout', () => {
     for (const f of SAME) expect(readFileSync(join(dir, f)).equals(readFileSync(join(trained, f))), f).toBe(true);
   }, 10 * MIN);
 });
-
-function freePort(): Promise<number> {
-  return new Promise((res, rej) => {
-    const s = createServer();
-    s.on('error', rej);
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => res(port));
-    });
-  });
-}
-
-/** A child process with its output kept and a wait for a line of it. */
-function start(procs: ChildProcess[], cmd: string, args: string[], o: { cwd?: string; env?: NodeJS.ProcessEnv } = {}) {
-  const child = spawn(cmd, args, { ...o, stdio: ['ignore', 'pipe', 'pipe'] });
-  procs.push(child);
-  let out = '';
-  const listeners = new Set<() => void>();
-  const keep = (b: Buffer) => { out += b.toString(); for (const l of listeners) l(); };
-  child.stdout!.on('data', keep);
-  child.stderr!.on('data', keep);
-  child.on('exit', () => { for (const l of listeners) l(); });
-  return {
-    waitFor: (re: RegExp, ms = 5 * MIN) => new Promise<void>((res, rej) => {
-      const timer = setTimeout(() => { done(); rej(new Error(`${cmd}: no ${re} within ${ms / 1000}s:\n${out.slice(-3000)}`)); }, ms);
-      const done = () => { clearTimeout(timer); listeners.delete(check); };
-      const check = () => {
-        if (re.test(out)) { done(); res(); } else if (child.exitCode !== null || child.signalCode !== null) { done(); rej(new Error(`${cmd} exited before printing ${re}:\n${out.slice(-3000)}`)); }
-      };
-      listeners.add(check);
-      check();
-    }),
-  };
-}

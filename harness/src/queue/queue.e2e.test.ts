@@ -8,50 +8,21 @@
 // (d) no Redis at the URL: a clear error naming it, not a hang;
 // (e) fer sweep --queue, and a worker with --idle-exit that leaves once the queue is empty.
 // Skipped (loudly) only when redis-server is not installed; .ci/run installs it.
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, readdirSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { freePort, hasRedisServer, MIN, Proc, startRedis } from '../_test-procs.js';
 import type { AttemptRecord, QueueRunInfo } from './protocol.js';
 
 const harness = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const cli = join(harness, 'src', 'cli.ts');
 const backend = process.env.FER_BACKEND ?? 'auto';
-const hasRedis = spawnSync('redis-server', ['--version'], { stdio: 'ignore' }).status === 0;
+const hasRedis = hasRedisServer();
 if (!hasRedis) {
   console.warn('\n*** SKIPPED harness/src/queue/queue.e2e.test.ts: redis-server is not installed (apt-get install redis-server; .ci/run installs it). The distributed-queue tests did NOT run. ***\n');
-}
-
-const MIN = 60_000;
-
-/** A child process whose output is kept, with event-driven waits on it. */
-class Proc {
-  out = '';
-  readonly exited: Promise<number | null>;
-  private listeners = new Set<() => void>();
-  constructor(readonly name: string, readonly child: ChildProcess) {
-    const keep = (b: Buffer) => { this.out += b.toString(); for (const l of this.listeners) l(); };
-    child.stdout!.on('data', keep);
-    child.stderr!.on('data', keep);
-    this.exited = new Promise((res) => child.on('exit', (code) => { for (const l of this.listeners) l(); res(code); }));
-  }
-  /** Resolves with the match once the output matches `re`; rejects if the process exits first or after `ms`. */
-  waitFor(re: RegExp, ms = 5 * MIN): Promise<RegExpMatchArray> {
-    return new Promise((res, rej) => {
-      const check = () => {
-        const m = this.out.match(re);
-        if (m) { done(); res(m); } else if (this.child.exitCode !== null || this.child.signalCode !== null) { done(); rej(new Error(`${this.name} exited (${this.child.exitCode ?? this.child.signalCode}) before printing ${re}:\n${this.out.slice(-3000)}`)); }
-      };
-      const timer = setTimeout(() => { done(); rej(new Error(`${this.name}: no ${re} within ${ms / 1000}s:\n${this.out.slice(-3000)}`)); }, ms);
-      const done = () => { clearTimeout(timer); this.listeners.delete(check); };
-      this.listeners.add(check);
-      check();
-    });
-  }
-  kill(sig: NodeJS.Signals = 'SIGTERM') { if (this.child.exitCode === null && this.child.signalCode === null) this.child.kill(sig); }
 }
 
 const procs: Proc[] = [];
@@ -65,17 +36,6 @@ function fer(name: string, args: string[], env: Record<string, string> = {}): Pr
   return p;
 }
 
-function freePort(): Promise<number> {
-  return new Promise((res, rej) => {
-    const s = createServer();
-    s.on('error', rej);
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => res(port));
-    });
-  });
-}
-
 const readJson = <T>(file: string): T => JSON.parse(readFileSync(file, 'utf8')) as T;
 const attempts = (dir: string): AttemptRecord[] => readFileSync(join(dir, 'attempts.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as AttemptRecord);
 const jobDirs = (out: string) => readdirSync(join(out, 'jobs')).map((h) => join(out, 'jobs', h));
@@ -85,11 +45,7 @@ describe.skipIf(!hasRedis)('distributed reproduce through BullMQ on a real redis
   let redis: Proc;
   let url = '';
   beforeAll(async () => {
-    const port = await freePort();
-    const child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: ['ignore', 'pipe', 'pipe'] });
-    redis = new Proc('redis-server', child);
-    await redis.waitFor(/Ready to accept connections/, MIN);
-    url = `redis://127.0.0.1:${port}`;
+    ({ proc: redis, url } = await startRedis());
   }, 2 * MIN);
   afterAll(async () => {
     for (const p of procs) p.kill('SIGKILL');
