@@ -78,7 +78,7 @@ describe.skipIf(!hasRedis)('the submitter after a Redis restart that lost the qu
       await exited;
       redis = await startRedis();
       const job = plan.jobs[0];
-      const err = await q.run({ job } as Parameters<typeof q.run>[0]).catch((e: Error) => e);
+      const err = await q.run({ job } as unknown as Parameters<typeof q.run>[0]).catch((e: Error) => e);
       expect(err).toMatchObject({ code: 'E_JOBS_FAILED', message: expect.stringContaining('the job is no longer in the queue') });
       expect((err as Error).message).toMatch(/Redis restarted without persistence and lost it\. Run the same command again/);
       expect((err as Error).message).not.toMatch(/someone else/);
