@@ -12,3 +12,6 @@ export const testHoldAfterSteps = (): number | undefined => positive(process.env
 
 /** FER_QUEUE_TEST_HOLD_AFTER_EPOCH=N: a `fer worker`'s jobs hold after epoch N's checkpoint. */
 export const testHoldAfterEpoch = (): number | undefined => positive(process.env.FER_QUEUE_TEST_HOLD_AFTER_EPOCH);
+
+/** FER_QUEUE_TEST_HOLD_RELEASE_FILE=PATH: a job held by FER_QUEUE_TEST_HOLD_AFTER_EPOCH goes on once PATH exists. */
+export const testHoldReleaseFile = (): string | undefined => process.env.FER_QUEUE_TEST_HOLD_RELEASE_FILE || undefined;

@@ -2,7 +2,7 @@ import { defineCommand } from 'citty';
 import { intFlag } from '../flags.js';
 import { QUEUE_DEFAULTS } from '../queue/connection.js';
 import { startQueueWorker } from '../queue/worker.js';
-import { testHoldAfterEpoch } from './_test-hooks.js';
+import { testHoldAfterEpoch, testHoldReleaseFile } from './_test-hooks.js';
 
 const int = (v: unknown, flag: string): number | undefined => intFlag(v, flag, { min: flag === '--max-stalls' || flag === '--idle-exit' ? 0 : 1 });
 
@@ -24,7 +24,7 @@ export default defineCommand({
     const w = await startQueueWorker({
       url: args.queue, concurrency: int(args.concurrency, '--concurrency'), backend: args.backend, data: args.data, results: args.results, config: args.config, name: args.name,
       stallMs: int(args['stall-ms'] ?? process.env.FER_QUEUE_STALL_MS, '--stall-ms'), maxStalls: int(args['max-stalls'], '--max-stalls'),
-      idleExitSeconds: int(args['idle-exit'], '--idle-exit'), holdAfterEpoch: testHoldAfterEpoch(),
+      idleExitSeconds: int(args['idle-exit'], '--idle-exit'), holdAfterEpoch: testHoldAfterEpoch(), holdReleaseFile: testHoldReleaseFile(),
     });
     let signals = 0;
     const stop = (sig: string) => {

@@ -2,6 +2,7 @@
 // stalls the worker's queue-lock renewal. Gets a ChildRequest over IPC, trains the job (resuming
 // from its checkpoint), reports progress, and exits. Dies with its worker (IPC disconnect).
 // Not part of any public API.
+import { existsSync } from 'node:fs';
 import { makeSyntheticFer } from '@fer/data';
 import { disposeBackend } from '@fer/engine';
 import { builtinModels, createRegistry, localStepper, type StepperFactory, type TrainStepper } from '@fer/models';
@@ -68,7 +69,7 @@ async function run(req: ChildRequest): Promise<ChildMessage> {
     const outcome = await executeJob({
       job, dir: req.dir, registry, dataset: ds, pictures: d.pictures === undefined ? d.settings.snapshots : d.pictures ?? undefined, stop: stop.signal, runtime: { backend, workers },
       ...(req.fence ? { fence: () => checkFence(req.dir, req.fence!) } : {}),
-      stepper: hold > 0 ? holdingStepper(base ?? localStepper, () => heldAfter) : base,
+      stepper: hold > 0 ? holdingStepper(base ?? localStepper, () => heldAfter, req.holdReleaseFile) : base,
       onProgress: (p) => {
         if (!started) { started = true; void send({ type: 'started', startEpoch: p.epoch - 1 }); }
         const now = performance.now();
@@ -91,18 +92,22 @@ async function run(req: ChildRequest): Promise<ChildMessage> {
 /**
  * Test hook (ChildRequest.holdAfterEpoch = N): after epoch N's checkpoint, the next training step
  * never returns, so a test can SIGKILL the worker mid-job at a known point. The event loop stays free
- * (the IPC disconnect still ends this process).
+ * (the IPC disconnect still ends this process). With `releaseFile` (ChildRequest.holdReleaseFile), the held step
+ * goes on once that file exists, and the job does not hold again.
  */
-function holdingStepper(base: StepperFactory, heldAfter: () => number): StepperFactory {
+function holdingStepper(base: StepperFactory, heldAfter: () => number, releaseFile?: string): StepperFactory {
+  let released = false;
   return async (args) => {
     const st = await base(args);
     return new Proxy(st, {
       get(target, prop) {
         if (prop === 'step') {
           return async (...a: Parameters<TrainStepper['step']>) => {
-            if (heldAfter() > 0) {
+            if (heldAfter() > 0 && !released) {
               await send({ type: 'held', epoch: heldAfter(), pid: process.pid });
-              await new Promise(() => undefined);
+              if (!releaseFile) await new Promise(() => undefined);
+              while (!existsSync(releaseFile!)) await new Promise((r) => setTimeout(r, 100));
+              released = true;
             }
             return target.step(...a);
           };

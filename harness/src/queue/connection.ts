@@ -66,6 +66,11 @@ export function parseQueueUrl(url: string): RedisOptions {
     throw new QueueError('E_BAD_QUEUE_URL', `--queue ${redactUrl(url)}: scheme "${u.protocol}", expected redis:// or rediss:// (TLS), e.g. redis://127.0.0.1:6379.`);
   }
   if (!u.hostname) throw new QueueError('E_BAD_QUEUE_URL', `--queue ${redactUrl(url)} names no host; expected redis://HOST:PORT.`);
+  // NOTE: an "@" after the host means a password holding a raw "/" (or "?", "#"): the URL parser ended the user info
+  // there, so what it calls the path (and would quote as the database) holds the rest of the password.
+  if (`${u.pathname}${u.search}${u.hash}`.includes('@')) {
+    throw new QueueError('E_BAD_QUEUE_URL', `--queue ${redactUrl(url)}: an "@" after the host's first "/" (or "?", "#"), so the user info cannot be told from the host; expected redis://[USER]:PASSWORD@HOST:PORT with the password's reserved characters percent-encoded (@ / : # ? as %40 %2F %3A %23 %3F), e.g. redis://:p%40ss%2Fw@HOST:6379.`);
+  }
   const db = u.pathname && u.pathname !== '/' ? Number(u.pathname.slice(1)) : 0;
   if (!Number.isInteger(db) || db < 0) throw new QueueError('E_BAD_QUEUE_URL', `--queue ${redactUrl(url)}: database "${u.pathname.slice(1)}" is not a number; expected redis://HOST:PORT/<db number>.`);
   return {

@@ -99,6 +99,8 @@ export interface ChildRequest {
   fence?: string;
   /** Tests (QueueWorkerOptions.holdAfterEpoch): hold the job after this epoch's checkpoint. */
   holdAfterEpoch?: number;
+  /** Tests (QueueWorkerOptions.holdReleaseFile): a held job goes on once this file exists (else it holds forever). */
+  holdReleaseFile?: string;
 }
 
 /** Child -> worker. */

@@ -2,9 +2,11 @@
 // (f) a worker whose --results folder cannot be written says so in its log and leaves the job to the others
 //     (no attempt used up, no failure recorded): another worker finishes it;
 // (g) fer sweep --queue with --config: the worker's fer train child gets the config (the user model trains).
+// Item 4: (h) a job whose queue lock expired while its attempt still ran is taken over; the older attempt, when it
+//     goes on, stops at its next step (fenced off by the newer attempt's claim) and writes nothing.
 // Skipped (loudly) only when redis-server is not installed.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -47,9 +49,9 @@ class Proc {
 }
 
 const procs: Proc[] = [];
-function fer(name: string, args: string[]): Proc {
+function fer(name: string, args: string[], env: Record<string, string> = {}): Proc {
   const child = spawn(process.execPath, ['--conditions=@fer/source', '--import', 'tsx', cli, ...args], {
-    cwd: harness, env: { ...process.env, FER_ENGINE_WEBGPU: '0', FER2013_PATH: '' }, stdio: ['ignore', 'pipe', 'pipe'],
+    cwd: harness, env: { ...process.env, FER_ENGINE_WEBGPU: '0', FER2013_PATH: '', ...env }, stdio: ['ignore', 'pipe', 'pipe'],
   });
   const p = new Proc(name, child);
   procs.push(p);
@@ -115,5 +117,46 @@ describe.skipIf(!hasRedis)('queue workers that cannot run a job leave it to othe
     expect(existsSync(join(out, 'trials', board[0].key, 'model', 'fer.json'))).toBe(true);
     w.kill('SIGTERM');
     await w.exited;
+  }, 10 * MIN);
+
+  it('(h) a lock that expired mid-attempt: the newer attempt owns the job folder, the older one stops at its next step writing nothing', async () => {
+    const q = `${url}/7`;
+    const out = mkdtempSync(join(tmpdir(), 'fer-queue-h-'));
+    const release = join(mkdtempSync(join(tmpdir(), 'fer-queue-h-release-')), 'go');
+    // Worker A holds its job after the epoch-1 checkpoint until `release` exists (test hooks).
+    const a = fer('worker-a', ['worker', '--queue', q, '--name', 'worker-a', '--stall-ms', '2000'], { FER_QUEUE_TEST_HOLD_AFTER_EPOCH: '1', FER_QUEUE_TEST_HOLD_RELEASE_FILE: release });
+    await a.waitFor(/ready on/);
+    const run = fer('reproduce --queue', ['reproduce', '--budget', 'smoke', '--only', 'filters', ...TINY, '--set', 'train.epochs=2', '--backend', backend, '--queue', q, '--out', out]);
+    const [, hash] = await a.waitFor(/\((\w+)\) held after epoch 1 /);
+    const dir = join(out, 'jobs', hash);
+    // Worker A's process stalls (as with Redis paused, or a starved event loop): it cannot renew the job's lock,
+    // which expires, so worker B takes the job over while A's attempt (its training child) is still alive.
+    process.kill(a.child.pid!, 'SIGSTOP');
+    try {
+      const b = fer('worker-b', ['worker', '--queue', q, '--name', 'worker-b', '--stall-ms', '2000']);
+      expect(await run.exited, `${run.out.slice(-2000)}\n${b.out.slice(-2000)}`).toBe(0);
+      expect(b.out).toMatch(new RegExp(`\\(${hash}\\) resuming from the checkpoint of epoch 1`));
+      // Every file of the job folder with its size and time: the older attempt must change none of them.
+      const files = () => readdirSync(dir, { recursive: true }).map(String).sort().map((n) => { const st = statSync(join(dir, n)); return `${n} ${st.size} ${st.mtimeMs}`; });
+      const before = files();
+      expect(before.some((f) => f.startsWith('result.json '))).toBe(true);
+      // A's attempt goes on: its training step returns, and the fence check after it finds B's claim.
+      writeFileSync(release, '');
+      process.kill(a.child.pid!, 'SIGCONT');
+      await a.waitFor(new RegExp(`\\(${hash}\\) attempt 1 on worker-a stopped: a newer attempt took the job over`));
+      expect(files()).toEqual(before);
+      const recs = readFileSync(join(dir, 'attempts.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as AttemptRecord);
+      expect(recs.map((r) => `${r.event} ${r.worker} ${r.status ?? ''}`.trim())).toEqual(['start worker-a', 'start worker-b', 'end worker-b done']);
+      expect(JSON.parse(readFileSync(join(dir, 'queue.json'), 'utf8'))).toMatchObject({ worker: 'worker-b' });
+      expect(readdirSync(dir, { recursive: true }).filter((n) => String(n).includes('.tmp'))).toEqual([]);
+      b.kill('SIGTERM');
+      await b.exited;
+    } finally {
+      // Whatever happened above: A's held attempt must not outlive the test (a stopped or held worker ignores SIGTERM).
+      writeFileSync(release, '');
+      if (a.child.exitCode === null) process.kill(a.child.pid!, 'SIGCONT');
+      a.kill('SIGKILL');
+      await a.exited;
+    }
   }, 10 * MIN);
 });

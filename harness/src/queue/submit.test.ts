@@ -55,3 +55,36 @@ describe.skipIf(!hasRedis)('the submitter follows many queued jobs with bounded 
     }
   }, 120_000);
 });
+
+// Issue 22, item 11: after a Redis restart without persistence the jobs are gone from the queue; the submitter said
+// "the job was removed from the queue by someone else". It now says Redis may have restarted, and what to do.
+describe.skipIf(!hasRedis)('the submitter after a Redis restart that lost the queue', () => {
+  it('names the restart as a cause and says to run the same command again (not "removed by someone else")', async () => {
+    const port = await new Promise<number>((res) => { const s = createServer().listen(0, '127.0.0.1', () => { const p = (s.address() as { port: number }).port; s.close(() => res(p)); }); });
+    const startRedis = async () => {
+      const r = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: ['ignore', 'pipe', 'pipe'] });
+      await new Promise<void>((res) => { let out = ''; r.stdout!.on('data', (b) => { out += b; if (/Ready to accept/.test(out)) res(); }); });
+      return r;
+    };
+    let redis = await startRedis();
+    const data = dataIdentity(makeSyntheticFer({ seed: SYNTHETIC_SEED }));
+    const plan = planJobs({ experiments, budget: 'smoke', seeds: 1, data });
+    const q = await createQueueRunner({ url: `redis://127.0.0.1:${port}`, plan, outDir: mkdtempSync(join(tmpdir(), 'fer-submit-')), data: '', fingerprint: data.fingerprint, backend: 'auto', workers: 1, pollMs: 50, log: () => undefined });
+    try {
+      while (q.stats.polls < 2) await new Promise((r) => setTimeout(r, 10));
+      // Redis dies and comes back empty (no persistence), on the same port: the submitter reconnects.
+      const exited = new Promise((res) => redis.once('exit', res));
+      redis.kill('SIGKILL');
+      await exited;
+      redis = await startRedis();
+      const job = plan.jobs[0];
+      const err = await q.run({ job } as unknown as Parameters<typeof q.run>[0]).catch((e: Error) => e);
+      expect(err).toMatchObject({ code: 'E_JOBS_FAILED', message: expect.stringContaining('the job is no longer in the queue') });
+      expect((err as Error).message).toMatch(/Redis restarted without persistence and lost it\. Run the same command again/);
+      expect((err as Error).message).not.toMatch(/someone else/);
+    } finally {
+      await q.close();
+      redis.kill();
+    }
+  }, 120_000);
+});

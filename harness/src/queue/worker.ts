@@ -40,6 +40,8 @@ export interface QueueWorkerOptions {
   idleExitSeconds?: number;
   /** Tests: after this epoch's checkpoint a job's next training step never returns, so a test can kill the worker mid-job. */
   holdAfterEpoch?: number;
+  /** Tests: a job held by holdAfterEpoch goes on once this file exists (a fencing test lets the old attempt resume). */
+  holdReleaseFile?: string;
   log?: (line: string) => void;
 }
 
@@ -252,7 +254,7 @@ function trainInChild(d: QueueJobData, dir: string, fence: string, o: QueueWorke
   const execArgv = process.execArgv.includes('tsx') ? process.execArgv : [...process.execArgv, '--conditions=@fer/source', '--import', 'tsx'];
   const child = fork(join(here, '_child.ts'), [], { cwd: harnessRoot, execArgv, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
   children.add(child);
-  const req: ChildRequest = { data: d, dir, fence, ...(o.backend ? { backend: o.backend } : {}), ...(o.data !== undefined ? { dataPath: o.data } : {}), ...(o.config ? { config: o.config } : {}), ...(o.holdAfterEpoch ? { holdAfterEpoch: o.holdAfterEpoch } : {}) };
+  const req: ChildRequest = { data: d, dir, fence, ...(o.backend ? { backend: o.backend } : {}), ...(o.data !== undefined ? { dataPath: o.data } : {}), ...(o.config ? { config: o.config } : {}), ...(o.holdAfterEpoch ? { holdAfterEpoch: o.holdAfterEpoch } : {}), ...(o.holdReleaseFile ? { holdReleaseFile: o.holdReleaseFile } : {}) };
   return new Promise((res, rej) => {
     let result: { resumedFrom: number; cached: boolean } | undefined;
     let failure: Failure | undefined;

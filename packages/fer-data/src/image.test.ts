@@ -72,6 +72,14 @@ describe('decodeImage', () => {
     expect(() => decodeImage(jpg, { name: 'big.jpg', maxPixels: MAX_IMAGE_PIXELS })).toThrow(/big\.jpg: JPEG is 60000x60000 .* refused before decoding/);
   });
 
+  it('decodes a valid JPEG within the pixel cap whatever jpeg-js would count (issue 22, item 11: it was "truncated or damaged")', () => {
+    // jpeg-js counts ~22 bytes per pixel for a 4:4:4 colour JPEG; its limit was 10 per pixel of the cap, so a valid
+    // 4096x4096 photo (half the default cap) failed. Here the same at a cap of 1,000,000 pixels with a 1000x1000 JPEG.
+    const jpg = jpeg.encode({ data: rgba(1000, 1000), width: 1000, height: 1000 }, 50).data;
+    const img = decodeImage(jpg, { name: 'photo.jpg', maxPixels: 1_000_000 });
+    expect([img.width, img.height, img.data.length]).toEqual([1000, 1000, 4_000_000]);
+  });
+
   it('a smaller cap applies; damaged and unknown files are E_BAD_IMAGE naming the file', () => {
     const png = new PNG({ width: 10, height: 10 });
     const buf = PNG.sync.write(png);

@@ -10,6 +10,9 @@ import { FerDataError } from './errors.js';
  */
 export const MAX_IMAGE_PIXELS = 2 ** 25;
 
+/** Bytes per pixel jpeg-js may count while decoding (4 components: 4x4 DCT, 4x2 planes, 4 RGBA). */
+const JPEG_BYTES_PER_PIXEL = 28;
+
 /** Format and size of a PNG or JPEG, from its header alone. */
 export interface ImageHeader {
   format: 'png' | 'jpeg';
@@ -88,11 +91,21 @@ export function decodeImage(buf: Uint8Array, opts: DecodeImageOptions = {}): { d
       const png = PNG.sync.read(Buffer.from(buf.buffer, buf.byteOffset, buf.length)); // always 8-bit RGBA out
       return { data: new Uint8Array(png.data.buffer, png.data.byteOffset, png.data.length), width: png.width, height: png.height, channels: 4 };
     }
-    // The header's size passed the cap; jpeg-js's own limits are raised to match it.
-    const j = jpeg.decode(buf, { useTArray: true, formatAsRGBA: true, maxResolutionInMP: max / 1e6 + 1, maxMemoryUsageInMB: Math.ceil((max * 4 * 2.5) / 2 ** 20) });
+    // The header's size passed the cap; jpeg-js's own limits are set from that size. NOTE: jpeg-js counts about
+    // 4 bytes per pixel per component for its DCT blocks, 2 more per component for its planes and 4 for the RGBA
+    // output: up to 28 bytes per pixel (CMYK). A limit below that (it was 10 per pixel of the cap) refused valid
+    // JPEGs well under the pixel cap (a 4096x4096 photo) as "truncated or damaged".
+    // Blocks are whole MCUs (up to 32x32 pixels), so a thin picture counts more; never more than the cap's own worth.
+    const padded = Math.ceil(w / 32) * 32 * Math.ceil(h / 32) * 32;
+    const maxMemoryUsageInMB = Math.ceil((Math.min(padded, max) * JPEG_BYTES_PER_PIXEL) / 2 ** 20) + 16;
+    const j = jpeg.decode(buf, { useTArray: true, formatAsRGBA: true, maxResolutionInMP: (w * h) / 1e6 + 1, maxMemoryUsageInMB });
     if (j.data.length < j.width * j.height * 4) throw new Error(`decoded ${j.width}x${j.height} with ${j.data.length} bytes of pixels`);
     return { data: j.data, width: j.width, height: j.height, channels: 4 };
   } catch (e) {
+    const msg = (e as Error)?.message ?? String(e);
+    if (/^(maxMemoryUsageInMB|maxResolutionInMP) limit exceeded/.test(msg)) {
+      throw new FerDataError('E_BAD_IMAGE', `${name}: decoding this ${w}x${h} JPEG (${buf.length} bytes) needs more memory than a picture within the pixel cap may take (jpeg-js: ${msg}); expected at most ${max.toLocaleString('en-US')} pixels in a plain frame. ${opts.hint ?? 'Resize it (or re-export it: a file whose data does not match its header is damaged).'}`, { cause: e });
+    }
     throw new FerDataError('E_BAD_IMAGE', `could not decode ${name} (${buf.length} bytes) as ${head.format.toUpperCase()}: ${(e as Error)?.message ?? String(e)}; expected a complete PNG or JPEG image. The file is truncated or damaged: re-export it.`, { cause: e });
   }
 }
