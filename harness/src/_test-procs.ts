@@ -3,8 +3,14 @@
 // persistence) for the distributed-queue tests.
 import { spawn, spawnSync, type ChildProcess, type SpawnOptions } from 'node:child_process';
 import { createServer } from 'node:net';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 
 export const MIN = 60_000;
+
+/** The harness folder (the `fer` processes' working directory) and its CLI entry in the sources. */
+export const HARNESS_DIR = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+export const CLI_SOURCE = join(HARNESS_DIR, 'src', 'cli.ts');
 
 /** Whether Debian's redis-server is installed (the queue tests skip, loudly, without it; .ci/run installs it). */
 export const hasRedisServer = (): boolean => spawnSync('redis-server', ['--version'], { stdio: 'ignore' }).status === 0;
@@ -87,4 +93,15 @@ export async function startRedis(o: { password?: string; port?: number } = {}): 
   const proc = Proc.spawn('redis-server', 'redis-server', args);
   await proc.waitFor(/Ready to accept connections/, MIN);
   return { proc, port, url: `redis://127.0.0.1:${port}` };
+}
+
+/**
+ * A `fer` process from the sources (tsx), in the harness folder, with WebGPU off and FER2013_PATH unset (synthetic
+ * data unless `--data` says otherwise: the queue tests do not care which data); `env` adds to or overrides that.
+ */
+export function ferProcess(name: string, args: string[], env: Record<string, string> = {}): Proc {
+  return Proc.spawn(name, process.execPath, ['--conditions=@fer/source', '--import', 'tsx', CLI_SOURCE, ...args], {
+    cwd: HARNESS_DIR,
+    env: { ...process.env, FER_ENGINE_WEBGPU: '0', FER2013_PATH: '', ...env },
+  });
 }

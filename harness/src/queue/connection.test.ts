@@ -1,6 +1,6 @@
-import { spawn, spawnSync } from 'node:child_process';
 import { createServer } from 'node:net';
 import { describe, expect, it } from 'vitest';
+import { freePort, hasRedisServer, startRedis } from '../_test-procs.js';
 import { continueCommand } from '../job/stop.js';
 import { Queue } from 'bullmq';
 import { QUEUE_NAME, checkRedis, closeQueueObject, createConnection, parseQueueUrl, redactUrl } from './connection.js';
@@ -29,9 +29,7 @@ describe('queue URLs', () => {
   });
 
   it('a port where nothing listens: E_QUEUE_UNREACHABLE naming the URL, quickly', async () => {
-    const port = await new Promise<number>((res) => {
-      const s = createServer().listen(0, '127.0.0.1', () => { const p = (s.address() as { port: number }).port; s.close(() => res(p)); });
-    });
+    const port = await freePort();
     await expect(checkRedis(`redis://:pw@127.0.0.1:${port}`, 3000)).rejects.toMatchObject({
       code: 'E_QUEUE_UNREACHABLE',
       message: expect.stringContaining(`cannot reach Redis at redis://:***@127.0.0.1:${port}`),
@@ -61,21 +59,17 @@ describe('queue URLs', () => {
     expect(redactUrl('redis://s3cret@h:1')).toBe('redis://***@h:1');
   });
 
-  const hasRedis = spawnSync('redis-server', ['--version'], { stdio: 'ignore' }).status === 0;
+  const hasRedis = hasRedisServer();
   it.skipIf(!hasRedis)('a wrong or missing password is an auth failure (E_QUEUE_AUTH), not "start one", and the password is not shown', async () => {
-    const port = await new Promise<number>((res) => {
-      const s = createServer().listen(0, '127.0.0.1', () => { const p = (s.address() as { port: number }).port; s.close(() => res(p)); });
-    });
-    const redis = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--requirepass', 'right-one'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const { proc: redis, port } = await startRedis({ password: 'right-one' });
     try {
-      await new Promise<void>((res) => { let out = ''; redis.stdout!.on('data', (b) => { out += b; if (/Ready to accept/.test(out)) res(); }); });
       const wrong = await checkRedis(`redis://:wrong-one@127.0.0.1:${port}`, 3000).catch((e: Error) => e);
       expect(wrong).toMatchObject({ code: 'E_QUEUE_AUTH', message: expect.stringContaining(`Redis at redis://:***@127.0.0.1:${port} is running but refused the user name or password`) });
       expect((wrong as Error).message).not.toMatch(/wrong-one|start one/);
       await expect(checkRedis(`redis://127.0.0.1:${port}`, 3000)).rejects.toMatchObject({ code: 'E_QUEUE_AUTH', message: expect.stringContaining('refused to work without a password') });
       await expect(checkRedis(`redis://:right-one@127.0.0.1:${port}`, 3000)).resolves.toMatchObject({ version: expect.any(String) });
     } finally {
-      redis.kill();
+      await redis.stop();
     }
   }, 30_000);
 

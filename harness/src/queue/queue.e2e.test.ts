@@ -8,17 +8,13 @@
 // (d) no Redis at the URL: a clear error naming it, not a hang;
 // (e) fer sweep --queue, and a worker with --idle-exit that leaves once the queue is empty.
 // Skipped (loudly) only when redis-server is not installed; .ci/run installs it.
-import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { freePort, hasRedisServer, MIN, Proc, startRedis } from '../_test-procs.js';
+import { ferProcess, freePort, hasRedisServer, MIN, Proc, startRedis } from '../_test-procs.js';
 import type { AttemptRecord, QueueRunInfo } from './protocol.js';
 
-const harness = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
-const cli = join(harness, 'src', 'cli.ts');
 const backend = process.env.FER_BACKEND ?? 'auto';
 const hasRedis = hasRedisServer();
 if (!hasRedis) {
@@ -28,10 +24,7 @@ if (!hasRedis) {
 const procs: Proc[] = [];
 /** A `fer` process from the sources; synthetic data (FER2013_PATH unset) keeps it quick: the queue does not care which data. */
 function fer(name: string, args: string[], env: Record<string, string> = {}): Proc {
-  const child = spawn(process.execPath, ['--conditions=@fer/source', '--import', 'tsx', cli, ...args], {
-    cwd: harness, env: { ...process.env, FER_ENGINE_WEBGPU: '0', FER2013_PATH: '', ...env }, stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  const p = new Proc(name, child);
+  const p = ferProcess(name, args, env);
   procs.push(p);
   return p;
 }

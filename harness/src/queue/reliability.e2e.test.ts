@@ -5,75 +5,31 @@
 // Item 4: (h) a job whose queue lock expired while its attempt still ran is taken over; the older attempt, when it
 //     goes on, stops at its next step (fenced off by the newer attempt's claim) and writes nothing.
 // Skipped (loudly) only when redis-server is not installed.
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ferProcess, HARNESS_DIR, hasRedisServer, MIN, Proc, startRedis } from '../_test-procs.js';
 import type { AttemptRecord } from './protocol.js';
 
-const harness = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
-const cli = join(harness, 'src', 'cli.ts');
-const hasRedis = spawnSync('redis-server', ['--version'], { stdio: 'ignore' }).status === 0;
+const hasRedis = hasRedisServer();
 if (!hasRedis) console.warn('\n*** SKIPPED harness/src/queue/reliability.e2e.test.ts: redis-server is not installed. ***\n');
-const MIN = 60_000;
 const backend = process.env.FER_BACKEND ?? 'auto';
 // Tiny jobs: the queue's behaviour is under test, not the training.
 const TINY = ['--set', 'train.trainLimit=96', '--set', 'train.evalLimit=28'];
 
-class Proc {
-  out = '';
-  readonly exited: Promise<number | null>;
-  private listeners = new Set<() => void>();
-  constructor(readonly name: string, readonly child: ChildProcess) {
-    const keep = (b: Buffer) => { this.out += b.toString(); for (const l of this.listeners) l(); };
-    child.stdout!.on('data', keep);
-    child.stderr!.on('data', keep);
-    this.exited = new Promise((res) => child.on('exit', (code) => { for (const l of this.listeners) l(); res(code); }));
-  }
-  waitFor(re: RegExp, ms = 5 * MIN): Promise<RegExpMatchArray> {
-    return new Promise((res, rej) => {
-      const check = () => {
-        const m = this.out.match(re);
-        if (m) { done(); res(m); } else if (this.child.exitCode !== null || this.child.signalCode !== null) { done(); rej(new Error(`${this.name} exited before printing ${re}:\n${this.out.slice(-3000)}`)); }
-      };
-      const timer = setTimeout(() => { done(); rej(new Error(`${this.name}: no ${re} within ${ms / 1000}s:\n${this.out.slice(-3000)}`)); }, ms);
-      const done = () => { clearTimeout(timer); this.listeners.delete(check); };
-      this.listeners.add(check);
-      check();
-    });
-  }
-  kill(sig: NodeJS.Signals = 'SIGTERM') { if (this.child.exitCode === null && this.child.signalCode === null) this.child.kill(sig); }
-}
-
 const procs: Proc[] = [];
 function fer(name: string, args: string[], env: Record<string, string> = {}): Proc {
-  const child = spawn(process.execPath, ['--conditions=@fer/source', '--import', 'tsx', cli, ...args], {
-    cwd: harness, env: { ...process.env, FER_ENGINE_WEBGPU: '0', FER2013_PATH: '', ...env }, stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  const p = new Proc(name, child);
+  const p = ferProcess(name, args, env);
   procs.push(p);
   return p;
-}
-
-function freePort(): Promise<number> {
-  return new Promise((res, rej) => {
-    const s = createServer();
-    s.on('error', rej);
-    s.listen(0, '127.0.0.1', () => { const port = (s.address() as { port: number }).port; s.close(() => res(port)); });
-  });
 }
 
 describe.skipIf(!hasRedis)('queue workers that cannot run a job leave it to others (real redis-server)', () => {
   let redis: Proc;
   let url = '';
   beforeAll(async () => {
-    const port = await freePort();
-    redis = new Proc('redis-server', spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: ['ignore', 'pipe', 'pipe'] }));
-    await redis.waitFor(/Ready to accept connections/, MIN);
-    url = `redis://127.0.0.1:${port}`;
+    ({ proc: redis, url } = await startRedis());
   }, 2 * MIN);
   afterAll(async () => {
     for (const p of procs) p.kill('SIGKILL');
@@ -105,7 +61,7 @@ describe.skipIf(!hasRedis)('queue workers that cannot run a job leave it to othe
   it('(g) fer sweep --queue --config: the worker\'s fer train child gets the config, so a user model trains', async () => {
     const q = `${url}/6`;
     const out = mkdtempSync(join(tmpdir(), 'fer-queue-g-'));
-    const config = resolve(harness, '..', 'examples', 'my-model', 'fer.config.mjs');
+    const config = resolve(HARNESS_DIR, '..', 'examples', 'my-model', 'fer.config.mjs');
     const w = fer('worker', ['worker', '--queue', q, '--name', 'worker-g', '--stall-ms', '2000']);
     await w.waitFor(/ready on/);
     const sweep = fer('sweep --queue --config', ['sweep', '--model', 'my-net', '--config', config, '--preset', 'smoke', '--grid', 'lr=1e-3', '--set', 'limit=48', '--set', 'data.validationLimit=28', '--backend', backend, '--queue', q, '--out', out]);

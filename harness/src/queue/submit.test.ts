@@ -1,30 +1,27 @@
 // Issue 22, item 12: the submitter's Redis work per poll does not grow with the number of queued jobs (it read
 // every job every second: ~20k operations per second for 5,000 queued jobs and no worker). Queue events mark
 // the jobs that changed; a poll reads those plus a few round robin. Real redis-server on a free loopback port.
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { makeSyntheticFer } from '@fer/data';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { experiments } from '../../experiments/index.js';
+import { hasRedisServer, Proc, startRedis } from '../_test-procs.js';
 import { dataIdentity, SYNTHETIC_SEED } from '../data.js';
 import { planJobs } from '../reproduce/plan.js';
 import { createQueueRunner } from './submit.js';
 
-const hasRedis = spawnSync('redis-server', ['--version'], { stdio: 'ignore' }).status === 0;
+const hasRedis = hasRedisServer();
 
 describe.skipIf(!hasRedis)('the submitter follows many queued jobs with bounded Redis work', () => {
-  let redis: ChildProcess;
+  let redis: Proc;
   let port = 0;
   beforeAll(async () => {
-    port = await new Promise<number>((res) => { const s = createServer().listen(0, '127.0.0.1', () => { const p = (s.address() as { port: number }).port; s.close(() => res(p)); }); });
-    redis = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: ['ignore', 'pipe', 'pipe'] });
-    await new Promise<void>((res) => { let out = ''; redis.stdout!.on('data', (b) => { out += b; if (/Ready to accept/.test(out)) res(); }); });
+    ({ proc: redis, port } = await startRedis());
   }, 60_000);
-  afterAll(() => { redis?.kill(); });
+  afterAll(async () => { await redis?.stop(); });
 
   it('300 queued jobs, no worker: each poll reads at most the reconcile batch, not every job', async () => {
     const data = dataIdentity(makeSyntheticFer({ seed: SYNTHETIC_SEED }));
@@ -60,23 +57,17 @@ describe.skipIf(!hasRedis)('the submitter follows many queued jobs with bounded 
 // "the job was removed from the queue by someone else". It now says Redis may have restarted, and what to do.
 describe.skipIf(!hasRedis)('the submitter after a Redis restart that lost the queue', () => {
   it('names the restart as a cause and says to run the same command again (not "removed by someone else")', async () => {
-    const port = await new Promise<number>((res) => { const s = createServer().listen(0, '127.0.0.1', () => { const p = (s.address() as { port: number }).port; s.close(() => res(p)); }); });
-    const startRedis = async () => {
-      const r = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: ['ignore', 'pipe', 'pipe'] });
-      await new Promise<void>((res) => { let out = ''; r.stdout!.on('data', (b) => { out += b; if (/Ready to accept/.test(out)) res(); }); });
-      return r;
-    };
-    let redis = await startRedis();
+    const first = await startRedis();
+    const port = first.port;
+    let redis = first.proc;
     const data = dataIdentity(makeSyntheticFer({ seed: SYNTHETIC_SEED }));
     const plan = planJobs({ experiments, budget: 'smoke', seeds: 1, data });
     const q = await createQueueRunner({ url: `redis://127.0.0.1:${port}`, plan, outDir: mkdtempSync(join(tmpdir(), 'fer-submit-')), data: '', fingerprint: data.fingerprint, backend: 'auto', workers: 1, pollMs: 50, log: () => undefined });
     try {
       while (q.stats.polls < 2) await new Promise((r) => setTimeout(r, 10));
       // Redis dies and comes back empty (no persistence), on the same port: the submitter reconnects.
-      const exited = new Promise((res) => redis.once('exit', res));
-      redis.kill('SIGKILL');
-      await exited;
-      redis = await startRedis();
+      await redis.stop('SIGKILL');
+      ({ proc: redis } = await startRedis({ port }));
       const job = plan.jobs[0];
       const err = await q.run({ job } as unknown as Parameters<typeof q.run>[0]).catch((e: Error) => e);
       expect(err).toMatchObject({ code: 'E_JOBS_FAILED', message: expect.stringContaining('the job is no longer in the queue') });
@@ -84,7 +75,7 @@ describe.skipIf(!hasRedis)('the submitter after a Redis restart that lost the qu
       expect((err as Error).message).not.toMatch(/someone else/);
     } finally {
       await q.close();
-      redis.kill();
+      await redis.stop();
     }
   }, 120_000);
 });
