@@ -57,7 +57,7 @@ interface ArgDef { type?: string; alias?: string | string[] }
 /**
  * Checks a citty command's raw arguments: every flag must be one of `args` (kebab or camel case, `--no-x` for
  * booleans), `--help`/`-h` or `--debug`; string flags take the next argument as their value. Unknown flags
- * throw {@link unknownFlag}. Positional arguments are citty's to check.
+ * throw {@link unknownFlag}. A positional argument to a command that defines none is E_USAGE (citty ignores it).
  */
 export function checkFlags(command: string, rawArgs: readonly string[], args: Record<string, ArgDef>, o: { setKeys?: Iterable<string> } = {}): void {
   const known: string[] = ['--help', '-h', '--debug'];
@@ -76,9 +76,17 @@ export function checkFlags(command: string, rawArgs: readonly string[], args: Re
       else valued.add(f);
     }
   }
+  // A command that takes no positional argument would ignore one silently (citty does): `fer data stats imgs`
+  // showed the synthetic set. It is refused, with the flag it was probably meant for.
+  const takesPositional = Object.values(args).some((d) => d.type === 'positional');
+  const onPositional = (a: string): void => {
+    if (takesPositional) return;
+    const hint = 'data' in args ? ` Did you mean --data ${a}?` : '';
+    throw new FerCliError('E_USAGE', `${command}: unexpected argument "${a}": ${command} takes flags only.${hint} \`${command} --help\` lists them.`);
+  };
   forEachFlag(rawArgs, (flag, value, arg) => {
     if (valued.has(flag) && !arg.includes('=')) value();
-  }, { command, known, shown: [...shown, '--help', '--debug'], onPositional: () => undefined, ...(o.setKeys ? { setKeys: o.setKeys } : {}) });
+  }, { command, known, shown: [...shown, '--help', '--debug'], onPositional, ...(o.setKeys ? { setKeys: o.setKeys } : {}) });
 }
 
 /** Flags several `fer` commands share, defined once (citty argument definitions). */

@@ -44,7 +44,7 @@ export function formatStats(s: DataStatsJSON): string {
   const names = s.classNames.map((n) => n.slice(0, 8));
   const lines: string[] = [];
   lines.push(s.synthetic
-    ? 'Data: SYNTHETIC FER-like set (no --data and no FER2013_PATH); numbers below are not FER2013.'
+    ? 'Data: SYNTHETIC FER-like set (--data synthetic, or no --data and no FER2013_PATH); numbers below are not FER2013.'
     : `Data: ${s.source}`);
   lines.push(`Rows: ${s.count}${s.skipped ? `, skipped bad rows: ${s.skipped}` : ''}${Object.keys(s.dropped).length ? `, dropped: ${Object.entries(s.dropped).map(([k, v]) => `${k} ${v}`).join(', ')}` : ''}`);
   lines.push('');
@@ -82,7 +82,7 @@ export default defineCommand({
         const s = dataStats(ds);
         if (args.json) console.log(JSON.stringify(s, null, 2));
         else console.log(formatStats(s));
-        if (args.json && ds.synthetic) console.error('note: no --data and no FER2013_PATH: these are the statistics of the synthetic FER-like set.');
+        if (args.json && ds.synthetic) console.error('note: these are the statistics of the synthetic FER-like set (--data synthetic, or no --data and no FER2013_PATH), not FER2013.');
       },
     }),
   },
