@@ -138,10 +138,20 @@ describe('fer predict', () => {
     expect(results).toHaveLength(2);
     expect(results[0].faces[0].top).toHaveLength(3);
     expect(results[0].faces[0].top[0].probability).toBeGreaterThanOrEqual(results[0].faces[0].top[1].probability);
-    const cli = await runCli(['predict', '--model', modelDir, '--backend', 'cpu', '--no-detect', a, b]);
+    // A square, textured picture passes --no-detect's face-crop check; the uniform one and the squeezed one do not:
+    // their top-3 is printed, marked as meaningless, and the run still exits 0 because one picture is a crop.
+    const t = join(dir, 't.png');
+    await writePng(t, 64, 64, (x, y) => { const v = (x * 7 + y * 13) % 256; return [v, v, v]; });
+    const cli = await runCli(['predict', '--model', modelDir, '--backend', 'cpu', '--no-detect', a, b, t]);
     expect(cli.code, cli.stderr).toBe(0);
     expect(cli.stdout).toContain(a);
-    expect(cli.stdout.split('\n').filter((l) => /^\s+\w+\s+\d+\.\d%$/.test(l))).toHaveLength(6);
+    expect(cli.stdout).toContain(t);
+    expect(cli.stdout.split('\n').filter((l) => /^\s+\w+\s+\d+\.\d%$/.test(l))).toHaveLength(9);
+    expect(cli.stdout.match(/NOT a face crop/g)).toHaveLength(2);
+    // Only pictures that are not face crops: E_NOT_A_FACE_CROP, exit 1.
+    const none = await runCli(['predict', '--model', modelDir, '--backend', 'cpu', '--no-detect', a, b]);
+    expect(none.code).toBe(1);
+    expect(none.stderr).toMatch(/E_NOT_A_FACE_CROP: none of the 2 pictures looks like a 48x48 face crop/);
     const bad = await runCli(['predict', '--model', modelDir, '--backend', 'cpu', join(dir, 'missing.png')]);
     expect(bad.code).not.toBe(0);
   }, 120_000);
