@@ -435,6 +435,7 @@ describe.skipIf(!status.active)(`MaxPool gradient on wasm + native: from the inp
     const n = shape.reduce((a, b) => a * b, 1);
     const special = [NaN, 0.5, 0.5, -Infinity];
     const xv = randomValues(n, 720).map((v, i) => (i % 7 === 0 ? special[(i / 7) % special.length]! : Math.round(v * 4) / 4));
+    await tf.setBackend('cpu'); // NOTE: this test may run first (-t): no backend is set yet
     const outShape = tf.tidy(() => tf.maxPool(tf.zeros(shape) as tf.Tensor4D, filterSize, strides, pad).shape);
     const dv = randomValues(outShape.reduce((a, b) => a * b, 1), 721);
     const run = async (backend: 'cpu' | 'wasm'): Promise<Float32Array> => {
@@ -448,32 +449,25 @@ describe.skipIf(!status.active)(`MaxPool gradient on wasm + native: from the inp
         return out;
       });
     };
-    // tfjs' own gradient (maxPoolGrad of dy, x and the pooled output) on cpu.
-    await tf.setBackend('cpu');
-    const want = await expectNoLeak(tf, async () => {
-      const g = tf.tidy(() => {
-        const x = tf.tensor(xv, shape) as tf.Tensor4D;
-        const y = tf.maxPool(x, filterSize, strides, pad);
-        return tf.engine().runKernel('MaxPoolGrad', { dy: tf.tensor(dv, outShape), input: x, output: y }, { filterSize, strides, pad } as never) as tf.Tensor;
+    // The MaxPoolGrad kernel with tfjs' inputs (dy, x and the pooled output), as tfjs' own gradient runs it.
+    const viaKernel = async (backend: 'cpu' | 'wasm'): Promise<Float32Array> => {
+      await tf.setBackend(backend);
+      return expectNoLeak(tf, async () => {
+        const g = tf.tidy(() => {
+          const x = tf.tensor(xv, shape) as tf.Tensor4D;
+          const y = tf.maxPool(x, filterSize, strides, pad);
+          return tf.engine().runKernel('MaxPoolGrad', { dy: tf.tensor(dv, outShape), input: x, output: y }, { filterSize, strides, pad } as never) as tf.Tensor;
+        });
+        const out = Float32Array.from((await g.data()) as Float32Array);
+        g.dispose();
+        return out;
       });
-      const out = Float32Array.from((await g.data()) as Float32Array);
-      g.dispose();
-      return out;
-    });
+    };
+    const want = await viaKernel('cpu');
     expectBitIdentical(await run('cpu'), want, 'MaxPool gradient on cpu (output computed again)');
-    // The native MaxPoolGrad kernel with tfjs' inputs (dy, x, y), as tfjs' own gradient ran it before.
-    await tf.setBackend('wasm');
+    // The native MaxPoolGrad kernel, as tfjs' own gradient ran it before.
     const before = callCount('maxPoolGrad');
-    const kernel = await expectNoLeak(tf, async () => {
-      const g = tf.tidy(() => {
-        const x = tf.tensor(xv, shape) as tf.Tensor4D;
-        const y = tf.maxPool(x, filterSize, strides, pad);
-        return tf.engine().runKernel('MaxPoolGrad', { dy: tf.tensor(dv, outShape), input: x, output: y }, { filterSize, strides, pad } as never) as tf.Tensor;
-      });
-      const out = Float32Array.from((await g.data()) as Float32Array);
-      g.dispose();
-      return out;
-    });
+    const kernel = await viaKernel('wasm');
     const got = await run('wasm');
     expect(callCount('maxPoolGrad') - before).toBe(2);
     expectBitIdentical(got, kernel, 'MaxPool gradient on wasm + native vs the MaxPoolGrad kernel');
