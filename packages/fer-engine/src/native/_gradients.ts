@@ -16,12 +16,22 @@ import * as tf from '@tensorflow/tfjs';
 
 const PATCHED = Symbol.for('@fer/engine/native-gradient');
 
+/**
+ * Registers `make(original)` as kernel `kernelName`'s gradient once per tfjs instance (a no-op when tfjs has no
+ * gradient for it, or it is patched already); `saves` replaces what the tape keeps for it (default: as tfjs).
+ */
+function patchGradient(kernelName: string, make: (original: tf.GradConfig) => tf.GradFunc, saves?: Pick<tf.GradConfig, 'inputsToSave' | 'outputsToSave'>): void {
+  const original = tf.getGradient(kernelName);
+  if (!original || (original.gradFunc as unknown as Record<symbol, unknown>)[PATCHED]) return;
+  const gradFunc = make(original);
+  Object.defineProperty(gradFunc, PATCHED, { value: true });
+  tf.registerGradient(saves ? { kernelName: original.kernelName, ...saves, gradFunc } : { ...original, gradFunc });
+}
+
 /** Replaces the Sum and Mean gradients once per tfjs instance (falls through to tfjs' off wasm). */
 export function installNativeGradients(): void {
   for (const kernelName of ['Sum', 'Mean'] as const) {
-    const original = tf.getGradient(kernelName);
-    if (!original || (original.gradFunc as unknown as Record<symbol, unknown>)[PATCHED]) continue;
-    const gradFunc: tf.GradFunc = (dy, saved, attrs) => {
+    patchGradient(kernelName, (original) => (dy, saved, attrs) => {
       if (tf.getBackend() !== 'wasm' || tf.getKernel('FerDropoutMask', 'wasm') == null || Array.isArray(dy)) return original.gradFunc(dy, saved, attrs);
       const [x] = saved as tf.Tensor[];
       const axes = tf.util.parseAxisParam((attrs as { axis: number | number[] }).axis, x!.shape);
@@ -34,9 +44,7 @@ export function installNativeGradients(): void {
           return tf.broadcastTo(kernelName === 'Mean' ? tf.div(r, reduceSize) : r, x!.shape);
         },
       };
-    };
-    Object.defineProperty(gradFunc, PATCHED, { value: true });
-    tf.registerGradient({ ...original, gradFunc });
+    });
   }
   installBatchNormGradient();
   installReluGradient();
@@ -44,10 +52,8 @@ export function installNativeGradients(): void {
 }
 
 function installReluGradient(): void {
-  const original = tf.getGradient('Relu');
-  if (!original || (original.gradFunc as unknown as Record<symbol, unknown>)[PATCHED]) return;
   // saved = [y], y = relu(x); tfjs' gradient of saved [x] is mul(dy, step(x)), and step(y) = step(x).
-  const gradFunc: tf.GradFunc = (dy, saved, attrs) => {
+  patchGradient('Relu', (original) => (dy, saved, attrs) => {
     const [y] = saved as tf.Tensor[];
     if (
       tf.getBackend() !== 'wasm' || tf.getKernel('FerReluGrad', 'wasm') == null || Array.isArray(dy) || !y ||
@@ -56,16 +62,12 @@ function installReluGradient(): void {
       return original.gradFunc(dy, saved, attrs);
     }
     return { x: () => tf.engine().runKernel('FerReluGrad', { dy, x: y }) as tf.Tensor };
-  };
-  Object.defineProperty(gradFunc, PATCHED, { value: true });
-  tf.registerGradient({ kernelName: original.kernelName, inputsToSave: [], outputsToSave: [true], gradFunc });
+  }, { inputsToSave: [], outputsToSave: [true] });
 }
 
 function installMaxPoolGradient(): void {
-  const original = tf.getGradient('MaxPool');
-  if (!original || (original.gradFunc as unknown as Record<symbol, unknown>)[PATCHED]) return;
   // saved = [x] only; tfjs' gradient takes [x, y].
-  const gradFunc: tf.GradFunc = (dy, saved, attrs) => {
+  patchGradient('MaxPool', (original) => (dy, saved, attrs) => {
     const [x] = saved as tf.Tensor[];
     if (
       tf.getBackend() !== 'wasm' || tf.getKernel('FerMaxPoolGrad', 'wasm') == null || Array.isArray(dy) || !x ||
@@ -80,15 +82,11 @@ function installMaxPoolGradient(): void {
       };
     }
     return { x: () => tf.engine().runKernel('FerMaxPoolGrad', { dy, input: x }, attrs as tf.NamedAttrMap) as tf.Tensor };
-  };
-  Object.defineProperty(gradFunc, PATCHED, { value: true });
-  tf.registerGradient({ kernelName: original.kernelName, inputsToSave: ['x'], outputsToSave: [], gradFunc });
+  }, { inputsToSave: ['x'], outputsToSave: [] });
 }
 
 function installBatchNormGradient(): void {
-  const original = tf.getGradient('FusedBatchNorm');
-  if (!original || (original.gradFunc as unknown as Record<symbol, unknown>)[PATCHED]) return;
-  const gradFunc: tf.GradFunc = (dy, saved, attrs) => {
+  patchGradient('FusedBatchNorm', (original) => (dy, saved, attrs) => {
     const [x, mean, variance, scale] = saved as (tf.Tensor | undefined)[];
     const C = x?.shape[x.shape.length - 1];
     const perChannel = (t?: tf.Tensor): boolean => t == null || (t.rank === 1 && t.shape[0] === C && t.dtype === 'float32');
@@ -103,7 +101,5 @@ function installBatchNormGradient(): void {
     if (scale) inputs['scale'] = scale;
     const [dx, dmean, dvariance, dscale, doffset] = tf.engine().runKernel('FerBatchNormGrad', inputs as tf.NamedTensorMap, attrs as tf.NamedAttrMap) as tf.Tensor[];
     return { x: () => dx!, mean: () => dmean!, variance: () => dvariance!, scale: () => dscale!, offset: () => doffset! };
-  };
-  Object.defineProperty(gradFunc, PATCHED, { value: true });
-  tf.registerGradient({ ...original, gradFunc });
+  });
 }
