@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parseArgs, summarize } from './models.js';
+import { parseArgs, peerFirst, summarize } from './models.js';
 
 describe('bench models: flags', () => {
   it('runs the peer with jemalloc, 3 rounds, the native ISA by default', () => {
@@ -48,5 +48,28 @@ describe('bench models: summary line', () => {
     const partial = summarize('deep', 2, ours, torch.map(({ peak_rss_train_mb: _, ...t }) => t));
     expect(partial['ratio_peak_rss_train']).toBeNull();
     expect(partial['ratio_train']).toBe(2);
+  });
+
+  it('pairs the two sides round by round: median, min and max of the per-round ratios', () => {
+    // a machine that slows down over the rounds: the medians' ratio (100 / 100 = 1) hides that ours was ahead in every round
+    const o = [100, 150, 60].map((v, i) => ({ model: 'shallow', threads: 1, round: i + 1, train_img_per_s: v, infer_img_per_s: 2 * v }));
+    const t = [90, 125, 40].map((v, i) => ({ model: 'shallow', threads: 1, round: i + 1, train_img_per_s: v, infer_img_per_s: 4 * v }));
+    const s = summarize('shallow', 1, o, t);
+    expect(s['ratio_train']).toBe(1.11);
+    expect(s['paired_train']).toEqual({ median: 1.2, min: 1.11, max: 1.5, n: 3 });
+    expect(s['paired_infer']).toEqual({ median: 0.6, min: 0.56, max: 0.75, n: 3 });
+    // a round only one side has is left out of the pairs
+    const extra = summarize('shallow', 1, o, [...t, { model: 'shallow', threads: 1, round: 4, train_img_per_s: 1 }]);
+    expect(extra['paired_train']).toEqual(s['paired_train']);
+  });
+
+  it('has no paired ratios for lines without a round', () => {
+    expect(summarize('deep', 2, ours, torch)['paired_train']).toBeNull();
+  });
+});
+
+describe('bench models: order of the two sides', () => {
+  it('measures ours first in odd rounds and the peer first in even ones', () => {
+    expect([1, 2, 3, 4].map(peerFirst)).toEqual([false, true, false, true]);
   });
 });

@@ -81,23 +81,29 @@ export async function run(argv: string[]): Promise<void> {
   const ours: Line[] = [];
   const torch: Line[] = [];
   // NOTE: ours and the peer alternate (same model, same threads, one right after the other) in every round,
-  // so both sides see the same machine load; the rounds' spread shows how much that load moved.
+  // so both sides see the same machine load; the rounds' spread shows how much that load moved. Who goes first
+  // swaps every round (ours in odd rounds, the peer in even ones), so neither side always gets the warmer or the
+  // quieter slot; the summary's paired ratios compare the two measurements of one round.
   for (let round = 1; round <= o.repeat; round++) {
     for (const threads of o.threads) {
       for (const name of o.models) {
-        for (const l of runChildProcess(o, name, threads)) {
-          const line = { ...l, round, load: loadNow() };
-          out(line);
-          if ('train_img_per_s' in l) ours.push(line);
-        }
-        if (o.torch) {
+        const measureOurs = () => {
+          for (const l of runChildProcess(o, name, threads)) {
+            const line = { ...l, round, load: loadNow() };
+            out(line);
+            if ('train_img_per_s' in l) ours.push(line);
+          }
+        };
+        const measureTorch = () => {
+          if (!o.torch) return;
           const t = runTorch(o, name, threads, torchEnv.env);
           if (t) {
             const line = { ...t, malloc: torchEnv.malloc, isa: o.isa, round, load: loadNow() };
             out(line);
             torch.push(line);
           }
-        }
+        };
+        for (const measure of peerFirst(round) ? [measureTorch, measureOurs] : [measureOurs, measureTorch]) measure();
       }
     }
   }
@@ -106,9 +112,17 @@ export async function run(argv: string[]): Promise<void> {
   }
 }
 
+/** Whether the peer is measured before ours in this round (1-based): in even rounds. */
+export function peerFirst(round: number): boolean {
+  return round % 2 === 0;
+}
+
 /**
  * One summary line for a model and thread count: per side, the median, min and max of {@link SUMMARY_FIGURES}
  * over the rounds, and the ratios of the medians (ours / torch; for memory, above 1 means we use more).
+ * `paired_train` and `paired_infer` are the median, min and max of the per-round ratios (ours / torch of the
+ * same round, measured back to back): a slow drift of the machine's speed moves both sides of a round alike, so
+ * these spread less than the two medians do on a shared virtual machine.
  */
 export function summarize(model: ModelName, threads: number, ours: readonly Line[], torch?: readonly Line[]): Line {
   const pick = (lines: readonly Line[]) => lines.filter((l) => l['model'] === model && l['threads'] === threads);
@@ -125,7 +139,19 @@ export function summarize(model: ModelName, threads: number, ours: readonly Line
   if (!torch) return line;
   const b = side(pick(torch));
   const ratio = (f: (typeof SUMMARY_FIGURES)[number]) => (a[f] && b[f] && b[f].median > 0 ? round(a[f].median / b[f].median) : null);
-  return { ...line, torch: b, torch_rounds: pick(torch).length, ratio_train: ratio('train_img_per_s'), ratio_infer: ratio('infer_img_per_s'), ratio_peak_rss_train: ratio('peak_rss_train_mb'), ratio_peak_rss: ratio('peak_rss_mb') };
+  const paired = (f: 'train_img_per_s' | 'infer_img_per_s') => {
+    const peer = new Map(pick(torch).map((l) => [l['round'], Number(l[f])]));
+    const r = pick(ours).flatMap((l) => {
+      const p = peer.get(l['round']);
+      const v = Number(l[f]);
+      return l['round'] !== undefined && p !== undefined && p > 0 && Number.isFinite(v) ? [v / p] : [];
+    });
+    return r.length ? spread(r) : null;
+  };
+  return {
+    ...line, torch: b, torch_rounds: pick(torch).length, ratio_train: ratio('train_img_per_s'), ratio_infer: ratio('infer_img_per_s'), ratio_peak_rss_train: ratio('peak_rss_train_mb'), ratio_peak_rss: ratio('peak_rss_mb'),
+    paired_train: paired('train_img_per_s'), paired_infer: paired('infer_img_per_s'),
+  };
 }
 
 /** Measures one model at one thread count in this process (a child of `run`). */
