@@ -7,6 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { PNG } from 'pngjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { gridSets, parseSpace, randomSampler } from '../sweep/space.js';
+import { epochSeconds } from '../sweep/run.js';
 import { runSweep, type LeaderboardRow, type TrialRunner } from './sweep.js';
 import { runTrain } from './train.js';
 
@@ -56,6 +57,35 @@ function fakeRunner(calls: { key: string; until: number | undefined }[], o: { ma
 const lrOf = (r: LeaderboardRow) => Number(r.params.lr);
 
 describe('runSweep (injected trial runner)', () => {
+  it('ETA: from the epochs\' own reported times, so an epoch continued from a checkpoint counts whole', async () => {
+    const out = join(dir, 'eta');
+    const lines: string[] = [];
+    // every epoch reports 5 minutes (as fer train does for an epoch continued from a checkpoint, whose remainder
+    // took a moment here): 9 epochs expected, 1 done -> 8 x 5 min left
+    const runTrial: TrialRunner = async (t) => {
+      await mkdir(t.dir, { recursive: true });
+      await writeFile(join(t.dir, 'config.json'), JSON.stringify({ hash: `job-${t.key}` }));
+      const history: { epoch: number; valAccuracy: number }[] = [];
+      while (history.length < 3) {
+        history.push({ epoch: history.length + 1, valAccuracy: 0.3 });
+        await writeFile(join(t.dir, 'history.json'), JSON.stringify(history));
+        t.log(`epoch ${history.length}: loss 1.7894 acc 36.22% val_loss 1.5376 val_acc 30.00% (PublicTest, 3589 rows) lr 0.00241 (5m00s)`);
+      }
+      await writeFile(join(t.dir, 'result.json'), '{}');
+    };
+    const grid = gridSets(['lr=1e-4,3e-4,1e-3']);
+    await runSweep({ model: 'paper-shallow', out, trials: 3, sample: (i: number) => grid[i] ?? null, baseSets: ['epochs=3'], log: (l) => lines.push(l), runTrial });
+    expect(lines.find((l) => l.startsWith('[trial 1] epoch 1/3'))).toMatch(/1 epochs trained of ~9 expected, .* elapsed, ETA ~40m00s$/);
+    expect(lines.find((l) => l.startsWith('[trial 2] epoch 1/3'))).toMatch(/ETA ~25m00s$/);
+  });
+
+  it('epochSeconds reads the time fer train prints at the end of an epoch line', () => {
+    expect(epochSeconds('epoch 3: loss 1.7 acc 36.22% val_acc 40.96% (PublicTest, 3589 rows) lr 0.00241 (5m01s)')).toBe(301);
+    expect(epochSeconds('epoch 1: ... lr 0.001 (1h02m03s)')).toBe(3723);
+    expect(epochSeconds('epoch 1: ... lr 0.001 (42s)')).toBe(42);
+    expect(epochSeconds('epoch 1: loss 1 acc 0.5 val_acc 0.3')).toBeUndefined();
+  });
+
   it('grid without ASHA: every trial trains the full schedule; ranked by PublicTest; cached on rerun; failures kept', async () => {
     const out = join(dir, 'grid');
     const grid = gridSets(['lr=1e-4,3e-4,1e-3,99,98']);

@@ -200,7 +200,10 @@ export async function runSweep(o: RunSweepOptions): Promise<SweepResult> {
       if (m) {
         epochsOf.set(i, Number(m[1]));
         speed.epochs++;
-        speed.seconds += (performance.now() - mark) / 1000;
+        // NOTE: the epoch's own time as fer train reports it, where the line has it: an epoch continued from a
+        // checkpoint took only its remainder in this process, and counting that as a whole epoch made the ETA
+        // several times too short after every stop and continue.
+        speed.seconds += epochSeconds(line) ?? (performance.now() - mark) / 1000;
         mark = performance.now();
         log(`[trial ${i + 1}] epoch ${m[1]}/${epochs}${epochs < maxEpochs ? ` (rung; of ${maxEpochs})` : ''}: ${line.slice(m[0].length).trim()} | sweep: ${etaText()}`);
       } else if (!/^(backend|training|SYNTHETIC|paused after epoch|Stopped on request|Continue exactly|\(This run stopped|note: this run is long)/.test(line)) log(`[trial ${i + 1}] ${line}`);
@@ -263,6 +266,15 @@ export async function runSweep(o: RunSweepOptions): Promise<SweepResult> {
 // --- the trials' results on disk ---
 
 /** A trial folder's state: PublicTest accuracy per epoch, finished (result.json; metrics.json in older folders), failed (trial.json). */
+/**
+ * The epoch's time at the end of a fer train epoch line, `(5m01s)`, `(1h02m03s)` or `(42s)` (formatSeconds'
+ * forms), in seconds; undefined when the line does not end with one.
+ */
+export function epochSeconds(line: string): number | undefined {
+  const m = /\((?:(\d+)h)?(?:(\d+)m)?(\d+)s\)\s*$/.exec(line);
+  return m ? Number(m[1] ?? 0) * 3600 + Number(m[2] ?? 0) * 60 + Number(m[3]) : undefined;
+}
+
 async function readTrial(dir: string): Promise<{ accuracy: (number | null)[]; finished: boolean; failed: string | null; hash: string | null; config: LeaderboardRow['config'] }> {
   const json = async <T>(f: string): Promise<T | null> => {
     try {
