@@ -35,9 +35,9 @@ struct Kernels {
   void (*adam)(size_t lo, size_t hi, const AdamArgs& p);
   void (*relu_grad)(const float* dy, const float* x, float* out, size_t n);
   void (*relu)(const float* x, float* out, size_t n);
-  void (*add_row)(const float* x, double* a, size_t n);
-  void (*add_sqdiff_row)(const float* x, const float* mu, double* a, size_t n);
-  void (*add_dyxm_row)(const float* g, const float* x, const float* mean, double* a, size_t n);
+  void (*add_rows)(const float* x, size_t stride, size_t rows, double* a, size_t n);
+  void (*add_sqdiff_rows)(const float* x, size_t stride, size_t rows, const float* mu, double* a, size_t n);
+  void (*add_dyxm_rows)(const float* g, const float* x, size_t stride, size_t rows, const float* mean, double* a, size_t n);
   void (*bn_rows)(const float* x, float* out, size_t lo, size_t hi, size_t C, const float* pu, const float* pm, const float* pa);
   void (*bn_train_grad_rows)(const float* x, const float* dy, float* dx, size_t lo, size_t hi, size_t C, const float* mean, const float* pk,
                              const float* pa, const float* pb);
@@ -281,7 +281,8 @@ void unary(int op, const float* x, float* out, size_t n, float alpha) {
 namespace {
 
 /**
- * out[c] = scale * sum over rows r of the values row(r, c0, c1, acc) adds into acc[0 .. c1-c0) (in double).
+ * out[c] = scale * sum over rows r of the values rows(r0, r1, c0, c1, acc) adds, row by row for r0 <= r < r1, into
+ * acc[0 .. c1-c0) (in double).
  * Fixed blocks of rows (at least kChunk elements, at most 64 blocks of sums, 64K doubles) are summed first, then the blocks' sums in
  * block order: the result does not depend on the thread count or on which thread took which block. Few rows of
  * many columns (one block) split the columns instead, each column summed in row order.
@@ -306,7 +307,7 @@ void reduce_blocks(size_t rows, size_t cols, double scale, float* out, Row row) 
       for (long ch = 0; ch < chunks; ch++) {
         const size_t c0 = size_t(ch) * colChunk, c1 = std::min(cols, c0 + colChunk);
         std::fill(a.begin(), a.end(), 0.0);
-        for (size_t r = 0; r < rows; r++) row(r, c0, c1, a.data());
+        row(size_t(0), rows, c0, c1, a.data());
         for (size_t c = c0; c < c1; c++) out[c] = float(a[c - c0] * scale);
       }
     }
@@ -317,7 +318,7 @@ void reduce_blocks(size_t rows, size_t cols, double scale, float* out, Row row) 
   for (long b = 0; b < long(blocks); b++) {
     const size_t lo = size_t(b) * per, hi = std::min(rows, lo + per);
     double* a = acc.data() + size_t(b) * cols;
-    for (size_t r = lo; r < hi; r++) row(r, size_t(0), cols, a);
+    row(lo, hi, size_t(0), cols, a);
   }
   for (size_t c = 0; c < cols; c++) {
     double s = 0;
@@ -337,7 +338,9 @@ void relu_grad(const float* dy, const float* x, float* out, size_t n) {
 
 void reduce_leading(const float* x, float* out, size_t rows, size_t cols, bool mean) {
   const Kernels& k = kern();
-  reduce_blocks(rows, cols, mean ? 1.0 / double(rows) : 1.0, out, [&](size_t r, size_t c0, size_t c1, double* a) { k.add_row(x + r * cols + c0, a, c1 - c0); });
+  reduce_blocks(rows, cols, mean ? 1.0 / double(rows) : 1.0, out, [&](size_t r0, size_t r1, size_t c0, size_t c1, double* a) {
+    k.add_rows(x + r0 * cols + c0, cols, r1 - r0, a, c1 - c0);
+  });
 }
 
 void batch_norm_train(const float* x, const float* scale, const float* offset, float* y, float* mean, float* var, size_t n, size_t C, float eps) {
@@ -347,7 +350,9 @@ void batch_norm_train(const float* x, const float* scale, const float* offset, f
   reduce_leading(x, mean, rows, C, true);
   const float* mu = mean;
   const Kernels& k = kern();
-  reduce_blocks(rows, C, 1.0 / double(rows), var, [&](size_t r, size_t c0, size_t c1, double* a) { k.add_sqdiff_row(x + r * C + c0, mu + c0, a, c1 - c0); });
+  reduce_blocks(rows, C, 1.0 / double(rows), var, [&](size_t r0, size_t r1, size_t c0, size_t c1, double* a) {
+    k.add_sqdiff_rows(x + r0 * C + c0, C, r1 - r0, mu + c0, a, c1 - c0);
+  });
   batch_norm(x, mean, C, var, C, offset, C, scale, C, y, n, C, eps);
 }
 
@@ -361,12 +366,12 @@ void batch_norm_train_grad(const float* x, const float* mean, const float* var, 
   for (size_t c = 0; c < C; c++) r[c] = 1.f / std::sqrt(var[c] + eps);
   // Both sums in one pass: columns [0, C) of the reduction sum dy, columns [C, 2C) sum dy (x - mean).
   const Kernels& kr = kern();
-  reduce_blocks(rows, 2 * C, 1.0, sums.data(), [&](size_t row, size_t c0, size_t c1, double* a) {
-    const float* xr = x + row * C;
-    const float* g = dy + row * C;
-    if (c0 < C) kr.add_row(g + c0, a, std::min(c1, C) - c0);
+  reduce_blocks(rows, 2 * C, 1.0, sums.data(), [&](size_t r0, size_t r1, size_t c0, size_t c1, double* a) {
+    const float* xr = x + r0 * C;
+    const float* g = dy + r0 * C;
+    if (c0 < C) kr.add_rows(g + c0, C, r1 - r0, a, std::min(c1, C) - c0);
     const size_t d0 = std::max(c0, C);
-    if (d0 < c1) kr.add_dyxm_row(g + (d0 - C), xr + (d0 - C), mean + (d0 - C), a + (d0 - c0), c1 - d0);
+    if (d0 < c1) kr.add_dyxm_rows(g + (d0 - C), xr + (d0 - C), C, r1 - r0, mean + (d0 - C), a + (d0 - c0), c1 - d0);
   });
   std::vector<float> k(C), kb(C), ka(C);
   for (size_t c = 0; c < C; c++) {

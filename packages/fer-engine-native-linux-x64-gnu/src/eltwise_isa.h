@@ -64,22 +64,25 @@ static void relu(const float* x, float* out, size_t n) {
   }
 }
 
-/** a[c] += x[c] (in double), c < n. */
-static void add_row(const float* x, double* a, size_t n) {
-  for (size_t c = 0; c < n; c++) a[c] += x[c];
+/** a[c] += x[r stride + c] (in double) for each of `rows` rows in order, c < n. */
+static void add_rows(const float* x, size_t stride, size_t rows, double* a, size_t n) {
+  for (size_t r = 0; r < rows; r++, x += stride)
+    for (size_t c = 0; c < n; c++) a[c] += x[c];
 }
 
-/** a[c] += (x[c] - mu[c])^2, the square in float as tfjs' Square of Sub, the sum in double. */
-static void add_sqdiff_row(const float* x, const float* mu, double* a, size_t n) {
-  for (size_t c = 0; c < n; c++) {
-    const float d = x[c] - mu[c];
-    a[c] += d * d;
-  }
+/** a[c] += (x[c] - mu[c])^2 per row, the square in float as tfjs' Square of Sub, the sum in double. */
+static void add_sqdiff_rows(const float* x, size_t stride, size_t rows, const float* mu, double* a, size_t n) {
+  for (size_t r = 0; r < rows; r++, x += stride)
+    for (size_t c = 0; c < n; c++) {
+      const float d = x[c] - mu[c];
+      a[c] += d * d;
+    }
 }
 
-/** a[c] += dy[c] * (x[c] - mean[c]) in double (the float product is exact in double). */
-static void add_dyxm_row(const float* g, const float* x, const float* mean, double* a, size_t n) {
-  for (size_t c = 0; c < n; c++) a[c] += double(g[c]) * double(x[c] - mean[c]);
+/** a[c] += dy[c] * (x[c] - mean[c]) per row, in double (the float product is exact in double). */
+static void add_dyxm_rows(const float* g, const float* x, size_t stride, size_t rows, const float* mean, double* a, size_t n) {
+  for (size_t r = 0; r < rows; r++, g += stride, x += stride)
+    for (size_t c = 0; c < n; c++) a[c] += double(g[c]) * double(x[c] - mean[c]);
 }
 
 /** Rows [lo, hi) of y = (x - mu) * mul + add over C channels. */
@@ -184,7 +187,7 @@ static void dropout_group(const double* st, const size_t* start, const size_t* e
 #endif
 
 static const Kernels kKernels = {
-    FER_ISA_NAME, &adam, &relu_grad, &relu, &add_row, &add_sqdiff_row, &add_dyxm_row, &bn_rows, &bn_train_grad_rows, &max_pool_grad_2x2,
+    FER_ISA_NAME, &adam, &relu_grad, &relu, &add_rows, &add_sqdiff_rows, &add_dyxm_rows, &bn_rows, &bn_train_grad_rows, &max_pool_grad_2x2,
 #if FER_ISA_DROP_LANES
     &dropout_group,
 #else
