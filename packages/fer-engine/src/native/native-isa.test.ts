@@ -202,3 +202,32 @@ describe.skipIf(!addon)('the ISA choice follows ONEDNN_MAX_CPU_ISA and FER_NATIV
     expect(childIsa({ FER_NATIVE_ISA: 'sse2' }, "set = a.setKernelIsa('auto');").set).toBe(best);
   });
 });
+
+// The binary must load and run on any x86-64 CPU: AVX and AVX-512 instructions may appear only in the dispatched
+// copies (functions of the isa_avx2 and isa_avx512 namespaces; AVX-512 only in the latter). Needs objdump (binutils).
+const objdump = spawnSync('objdump', ['--version'], { encoding: 'utf8' }).status === 0;
+describe.skipIf(!load.ok || !objdump)(`the binary's instructions${objdump ? '' : ' (SKIPPED: no objdump)'}`, () => {
+  it('has AVX instructions only in the isa_avx2 / isa_avx512 functions, AVX-512 ones only in isa_avx512', () => {
+    const r = spawnSync('objdump', ['-d', '-C', '--no-show-raw-insn', load.ok ? load.origin.path : ''], { encoding: 'utf8', maxBuffer: 256 << 20 });
+    expect(r.status).toBe(0);
+    const found = new Map<string, Set<string>>();
+    let fn = '';
+    for (const line of r.stdout.split('\n')) {
+      const head = /^[0-9a-f]+ <(.*)>:$/.exec(line);
+      if (head) {
+        fn = head[1]!;
+        continue;
+      }
+      const tab = line.lastIndexOf('\t');
+      if (!fn || tab < 0) continue;
+      const ins = line.slice(tab + 1).split('<')[0]!.split('#')[0]!;
+      const kind = /zmm|%k[0-7]|[xy]mm(1[6-9]|2[0-9]|3[01])|\{/.test(ins) ? 'avx512' : /ymm|^\s*v[a-z]/.test(ins) ? 'avx' : undefined;
+      if (kind) found.set(fn, (found.get(fn) ?? new Set()).add(kind));
+    }
+    const misplaced = [...found].filter(([f, kinds]) => !(f.includes('isa_avx512') || (f.includes('isa_avx2') && !kinds.has('avx512'))));
+    expect(misplaced.map(([f, k]) => `${[...k].join('+')} in ${f}`)).toEqual([]);
+    // And the copies are there: the AVX2 Adam and the AVX-512 dropout streams.
+    expect([...found.keys()].some((f) => f.includes('isa_avx2::adam'))).toBe(true);
+    expect([...found].some(([f, k]) => f.includes('isa_avx512::dropout_group') && k.has('avx512'))).toBe(true);
+  });
+});
