@@ -177,9 +177,9 @@ async function runChild(o: Options): Promise<void> {
   }
   if (o.backend === 'native') {
     const d = describeNativeKernels();
-    if (o.isa !== 'native') out({ native_isa: d.isa, isa: o.isa });
+    if (o.isa !== 'native') out({ native_isa: d.isa, native_kernel_isa: d.kernelIsa, isa: o.isa });
     if (d.failures?.length) out({ warning: 'native kernels fell back to WASM', failures: d.failures });
-    if (o.profile) out({ native: { dnnl: d.dnnl, isa: d.isa, threads: d.threads, libraries: d.libraries, primitives: d.primitives } });
+    if (o.profile) out({ native: { dnnl: d.dnnl, isa: d.isa, kernel_isa: d.kernelIsa, threads: d.threads, libraries: d.libraries, primitives: d.primitives } });
   }
 }
 

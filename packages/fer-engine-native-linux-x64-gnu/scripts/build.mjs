@@ -63,7 +63,9 @@ if (!dnnlHeader) skip('oneDNN headers not found (/usr/include/oneapi/dnnl/dnnl.h
 const tmp = `${out}.tmp-${process.pid}`;
 const flags = [
   '-std=c++17', '-O3', '-fPIC', '-shared', '-fvisibility=hidden', '-fopenmp',
-  // NOTE: no FMA contraction, so element-wise results equal tfjs-backend-wasm's bit for bit.
+  // NOTE: no FMA contraction, so element-wise results equal tfjs-backend-wasm's bit for bit, in every per-ISA copy
+  // of src/eltwise_isa.h (the AVX2 and AVX-512 copies enable FMA instructions). No -march and no -ffast-math: the
+  // baseline is x86-64's SSE2, and the wider copies are chosen at run time (src/eltwise.cc, kern()).
   '-ffp-contract=off', '-fno-math-errno',
   `-I${napiInclude}`, `-I${dirname(dirname(dnnlHeader))}`, '-DNAPI_VERSION=8',
   ...sources, '-o', tmp,

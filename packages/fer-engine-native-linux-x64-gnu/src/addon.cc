@@ -442,12 +442,35 @@ napi_value str(napi_env env, const std::string& s) {
   return v;
 }
 
+/** setKernelIsa('sse2' | 'avx2' | 'avx512' | 'auto'): the element-wise kernels' instruction set (for tests and A/B
+ *  measurements), capped by the CPU and ONEDNN_MAX_CPU_ISA; returns the one chosen. */
+napi_value SetKernelIsa(napi_env env, napi_callback_info info) {
+  return guard(env, [&] {
+    Args a(env, info, "setKernelIsa");
+    std::string name;
+    if (a.argc >= 1) {
+      size_t len = 0;
+      char buf[32];
+      if (napi_get_value_string_utf8(env, a.argv[0], buf, sizeof buf, &len) == napi_ok) name.assign(buf, len);
+    }
+    const char* chosen = fer::set_kernel_isa(name.c_str());
+    if (!chosen) a.fail(0, "is '" + name + "'; expected 'sse2', 'avx2', 'avx512' or 'auto'");
+    return str(env, chosen);
+  });
+}
+
 napi_value Info(napi_env env, napi_callback_info) {
   return guard(env, [&] {
     napi_value o, n;
     NAPI_OK(napi_create_object(env, &o));
     NAPI_OK(napi_set_named_property(env, o, "dnnl", str(env, fer::dnnl_version_string())));
     NAPI_OK(napi_set_named_property(env, o, "isa", str(env, fer::dnnl_isa_string())));
+    NAPI_OK(napi_set_named_property(env, o, "kernelIsa", str(env, fer::kernel_isa())));
+    napi_value isas;
+    const int top = fer::kernel_isa_max();
+    NAPI_OK(napi_create_array_with_length(env, size_t(top + 1), &isas));
+    for (int l = 0; l <= top; l++) NAPI_OK(napi_set_element(env, isas, uint32_t(l), str(env, fer::kernel_isa_name(l))));
+    NAPI_OK(napi_set_named_property(env, o, "kernelIsas", isas));
     NAPI_OK(napi_create_int32(env, fer::threads(), &n));
     NAPI_OK(napi_set_named_property(env, o, "threads", n));
     const char* wp = std::getenv("OMP_WAIT_POLICY");
@@ -476,7 +499,7 @@ NAPI_MODULE_INIT() {
       {"matmul", MatMul}, {"binary", Binary}, {"unary", Unary}, {"reduceLeading", ReduceLeading}, {"reluGrad", ReluGrad}, {"batchNorm", BatchNorm}, {"batchNormGrad", BatchNormGrad},
       {"batchNormTrain", BatchNormTrain}, {"batchNormTrainGrad", BatchNormTrainGrad},
       {"maxPool", MaxPool}, {"maxPoolGrad", MaxPoolGrad}, {"adam", Adam}, {"dropoutMask", DropoutMask}, {"dropoutApply", DropoutApply}, {"sgd", Sgd}, {"momentum", Momentum},
-      {"setThreads", SetThreads}, {"info", Info}, {"clearCaches", ClearCaches},
+      {"setThreads", SetThreads}, {"setKernelIsa", SetKernelIsa}, {"info", Info}, {"clearCaches", ClearCaches},
   };
   for (auto& [name, cb] : fns) {
     napi_value f;

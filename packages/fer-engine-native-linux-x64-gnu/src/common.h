@@ -25,6 +25,14 @@ const char* dnnl_isa_string();
 void clear_caches();
 
 // --- memory-bound kernels (eltwise.cc) ---
+/** The instruction set the hot element-wise loops run with: "sse2", "avx2" or "avx512" (chosen at load: the CPU's
+ *  best, capped by ONEDNN_MAX_CPU_ISA / DNNL_MAX_CPU_ISA as oneDNN caps itself, and by FER_NATIVE_ISA). */
+const char* kernel_isa();
+/** The best level (0 sse2, 1 avx2, 2 avx512) this CPU allows under ONEDNN_MAX_CPU_ISA; kernel_isa_name(level) names it. */
+int kernel_isa_max();
+const char* kernel_isa_name(int level);
+/** Switch to "sse2", "avx2", "avx512" or "auto" (the best), capped as at load; returns the one chosen, null for an unknown name. */
+const char* set_kernel_isa(const char* name);
 enum BinOp { BIN_ADD = 0, BIN_SUB, BIN_MUL, BIN_DIV, BIN_SQDIFF, BIN_MAX, BIN_MIN };
 /** out[i] = a[ia] op b[ib]; a has na elements, b nb; the smaller one repeats (row broadcast) when na != nb. */
 void binary(int op, const float* a, size_t na, const float* b, size_t nb, float* out);

@@ -3,17 +3,151 @@
 // the same float32 operations, in the same order, as tfjs-backend-cpu and -wasm (built with
 // -ffp-contract=off: no fused multiply-add), so they are bit-identical, signed zeros included; NaN follows
 // tfjs-backend-cpu (tfjs-backend-wasm's Relu6 and Maximum drop NaN). Reductions accumulate in double.
+// The hot loops (eltwise_isa.h) are compiled three times, for SSE2 (the x86-64 baseline), AVX2+FMA and AVX-512
+// (F, BW, DQ, VL), and one copy is chosen once at load from the CPU's features, capped by ONEDNN_MAX_CPU_ISA as
+// oneDNN caps itself, or by FER_NATIVE_ISA (see kernel_isa below); every copy gives the same bits.
 #include <cmath>
 #include <algorithm>
+#include <atomic>
+#include <cctype>
+#include <cstdlib>
 #include <cstring>
 #include <limits>
+#include <string>
 #include <vector>
+#include <immintrin.h>
 #include <omp.h>
 #include "common.h"
 
 namespace fer {
 
 namespace {
+
+struct AdamArgs {
+  const float *w, *g, *m, *v;
+  float *w2, *m2, *v2;
+  float beta1, oneMinusBeta1, beta2, oneMinusBeta2, oneMinusAccBeta1, oneMinusAccBeta2, eps, negLr;
+};
+
+/** One instruction set's copy of the hot loops (eltwise_isa.h). */
+struct Kernels {
+  const char* name;
+  void (*adam)(size_t lo, size_t hi, const AdamArgs& p);
+  void (*relu_grad)(const float* dy, const float* x, float* out, size_t n);
+  void (*relu)(const float* x, float* out, size_t n);
+  void (*add_rows)(const float* x, size_t stride, size_t rows, double* a, size_t n);
+  void (*add_sqdiff_rows)(const float* x, size_t stride, size_t rows, const float* mu, double* a, size_t n);
+  void (*add_dyxm_rows)(const float* g, const float* x, size_t stride, size_t rows, const float* mean, double* a, size_t n);
+  void (*bn_rows)(const float* x, float* out, size_t lo, size_t hi, size_t C, const float* pu, const float* pm, const float* pa);
+  void (*bn_train_grad_rows)(const float* x, const float* dy, float* dx, size_t lo, size_t hi, size_t C, const float* mean, const float* pk,
+                             const float* pa, const float* pb);
+  void (*max_pool_grad_2x2)(const float* r0, const float* r1, float* q0, float* q1, const float* dyr, int Wo, size_t C);
+  /** Null: the scalar dropout loop (8 interleaved streams). */
+  void (*dropout_group)(const double* st, const size_t* start, const size_t* end, size_t len, float* out, const float* x, float keepProb,
+                        float inv);
+  int drop_lanes;
+};
+
+namespace isa_sse2 {
+#define FER_ISA_NAME "sse2"
+#define FER_ISA_VEC_BYTES 16
+#define FER_ISA_DROP_LANES 0
+#define FER_ISA_SQRT_PS(v) _mm_sqrt_ps(v)
+#include "eltwise_isa.h"
+#undef FER_ISA_NAME
+#undef FER_ISA_VEC_BYTES
+#undef FER_ISA_DROP_LANES
+#undef FER_ISA_SQRT_PS
+}  // namespace isa_sse2
+
+#pragma GCC push_options
+#pragma GCC target("avx2,fma")
+namespace isa_avx2 {
+#define FER_ISA_NAME "avx2"
+#define FER_ISA_VEC_BYTES 32
+#define FER_ISA_DROP_LANES 8
+#define FER_ISA_SQRT_PS(v) _mm256_sqrt_ps(v)
+#define FER_ISA_TRUNC(t) vd(_mm256_round_pd(t, _MM_FROUND_TO_ZERO | _MM_FROUND_NO_EXC))
+#include "eltwise_isa.h"
+#undef FER_ISA_NAME
+#undef FER_ISA_VEC_BYTES
+#undef FER_ISA_DROP_LANES
+#undef FER_ISA_SQRT_PS
+#undef FER_ISA_TRUNC
+}  // namespace isa_avx2
+#pragma GCC pop_options
+
+#pragma GCC push_options
+#pragma GCC target("avx512f,avx512bw,avx512dq,avx512vl,prefer-vector-width=512")
+namespace isa_avx512 {
+#define FER_ISA_NAME "avx512"
+#define FER_ISA_VEC_BYTES 64
+#define FER_ISA_DROP_LANES 16
+#define FER_ISA_SQRT_PS(v) _mm512_sqrt_ps(v)
+#define FER_ISA_TRUNC(t) vd(_mm512_roundscale_pd(t, _MM_FROUND_TO_ZERO | _MM_FROUND_NO_EXC))
+#include "eltwise_isa.h"
+#undef FER_ISA_NAME
+#undef FER_ISA_VEC_BYTES
+#undef FER_ISA_DROP_LANES
+#undef FER_ISA_SQRT_PS
+#undef FER_ISA_TRUNC
+}  // namespace isa_avx512
+#pragma GCC pop_options
+
+const Kernels* const kTables[] = {&isa_sse2::kKernels, &isa_avx2::kKernels, &isa_avx512::kKernels};
+const char* const kIsaNames[] = {"sse2", "avx2", "avx512"};
+
+/** The best table this CPU runs: AVX-512 needs F, BW, DQ and VL; AVX2 also FMA (as oneDNN's avx2). */
+int cpu_isa_level() {
+  __builtin_cpu_init();
+  if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512dq") &&
+      __builtin_cpu_supports("avx512vl"))
+    return 2;
+  if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) return 1;
+  return 0;
+}
+
+std::string upper(const char* v) {
+  std::string s(v ? v : "");
+  for (auto& ch : s) ch = char(std::toupper(static_cast<unsigned char>(ch)));
+  return s;
+}
+
+/** The cap oneDNN's ONEDNN_MAX_CPU_ISA (or DNNL_MAX_CPU_ISA) value puts on our tables; 2 (none) for ALL, DEFAULT, unset or unknown. */
+int onednn_cap_level(const char* value) {
+  const std::string v = upper(value);
+  if (v.rfind("AVX512_CORE", 0) == 0) return 2;  // AVX512_CORE, _VNNI, _BF16, _AMX, _FP16
+  if (v.rfind("AVX512_MIC", 0) == 0) return 1;   // Xeon Phi: AVX-512F without BW/DQ/VL
+  if (v.rfind("AVX2", 0) == 0) return 1;         // AVX2, AVX2_VNNI
+  if (v == "AVX" || v == "SSE41") return 0;
+  return 2;  // ALL, DEFAULT, unset; oneDNN ignores a value it does not know, and so do we
+}
+
+/** FER_NATIVE_ISA's level: 0 sse2, 1 avx2, 2 avx512; 2 (none) for auto, unset or unknown. */
+int request_level(const char* value) {
+  const std::string v = upper(value);
+  if (v == "SSE2") return 0;
+  if (v == "AVX2") return 1;
+  return 2;
+}
+
+int env_cap_level() {
+  const char* one = std::getenv("ONEDNN_MAX_CPU_ISA");
+  const char* old = std::getenv("DNNL_MAX_CPU_ISA");
+  return std::min(onednn_cap_level(one && *one ? one : old), request_level(std::getenv("FER_NATIVE_ISA")));
+}
+
+std::atomic<const Kernels*> g_kernels{nullptr};
+
+/** The table the kernels use, chosen at load (the first call). */
+inline const Kernels& kern() {
+  const Kernels* k = g_kernels.load(std::memory_order_acquire);
+  if (!k) {
+    k = kTables[std::min(cpu_isa_level(), env_cap_level())];
+    g_kernels.store(k, std::memory_order_release);
+  }
+  return *k;
+}
 
 // Below this many elements a kernel runs on one thread. With OMP_WAIT_POLICY=PASSIVE (set by @fer/engine) the
 // team sleeps between kernels and waking it costs ~50 us, i.e. a one-thread pass over ~250K floats: measured on
@@ -117,7 +251,10 @@ void unary(int op, const float* x, float* out, size_t n, float alpha) {
   };
   switch (op) {
     // NOTE: -0 gives +0, as tfjs-backend-cpu (Math.max(0, x)) and tfjs-backend-wasm do.
-    case UN_RELU: return run([](float v) { return std::isnan(v) ? v : (v > 0.f ? v : 0.f); });
+    case UN_RELU: {
+      const Kernels& k = kern();
+      return for_range(n, [&](size_t lo, size_t hi) { k.relu(x + lo, out + lo, hi - lo); });
+    }
     case UN_RELU6: return run([](float v) { return std::isnan(v) ? v : (v > 0.f ? (v > 6.f ? 6.f : v) : 0.f); });
     case UN_SQRT: return run([](float v) { return std::sqrt(v); });
     case UN_SQUARE: return run([](float v) { return v * v; });
@@ -144,7 +281,8 @@ void unary(int op, const float* x, float* out, size_t n, float alpha) {
 namespace {
 
 /**
- * out[c] = scale * sum over rows r of the values row(r, c0, c1, acc) adds into acc[0 .. c1-c0) (in double).
+ * out[c] = scale * sum over rows r of the values rows(r0, r1, c0, c1, acc) adds, row by row for r0 <= r < r1, into
+ * acc[0 .. c1-c0) (in double).
  * Fixed blocks of rows (at least kChunk elements, at most 64 blocks of sums, 64K doubles) are summed first, then the blocks' sums in
  * block order: the result does not depend on the thread count or on which thread took which block. Few rows of
  * many columns (one block) split the columns instead, each column summed in row order.
@@ -169,7 +307,7 @@ void reduce_blocks(size_t rows, size_t cols, double scale, float* out, Row row) 
       for (long ch = 0; ch < chunks; ch++) {
         const size_t c0 = size_t(ch) * colChunk, c1 = std::min(cols, c0 + colChunk);
         std::fill(a.begin(), a.end(), 0.0);
-        for (size_t r = 0; r < rows; r++) row(r, c0, c1, a.data());
+        row(size_t(0), rows, c0, c1, a.data());
         for (size_t c = c0; c < c1; c++) out[c] = float(a[c - c0] * scale);
       }
     }
@@ -180,7 +318,7 @@ void reduce_blocks(size_t rows, size_t cols, double scale, float* out, Row row) 
   for (long b = 0; b < long(blocks); b++) {
     const size_t lo = size_t(b) * per, hi = std::min(rows, lo + per);
     double* a = acc.data() + size_t(b) * cols;
-    for (size_t r = lo; r < hi; r++) row(r, size_t(0), cols, a);
+    row(lo, hi, size_t(0), cols, a);
   }
   for (size_t c = 0; c < cols; c++) {
     double s = 0;
@@ -194,19 +332,14 @@ void reduce_blocks(size_t rows, size_t cols, double scale, float* out, Row row) 
 void relu_grad(const float* dy, const float* x, float* out, size_t n) {
   // tfjs' Relu gradient mul(dy, step(x)) in one pass: step is 1 above 0, else 0, NaN stays NaN; the product
   // is the same float32 multiply (dy * 0 keeps dy's sign: -0 for a negative dy), so the bits are tfjs'.
-  for_range(n, [&](size_t lo, size_t hi) {
-    for (size_t i = lo; i < hi; i++) {
-      const float v = x[i];
-      const float s = v != v ? v : (v > 0.f ? 1.f : 0.f);
-      out[i] = dy[i] * s;
-    }
-  });
+  const Kernels& k = kern();
+  for_range(n, [&](size_t lo, size_t hi) { k.relu_grad(dy + lo, x + lo, out + lo, hi - lo); });
 }
 
 void reduce_leading(const float* x, float* out, size_t rows, size_t cols, bool mean) {
-  reduce_blocks(rows, cols, mean ? 1.0 / double(rows) : 1.0, out, [&](size_t r, size_t c0, size_t c1, double* a) {
-    const float* xr = x + r * cols;
-    for (size_t c = c0; c < c1; c++) a[c - c0] += xr[c];
+  const Kernels& k = kern();
+  reduce_blocks(rows, cols, mean ? 1.0 / double(rows) : 1.0, out, [&](size_t r0, size_t r1, size_t c0, size_t c1, double* a) {
+    k.add_rows(x + r0 * cols + c0, cols, r1 - r0, a, c1 - c0);
   });
 }
 
@@ -216,12 +349,9 @@ void batch_norm_train(const float* x, const float* scale, const float* offset, f
   const size_t rows = n / C;
   reduce_leading(x, mean, rows, C, true);
   const float* mu = mean;
-  reduce_blocks(rows, C, 1.0 / double(rows), var, [&](size_t r, size_t c0, size_t c1, double* a) {
-    const float* xr = x + r * C;
-    for (size_t c = c0; c < c1; c++) {
-      const float d = xr[c] - mu[c];
-      a[c - c0] += d * d;
-    }
+  const Kernels& k = kern();
+  reduce_blocks(rows, C, 1.0 / double(rows), var, [&](size_t r0, size_t r1, size_t c0, size_t c1, double* a) {
+    k.add_sqdiff_rows(x + r0 * C + c0, C, r1 - r0, mu + c0, a, c1 - c0);
   });
   batch_norm(x, mean, C, var, C, offset, C, scale, C, y, n, C, eps);
 }
@@ -235,11 +365,13 @@ void batch_norm_train_grad(const float* x, const float* mean, const float* var, 
   std::vector<float> r(C), sums(2 * C);
   for (size_t c = 0; c < C; c++) r[c] = 1.f / std::sqrt(var[c] + eps);
   // Both sums in one pass: columns [0, C) of the reduction sum dy, columns [C, 2C) sum dy (x - mean).
-  reduce_blocks(rows, 2 * C, 1.0, sums.data(), [&](size_t row, size_t c0, size_t c1, double* a) {
-    const float* xr = x + row * C;
-    const float* g = dy + row * C;
-    for (size_t c = c0; c < std::min(c1, C); c++) a[c - c0] += g[c];
-    for (size_t c = std::max(c0, C); c < c1; c++) a[c - c0] += double(g[c - C]) * double(xr[c - C] - mean[c - C]);
+  const Kernels& kr = kern();
+  reduce_blocks(rows, 2 * C, 1.0, sums.data(), [&](size_t r0, size_t r1, size_t c0, size_t c1, double* a) {
+    const float* xr = x + r0 * C;
+    const float* g = dy + r0 * C;
+    if (c0 < C) kr.add_rows(g + c0, C, r1 - r0, a, std::min(c1, C) - c0);
+    const size_t d0 = std::max(c0, C);
+    if (d0 < c1) kr.add_dyxm_rows(g + (d0 - C), xr + (d0 - C), C, r1 - r0, mean + (d0 - C), a + (d0 - c0), c1 - d0);
   });
   std::vector<float> k(C), kb(C), ka(C);
   for (size_t c = 0; c < C; c++) {
@@ -251,14 +383,7 @@ void batch_norm_train_grad(const float* x, const float* mean, const float* var, 
     kb[c] = float(rc * rc * double(sums[C + c]) / double(rows));
   }
   const float *pk = k.data(), *pa = ka.data(), *pb = kb.data();
-  for_rows(rows, C, [&](size_t lo, size_t hi) {
-    for (size_t row = lo; row < hi; row++) {
-      const float* xr = x + row * C;
-      const float* g = dy + row * C;
-      float* o = dx + row * C;
-      for (size_t c = 0; c < C; c++) o[c] = pk[c] * (g[c] - pa[c] - (xr[c] - mean[c]) * pb[c]);
-    }
-  });
+  for_rows(rows, C, [&](size_t lo, size_t hi) { kr.bn_train_grad_rows(x, dy, dx, lo, hi, C, mean, pk, pa, pb); });
 }
 
 void batch_norm(const float* x, const float* mean, size_t nmean, const float* var, size_t nvar, const float* offset, size_t noff,
@@ -276,13 +401,8 @@ void batch_norm(const float* x, const float* mean, size_t nmean, const float* va
   }
   const size_t rows = n / C;
   const float *pm = mul.data(), *pa = add.data(), *pu = mu.data();
-  for_rows(rows, C, [&](size_t rlo, size_t rhi) {
-    for (size_t r = rlo; r < rhi; r++) {
-      const float* xr = x + r * C;
-      float* o = out + r * C;
-      for (size_t c = 0; c < C; c++) o[c] = (xr[c] - pu[c]) * pm[c] + pa[c];
-    }
-  });
+  const Kernels& k = kern();
+  for_rows(rows, C, [&](size_t rlo, size_t rhi) { k.bn_rows(x, out, rlo, rhi, C, pu, pm, pa); });
 }
 
 void batch_norm_grad(const float* x, const float* mean, const float* var, const float* scale, const float* dy, float* dx, float* dmean,
@@ -388,25 +508,7 @@ void max_pool_grad_tiled(const PoolDims& d, const float* x, const float* dy, flo
         float* q0 = dxb + size_t(h0) * rowLen;
         float* q1 = q0 + rowLen;
         const float* dyr = dy + (size_t(b) * d.Ho + oh) * d.Wo * C;
-        const float ninf = -std::numeric_limits<float>::infinity();
-        for (int ow = 0; ow < d.Wo; ow++) {
-          const size_t o0 = size_t(2 * ow) * C, o1 = o0 + C;
-          const float* g = dyr + size_t(ow) * C;
-          for (size_t c = 0; c < C; c++) {
-            const float a = r0[o0 + c], bb = r0[o1 + c], cc = r1[o0 + c], dd = r1[o1 + c];
-            float m = a > ninf ? a : ninf;
-            m = bb > m ? bb : m;
-            m = cc > m ? cc : m;
-            m = dd > m ? dd : m;
-            const float gv = 0.f + g[c];
-            const bool f = m > ninf;
-            const bool sa = f && a == m, sb = f && !sa && bb == m, sc = f && !sa && !sb && cc == m, sd = f && !sa && !sb && !sc && dd == m;
-            q0[o0 + c] = sa ? gv : 0.f;
-            q0[o1 + c] = sb ? gv : 0.f;
-            q1[o0 + c] = sc ? gv : 0.f;
-            q1[o1 + c] = sd ? gv : 0.f;
-          }
-        }
+        kern().max_pool_grad_2x2(r0, r1, q0, q1, dyr, d.Wo, C);
         continue;
       }
       for (int ow = 0; ow < d.Wo; ow++) {
@@ -485,19 +587,10 @@ void max_pool_grad(const PoolDims& d, const float* x, const float* dy, float* dx
 
 void adam(size_t n, const float* w, const float* g, const float* m, const float* v, float* w2, float* m2, float* v2, float lr,
           float beta1, float oneMinusBeta1, float beta2, float oneMinusBeta2, float oneMinusAccBeta1, float oneMinusAccBeta2, float eps) {
-  const float negLr = -lr;
-  for_range(n, [&](size_t lo, size_t hi) {
-    for (size_t i = lo; i < hi; i++) {
-      const float gi = g[i];
-      const float nm = m[i] * beta1 + gi * oneMinusBeta1;
-      const float nv = v[i] * beta2 + (gi * gi) * oneMinusBeta2;
-      const float bm = nm / oneMinusAccBeta1;
-      const float bv = nv / oneMinusAccBeta2;
-      w2[i] = (bm / (std::sqrt(bv) + eps)) * negLr + w[i];
-      m2[i] = nm;
-      v2[i] = nv;
-    }
-  });
+  // The outputs are new tensors, distinct from the inputs (eltwise_isa.h's adam takes them as __restrict).
+  const AdamArgs p{w, g, m, v, w2, m2, v2, beta1, oneMinusBeta1, beta2, oneMinusBeta2, oneMinusAccBeta1, oneMinusAccBeta2, eps, -lr};
+  const Kernels& k = kern();
+  for_range(n, [&](size_t lo, size_t hi) { k.adam(lo, hi, p); });
 }
 
 namespace {
@@ -576,11 +669,14 @@ void dropout_fill(float* out, const float* x, size_t n, double* state, float kee
   // NOTE: u + keep lies in [0, 2), so floor(u + keep) / keep is 1 / keep when u + keep >= 1, else 0 (+0: u >= 0):
   // the same float32 values without a floor call (no SSE4.1 rounding in the baseline x86-64 build).
   const float inv = 1.f / keepProb;
-  constexpr int kLanes = 8;
+  // The scalar loop runs kLanes streams per thread; a vector table's dropout_group runs its drop_lanes.
+  constexpr int kLanes = 8, kMaxLanes = 64;
+  const Kernels& kk = kern();
+  const int perThread = kk.dropout_group ? kk.drop_lanes : kLanes;
   u128 z0;
   const int nt = threads();
   if (n >= (size_t(1) << 16) && alea_to_z(state, &z0)) {
-    const size_t lanes = size_t(kLanes) * size_t(std::max(1, nt));
+    const size_t lanes = size_t(perThread) * size_t(std::max(1, nt));
     // Lane length: whole cache lines, an odd number of them, so the lanes' streams (of out, and of x) start in
     // different cache sets; a power-of-two spacing put all 16 in one set and ran at half speed.
     size_t len = ((n + lanes - 1) / lanes + 15) & ~size_t(15);
@@ -590,7 +686,16 @@ void dropout_fill(float* out, const float* x, size_t n, double* state, float kee
     u128 z = z0;
     for (size_t l = 0; l < lanes; l++, z = mulmod(z, jump)) z_to_alea(z, st.data() + 4 * l);
 #pragma omp parallel for num_threads(nt) if (nt > 1) schedule(static, 1)
-    for (long g = 0; g < long(lanes / kLanes); g++) {
+    for (long g = 0; g < long(lanes / perThread); g++) {
+      if (kk.dropout_group) {
+        size_t start[kMaxLanes], end[kMaxLanes];
+        for (int k = 0; k < perThread; k++) {
+          start[k] = std::min(n, (size_t(g) * perThread + k) * len);
+          end[k] = std::min(n, start[k] + len);
+        }
+        kk.dropout_group(st.data() + 4 * size_t(g) * perThread, start, end, len, out, Apply ? x : nullptr, keepProb, inv);
+        continue;
+      }
       double c[kLanes], s0[kLanes], s1[kLanes], s2[kLanes];
       size_t start[kLanes], end[kLanes], common = len;
       for (int k = 0; k < kLanes; k++) {
@@ -626,6 +731,25 @@ void dropout_fill(float* out, const float* x, size_t n, double* state, float kee
 }
 
 }  // namespace
+
+const char* kernel_isa() { return kern().name; }
+
+int kernel_isa_max() { return std::min(cpu_isa_level(), onednn_cap_level(std::getenv("ONEDNN_MAX_CPU_ISA") && *std::getenv("ONEDNN_MAX_CPU_ISA") ? std::getenv("ONEDNN_MAX_CPU_ISA") : std::getenv("DNNL_MAX_CPU_ISA"))); }
+
+const char* kernel_isa_name(int level) { return level >= 0 && level <= 2 ? kIsaNames[level] : nullptr; }
+
+const char* set_kernel_isa(const char* name) {
+  const std::string v = upper(name);
+  int want;
+  if (v == "AUTO") want = 2;
+  else if (v == "AVX512") want = 2;
+  else if (v == "AVX2") want = 1;
+  else if (v == "SSE2") want = 0;
+  else return nullptr;
+  const Kernels* k = kTables[std::min(want, kernel_isa_max())];
+  g_kernels.store(k, std::memory_order_release);
+  return k->name;
+}
 
 void dropout_mask(float* out, size_t n, double* state, float keepProb) { dropout_fill<false>(out, nullptr, n, state, keepProb); }
 

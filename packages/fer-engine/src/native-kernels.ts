@@ -35,6 +35,12 @@ export interface NativeKernelsStatus {
   /** oneDNN's version and the instruction set it runs with (e.g. avx2, avx512_core). */
   dnnl?: string;
   isa?: string;
+  /**
+   * The instruction set our own element-wise kernels (Adam, dropout, batch norm, pooling gradients, ...) run with:
+   * 'avx512', 'avx2' or 'sse2', the CPU's best, capped like oneDNN by ONEDNN_MAX_CPU_ISA (e.g. AVX2) and by
+   * FER_NATIVE_ISA=avx512|avx2|sse2. Every choice gives the same bits. Absent with an addon built before it.
+   */
+  kernelIsa?: string;
   threads?: number;
   /** Kernels registered natively on 'wasm' (each falls back to the WASM kernel for cases it does not take). */
   kernels?: string[];
@@ -104,7 +110,7 @@ export function registerNativeKernels(options: NativeKernelsOptions = {}): Nativ
   installNativeGradients();
   installTapeRelease(() => getBackend() === 'wasm' && getKernel('FerDropoutMask', 'wasm') != null);
   const info = addon.info();
-  status = { active: true, package: origin.package, version: origin.version, path: origin.path, libraries: origin.libraries, dnnl: info.dnnl, isa: info.isa, threads, kernels };
+  status = { active: true, package: origin.package, version: origin.version, path: origin.path, libraries: origin.libraries, dnnl: info.dnnl, isa: info.isa, ...(info.kernelIsa ? { kernelIsa: info.kernelIsa } : {}), threads, kernels };
   return status;
 }
 
@@ -112,7 +118,7 @@ export function registerNativeKernels(options: NativeKernelsOptions = {}): Nativ
  * The native kernels' state on this thread: loaded or why not, package, libraries, oneDNN version and ISA,
  * threads, registered kernels, and any call that fell back to WASM.
  * @example
- * describeNativeKernels(); // { active: true, package: '@fer/engine-native-linux-x64-gnu', dnnl: '2.6.3', isa: 'avx512_core', threads: 2, ... }
+ * describeNativeKernels(); // { active: true, package: '@fer/engine-native-linux-x64-gnu', dnnl: '2.6.3', isa: 'avx512_core', kernelIsa: 'avx512', threads: 2, ... }
  */
 export function describeNativeKernels(): NativeKernelsStatus {
   if (!status) {
@@ -121,5 +127,6 @@ export function describeNativeKernels(): NativeKernelsStatus {
   }
   if (!status.active) return { ...status };
   const load = loadNative();
-  return { ...status, failures: nativeFailures.slice(), primitives: load.ok ? load.addon.info().primitives : {} };
+  const info = load.ok ? load.addon.info() : undefined;
+  return { ...status, ...(info?.kernelIsa ? { kernelIsa: info.kernelIsa } : {}), failures: nativeFailures.slice(), primitives: info ? info.primitives : {} };
 }

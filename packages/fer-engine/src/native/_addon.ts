@@ -37,7 +37,13 @@ export interface NativeAddon {
   sgd(w: Float32Array, g: Float32Array, w2: Float32Array, negLr: number): void;
   momentum(w: Float32Array, g: Float32Array, acc: Float32Array, w2: Float32Array, acc2: Float32Array, negLr: number, momentum: number, nesterov: boolean): void;
   setThreads(n: number): void;
-  info(): { dnnl: string; isa: string; threads: number; ompWaitPolicy: string; primitives: Record<string, string> };
+  /**
+   * The instruction set of the element-wise kernels ('sse2', 'avx2', 'avx512' or 'auto': the best allowed), capped by
+   * the CPU and ONEDNN_MAX_CPU_ISA; returns the one chosen. For tests and A/B measurements (absent from older binaries).
+   */
+  setKernelIsa?(isa: string): string;
+  /** kernelIsa: the element-wise kernels' instruction set; kernelIsas: those this CPU allows (absent from older binaries). */
+  info(): { dnnl: string; isa: string; kernelIsa?: string; kernelIsas?: string[]; threads: number; ompWaitPolicy: string; primitives: Record<string, string> };
   clearCaches(): void;
 }
 

@@ -102,6 +102,9 @@ describe('native kernels: loading', () => {
         'Sum', 'Mean', 'FusedBatchNorm', 'MaxPool', 'MaxPoolGrad', 'Cast', 'FerBatchNormGrad', 'FerDropoutMask', 'FerAdamUpdate', 'FerSgdUpdate', 'FerMomentumUpdate',
       ]));
       expect(status).toMatchObject({ threads: 3, dnnl: expect.any(String), isa: expect.any(String) });
+      // Our own loops' instruction set (the copy chosen at load; see native-isa.test.ts).
+      expect(status.kernelIsa).toMatch(/^(sse2|avx2|avx512)$/);
+      expect(describeNativeKernels().kernelIsa).toMatch(/^(sse2|avx2|avx512)$/);
     });
   }
 
