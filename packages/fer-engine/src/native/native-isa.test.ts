@@ -5,6 +5,7 @@
 // DNNL_MAX_CPU_ISA and FER_NATIVE_ISA, checked in child processes. No timing is asserted.
 // Skipped, saying why, when the addon does not load or predates setKernelIsa (unless CI / FER_NATIVE_REQUIRED=1).
 import { spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { expectBitIdentical, randomValues } from '@fer/testing';
 import { describe, expect, it } from 'vitest';
 import { loadNative, type NativeAddon } from './_addon.js';
@@ -172,6 +173,17 @@ function childIsa(env: Record<string, string>, code = ''): { kernelIsa: string; 
   return JSON.parse(r.stdout) as { kernelIsa: string; kernelIsas: string[]; set?: string };
 }
 
+/** Whether this CPU has the AVX-512 subsets the AVX-512 copy needs (F, BW, DQ, VL), from /proc/cpuinfo. */
+function hasAvx512(): boolean {
+  let flags: string[] = [];
+  try {
+    flags = /^flags\s*:(.*)$/m.exec(readFileSync('/proc/cpuinfo', 'utf8'))?.[1]?.trim().split(/\s+/) ?? [];
+  } catch {
+    return false;
+  }
+  return ['avx512f', 'avx512bw', 'avx512dq', 'avx512vl'].every((f) => flags.includes(f));
+}
+
 describe.skipIf(!addon)('the ISA choice follows ONEDNN_MAX_CPU_ISA and FER_NATIVE_ISA', () => {
   it('caps as oneDNN does; FER_NATIVE_ISA lowers it further; setKernelIsa cannot exceed the cap', () => {
     const free = childIsa({});
@@ -194,7 +206,10 @@ describe.skipIf(!addon)('the ISA choice follows ONEDNN_MAX_CPU_ISA and FER_NATIV
       [{ FER_NATIVE_ISA: 'sse2' }, 'sse2'],
       [{ FER_NATIVE_ISA: 'avx2' }, atMost('avx2')],
       [{ FER_NATIVE_ISA: 'avx512', ONEDNN_MAX_CPU_ISA: 'AVX' }, 'sse2'],
+      // The AVX-512 copy is opt-in (it has not yet run on an AVX-512 machine): only FER_NATIVE_ISA=avx512 picks it.
+      [{ FER_NATIVE_ISA: 'avx512' }, hasAvx512() ? 'avx512' : best],
     ];
+    expect(best).not.toBe('avx512');
     for (const [env, want] of cases) expect(childIsa(env).kernelIsa, JSON.stringify(env)).toBe(want);
     // The list of allowed ISAs (what the bit-identity test walks) honours the oneDNN cap, and so does setKernelIsa.
     const capped = childIsa({ ONEDNN_MAX_CPU_ISA: 'SSE41' }, "set = a.setKernelIsa('avx512');");
