@@ -91,7 +91,7 @@ function wrap(engine: EngineLike, node: TapeNodeLike, op: Op): void {
   // NOTE: a function, not an arrow: `this` is the pruned copy of the node that backpropagation calls.
   node.gradient = function (this: TapeNodeLike | undefined, dys) {
     const onPath = this?.inputs;
-    if (!unusedGradients.enabled || engine.state.gradientDepth > 0 || !onPath || onPath === node.inputs) return gradient.call(this, dys);
+    if (!unusedGradients.enabled || engine.state.gradientDepth > 0 || !onPath) return gradient.call(this, dys);
     const skips = (['0', '1'] as const).filter((name) => !(name in onPath)).map((name) => ({ ...op.inputs[name], shape: shapes[name] }));
     if (skips.length === 0) return gradient.call(this, dys);
     const runKernel = engine.runKernel;
