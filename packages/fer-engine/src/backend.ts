@@ -4,6 +4,7 @@ import * as tf from '@tensorflow/tfjs';
 import { FerEngineError } from './errors.js';
 import { TENSORFLOW_HELP, loadTensorflow } from './_tensorflow.js';
 import { activateWebGpu, activeWebGpu, disposeWebGpu, errorText, hardwareGpuHint, noAdapterHelp, probeWebGpu, type AdapterReport } from './_webgpu.js';
+import { installUnusedGradientSkip } from './_unused-grads.js';
 import { describeNativeKernels, registerNativeKernels, type NativeKernelsStatus } from './native-kernels.js';
 import { registerWasmTrainingKernels } from './wasm-kernels.js';
 
@@ -87,6 +88,8 @@ export interface BackendDescription {
  */
 export async function initBackend(options: InitBackendOptions = {}): Promise<BackendInfo> {
   const requested = options.backend ?? 'auto';
+  // Training on any backend: the gradients of inputs off the path (the image into the first conv layer) are not computed.
+  installUnusedGradientSkip();
   let info: BackendInfo;
   switch (requested) {
     case 'auto':

@@ -7,6 +7,7 @@
 // Never released: the dy the caller passed in, and any tensor a gradient function returned as an input gradient
 // (a gradient may return dy or a saved tensor itself). tfjs' own cleanup at the end disposes the rest as before.
 import * as tf from '@tensorflow/tfjs';
+import { installUnusedGradientSkip } from '../_unused-grads.js';
 
 const PATCHED = Symbol.for('@fer/engine/native-tape-release');
 
@@ -28,6 +29,9 @@ export const tapeRelease = { nodes: 0, tensors: 0 };
 
 /** Patches the engine's gradients() once per tfjs instance (off 'wasm' + native, tfjs' own runs unchanged). */
 export function installTapeRelease(active: () => boolean): void {
+  // NOTE: registerNativeKernels() without initBackend() gets the skip of unused input gradients here (initBackend
+  // installs it for every backend).
+  installUnusedGradientSkip();
   const engine = tf.engine() as unknown as EngineLike;
   if (engine.gradients[PATCHED]) return;
   const original = engine.gradients;
@@ -66,7 +70,7 @@ function wrapTape(tape: TapeNodeLike[], callerDy: tf.Tensor | undefined): void {
     // NOTE: a function, not an arrow: backpropagation calls node.gradient(dys) on a filtered copy of the node,
     // whose inputs are only those on the path to the xs; their gradients are the ones computed.
     node.gradient = function (this: TapeNodeLike, dys) {
-      const closures = gradient(dys);
+      const closures = gradient.call(this, dys); // `this`: the pruned node (src/_unused-grads.ts reads its inputs)
       const names = Object.keys(this.inputs);
       let left = names.length;
       const returned = new Set<tf.Tensor>();
