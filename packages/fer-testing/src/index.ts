@@ -1,5 +1,5 @@
 // Private test utilities shared by the packages' tests (never published).
-export { mulberry32, randomValues, seededInts } from './rng.js';
+export { aleaDropoutMask, mulberry32, randomValues, seededInts } from './rng.js';
 export { expectNoLeak } from './leak.js';
 export { tinyFaces } from './fixtures.js';
 export { ustarArchive } from './tar.js';

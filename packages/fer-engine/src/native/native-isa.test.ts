@@ -6,7 +6,7 @@
 // Skipped, saying why, when the addon does not load or predates setKernelIsa (unless CI / FER_NATIVE_REQUIRED=1).
 import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { expectBitIdentical, randomValues } from '@fer/testing';
+import { aleaDropoutMask, expectBitIdentical, randomValues } from '@fer/testing';
 import { describe, expect, it } from 'vitest';
 import { loadNative, type NativeAddon } from './_addon.js';
 
@@ -129,16 +129,7 @@ describe.skipIf(!addon)('element-wise kernels: the same bits under every instruc
   it('dropoutMask under each ISA is the serial alea sequence (checked against the JS reference)', () => {
     const a = addon!;
     const n = 200_003;
-    const ref = new Float32Array(n);
-    let [c, s0, s1, s2] = [3, 0.5, 0.25, 0.75];
-    const keep = Math.fround(0.7);
-    for (let i = 0; i < n; i++) {
-      const tt = 2091639 * s0 + c * 2.3283064365386963e-10;
-      s0 = s1;
-      s1 = s2;
-      s2 = tt - (c = tt | 0);
-      ref[i] = Math.fround(Math.floor(Math.fround(Math.fround(s2) + keep)) / keep);
-    }
+    const { mask: ref, state: end } = aleaDropoutMask(n, [3, 0.5, 0.25, 0.75], 0.7);
     try {
       for (const isa of a.info().kernelIsas ?? []) {
         a.setKernelIsa!(isa);
@@ -148,7 +139,7 @@ describe.skipIf(!addon)('element-wise kernels: the same bits under every instruc
           const out = new Float32Array(n);
           a.dropoutMask(out, state, 0.7);
           expectBitIdentical(out, ref, `dropoutMask under ${isa} at ${threads} threads`);
-          expect(Array.from(state)).toEqual([c, s0, s1, s2]);
+          expect(Array.from(state)).toEqual(end);
         }
       }
     } finally {

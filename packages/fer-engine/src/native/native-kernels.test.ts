@@ -9,7 +9,7 @@
 // FER_NATIVE_REQUIRED=1 is set: then the 'loads' test fails with the reason.
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
-import { countCalls, expectAllClose, expectBitIdentical, mulberry32, randomValues, type KernelCase } from '@fer/testing';
+import { aleaDropoutMask, countCalls, expectAllClose, expectBitIdentical, mulberry32, randomValues, type KernelCase } from '@fer/testing';
 import { describe, expect, it } from 'vitest';
 import type { WasmBackendLike } from '../kernels/_wasm.js';
 import { describeNativeKernels, registerNativeKernels } from '../native-kernels.js';
@@ -410,21 +410,12 @@ describe.skipIf(!status.active)(`results that do not depend on the thread count$
       return { out, state };
     });
     // The reference: alea step by step, as seedrandom (and the addon's serial path) computes it.
-    const ref = new Float32Array(n);
-    let [c, s0, s1, s2] = [1, 0.125, 0.5, 0.75];
-    const keep = Math.fround(0.6);
-    for (let i = 0; i < n; i++) {
-      const tt = 2091639 * s0 + c * 2.3283064365386963e-10;
-      s0 = s1;
-      s1 = s2;
-      s2 = tt - (c = tt | 0);
-      ref[i] = Math.fround(Math.floor(Math.fround(Math.fround(s2) + keep)) / keep);
-    }
+    const { mask: ref, state: end } = aleaDropoutMask(n, [1, 0.125, 0.5, 0.75], 0.6);
     const x = randomValues(n, 5).map((v, i) => (i === 0 ? -0 : v));
     for (const threads of [1, 2, 3]) {
       const got = run(threads);
       expectBitIdentical(got.out, ref, `dropoutMask at ${threads} threads`);
-      expect(Array.from(got.state), `state after the mask at ${threads} threads`).toEqual([c, s0, s1, s2]);
+      expect(Array.from(got.state), `state after the mask at ${threads} threads`).toEqual(end);
       if (!addon!.dropoutApply) continue;
       // dropoutApply: x times the same mask (float32 products, as tf.mul), the same end state.
       const applied = withThreads(threads, () => {
@@ -434,7 +425,7 @@ describe.skipIf(!status.active)(`results that do not depend on the thread count$
         return { out, state };
       });
       expectBitIdentical(applied.out, x.map((v, i) => Math.fround(v * ref[i]!)), `dropoutApply at ${threads} threads`);
-      expect(Array.from(applied.state)).toEqual([c, s0, s1, s2]);
+      expect(Array.from(applied.state)).toEqual(end);
     }
   });
 
