@@ -138,11 +138,13 @@ int request_level(const char* value) {
   return 2;
 }
 
-int env_cap_level() {
+/** The cap ONEDNN_MAX_CPU_ISA puts on our tables (the older DNNL_MAX_CPU_ISA where it is unset or empty, as oneDNN reads them). */
+int onednn_env_cap_level() {
   const char* one = std::getenv("ONEDNN_MAX_CPU_ISA");
-  const char* old = std::getenv("DNNL_MAX_CPU_ISA");
-  return std::min(onednn_cap_level(one && *one ? one : old), request_level(std::getenv("FER_NATIVE_ISA")));
+  return onednn_cap_level(one && *one ? one : std::getenv("DNNL_MAX_CPU_ISA"));
 }
+
+int env_cap_level() { return std::min(onednn_env_cap_level(), request_level(std::getenv("FER_NATIVE_ISA"))); }
 
 std::atomic<const Kernels*> g_kernels{nullptr};
 
@@ -741,7 +743,7 @@ void dropout_fill(float* out, const float* x, size_t n, double* state, float kee
 
 const char* kernel_isa() { return kern().name; }
 
-int kernel_isa_max() { return std::min(cpu_isa_level(), onednn_cap_level(std::getenv("ONEDNN_MAX_CPU_ISA") && *std::getenv("ONEDNN_MAX_CPU_ISA") ? std::getenv("ONEDNN_MAX_CPU_ISA") : std::getenv("DNNL_MAX_CPU_ISA"))); }
+int kernel_isa_max() { return std::min(cpu_isa_level(), onednn_env_cap_level()); }
 
 const char* kernel_isa_name(int level) { return level >= 0 && level <= 2 ? kIsaNames[level] : nullptr; }
 
