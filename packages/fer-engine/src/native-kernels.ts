@@ -37,8 +37,9 @@ export interface NativeKernelsStatus {
   isa?: string;
   /**
    * The instruction set our own element-wise kernels (Adam, dropout, batch norm, pooling gradients, ...) run with:
-   * 'avx512', 'avx2' or 'sse2', the CPU's best, capped like oneDNN by ONEDNN_MAX_CPU_ISA (e.g. AVX2) and by
-   * FER_NATIVE_ISA=avx512|avx2|sse2. Every choice gives the same bits. Absent with an addon built before it.
+   * 'avx2' or 'sse2', the CPU's best (the AVX-512 copy only with FER_NATIVE_ISA=avx512, until it has run on an
+   * AVX-512 machine), capped like oneDNN by ONEDNN_MAX_CPU_ISA (e.g. AVX2) and by FER_NATIVE_ISA=avx512|avx2|sse2.
+   * Every choice gives the same bits. Absent with an addon built before it.
    */
   kernelIsa?: string;
   threads?: number;
@@ -118,7 +119,7 @@ export function registerNativeKernels(options: NativeKernelsOptions = {}): Nativ
  * The native kernels' state on this thread: loaded or why not, package, libraries, oneDNN version and ISA,
  * threads, registered kernels, and any call that fell back to WASM.
  * @example
- * describeNativeKernels(); // { active: true, package: '@fer/engine-native-linux-x64-gnu', dnnl: '2.6.3', isa: 'avx512_core', kernelIsa: 'avx512', threads: 2, ... }
+ * describeNativeKernels(); // { active: true, package: '@fer/engine-native-linux-x64-gnu', dnnl: '2.6.3', isa: 'avx512_core', kernelIsa: 'avx2', threads: 2, ... }
  */
 export function describeNativeKernels(): NativeKernelsStatus {
   if (!status) {
