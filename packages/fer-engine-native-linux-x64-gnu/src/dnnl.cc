@@ -102,19 +102,21 @@ struct Plan {
 
 /**
  * The plan of one convolution direction (kind 0 forward, 1 backward-data, 2 backward-weights).
- * auto, on AVX2 (what oneDNN runs on most machines): measured per paper layer at 1 and 2 threads against the plain
- * NHWC kernels (scripts/conv-plans.cc; oneDNN 2.6.3, 2-core AMD EPYC):
- *  - forward in the blocked layout once there are 16+ input channels (deep conv3 327 -> 301 ms at 1 thread,
- *    272 -> 202 at 2; shallow conv2 175 -> 154); the one-channel first layer stays NHWC (16 vs 17 ms);
- *  - backward-data blocked for 12x12 and larger images with 16+ channels (shallow conv2 200 -> 147 ms, deep conv2
- *    384 -> 358, deep conv3 325 -> 296), GEMM for fewer than 8 input channels (76 -> 22), NHWC otherwise (6x6);
- *  - backward-weights as GEMM for 64+ input channels on images of 16x16 or less (deep conv3 607 -> 296 ms,
- *    conv4 613 -> 368 at 1 thread; 296 -> 192 and 348 -> 240 at 2), NHWC otherwise.
+ * auto, on AVX2 (what oneDNN runs on most machines), from scripts/conv-plans.cc on the paper layers at batch 128,
+ * reorders included (oneDNN 2.6.3, 2-core AMD EPYC, 2026-12-08, quiet; ms at 1 / 2 threads, NHWC -> the plan):
+ *  - forward in the blocked layout on images of 12x12 or less with 16+ channels: deep conv3 328 -> 279 / 239 -> 139,
+ *    conv4 323 -> 293 / 159 -> 145; larger images stay NHWC (shallow conv2 133 / 72 NHWC against 142 / 105 blocked,
+ *    deep conv2 318 / 158 against 331 / 167), and so does the one-channel first layer;
+ *  - backward-data blocked on images larger than 12x12 with 16+ channels (shallow conv2 185 -> 142 / 103 -> 72, deep
+ *    conv2 368 -> 360 / 191 -> 165), GEMM below 8 input channels (deep conv1 74 -> 22 / 45 -> 17), NHWC otherwise
+ *    (deep conv3 279 / 124 NHWC against 317 / 127 blocked);
+ *  - backward-weights as GEMM for 64+ input channels on images of 16x16 or less (deep conv3 452 -> 279 / 243 -> 142,
+ *    conv4 565 -> 446 / 236 -> 217), NHWC otherwise.
  * Other ISAs (AVX-512: brgconv, not measured here) keep NHWC everywhere.
  */
 Plan choose_plan(int kind, const ConvDims& d) {
   Plan p;
-  switch (g_plan_mode) {
+  switch (g_plan_mode.load()) {
     case PLAN_NHWC: return p;
     case PLAN_BLOCKED: p.blocked = true; return p;
     case PLAN_GEMM: p.gemm = true; return p;
@@ -123,10 +125,10 @@ Plan choose_plan(int kind, const ConvDims& d) {
   if (get_effective_cpu_isa() != cpu_isa::avx2) return p;
   const bool channels8 = d.Ci % 8 == 0 && d.Co % 8 == 0;
   if (kind == 0) {
-    p.blocked = channels8 && d.Ci >= 16;
+    p.blocked = channels8 && d.Ci >= 16 && d.H * d.W <= 144;
   } else if (kind == 1) {
     if (d.Ci < 8) p.gemm = true;
-    else p.blocked = channels8 && d.Ci >= 16 && d.H * d.W >= 144;
+    else p.blocked = channels8 && d.Ci >= 16 && d.H * d.W > 144;
   } else {
     p.gemm = d.Ci >= 64 && d.Ho * d.Wo <= 256;
   }
@@ -236,7 +238,9 @@ const char* conv_plan() { return kPlanNames[g_plan_mode]; }
 const char* set_conv_plan(const char* name) {
   const int m = plan_from_name(name);
   if (m < 0) return nullptr;
-  if (g_plan_mode.exchange(m) != m) cache().clear();  // cached convolutions were built for the old plan (this thread's; workers set their own)
+  // NOTE: the plan is process-wide; this clears the calling thread's cached convolutions, built for the old plan (a
+  // worker thread's keep theirs until its clearCaches()).
+  if (g_plan_mode.exchange(m) != m) cache().clear();
   return kPlanNames[m];
 }
 
