@@ -106,6 +106,7 @@ describe('native kernels: loading', () => {
       // Our own loops' instruction set (the copy chosen at load; see native-isa.test.ts).
       expect(status.kernelIsa).toMatch(/^(sse2|avx2|avx512)$/);
       expect(describeNativeKernels().kernelIsa).toMatch(/^(sse2|avx2|avx512)$/);
+      expect(describeNativeKernels().convPlan).toMatch(/^(auto|nhwc|blocked|gemm)$/);
     });
   }
 
@@ -233,6 +234,30 @@ describe.skipIf(!status.active || !(load.ok && load.addon.setConvPlan))(`convolu
     expect(implsOf(2, 24, 64, 128, 5)).toEqual(['jit:avx2', 'jit:avx2 blocked', 'jit:avx2']); // deep conv2
     expect(implsOf(2, 12, 128, 512, 3)).toEqual(['jit:avx2 blocked', 'jit:avx2', 'x64:gemm:jit']); // deep conv3
     expect(implsOf(2, 6, 512, 512, 3)).toEqual(['jit:avx2 blocked', 'jit:avx2', 'x64:gemm:jit']); // deep conv4
+  });
+
+  it('blocked gives the bits of nhwc on AVX2 (the same direct kernel, another layout), for every direction', () => {
+    if (addon!.info().isa !== 'avx2') return;
+    const run = (plan: string, B: number, H: number, Ci: number, Co: number, k: number): Float32Array[] => {
+      addon!.setConvPlan!(plan);
+      const p = (k - 1) / 2;
+      const dims = new Int32Array([B, H, H, Ci, H, H, Co, k, k, 1, 1, 1, 1, p, p, p, p]);
+      const x = randomValues(B * H * H * Ci, 11), w = randomValues(k * k * Ci * Co, 12), dy = randomValues(B * H * H * Co, 13);
+      const y = new Float32Array(B * H * H * Co), dx = new Float32Array(B * H * H * Ci), dw = new Float32Array(k * k * Ci * Co);
+      addon!.convForward(x, w, randomValues(Co, 14), y, dims, 1);
+      addon!.convBackwardData(dy, w, dx, dims);
+      addon!.convBackwardWeights(x, dy, dw, dims);
+      return [y, dx, dw];
+    };
+    try {
+      for (const [B, H, Ci, Co, k] of [[2, 48, 32, 64, 3], [2, 24, 64, 128, 5], [2, 12, 128, 512, 3], [2, 6, 512, 512, 3], [3, 7, 5, 6, 3]] as const) {
+        const a = run('nhwc', B, H, Ci, Co, k);
+        const b = run('blocked', B, H, Ci, Co, k);
+        ['forward', 'backward-data', 'backward-weights'].forEach((d, i) => expectBitIdentical(b[i]!, a[i]!, `${B}x${H}x${H}x${Ci}->${Co} ${k}x${k} ${d}`));
+      }
+    } finally {
+      addon!.setConvPlan!('auto');
+    }
   });
 
   it('a forced plan is what runs, for every direction', () => {
