@@ -179,7 +179,7 @@ async function runChild(o: Options): Promise<void> {
     const d = describeNativeKernels();
     if (o.isa !== 'native') out({ native_isa: d.isa, native_kernel_isa: d.kernelIsa, isa: o.isa });
     if (d.failures?.length) out({ warning: 'native kernels fell back to WASM', failures: d.failures });
-    if (o.profile) out({ native: { dnnl: d.dnnl, isa: d.isa, kernel_isa: d.kernelIsa, threads: d.threads, libraries: d.libraries, primitives: d.primitives } });
+    if (o.profile) out({ native: { dnnl: d.dnnl, isa: d.isa, kernel_isa: d.kernelIsa, conv_plan: d.convPlan, threads: d.threads, libraries: d.libraries, primitives: d.primitives } });
   }
 }
 

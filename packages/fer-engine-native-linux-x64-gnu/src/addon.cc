@@ -459,6 +459,22 @@ napi_value SetKernelIsa(napi_env env, napi_callback_info info) {
   });
 }
 
+/** setConvPlan('auto' | 'nhwc' | 'blocked' | 'gemm'): how convolutions run (for tests and A/B measurements); returns it. */
+napi_value SetConvPlan(napi_env env, napi_callback_info info) {
+  return guard(env, [&] {
+    Args a(env, info, "setConvPlan");
+    std::string name;
+    if (a.argc >= 1) {
+      size_t len = 0;
+      char buf[32];
+      if (napi_get_value_string_utf8(env, a.argv[0], buf, sizeof buf, &len) == napi_ok) name.assign(buf, len);
+    }
+    const char* chosen = name.empty() ? nullptr : fer::set_conv_plan(name.c_str());
+    if (!chosen) a.fail(0, "is '" + name + "'; expected 'auto', 'nhwc', 'blocked' or 'gemm'");
+    return str(env, chosen);
+  });
+}
+
 napi_value Info(napi_env env, napi_callback_info) {
   return guard(env, [&] {
     napi_value o, n;
@@ -471,6 +487,7 @@ napi_value Info(napi_env env, napi_callback_info) {
     NAPI_OK(napi_create_array_with_length(env, size_t(top + 1), &isas));
     for (int l = 0; l <= top; l++) NAPI_OK(napi_set_element(env, isas, uint32_t(l), str(env, fer::kernel_isa_name(l))));
     NAPI_OK(napi_set_named_property(env, o, "kernelIsas", isas));
+    NAPI_OK(napi_set_named_property(env, o, "convPlan", str(env, fer::conv_plan())));
     NAPI_OK(napi_create_int32(env, fer::threads(), &n));
     NAPI_OK(napi_set_named_property(env, o, "threads", n));
     const char* wp = std::getenv("OMP_WAIT_POLICY");
@@ -499,7 +516,7 @@ NAPI_MODULE_INIT() {
       {"matmul", MatMul}, {"binary", Binary}, {"unary", Unary}, {"reduceLeading", ReduceLeading}, {"reluGrad", ReluGrad}, {"batchNorm", BatchNorm}, {"batchNormGrad", BatchNormGrad},
       {"batchNormTrain", BatchNormTrain}, {"batchNormTrainGrad", BatchNormTrainGrad},
       {"maxPool", MaxPool}, {"maxPoolGrad", MaxPoolGrad}, {"adam", Adam}, {"dropoutMask", DropoutMask}, {"dropoutApply", DropoutApply}, {"sgd", Sgd}, {"momentum", Momentum},
-      {"setThreads", SetThreads}, {"setKernelIsa", SetKernelIsa}, {"info", Info}, {"clearCaches", ClearCaches},
+      {"setThreads", SetThreads}, {"setKernelIsa", SetKernelIsa}, {"setConvPlan", SetConvPlan}, {"info", Info}, {"clearCaches", ClearCaches},
   };
   for (auto& [name, cb] : fns) {
     napi_value f;

@@ -23,6 +23,10 @@ void matmul(int M, int N, int K, bool ta, bool tb, const float* a, const float* 
 const char* dnnl_version_string();
 const char* dnnl_isa_string();
 void clear_caches();
+/** How convolutions run: "auto" (per shape, see dnnl.cc's choose_plan), "nhwc", "blocked" or "gemm" (forced, for tests
+ *  and A/B measurements); from FER_NATIVE_CONV at load. set_conv_plan returns the name set, null for an unknown one. */
+const char* conv_plan();
+const char* set_conv_plan(const char* name);
 
 // --- memory-bound kernels (eltwise.cc) ---
 /** The instruction set the hot element-wise loops run with: "sse2", "avx2" or "avx512" (chosen at load: the CPU's

@@ -42,6 +42,8 @@ export interface NativeKernelsStatus {
    * Every choice gives the same bits. Absent with an addon built before it.
    */
   kernelIsa?: string;
+  /** How convolutions run: 'auto' (per shape: NHWC, oneDNN's blocked layout or im2col + GEMM), or the plan FER_NATIVE_CONV forces (absent from older binaries). */
+  convPlan?: string;
   threads?: number;
   /** Kernels registered natively on 'wasm' (each falls back to the WASM kernel for cases it does not take). */
   kernels?: string[];
@@ -129,5 +131,5 @@ export function describeNativeKernels(): NativeKernelsStatus {
   if (!status.active) return { ...status };
   const load = loadNative();
   const info = load.ok ? load.addon.info() : undefined;
-  return { ...status, ...(info?.kernelIsa ? { kernelIsa: info.kernelIsa } : {}), failures: nativeFailures.slice(), primitives: info ? info.primitives : {} };
+  return { ...status, ...(info?.kernelIsa ? { kernelIsa: info.kernelIsa } : {}), ...(info?.convPlan ? { convPlan: info.convPlan } : {}), failures: nativeFailures.slice(), primitives: info ? info.primitives : {} };
 }

@@ -42,8 +42,14 @@ export interface NativeAddon {
    * the CPU and ONEDNN_MAX_CPU_ISA; returns the one chosen. For tests and A/B measurements (absent from older binaries).
    */
   setKernelIsa?(isa: string): string;
+  /**
+   * How convolutions run: 'auto' (per shape and ISA: NHWC, oneDNN's blocked layout or im2col + GEMM, whichever was
+   * measured fastest), or 'nhwc', 'blocked' or 'gemm' for every one (tests and A/B measurements). FER_NATIVE_CONV sets
+   * it at load. Returns the plan set (absent from older binaries).
+   */
+  setConvPlan?(plan: string): string;
   /** kernelIsa: the element-wise kernels' instruction set; kernelIsas: those this CPU allows (absent from older binaries). */
-  info(): { dnnl: string; isa: string; kernelIsa?: string; kernelIsas?: string[]; threads: number; ompWaitPolicy: string; primitives: Record<string, string> };
+  info(): { dnnl: string; isa: string; kernelIsa?: string; kernelIsas?: string[]; convPlan?: string; threads: number; ompWaitPolicy: string; primitives: Record<string, string> };
   clearCaches(): void;
 }
 
@@ -83,6 +89,8 @@ export function defaultNativeThreads(): number {
 function tryLoad(): NativeLoad {
   const flag = process.env['FER_ENGINE_NATIVE'];
   if (flag === '0' || flag === 'off' || flag === 'false') return { ok: false, why: `disabled by FER_ENGINE_NATIVE=${flag}` };
+  const badEnv = badTuningEnv(process.env);
+  if (badEnv) return { ok: false, why: badEnv };
   let path = process.env['FER_ENGINE_NATIVE_PATH'];
   let pkg = 'FER_ENGINE_NATIVE_PATH';
   let version = '';
@@ -126,6 +134,26 @@ function tryLoad(): NativeLoad {
     return { ok: false, why: `${path} is not the @fer/engine native addon (no convForward/info)` };
   }
   return { ok: true, addon, origin: { package: pkg, version, path, libraries: mappedLibraries() } };
+}
+
+/** The addon's tuning variables and the values it knows (any case; empty = unset). */
+const TUNING_ENV: Record<string, readonly string[]> = {
+  FER_NATIVE_ISA: ['auto', 'sse2', 'avx2', 'avx512'],
+  FER_NATIVE_CONV: ['auto', 'nhwc', 'blocked', 'gemm'],
+};
+
+/**
+ * Why the tuning environment is unusable (a value the addon does not know), or undefined. The addon would ignore such a
+ * value and run its default, so a typo would change nothing and say nothing: the native kernels are refused instead.
+ */
+export function badTuningEnv(env: NodeJS.ProcessEnv): string | undefined {
+  for (const [name, known] of Object.entries(TUNING_ENV)) {
+    const v = env[name];
+    if (v && !known.includes(v.toLowerCase())) {
+      return `${name} is '${v}'; expected ${known.map((k) => `'${k}'`).join(', ')} (any case). Fix: set one of those, or unset ${name}`;
+    }
+  }
+  return undefined;
 }
 
 function mappedLibraries(): string[] {

@@ -3,7 +3,8 @@
 // - FER_ENGINE_NATIVE_PATH naming a file that does not exist (a broken install: 'failed to load'),
 // - FER_ENGINE_NATIVE_PACKAGE naming a package that is not installed (the test hook in _addon.ts, as
 //   `npm i --omit=optional` leaves it: 'is not installed'),
-// - FER_ENGINE_NATIVE=0 ('disabled by FER_ENGINE_NATIVE=0').
+// - FER_ENGINE_NATIVE=0 ('disabled by FER_ENGINE_NATIVE=0'),
+// - FER_NATIVE_CONV or FER_NATIVE_ISA with a value the addon does not know (named, with the values it knows).
 // In each, initBackend({ backend: 'wasm' }) starts on the WASM kernels and says why the native ones are off,
 // nothing native is registered or patched, a tiny model trains one Adam step, and native: true throws
 // E_NATIVE_UNAVAILABLE with the reason.
@@ -70,7 +71,7 @@ interface ChildResult {
 
 function runChild(env: Record<string, string>): Promise<ChildResult> {
   const base = { ...process.env };
-  for (const k of ['FER_ENGINE_NATIVE', 'FER_ENGINE_NATIVE_PATH', 'FER_ENGINE_NATIVE_PACKAGE']) delete base[k];
+  for (const k of ['FER_ENGINE_NATIVE', 'FER_ENGINE_NATIVE_PATH', 'FER_ENGINE_NATIVE_PACKAGE', 'FER_NATIVE_ISA', 'FER_NATIVE_CONV']) delete base[k];
   return new Promise((resolve, reject) => {
     execFile(
       process.execPath,
@@ -95,6 +96,9 @@ const CASES: { name: string; env: Record<string, string>; why: RegExp }[] = [
   { name: 'the addon file does not exist (FER_ENGINE_NATIVE_PATH)', env: { FER_ENGINE_NATIVE_PATH: '/nonexistent/fer-test/fer-engine-native.node' }, why: /\/nonexistent\/fer-test\/fer-engine-native\.node failed to load: / },
   { name: 'the platform package is not installed (FER_ENGINE_NATIVE_PACKAGE)', env: { FER_ENGINE_NATIVE_PACKAGE: '@fer/engine-native-absent-for-test' }, why: /^the optional package @fer\/engine-native-absent-for-test is not installed/ },
   { name: 'disabled (FER_ENGINE_NATIVE=0)', env: { FER_ENGINE_NATIVE: '0' }, why: /^disabled by FER_ENGINE_NATIVE=0$/ },
+  // A tuning variable with a value the addon does not know would be ignored by it: refused instead, saying so.
+  { name: 'an unknown FER_NATIVE_CONV value', env: { FER_NATIVE_CONV: 'fastest' }, why: /^FER_NATIVE_CONV is 'fastest'; expected 'auto', 'nhwc', 'blocked', 'gemm' \(any case\)\. Fix: set one of those, or unset FER_NATIVE_CONV$/ },
+  { name: 'an unknown FER_NATIVE_ISA value', env: { FER_NATIVE_ISA: 'avx3' }, why: /^FER_NATIVE_ISA is 'avx3'; expected 'auto', 'sse2', 'avx2', 'avx512' \(any case\)/ },
 ];
 
 describe('@fer/engine without the native kernels', () => {

@@ -7,10 +7,11 @@
 // abs, relu, relu6, step, reciprocal) must equal cpu, and the WASM kernel they replace, bit for bit.
 // When the addon does not load the native blocks are skipped, saying why, unless CI or
 // FER_NATIVE_REQUIRED=1 is set: then the 'loads' test fails with the reason.
+import { spawnSync } from 'node:child_process';
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
 import { aleaDropoutMask, countCalls, expectAllClose, expectBitIdentical, mulberry32, randomValues, type KernelCase } from '@fer/testing';
-import { describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { WasmBackendLike } from '../kernels/_wasm.js';
 import { describeNativeKernels, registerNativeKernels } from '../native-kernels.js';
 import { registerWasmTrainingKernels } from '../wasm-kernels.js';
@@ -105,6 +106,7 @@ describe('native kernels: loading', () => {
       // Our own loops' instruction set (the copy chosen at load; see native-isa.test.ts).
       expect(status.kernelIsa).toMatch(/^(sse2|avx2|avx512)$/);
       expect(describeNativeKernels().kernelIsa).toMatch(/^(sse2|avx2|avx512)$/);
+      expect(describeNativeKernels().convPlan).toMatch(/^(auto|nhwc|blocked|gemm)$/);
     });
   }
 
@@ -169,7 +171,18 @@ function readsEveryInput(c: ConvCase): boolean {
   return (info.outHeight - 1) * info.strideHeight + effH - c.H - info.padInfo.top >= 0 && (info.outWidth - 1) * info.strideWidth + effW - c.W - info.padInfo.left >= 0;
 }
 
-describe.skipIf(!status.active)(`Conv2D, FusedConv2D, Conv2DBackpropInput, Conv2DBackpropFilter: native = cpu${skipped}`, () => {
+// Every case runs under each convolution plan the addon has (setConvPlan): 'auto' (per shape), and forced 'nhwc',
+// 'blocked' (oneDNN's own layout with the activations reordered in and out) and 'gemm' (im2col + GEMM).
+const PLANS = load.ok && load.addon.setConvPlan ? ['auto', 'nhwc', 'blocked', 'gemm'] : ['auto'];
+
+describe.skipIf(!status.active).each(PLANS)(`Conv2D, FusedConv2D, Conv2DBackpropInput, Conv2DBackpropFilter: native = cpu, plan %s${skipped}`, (plan) => {
+  beforeAll(() => {
+    if (load.ok && load.addon.setConvPlan) expect(load.addon.setConvPlan(plan)).toBe(plan);
+  });
+  afterAll(() => {
+    if (load.ok && load.addon.setConvPlan) load.addon.setConvPlan('auto');
+  });
+
   it.each(convCases().map((c, i) => [i, c] as const))('case %i %j', async (i, c) => {
     const x = t([c.B, c.H, c.W, c.Ci], 1000 + i);
     const filter = t([c.kh, c.kw, c.Ci, c.Co], 2000 + i);
@@ -193,6 +206,91 @@ describe.skipIf(!status.active)(`Conv2D, FusedConv2D, Conv2DBackpropInput, Conv2
     const filter = t([3, 3, 3, 4], 5002);
     const bias = t([4], 5003);
     await compare({ name: 'FusedConv2D', inputs: { x, filter, bias }, attrs: { strides: [1, 1], pad: 'same', dataFormat: 'NHWC', dilations: [1, 1], activation: 'leakyrelu', leakyreluAlpha: 0.2 } }, undefined);
+  });
+});
+
+describe.skipIf(!status.active || !(load.ok && load.addon.setConvPlan))(`convolution plans${skipped}`, () => {
+  const addon = load.ok ? load.addon : undefined;
+  /** The implementation info() reports for each direction of a 'same' stride-1 convolution after one call of each. */
+  function implsOf(B: number, H: number, Ci: number, Co: number, k: number): string[] {
+    const p = (k - 1) / 2;
+    const dims = new Int32Array([B, H, H, Ci, H, H, Co, k, k, 1, 1, 1, 1, p, p, p, p]);
+    const f = (n: number, seed: number) => randomValues(n, seed);
+    addon!.convForward(f(B * H * H * Ci, 1), f(k * k * Ci * Co, 2), null, new Float32Array(B * H * H * Co), dims, 0);
+    addon!.convBackwardData(f(B * H * H * Co, 3), f(k * k * Ci * Co, 2), new Float32Array(B * H * H * Ci), dims);
+    addon!.convBackwardWeights(f(B * H * H * Ci, 1), f(B * H * H * Co, 3), new Float32Array(k * k * Ci * Co), dims);
+    const key = [B, H, H, Ci, H, H, Co, k, k, 1, 1, 1, 1, p, p, p, p].join('x');
+    const prims = addon!.info().primitives;
+    return [`conv_fwd:${key}x0`, `conv_bwd_data:${key}x0`, `conv_bwd_weights:${key}x0`].map((name) => prims[name] ?? `(no ${name})`);
+  }
+
+  it('auto on AVX2 picks, per direction, the layout and algorithm measured fastest for the paper layers', () => {
+    if (addon!.info().isa !== 'avx2') return; // the rule is for oneDNN's AVX2 kernels; other ISAs keep NHWC
+    addon!.setConvPlan!('auto');
+    expect(addon!.info().convPlan).toBe('auto');
+    // [forward, backward-data, backward-weights]
+    expect(implsOf(2, 48, 1, 64, 3)).toEqual(['jit:avx2', 'x64:gemm:jit', 'jit:avx2']); // first layer
+    expect(implsOf(2, 48, 32, 64, 3)).toEqual(['jit:avx2', 'jit:avx2 blocked', 'jit:avx2']); // shallow conv2
+    expect(implsOf(2, 24, 64, 128, 5)).toEqual(['jit:avx2', 'jit:avx2 blocked', 'jit:avx2']); // deep conv2
+    expect(implsOf(2, 12, 128, 512, 3)).toEqual(['jit:avx2 blocked', 'jit:avx2', 'x64:gemm:jit']); // deep conv3
+    expect(implsOf(2, 6, 512, 512, 3)).toEqual(['jit:avx2 blocked', 'jit:avx2', 'x64:gemm:jit']); // deep conv4
+  });
+
+  it('blocked gives the bits of nhwc on AVX2 (the same direct kernel, another layout), for every direction', () => {
+    if (addon!.info().isa !== 'avx2') return;
+    const run = (plan: string, B: number, H: number, Ci: number, Co: number, k: number): Float32Array[] => {
+      addon!.setConvPlan!(plan);
+      const p = (k - 1) / 2;
+      const dims = new Int32Array([B, H, H, Ci, H, H, Co, k, k, 1, 1, 1, 1, p, p, p, p]);
+      const x = randomValues(B * H * H * Ci, 11), w = randomValues(k * k * Ci * Co, 12), dy = randomValues(B * H * H * Co, 13);
+      const y = new Float32Array(B * H * H * Co), dx = new Float32Array(B * H * H * Ci), dw = new Float32Array(k * k * Ci * Co);
+      addon!.convForward(x, w, randomValues(Co, 14), y, dims, 1);
+      addon!.convBackwardData(dy, w, dx, dims);
+      addon!.convBackwardWeights(x, dy, dw, dims);
+      return [y, dx, dw];
+    };
+    try {
+      for (const [B, H, Ci, Co, k] of [[2, 48, 32, 64, 3], [2, 24, 64, 128, 5], [2, 12, 128, 512, 3], [2, 6, 512, 512, 3], [3, 7, 5, 6, 3]] as const) {
+        const a = run('nhwc', B, H, Ci, Co, k);
+        const b = run('blocked', B, H, Ci, Co, k);
+        ['forward', 'backward-data', 'backward-weights'].forEach((d, i) => expectBitIdentical(b[i]!, a[i]!, `${B}x${H}x${H}x${Ci}->${Co} ${k}x${k} ${d}`));
+      }
+    } finally {
+      addon!.setConvPlan!('auto');
+    }
+  });
+
+  it('a forced plan is what runs, for every direction', () => {
+    try {
+      for (const [plan, want] of [['nhwc', /^jit:\w+$/], ['blocked', /^jit:\w+ blocked$/], ['gemm', /gemm/]] as const) {
+        expect(addon!.setConvPlan!(plan)).toBe(plan);
+        expect(addon!.info().convPlan).toBe(plan);
+        for (const impl of implsOf(2, 12, 16, 24, 3)) expect(impl, `plan ${plan}`).toMatch(want);
+      }
+    } finally {
+      addon!.setConvPlan!('auto');
+    }
+  });
+
+  it('FER_NATIVE_CONV sets the plan at load, in any case (a child process)', () => {
+    const path = load.ok ? load.origin.path : '';
+    for (const [value, want] of [['GEMM', 'gemm'], ['blocked', 'blocked'], ['', 'auto']] as const) {
+      const r = spawnSync(process.execPath, ['-e', `process.stdout.write(require(${JSON.stringify(path)}).info().convPlan)`], {
+        env: { ...process.env, FER_NATIVE_CONV: value }, encoding: 'utf8', timeout: 60_000,
+      });
+      expect(r.status, r.stderr).toBe(0);
+      expect(r.stdout, `FER_NATIVE_CONV=${value}`).toBe(want);
+    }
+  });
+
+  it('setConvPlan rejects an unknown name, saying what it expects, and keeps the plan it had', () => {
+    addon!.setConvPlan!('nhwc');
+    try {
+      expect(() => addon!.setConvPlan!('fastest')).toThrow(/setConvPlan: argument 0 is 'fastest'; expected 'auto', 'nhwc', 'blocked' or 'gemm'/);
+      expect(addon!.info().convPlan).toBe('nhwc');
+    } finally {
+      addon!.setConvPlan!('auto');
+    }
   });
 });
 
