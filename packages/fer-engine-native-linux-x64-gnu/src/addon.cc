@@ -43,6 +43,13 @@ struct Args {
     napi_typeof(env, argv[i], &t);
     return t == napi_null || t == napi_undefined;
   }
+  /** String argument `i` (up to 31 bytes: the names the setters take); "" when it is missing or not a string. */
+  std::string name(size_t i) const {
+    char buf[32];
+    size_t len = 0;
+    if (i >= argc || napi_get_value_string_utf8(env, argv[i], buf, sizeof buf, &len) != napi_ok) return "";
+    return std::string(buf, len);
+  }
   /** The data of typed array argument `i` if it is of type `want` (its length in `len`), else nullptr. */
   void* typed(size_t i, napi_typedarray_type want, size_t* len) const {
     bool is = false;
@@ -447,12 +454,7 @@ napi_value str(napi_env env, const std::string& s) {
 napi_value SetKernelIsa(napi_env env, napi_callback_info info) {
   return guard(env, [&] {
     Args a(env, info, "setKernelIsa");
-    std::string name;
-    if (a.argc >= 1) {
-      size_t len = 0;
-      char buf[32];
-      if (napi_get_value_string_utf8(env, a.argv[0], buf, sizeof buf, &len) == napi_ok) name.assign(buf, len);
-    }
+    const std::string name = a.name(0);
     const char* chosen = fer::set_kernel_isa(name.c_str());
     if (!chosen) a.fail(0, "is '" + name + "'; expected 'sse2', 'avx2', 'avx512' or 'auto'");
     return str(env, chosen);
@@ -463,12 +465,7 @@ napi_value SetKernelIsa(napi_env env, napi_callback_info info) {
 napi_value SetConvPlan(napi_env env, napi_callback_info info) {
   return guard(env, [&] {
     Args a(env, info, "setConvPlan");
-    std::string name;
-    if (a.argc >= 1) {
-      size_t len = 0;
-      char buf[32];
-      if (napi_get_value_string_utf8(env, a.argv[0], buf, sizeof buf, &len) == napi_ok) name.assign(buf, len);
-    }
+    const std::string name = a.name(0);
     const char* chosen = name.empty() ? nullptr : fer::set_conv_plan(name.c_str());
     if (!chosen) a.fail(0, "is '" + name + "'; expected 'auto', 'nhwc', 'blocked' or 'gemm'");
     return str(env, chosen);

@@ -146,7 +146,7 @@ const TUNING_ENV: Record<string, readonly string[]> = {
  * Why the tuning environment is unusable (a value the addon does not know), or undefined. The addon would ignore such a
  * value and run its default, so a typo would change nothing and say nothing: the native kernels are refused instead.
  */
-export function badTuningEnv(env: NodeJS.ProcessEnv): string | undefined {
+function badTuningEnv(env: NodeJS.ProcessEnv): string | undefined {
   for (const [name, known] of Object.entries(TUNING_ENV)) {
     const v = env[name];
     if (v && !known.includes(v.toLowerCase())) {
